@@ -1,0 +1,98 @@
+namespace AgentStack.Events;
+
+/// <summary>An event to append: its stored type name and its UTF-8 JSON data.</summary>
+public sealed record EventData(string Type, byte[] Data);
+
+/// <summary>
+/// An event as stored. <see cref="Version"/> counts from 1 within its stream; <see cref="Position"/>
+/// is the global order of the log, from 1. <see cref="Data"/> is exactly the bytes appended.
+/// </summary>
+public sealed record StoredEvent(
+    long Position,
+    string Stream,
+    long Version,
+    string Type,
+    DateTimeOffset RecordedAt,
+    byte[] Data,
+    string Hash,
+    string PrevHash);
+
+/// <summary>Events for one stream, appended only if the stream is at <paramref name="ExpectedVersion"/>.</summary>
+public sealed record StreamAppend(string Stream, long ExpectedVersion, IReadOnlyList<EventData> Events)
+{
+    /// <summary>The stream must not exist yet.</summary>
+    public const long NoStream = 0;
+
+    /// <summary>Append whatever the stream's version is.</summary>
+    public const long Any = -1;
+}
+
+/// <summary>The new version of each stream, in the order of the appends.</summary>
+public sealed record AppendResult(IReadOnlyList<long> NextVersions, long LastPosition);
+
+/// <summary>An append's expected version did not match the stream: nothing was appended.</summary>
+public sealed class WrongExpectedVersionException(string stream, long expected, long actual)
+    : Exception($"Stream '{stream}' is at version {actual}, expected {expected}.")
+{
+    public string Stream { get; } = stream;
+    public long Expected { get; } = expected;
+    public long Actual { get; } = actual;
+}
+
+/// <summary>The store cannot persist right now (disk full, database down): callers answer 503.</summary>
+public sealed class EventStoreUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>
+/// The write model's port (ARCHITECTURE.md: append/read/subscribe). Every adapter passes the same
+/// contract suite (tests/AgentStack.IntegrationTests/EventStore).
+/// </summary>
+public interface IEventStore
+{
+    /// <summary>
+    /// Appends to one or more streams atomically: all appends are durable when the task completes,
+    /// or none is applied (a <see cref="WrongExpectedVersionException"/> for any of them rejects all).
+    /// Each event is hash-chained to its predecessor in the stream (<see cref="EventHash"/>).
+    /// </summary>
+    Task<AppendResult> AppendAsync(IReadOnlyList<StreamAppend> appends, CancellationToken cancellationToken);
+
+    /// <summary>The stream's events with version ≥ <paramref name="fromVersion"/>, in order.</summary>
+    IAsyncEnumerable<StoredEvent> ReadStreamAsync(string stream, long fromVersion, CancellationToken cancellationToken);
+
+    /// <summary>Up to <paramref name="maxCount"/> events of the whole log with position &gt; <paramref name="afterPosition"/>, in order.</summary>
+    Task<IReadOnlyList<StoredEvent>> ReadAllAsync(long afterPosition, int maxCount, CancellationToken cancellationToken);
+
+    /// <summary>Completes once the log holds an event with position &gt; <paramref name="afterPosition"/>.</summary>
+    Task WaitForEventsAfterAsync(long afterPosition, CancellationToken cancellationToken);
+
+    /// <summary>The position of the last event in the log, 0 when empty.</summary>
+    Task<long> GetLastPositionAsync(CancellationToken cancellationToken);
+}
+
+public static class EventStoreExtensions
+{
+    public static Task<AppendResult> AppendAsync(this IEventStore store, string stream, long expectedVersion,
+        IReadOnlyList<EventData> events, CancellationToken cancellationToken) =>
+        store.AppendAsync([new StreamAppend(stream, expectedVersion, events)], cancellationToken);
+
+    /// <summary>
+    /// Subscribes to the whole log from a checkpoint: yields batches of events after
+    /// <paramref name="afterPosition"/>, waiting (not polling) for new ones.
+    /// </summary>
+    public static async IAsyncEnumerable<IReadOnlyList<StoredEvent>> SubscribeAsync(this IEventStore store,
+        long afterPosition, int batchSize,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var position = afterPosition;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            var batch = await store.ReadAllAsync(position, batchSize, cancellationToken);
+            if (batch.Count == 0)
+            {
+                await store.WaitForEventsAfterAsync(position, cancellationToken);
+                continue;
+            }
+            yield return batch;
+            position = batch[^1].Position;
+        }
+    }
+}
