@@ -1,0 +1,49 @@
+using AgentStack.Commands.Access;
+using AgentStack.Commands.Spans.Ingesting;
+using AgentStack.Commands.Spans.RecordingSpans;
+using MassTransit;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace AgentStack.Commands;
+
+public static class CommandsRegistration
+{
+    /// <summary>Projects, hashed keys, the ApiKey scheme and one authorization policy per scope.</summary>
+    public static IServiceCollection AddAccess(this IServiceCollection services, string accessDatabasePath)
+    {
+        services.AddSingleton(sp => new AccessStore(accessDatabasePath, sp.GetRequiredService<TimeProvider>()));
+        services.AddHostedService<AccessBootstrap>();
+        services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
+        var authorization = services.AddAuthorizationBuilder();
+        foreach (var scope in Scopes.All)
+            authorization.AddPolicy(scope, p => p.RequireClaim(ApiKeyClaims.Scope, scope));
+        return services;
+    }
+
+    /// <summary>The collector's limits and metrics; the bus is wired by the host (<see cref="AddRecordSpans"/>).</summary>
+    public static IServiceCollection AddCollector(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<IngestOptions>().Bind(configuration.GetSection(IngestOptions.Section));
+        services.AddSingleton<IngestMetrics>();
+        services.AddMetrics();
+        services.AddTryAddTimeProvider();
+        return services;
+    }
+
+    /// <summary>Registers the RecordSpans handler and the collector's request client on a bus configuration.</summary>
+    public static IBusRegistrationConfigurator AddRecordSpans(this IBusRegistrationConfigurator bus)
+    {
+        bus.AddConsumer<RecordSpansHandler, RecordSpansHandlerDefinition>();
+        bus.AddRequestClient<RecordSpans>();
+        return bus;
+    }
+
+    private static void AddTryAddTimeProvider(this IServiceCollection services)
+    {
+        if (services.All(d => d.ServiceType != typeof(TimeProvider)))
+            services.AddSingleton(TimeProvider.System);
+    }
+}

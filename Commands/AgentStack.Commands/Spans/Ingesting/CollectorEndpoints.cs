@@ -1,0 +1,136 @@
+using System.Text.Json;
+using AgentStack.Commands.Access;
+using AgentStack.Commands.Spans.RecordingSpans;
+using AgentStack.Events;
+using MassTransit;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace AgentStack.Commands.Spans.Ingesting;
+
+public static class CollectorEndpoints
+{
+    public static RouteGroupBuilder MapCollector(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/v1").WithTags("Ingestion").RequireAuthorization(Scopes.Ingest);
+        group.MapPost("/spans", RecordSpansAsync)
+            .WithName("RecordSpans")
+            .WithSummary("Record a batch of spans; answers once they are durable")
+            .Accepts<SpanBatchRequest>("application/json")
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        return group;
+    }
+
+    private static async Task<Results<Ok<RecordSpansResponse>, ValidationProblem, ProblemHttpResult>> RecordSpansAsync(
+        HttpContext http, IRequestClient<RecordSpans> bus, IOptions<IngestOptions> options, IngestMetrics metrics,
+        TimeProvider clock, ILoggerFactory loggers)
+    {
+        var limits = options.Value;
+        var ct = http.RequestAborted;
+        if (!http.Request.HasJsonContentType())
+            return Problem(StatusCodes.Status415UnsupportedMediaType, "Unsupported media type",
+                "Send the batch as application/json.", "Content-Type");
+
+        if (http.Request.ContentLength > limits.MaxBodyBytes)
+            return TooLarge(http.Request.ContentLength.Value, limits);
+        if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature)
+            sizeFeature.MaxRequestBodySize = limits.MaxBodyBytes;
+
+        SpanBatchRequest? request;
+        try
+        {
+            request = await JsonSerializer.DeserializeAsync(http.Request.Body, JsonContextFor(limits).SpanBatchRequest, ct);
+        }
+        catch (JsonException e)
+        {
+            metrics.Rejected.Add(1);
+            var (field, detail) = JsonErrors.Describe(e, limits);
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { [field] = [detail] },
+                title: "The request body is not a valid span batch");
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            metrics.Rejected.Add(1);
+            return TooLarge(null, limits);
+        }
+
+        var now = clock.GetUtcNow();
+        var (spans, errors) = SpanValidator.Validate(request, limits, now);
+        if (errors.Count > 0)
+        {
+            metrics.Rejected.Add(1);
+            return TypedResults.ValidationProblem(errors, title: "Some spans are invalid; nothing was recorded");
+        }
+
+        var key = http.User.ApiKey();
+        var command = new RecordSpans(NewId.NextGuid(), key.Project, key.KeyId, now, spans);
+        try
+        {
+            var response = await bus.GetResponse<SpansRecorded, SpansConflicted>(command, ct, RequestTimeout.After(ms: (int)limits.CommandTimeout.TotalMilliseconds));
+            if (response.Is(out Response<SpansRecorded>? recorded))
+                return TypedResults.Ok(new RecordSpansResponse(recorded.Message.Accepted, recorded.Message.Duplicates));
+
+            response.Is(out Response<SpansConflicted>? conflicted);
+            var conflicts = conflicted!.Message.Conflicts;
+            var problem = new Microsoft.AspNetCore.Mvc.ProblemDetails
+            {
+                Status = StatusCodes.Status409Conflict,
+                Title = "Spans conflict with what is already recorded; nothing was recorded",
+                Detail = string.Join("; ", conflicts.Select(c => $"span {c.SpanId} of trace {c.TraceId}: {c.Reason}")),
+            };
+            problem.Extensions["conflicts"] = conflicts.Select(c => new { traceId = c.TraceId, spanId = c.SpanId, reason = c.Reason }).ToArray();
+            return TypedResults.Problem(problem);
+        }
+        catch (Exception e) when (IsUnavailable(e))
+        {
+            loggers.CreateLogger(typeof(CollectorEndpoints)).LogWarning(e, "Spans could not be made durable; answering 503");
+            http.Response.Headers.RetryAfter = "5";
+            return Problem(StatusCodes.Status503ServiceUnavailable, "Ingestion is temporarily unavailable",
+                "The spans could not be made durable and were not recorded. Retry after the delay in Retry-After.", null);
+        }
+    }
+
+    private static bool IsUnavailable(Exception e) => e switch
+    {
+        RequestTimeoutException => true,
+        EventStoreUnavailableException => true,
+        RequestFaultException f => f.Fault?.Exceptions.Any(x => x.ExceptionType == typeof(EventStoreUnavailableException).FullName) == true,
+        _ => false,
+    };
+
+    private static ProblemHttpResult TooLarge(long? size, IngestOptions limits) =>
+        Problem(StatusCodes.Status413PayloadTooLarge, "Request body too large",
+            size is { } s
+                ? $"The body is {s} bytes; the limit is {limits.MaxBodyBytes} bytes (AgentStack:Ingest:MaxBodyBytes). Send smaller batches."
+                : $"The body exceeds the limit of {limits.MaxBodyBytes} bytes (AgentStack:Ingest:MaxBodyBytes). Send smaller batches.",
+            "body");
+
+    private static ProblemHttpResult Problem(int status, string title, string detail, string? field)
+    {
+        var problem = new Microsoft.AspNetCore.Mvc.ProblemDetails { Status = status, Title = title, Detail = detail };
+        if (field is not null)
+            problem.Extensions["field"] = field;
+        return TypedResults.Problem(problem);
+    }
+
+    private static IngestJsonContext? cachedContext;
+
+    /// <summary>The request's parse depth is the payload limit plus the batch's own levels (body, spans, span).</summary>
+    private static IngestJsonContext JsonContextFor(IngestOptions limits)
+    {
+        var context = cachedContext;
+        if (context is null || context.Options.MaxDepth != limits.MaxDepth + 4)
+        {
+            context = new IngestJsonContext(new JsonSerializerOptions(IngestJsonContext.Default.Options) { MaxDepth = limits.MaxDepth + 4 });
+            cachedContext = context;
+        }
+        return context;
+    }
+}

@@ -1,0 +1,31 @@
+namespace AgentStack.Commands.Spans.Ingesting;
+
+/// <summary>
+/// Ingestion limits, configuration section <c>AgentStack:Ingest</c>. Every limit is reported by name
+/// and value in the 400/413 answer when exceeded.
+/// </summary>
+public sealed class IngestOptions
+{
+    public const string Section = "AgentStack:Ingest";
+
+    public long MaxBodyBytes { get; set; } = 16 * 1024 * 1024;
+    public int MaxSpansPerBatch { get; set; } = 1000;
+    public int MaxPayloadBytes { get; set; } = 1024 * 1024;
+    public int MaxAttributes { get; set; } = 256;
+    public int MaxAttributeKeyLength { get; set; } = 256;
+    public int MaxIdLength { get; set; } = 128;
+    public int MaxNameLength { get; set; } = 1024;
+    public int MaxShortStringLength { get; set; } = 256;
+    public int MaxStatusMessageLength { get; set; } = 32 * 1024;
+
+    /// <summary>How deeply input, output and attributes may nest (objects and arrays).</summary>
+    public int MaxDepth { get; set; } = 32;
+
+    /// <summary>How far in the future a timestamp may be, for clock skew.</summary>
+    public TimeSpan MaxFutureSkew { get; set; } = TimeSpan.FromDays(1);
+
+    /// <summary>The earliest timestamp accepted; older ones are almost always a unit mistake.</summary>
+    public DateTimeOffset EarliestTimestamp { get; set; } = new(2000, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    public TimeSpan CommandTimeout { get; set; } = TimeSpan.FromSeconds(30);
+}

@@ -1,0 +1,205 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using AgentStack.Events;
+
+namespace AgentStack.Commands.Spans.Ingesting;
+
+/// <summary>
+/// Validates a whole batch before anything is sent on (ARCHITECTURE.md, invariant 7): every problem is
+/// reported under its field path (<c>spans[3].endTime</c>) with the limit it broke. Valid spans are
+/// normalised: times to UTC whole microseconds.
+/// </summary>
+public static partial class SpanValidator
+{
+    public static (IReadOnlyList<SpanRecord> Spans, Dictionary<string, string[]> Errors) Validate(
+        SpanBatchRequest? request, IngestOptions limits, DateTimeOffset now)
+    {
+        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        if (request?.Spans is not { } spans)
+        {
+            errors["spans"] = ["spans is required: an array of span objects"];
+            return ([], errors);
+        }
+        if (spans.Count == 0)
+            errors["spans"] = ["spans must hold at least one span"];
+        if (spans.Count > limits.MaxSpansPerBatch)
+        {
+            errors["spans"] = [$"spans holds {spans.Count} spans; the limit is {limits.MaxSpansPerBatch} per batch"];
+            return ([], errors);
+        }
+
+        var records = new List<SpanRecord>(spans.Count);
+        for (var i = 0; i < spans.Count; i++)
+        {
+            var span = spans[i];
+            var at = $"spans[{i}]";
+            if (span is null)
+            {
+                errors[at] = ["a span must be an object"];
+                continue;
+            }
+            var before = errors.Count;
+            var record = ValidateSpan(span, at, limits, now, errors);
+            if (errors.Count == before && record is not null)
+                records.Add(record);
+        }
+        return (records, errors);
+    }
+
+    private static SpanRecord? ValidateSpan(SpanJson s, string at, IngestOptions limits, DateTimeOffset now,
+        Dictionary<string, string[]> errors)
+    {
+        void Fail(string field, string message) => errors[$"{at}.{field}"] = [message];
+
+        Id(s.TraceId, "traceId", required: true);
+        Id(s.SpanId, "spanId", required: true);
+        Id(s.ParentSpanId, "parentSpanId", required: false);
+        if (s.ParentSpanId is not null && s.ParentSpanId == s.SpanId)
+            Fail("parentSpanId", "parentSpanId must differ from spanId");
+
+        if (string.IsNullOrWhiteSpace(s.Name))
+            Fail("name", "name is required");
+        else if (s.Name.Length > limits.MaxNameLength)
+            Fail("name", $"name is {s.Name.Length} characters; the limit is {limits.MaxNameLength}");
+
+        if (s.Kind is null)
+            Fail("kind", $"kind is required: one of {string.Join(", ", SpanKinds.All)}");
+        else if (!SpanKinds.IsKnown(s.Kind))
+            Fail("kind", $"kind '{Truncate(s.Kind)}' is unknown: use one of {string.Join(", ", SpanKinds.All)}");
+
+        var start = Time(s.StartTime, "startTime", required: true);
+        var end = Time(s.EndTime, "endTime", required: false);
+        if (start is not null && end is not null && end < start)
+            Fail("endTime", $"endTime {s.EndTime} is before startTime {s.StartTime}");
+
+        if (s.Status is not null && s.Status is not (SpanStatuses.Ok or SpanStatuses.Error))
+            Fail("status", $"status '{Truncate(s.Status)}' is unknown: use ok or error");
+        Text(s.StatusMessage, "statusMessage", limits.MaxStatusMessageLength);
+        Text(s.Model, "model", limits.MaxShortStringLength);
+        Text(s.Provider, "provider", limits.MaxShortStringLength);
+
+        if (s.InputTokens < 0)
+            Fail("inputTokens", "inputTokens must be zero or more");
+        if (s.OutputTokens < 0)
+            Fail("outputTokens", "outputTokens must be zero or more");
+        if (s.CostUsd is < 0 or > 1_000_000_000m)
+            Fail("costUsd", "costUsd must be between 0 and 1000000000");
+
+        Payload(s.Input, "input");
+        Payload(s.Output, "output");
+        if (s.Attributes is { } attributes)
+        {
+            if (attributes.ValueKind == JsonValueKind.Null) { }
+            else if (attributes.ValueKind != JsonValueKind.Object)
+                Fail("attributes", "attributes must be an object of name → value");
+            else
+            {
+                var count = 0;
+                foreach (var property in attributes.EnumerateObject())
+                {
+                    count++;
+                    if (property.Name.Length > limits.MaxAttributeKeyLength)
+                        Fail($"attributes.{Truncate(property.Name)}",
+                            $"attribute name is {property.Name.Length} characters; the limit is {limits.MaxAttributeKeyLength}");
+                }
+                if (count > limits.MaxAttributes)
+                    Fail("attributes", $"attributes holds {count} entries; the limit is {limits.MaxAttributes}");
+                Payload(attributes, "attributes");
+            }
+        }
+
+        if (errors.Keys.Any(k => k.StartsWith(at + ".", StringComparison.Ordinal)))
+            return null;
+
+        return new SpanRecord(s.TraceId!, s.SpanId!, s.ParentSpanId, s.Name!, s.Kind!, start!.Value, end,
+            s.Status, s.StatusMessage, s.Model, s.Provider, s.InputTokens, s.OutputTokens, s.CostUsd,
+            NullIfJsonNull(s.Input), NullIfJsonNull(s.Output), NullIfJsonNull(s.Attributes));
+
+        void Id(string? value, string field, bool required)
+        {
+            if (value is null)
+            {
+                if (required)
+                    Fail(field, $"{field} is required");
+                return;
+            }
+            if (value.Length == 0 || value.Length > limits.MaxIdLength)
+                Fail(field, $"{field} must be 1 to {limits.MaxIdLength} characters");
+            else if (!IdPattern().IsMatch(value))
+                Fail(field, $"{field} may hold only letters, digits and . _ : -");
+        }
+
+        void Text(string? value, string field, int max)
+        {
+            if (value is not null && value.Length > max)
+                Fail(field, $"{field} is {value.Length} characters; the limit is {max}");
+        }
+
+        void Payload(JsonElement? value, string field)
+        {
+            if (value is not { } element)
+                return;
+            var size = JsonMarshal.GetRawUtf8Value(element).Length;
+            if (size > limits.MaxPayloadBytes)
+                Fail(field, $"{field} is {size} bytes; the limit is {limits.MaxPayloadBytes} bytes");
+            else if (Depth(element) > limits.MaxDepth)
+                Fail(field, $"{field} nests deeper than {limits.MaxDepth} levels");
+        }
+
+        DateTimeOffset? Time(string? value, string field, bool required)
+        {
+            if (value is null)
+            {
+                if (required)
+                    Fail(field, $"{field} is required: an RFC 3339 time such as 2026-01-31T12:00:00.123456Z");
+                return null;
+            }
+            if (!TryParseRfc3339(value, out var parsed))
+            {
+                Fail(field, $"{field} '{Truncate(value)}' is not an RFC 3339 time such as 2026-01-31T12:00:00.123456Z");
+                return null;
+            }
+            if (parsed < limits.EarliestTimestamp || parsed > now + limits.MaxFutureSkew)
+            {
+                Fail(field, $"{field} {value} is outside the accepted range {limits.EarliestTimestamp:yyyy-MM-dd} to {(now + limits.MaxFutureSkew):O}");
+                return null;
+            }
+            return parsed;
+        }
+    }
+
+    /// <summary>Parses RFC 3339 (a zone is required); keeps whole microseconds, in UTC.</summary>
+    public static bool TryParseRfc3339(string value, out DateTimeOffset result)
+    {
+        result = default;
+        var match = Rfc3339Pattern().Match(value);
+        if (!match.Success)
+            return false;
+        // .NET parses at most 7 fractional digits; nanoseconds are cut to 100 ns, then to microseconds below.
+        var fraction = match.Groups["fraction"].Value;
+        var text = fraction.Length > 8 ? value.Remove(match.Groups["fraction"].Index + 8, fraction.Length - 8) : value;
+        if (!DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal, out var parsed))
+            return false;
+        result = new DateTimeOffset(parsed.UtcTicks - parsed.UtcTicks % 10, TimeSpan.Zero);
+        return true;
+    }
+
+    private static int Depth(JsonElement element) => element.ValueKind switch
+    {
+        JsonValueKind.Object => 1 + element.EnumerateObject().Select(p => Depth(p.Value)).DefaultIfEmpty(0).Max(),
+        JsonValueKind.Array => 1 + element.EnumerateArray().Select(Depth).DefaultIfEmpty(0).Max(),
+        _ => 0,
+    };
+
+    private static JsonElement? NullIfJsonNull(JsonElement? e) => e is { ValueKind: JsonValueKind.Null } ? null : e;
+
+    private static string Truncate(string value) => value.Length <= 64 ? value : value[..64] + "…";
+
+    [GeneratedRegex("^[A-Za-z0-9._:-]+$")]
+    private static partial Regex IdPattern();
+
+    [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?<fraction>\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$")]
+    private static partial Regex Rfc3339Pattern();
+}

@@ -1,0 +1,106 @@
+using System.Collections.Immutable;
+using System.Security.Cryptography;
+using System.Text.Json;
+using AgentStack.Events;
+
+namespace AgentStack.Commands.Spans.RecordingSpans;
+
+/// <summary>What must not change between a span's start and its completion.</summary>
+public readonly record struct SpanIdentity(string? ParentSpanId, string Name, string Kind, DateTimeOffset StartTime)
+{
+    public static SpanIdentity Of(SpanRecord span) => new(span.ParentSpanId, span.Name, span.Kind, span.StartTime);
+}
+
+/// <summary>What the trace stream already holds for one span.</summary>
+public sealed record SpanEntry(SpanIdentity Identity, string? StartedHash, string? CompletedHash);
+
+/// <summary>The state of one trace stream, as far as deciding needs it.</summary>
+public sealed record TraceState(ImmutableDictionary<string, SpanEntry> Spans)
+{
+    public static readonly TraceState Initial = new(ImmutableDictionary.Create<string, SpanEntry>(StringComparer.Ordinal));
+}
+
+/// <summary>The events to append for one trace, and how each incoming span was judged.</summary>
+public sealed record TraceDecision(IReadOnlyList<object> Events, int Duplicates, IReadOnlyList<SpanConflict> Conflicts);
+
+/// <summary>
+/// The pure decider of a trace stream (STYLE.md, rule 3): no I/O, time and actor come in with the command.
+/// Rules (ARCHITECTURE.md, invariant 2 and the span contract):
+/// a new span is recorded as started (no endTime) or completed; the same content again is a duplicate;
+/// a started span sent again with endTime completes it if its identity (parent, name, kind, start) is
+/// unchanged; a start arriving after its completion is a duplicate; anything else with the same ids conflicts.
+/// </summary>
+public static class TraceDecider
+{
+    public static TraceDecision Decide(TraceState state, string project, string receivedBy, DateTimeOffset receivedAt,
+        IEnumerable<SpanRecord> spans)
+    {
+        var events = new List<object>();
+        var conflicts = new List<SpanConflict>();
+        var duplicates = 0;
+        foreach (var span in spans)
+        {
+            var hash = ContentHash(span);
+            object? @event = null;
+            state.Spans.TryGetValue(span.SpanId, out var existing);
+            var identityChanged = existing is not null && existing.Identity != SpanIdentity.Of(span);
+
+            if (existing is null)
+            {
+                @event = span.IsCompleted
+                    ? new SpanCompleted(project, span, hash, receivedAt, receivedBy)
+                    : new SpanStarted(project, span, hash, receivedAt, receivedBy);
+            }
+            else if (identityChanged)
+            {
+                conflicts.Add(new SpanConflict(span.TraceId, span.SpanId,
+                    "a span with these ids was already recorded with a different parent, name, kind or start time"));
+            }
+            else if (span.IsCompleted && existing.CompletedHash is null)
+            {
+                @event = new SpanCompleted(project, span, hash, receivedAt, receivedBy);
+            }
+            else if (span.IsCompleted ? existing.CompletedHash == hash : existing.StartedHash == hash || existing.CompletedHash is not null)
+            {
+                duplicates++;
+            }
+            else
+            {
+                conflicts.Add(new SpanConflict(span.TraceId, span.SpanId, span.IsCompleted
+                    ? "this span was already completed with different content"
+                    : "this span was already started with different content"));
+            }
+
+            if (@event is not null)
+            {
+                events.Add(@event);
+                state = Evolve(state, @event);
+            }
+        }
+        return new TraceDecision(events, duplicates, conflicts);
+    }
+
+    public static TraceState Evolve(TraceState state, object @event) => @event switch
+    {
+        SpanStarted e => state with
+        {
+            Spans = state.Spans.SetItem(e.Span.SpanId, state.Spans.TryGetValue(e.Span.SpanId, out var s)
+                ? s with { StartedHash = e.ContentHash }
+                : new SpanEntry(SpanIdentity.Of(e.Span), e.ContentHash, null)),
+        },
+        SpanCompleted e => state with
+        {
+            Spans = state.Spans.SetItem(e.Span.SpanId, state.Spans.TryGetValue(e.Span.SpanId, out var s)
+                ? s with { CompletedHash = e.ContentHash }
+                : new SpanEntry(SpanIdentity.Of(e.Span), null, e.ContentHash)),
+        },
+        _ => state,
+    };
+
+    /// <summary>SHA-256 of the span's canonical JSON (payloads as received), lower-case hex.</summary>
+    public static string ContentHash(SpanRecord span)
+    {
+        var bytes = JsonSerializer.SerializeToUtf8Bytes(span, EventJsonContext.Default.SpanRecord);
+        return Convert.ToHexStringLower(SHA256.HashData(bytes));
+    }
+}

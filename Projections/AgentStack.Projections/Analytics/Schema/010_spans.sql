@@ -1,0 +1,31 @@
+-- One row per span (issue 3). ReplacingMergeTree keyed by span, versioned by the global log position
+-- of the event that produced the row: a completion replaces its start, and re-processing a batch after
+-- a crash or a rebuild writes identical rows that collapse (read with FINAL).
+-- Partitioned by the span's start month; a span's start never changes (the decider refuses that).
+CREATE TABLE IF NOT EXISTS agentstack.spans
+(
+    project LowCardinality(String),
+    trace_id String,
+    span_id String,
+    parent_span_id String,
+    name String,
+    kind LowCardinality(String),
+    start_time DateTime64(6, 'UTC'),
+    end_time Nullable(DateTime64(6, 'UTC')),
+    duration_ms Nullable(Float64),
+    status LowCardinality(String),
+    status_message String,
+    model LowCardinality(String),
+    provider LowCardinality(String),
+    input_tokens Nullable(Int64),
+    output_tokens Nullable(Int64),
+    cost_usd Nullable(Decimal(18, 9)),
+    input Nullable(String) CODEC(ZSTD(3)),
+    output Nullable(String) CODEC(ZSTD(3)),
+    attributes Nullable(String) CODEC(ZSTD(3)),
+    received_at DateTime64(6, 'UTC'),
+    position UInt64
+)
+ENGINE = ReplacingMergeTree(position)
+PARTITION BY toYYYYMM(start_time)
+ORDER BY (project, trace_id, span_id);

@@ -1,0 +1,37 @@
+using AgentStack.Commands.Access;
+using AgentStack.Queries.Projections;
+using AgentStack.Queries.Replay;
+using AgentStack.Queries.Traces;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace AgentStack.Queries;
+
+public static class QueriesRegistration
+{
+    public static IServiceCollection AddQueries(this IServiceCollection services)
+    {
+        services.AddSingleton<TraceQueries>();
+        return services;
+    }
+
+    /// <summary>
+    /// The read API. Every project route needs a key with the read scope of that very project; another
+    /// project's key gets 404, so it cannot even learn that the project exists (invariant 6).
+    /// </summary>
+    public static IEndpointRouteBuilder MapQueries(this IEndpointRouteBuilder app)
+    {
+        var project = app.MapGroup("/api/projects/{project}").WithTags("Traces").RequireAuthorization(Scopes.Read)
+            .AddEndpointFilter(async (context, next) =>
+            {
+                var name = context.HttpContext.GetRouteValue("project") as string ?? "";
+                return context.HttpContext.User.CanAccess(name) ? await next(context) : TypedResults.NotFound();
+            });
+        project.MapTraces();
+        project.MapReplay();
+        app.MapProjectionStatus();
+        return app;
+    }
+}

@@ -1,0 +1,137 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using AgentStack.Projections.Analytics;
+
+namespace AgentStack.Queries.Traces;
+
+/// <summary>Filters of the trace list; times are RFC 3339, <see cref="Status"/> is ok or error.</summary>
+public sealed record TraceFilter(DateTimeOffset? From, DateTimeOffset? To, string? Status, int Limit, string? Cursor);
+
+/// <summary>Reads traces and spans from the ClickHouse tables the analytics projection builds.</summary>
+public sealed class TraceQueries(IAnalyticsStore analytics)
+{
+    // Times come out as RFC 3339 with microseconds; 64-bit numbers and decimals unquoted.
+    private const string Settings = "SETTINGS output_format_json_quote_64bit_integers = 0, output_format_json_quote_decimals = 0";
+    private const string Rfc3339 = "'%Y-%m-%dT%H:%i:%S.%fZ'";
+
+    public async Task<TraceList> GetTracesAsync(string project, TraceFilter filter, CancellationToken ct)
+    {
+        var parameters = new Dictionary<string, object?> { ["project"] = project, ["limit"] = filter.Limit + 1 };
+        var where = new StringBuilder("project = {project:String}");
+        if (filter.From is { } from)
+        {
+            where.Append(" AND start_time >= {from:DateTime64(6)}");
+            parameters["from"] = from;
+        }
+        if (filter.To is { } to)
+        {
+            where.Append(" AND start_time < {to:DateTime64(6)}");
+            parameters["to"] = to;
+        }
+        if (filter.Status == "error")
+            where.Append(" AND error_count > 0");
+        else if (filter.Status == "ok")
+            where.Append(" AND error_count = 0");
+        if (Cursor.TryDecode(filter.Cursor, out var afterUs, out var afterTrace))
+        {
+            where.Append(" AND (toUnixTimestamp64Micro(start_time), trace_id) < ({cursorUs:Int64}, {cursorTrace:String})");
+            parameters["cursorUs"] = afterUs;
+            parameters["cursorTrace"] = afterTrace;
+        }
+
+        var sql = $$"""
+            SELECT trace_id, name, formatDateTime(start_time, {{Rfc3339}}) AS start_time,
+                   if(end_time IS NULL, NULL, formatDateTime(assumeNotNull(end_time), {{Rfc3339}})) AS end_time,
+                   duration_ms, span_count, open_span_count, error_count, input_tokens, output_tokens, cost_usd, models,
+                   toUnixTimestamp64Micro(traces.start_time) AS start_us
+            FROM agentstack.traces AS traces FINAL
+            WHERE {{where}}
+            ORDER BY traces.start_time DESC, trace_id DESC
+            LIMIT {limit:UInt32}
+            {{Settings}}
+            """;
+        var rows = await QueryRowsAsync(sql, parameters, RowJsonContext.Default.TraceRow, ct);
+        var page = rows.Take(filter.Limit).Select(r => new TraceSummary(r.TraceId, r.Name, r.StartTime, r.EndTime,
+            r.DurationMs, r.SpanCount, r.OpenSpanCount, r.ErrorCount, r.InputTokens, r.OutputTokens, r.CostUsd,
+            r.ErrorCount > 0 ? "error" : r.OpenSpanCount > 0 ? "running" : "ok", r.Models)).ToList();
+        var next = rows.Count > filter.Limit ? Cursor.Encode(rows[filter.Limit - 1].StartUs, rows[filter.Limit - 1].TraceId) : null;
+        return new TraceList(page, next);
+    }
+
+    public async Task<TraceDetail?> GetTraceAsync(string project, string traceId, CancellationToken ct)
+    {
+        var sql = $$"""
+            SELECT trace_id, span_id, parent_span_id, name, kind,
+                   formatDateTime(start_time, {{Rfc3339}}) AS start_time,
+                   if(end_time IS NULL, NULL, formatDateTime(assumeNotNull(end_time), {{Rfc3339}})) AS end_time,
+                   duration_ms, status, status_message, model, provider, input_tokens, output_tokens, cost_usd,
+                   input, output, attributes
+            FROM agentstack.spans AS spans FINAL
+            WHERE project = {project:String} AND trace_id = {traceId:String}
+            ORDER BY spans.start_time, span_id
+            {{Settings}}
+            """;
+        var rows = await QueryRowsAsync(sql, new Dictionary<string, object?> { ["project"] = project, ["traceId"] = traceId },
+            RowJsonContext.Default.SpanRow, ct);
+        if (rows.Count == 0)
+            return null;
+        return new TraceDetail(traceId, rows.Select(r => new SpanView(r.TraceId, r.SpanId, NullIfEmpty(r.ParentSpanId),
+            r.Name, r.Kind, r.StartTime, r.EndTime, r.DurationMs, NullIfEmpty(r.Status), NullIfEmpty(r.StatusMessage),
+            NullIfEmpty(r.Model), NullIfEmpty(r.Provider), r.InputTokens, r.OutputTokens, r.CostUsd,
+            r.Input, r.Output, r.Attributes)).ToList());
+    }
+
+    private async Task<List<T>> QueryRowsAsync<T>(string sql, IReadOnlyDictionary<string, object?> parameters,
+        JsonTypeInfo<T> rowType, CancellationToken ct)
+    {
+        var bytes = await analytics.QueryAsync(sql, parameters, "JSONEachRow", ct);
+        var rows = new List<T>();
+        var remaining = bytes.AsMemory();
+        while (remaining.Length > 0)
+        {
+            var end = remaining.Span.IndexOf((byte)'\n');
+            var line = end < 0 ? remaining : remaining[..end];
+            remaining = end < 0 ? default : remaining[(end + 1)..];
+            if (line.Length > 0)
+                rows.Add(JsonSerializer.Deserialize(line.Span, rowType)!);
+        }
+        return rows;
+    }
+
+    private static string? NullIfEmpty(string value) => value.Length == 0 ? null : value;
+}
+
+/// <summary>Keyset paging cursor: the last row's start (Unix µs) and trace id, opaque to clients.</summary>
+internal static class Cursor
+{
+    public static string Encode(long startUs, string traceId) =>
+        Convert.ToBase64String(Encoding.UTF8.GetBytes($"{startUs.ToString(CultureInfo.InvariantCulture)}|{traceId}"))
+            .TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    public static bool TryDecode(string? cursor, out long startUs, out string traceId)
+    {
+        startUs = 0;
+        traceId = "";
+        if (string.IsNullOrEmpty(cursor))
+            return false;
+        try
+        {
+            var padded = cursor.Replace('-', '+').Replace('_', '/');
+            padded += new string('=', (4 - padded.Length % 4) % 4);
+            var text = Encoding.UTF8.GetString(Convert.FromBase64String(padded));
+            var bar = text.IndexOf('|', StringComparison.Ordinal);
+            if (bar <= 0 || !long.TryParse(text.AsSpan(0, bar), NumberStyles.Integer, CultureInfo.InvariantCulture, out startUs))
+                return false;
+            traceId = text[(bar + 1)..];
+            return true;
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
+    }
+
+    public static bool IsValid(string? cursor) => string.IsNullOrEmpty(cursor) || TryDecode(cursor, out _, out _);
+}
