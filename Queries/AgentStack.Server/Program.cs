@@ -1,0 +1,16 @@
+using AgentStack.Commands.Spans.Ingesting;
+using AgentStack.Queries;
+using AgentStack.Server;
+using AgentStack.ServiceDefaults;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddServiceDefaults();
+builder.AddEmbeddedAgentStack();
+
+var app = builder.Build();
+app.MapServiceDefaults();
+app.UseAuthentication();
+app.UseAuthorization();
+app.MapCollector();
+app.MapQueries();
+app.Run();

@@ -1,0 +1,68 @@
+using System.Text.Json;
+using AgentStack.Commands.Spans.Ingesting;
+
+namespace AgentStack.UnitTests.Ingesting;
+
+public sealed class when_validating_a_batch
+{
+    private static readonly DateTimeOffset Now = new(2026, 11, 24, 12, 0, 0, TimeSpan.Zero);
+    private static readonly IngestOptions Limits = new() { MaxSpansPerBatch = 3, MaxPayloadBytes = 64, MaxDepth = 3, MaxAttributes = 2 };
+
+    private static Dictionary<string, string[]> ErrorsFor(string spanJson)
+    {
+        var request = JsonSerializer.Deserialize($$"""{"spans":[{{spanJson}}]}""", IngestJsonContext.Default.SpanBatchRequest);
+        return SpanValidator.Validate(request, Limits, Now).Errors;
+    }
+
+    private const string Valid = "\"traceId\":\"t1\",\"spanId\":\"s1\",\"name\":\"n\",\"kind\":\"llm\",\"startTime\":\"2026-11-24T10:00:00.123456Z\"";
+
+    [Fact]
+    public void then_a_valid_span_passes_and_keeps_microseconds()
+    {
+        var request = JsonSerializer.Deserialize($$"""{"spans":[{{{Valid}},"endTime":"2026-11-24T11:00:01.0000019+01:00"}]}""",
+            IngestJsonContext.Default.SpanBatchRequest);
+        var (spans, errors) = SpanValidator.Validate(request, Limits, Now);
+        errors.ShouldBeEmpty();
+        var span = spans.ShouldHaveSingleItem();
+        span.StartTime.ShouldBe(new DateTimeOffset(2026, 11, 24, 10, 0, 0, TimeSpan.Zero).AddTicks(1_234_560));
+        span.EndTime.ShouldBe(new DateTimeOffset(2026, 11, 24, 10, 0, 1, TimeSpan.Zero).AddTicks(10), "UTC, truncated to whole microseconds");
+    }
+
+    [Theory]
+    [InlineData("""{"spanId":"s1","name":"n","kind":"llm","startTime":"2026-11-24T10:00:00Z"}""", "spans[0].traceId", "required")]
+    [InlineData("""{"traceId":"t 1","spanId":"s1","name":"n","kind":"llm","startTime":"2026-11-24T10:00:00Z"}""", "spans[0].traceId", "letters")]
+    [InlineData("""{"traceId":"t1","spanId":"s1","name":"n","kind":"robot","startTime":"2026-11-24T10:00:00Z"}""", "spans[0].kind", "agent, chain")]
+    [InlineData("""{"traceId":"t1","spanId":"s1","name":"n","kind":"llm","startTime":"yesterday"}""", "spans[0].startTime", "RFC 3339")]
+    [InlineData("""{"traceId":"t1","spanId":"s1","name":"n","kind":"llm","startTime":"1970-01-01T00:00:00Z"}""", "spans[0].startTime", "range")]
+    [InlineData("""{"traceId":"t1","spanId":"s1","name":"n","kind":"llm","startTime":"2026-11-24T10:00:00Z","endTime":"2026-11-24T09:00:00Z"}""", "spans[0].endTime", "before startTime")]
+    [InlineData("""{"traceId":"t1","spanId":"s1","name":"","kind":"llm","startTime":"2026-11-24T10:00:00Z"}""", "spans[0].name", "required")]
+    [InlineData("""{"traceId":"t1","spanId":"s1","name":"n","kind":"llm","startTime":"2026-11-24T10:00:00Z","status":"meh"}""", "spans[0].status", "ok or error")]
+    [InlineData("""{"traceId":"t1","spanId":"s1","name":"n","kind":"llm","startTime":"2026-11-24T10:00:00Z","inputTokens":-1}""", "spans[0].inputTokens", "zero or more")]
+    [InlineData("""{"traceId":"t1","spanId":"s1","name":"n","kind":"llm","startTime":"2026-11-24T10:00:00Z","input":"0123456789012345678901234567890123456789012345678901234567890123456789"}""", "spans[0].input", "limit is 64 bytes")]
+    [InlineData("""{"traceId":"t1","spanId":"s1","name":"n","kind":"llm","startTime":"2026-11-24T10:00:00Z","output":[[[[1]]]]}""", "spans[0].output", "deeper than 3")]
+    [InlineData("""{"traceId":"t1","spanId":"s1","name":"n","kind":"llm","startTime":"2026-11-24T10:00:00Z","attributes":{"a":1,"b":2,"c":3}}""", "spans[0].attributes", "limit is 2")]
+    [InlineData("""{"traceId":"t1","spanId":"s1","name":"n","kind":"llm","startTime":"2026-11-24T10:00:00Z","attributes":[1]}""", "spans[0].attributes", "object")]
+    [InlineData("""{"traceId":"t1","spanId":"s1","parentSpanId":"s1","name":"n","kind":"llm","startTime":"2026-11-24T10:00:00Z"}""", "spans[0].parentSpanId", "differ")]
+    public void then_each_problem_names_its_field(string span, string field, string message)
+    {
+        var errors = ErrorsFor(span);
+        errors.ShouldContainKey(field);
+        errors[field].ShouldHaveSingleItem().ShouldContain(message);
+    }
+
+    [Fact]
+    public void then_too_many_spans_are_refused_with_the_limit()
+    {
+        var span = $"{{{Valid}}}";
+        var request = JsonSerializer.Deserialize($$"""{"spans":[{{span}},{{span}},{{span}},{{span}}]}""", IngestJsonContext.Default.SpanBatchRequest);
+        var (spans, errors) = SpanValidator.Validate(request, Limits, Now);
+        spans.ShouldBeEmpty();
+        errors["spans"].ShouldHaveSingleItem().ShouldContain("limit is 3");
+    }
+
+    [Fact]
+    public void then_a_missing_spans_array_is_named()
+    {
+        SpanValidator.Validate(new SpanBatchRequest(), Limits, Now).Errors.ShouldContainKey("spans");
+    }
+}
