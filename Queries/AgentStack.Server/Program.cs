@@ -1,3 +1,4 @@
+using AgentStack.Commands.Access;
 using AgentStack.Commands.Spans.Ingesting;
 using AgentStack.Queries;
 using AgentStack.Server;
@@ -13,4 +14,5 @@ app.UseAuthentication();
 app.UseAuthorization();
 app.MapCollector();
 app.MapQueries();
+app.MapAccess();
 app.Run();

@@ -52,6 +52,17 @@ public sealed partial class AccessStore(string databasePath, TimeProvider clock)
         await command.ExecuteNonQueryAsync(ct);
     }
 
+    /// <summary>Creates the project; false when it exists already.</summary>
+    public async Task<bool> TryCreateProjectAsync(string project, CancellationToken ct)
+    {
+        await using var connection = await OpenAsync(ct);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "INSERT OR IGNORE INTO projects (id, created_at) VALUES ($id, $at)";
+        command.Parameters.AddWithValue("$id", project);
+        command.Parameters.AddWithValue("$at", clock.GetUtcNow().ToUnixTimeMilliseconds());
+        return await command.ExecuteNonQueryAsync(ct) == 1;
+    }
+
     /// <summary>Stores a key for <paramref name="secret"/> unless one with that secret exists; returns the key.</summary>
     public async Task<ApiKey> EnsureKeyAsync(string project, string secret, IReadOnlyList<string> scopes, CancellationToken ct)
     {

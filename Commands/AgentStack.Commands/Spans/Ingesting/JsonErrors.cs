@@ -7,6 +7,7 @@ internal static class JsonErrors
 {
     private static readonly Dictionary<string, string> ExpectedTypes = new(StringComparer.Ordinal)
     {
+        ["body"] = "an object such as {\"spans\":[...]}",
         ["spans"] = "an array of span objects",
         ["inputTokens"] = "a whole number",
         ["outputTokens"] = "a whole number",

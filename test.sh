@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Sets up what is missing and runs every test, one test project after another, against the real
+# engines (SQLite files, chDB, the server as a child process). Exits non-zero if any test fails.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")" && pwd)"
+cd "$ROOT"
+scripts/setup.sh
+
+projects=(
+  tests/AgentStack.UnitTests
+  tests/AgentStack.EventStore.Tests
+  tests/AgentStack.Analytics.Tests
+  tests/AgentStack.EndToEndTests
+)
+passed=0 failed=0 skipped=0 status=0
+results="$(mktemp -d)"
+for project in "${projects[@]}"; do
+  name="$(basename "$project")"
+  echo "=== $name" >&2
+  set +e
+  dotnet test "$project" -c Release --no-build --nologo --blame-hang --blame-hang-timeout 10m 2>&1 | tee "$results/$name.log"
+  code=${PIPESTATUS[0]}
+  set -e
+  [ "$code" = 0 ] || status=1
+  line="$(grep -E '(Passed|Failed)!  - Failed:' "$results/$name.log" | tail -n 1 || true)"
+  if [ -z "$line" ]; then
+    echo "!!! $name: no test summary (build or host failure)" >&2
+    status=1
+    continue
+  fi
+  f=$(sed -E 's/.*Failed: *([0-9]+).*/\1/' <<<"$line")
+  p=$(sed -E 's/.*Passed: *([0-9]+).*/\1/' <<<"$line")
+  s=$(sed -E 's/.*Skipped: *([0-9]+).*/\1/' <<<"$line")
+  passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+done
+echo
+echo "$passed passed, $failed failed, $skipped skipped"
+exit $status

@@ -1,0 +1,174 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json.Nodes;
+
+namespace AgentStack.EndToEndTests.Infrastructure;
+
+/// <summary>
+/// AgentStack.Server started as a real child process on a free loopback port with its own data
+/// directory, so tests go through HTTP exactly as clients do and can kill it with SIGKILL.
+/// </summary>
+public sealed class ServerProcess : IAsyncDisposable
+{
+    public const string BootstrapKey = "ask_test_bootstrap_key_0123456789";
+
+    private readonly StringBuilder output = new();
+    private Process? process;
+
+    private ServerProcess(string dataDirectory, int port)
+    {
+        DataDirectory = dataDirectory;
+        Port = port;
+        BaseAddress = new Uri($"http://127.0.0.1:{port}");
+        Client = CreateClient(BootstrapKey);
+    }
+
+    public string DataDirectory { get; }
+    public int Port { get; }
+    public Uri BaseAddress { get; }
+    public HttpClient Client { get; }
+    public string Output { get { lock (output) return output.ToString(); } }
+
+    /// <summary>Starts a server on a new, empty data directory and waits until it is ready.</summary>
+    public static async Task<ServerProcess> StartAsync(Dictionary<string, string>? settings = null)
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "agentstack-e2e", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(directory);
+        var server = new ServerProcess(directory, FreePort());
+        await server.StartProcessAsync(settings);
+        return server;
+    }
+
+    public HttpClient CreateClient(string key)
+    {
+        var client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        return client;
+    }
+
+    /// <summary>Kills the process with SIGKILL: no shutdown code runs.</summary>
+    public async Task KillAsync()
+    {
+        if (process is { HasExited: false })
+        {
+            process.Kill(entireProcessTree: false);
+            await process.WaitForExitAsync();
+        }
+    }
+
+    /// <summary>Starts the server again on the same data directory and port.</summary>
+    public Task RestartAsync(Dictionary<string, string>? settings = null) => StartProcessAsync(settings);
+
+    public async Task StopAsync()
+    {
+        if (process is { HasExited: false })
+        {
+            // SIGTERM: the graceful path (ASP.NET's host shuts down on it).
+            using var kill = Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+            await kill.WaitForExitAsync();
+            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        }
+    }
+
+    /// <summary>Waits until the analytics projection has applied the whole log as it is now.</summary>
+    public async Task WaitForProjectionAsync()
+    {
+        using var response = await Client.GetAsync(new Uri("/api/projections/analytics/wait?timeoutSeconds=60", UriKind.Relative));
+        response.StatusCode.ShouldBe(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
+    }
+
+    public async Task<long> LogPositionAsync()
+    {
+        var status = await Client.GetFromJsonAsync<JsonObject>(new Uri("/api/projections", UriKind.Relative));
+        return status!["logPosition"]!.GetValue<long>();
+    }
+
+    private async Task StartProcessAsync(Dictionary<string, string>? settings)
+    {
+        var info = new ProcessStartInfo("dotnet", [ServerAssembly()])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = DataDirectory,
+        };
+        info.Environment["ASPNETCORE_URLS"] = BaseAddress.ToString().TrimEnd('/');
+        info.Environment["AgentStack__DataDirectory"] = DataDirectory;
+        info.Environment["AgentStack__BootstrapApiKey"] = BootstrapKey;
+        info.Environment["Logging__LogLevel__Default"] = "Warning";
+        foreach (var (key, value) in settings ?? [])
+            info.Environment[key] = value;
+
+        process = Process.Start(info) ?? throw new InvalidOperationException("dotnet did not start");
+        process.OutputDataReceived += (_, e) => { lock (output) output.AppendLine(e.Data); };
+        process.ErrorDataReceived += (_, e) => { lock (output) output.AppendLine(e.Data); };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+
+        // Readiness is the condition: poll /health/ready until it answers 200, the process dies, or 60 s pass.
+        using var probe = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(5) };
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            if (process.HasExited)
+                throw new InvalidOperationException($"The server exited with {process.ExitCode}:\n{Output}");
+            try
+            {
+                using var ready = await probe.GetAsync(new Uri("/health/ready", UriKind.Relative));
+                if (ready.IsSuccessStatusCode)
+                    return;
+            }
+            catch (HttpRequestException) { }
+            catch (TaskCanceledException) { }
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"The server was not ready within 60 s:\n{Output}");
+            await Task.Delay(100);
+        }
+    }
+
+    /// <summary>The server built beside this test project (same configuration), never copied into it.</summary>
+    private static string ServerAssembly()
+    {
+        var configuration = AppContext.BaseDirectory.Contains("/bin/Release/", StringComparison.Ordinal) ? "Release" : "Debug";
+        var directory = new DirectoryInfo(AppContext.BaseDirectory);
+        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "AgentStack.sln")))
+            directory = directory.Parent;
+        if (directory is null)
+            throw new InvalidOperationException("AgentStack.sln not found above " + AppContext.BaseDirectory);
+        var path = Path.Combine(directory.FullName, "Queries", "AgentStack.Server", "bin", configuration, "net10.0", "AgentStack.Server.dll");
+        return File.Exists(path) ? path : throw new FileNotFoundException("Build the server first", path);
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await KillAsync();
+        process?.Dispose();
+        Client.Dispose();
+        try
+        {
+            Directory.Delete(DataDirectory, recursive: true);
+        }
+        catch (IOException) { }
+    }
+}
+
+/// <summary>One server per test class (xUnit class fixture).</summary>
+public sealed class ServerFixture : IAsyncLifetime
+{
+    public ServerProcess Server { get; private set; } = null!;
+
+    public async ValueTask InitializeAsync() => Server = await ServerProcess.StartAsync();
+
+    public async ValueTask DisposeAsync() => await Server.DisposeAsync();
+}

@@ -1,0 +1,152 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using AgentStack.EndToEndTests.Infrastructure;
+using static AgentStack.EndToEndTests.Infrastructure.Spans;
+
+namespace AgentStack.EndToEndTests.Ingesting;
+
+public sealed class when_spans_are_ingested(ServerFixture fixture) : IClassFixture<ServerFixture>
+{
+    // Odd spacing, escapes and number forms on purpose: they must come back byte for byte.
+    private const string Input = """{"messages": [ {"role":"user","content":"caf\u00e9 \"quoted\"  ☕"} ],"temperature":0.50,"n":1e2}""";
+    private const string Output = """[ "first",   {"tool_calls":[{"name":"search","arguments":"{\"q\":1}"}]} ]""";
+
+    private readonly HttpClient client = fixture.Server.Client;
+
+    private async Task<(string TraceId, DateTimeOffset Start)> IngestAgentRunAsync()
+    {
+        var trace = NewId();
+        var start = DateTimeOffset.UtcNow.AddMinutes(-2);
+        var body = Batch(
+            Span(trace, "root", name: "research agent", kind: "agent", start: start, end: start.AddSeconds(3)),
+            Span(trace, "llm1", parent: "root", name: "plan", start: start.AddMilliseconds(100), end: start.AddSeconds(1),
+                input: Input, output: Output, extra: """"model":"gpt-4o","provider":"openai","inputTokens":120,"outputTokens":30,"costUsd":0.0015"""),
+            Span(trace, "tool1", parent: "root", name: "search", kind: "tool", start: start.AddSeconds(1), end: start.AddSeconds(2),
+                status: "error", extra: """"statusMessage":"timeout after 1s","attributes":{"tool.name":"search","retries":2}"""));
+        using var response = await client.PostSpansAsync(body);
+        response.StatusCode.ShouldBe(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
+        var answer = await response.Content.ReadFromJsonAsync<JsonObject>();
+        answer!["accepted"]!.GetValue<int>().ShouldBe(3);
+        answer["duplicates"]!.GetValue<int>().ShouldBe(0);
+        return (trace, start);
+    }
+
+    [Fact]
+    public async Task then_the_trace_is_listed_with_its_totals()
+    {
+        var (trace, start) = await IngestAgentRunAsync();
+        await fixture.Server.WaitForProjectionAsync();
+
+        var list = await client.GetFromJsonAsync<JsonObject>(new Uri("/api/projects/default/traces?limit=500", UriKind.Relative));
+        var item = list!["items"]!.AsArray().Single(i => i!["traceId"]!.GetValue<string>() == trace)!;
+        item["name"]!.GetValue<string>().ShouldBe("research agent");
+        item["spanCount"]!.GetValue<int>().ShouldBe(3);
+        item["errorCount"]!.GetValue<int>().ShouldBe(1);
+        item["inputTokens"]!.GetValue<long>().ShouldBe(120);
+        item["outputTokens"]!.GetValue<long>().ShouldBe(30);
+        item["costUsd"]!.GetValue<decimal>().ShouldBe(0.0015m);
+        item["durationMs"]!.GetValue<double>().ShouldBe(3000, 0.001);
+        item["startTime"]!.GetValue<string>().ShouldBe(Time(start));
+
+        var errors = await client.GetFromJsonAsync<JsonObject>(new Uri("/api/projects/default/traces?status=error&limit=500", UriKind.Relative));
+        errors!["items"]!.AsArray().ShouldContain(i => i!["traceId"]!.GetValue<string>() == trace);
+        var oks = await client.GetFromJsonAsync<JsonObject>(new Uri("/api/projects/default/traces?status=ok&limit=500", UriKind.Relative));
+        oks!["items"]!.AsArray().ShouldNotContain(i => i!["traceId"]!.GetValue<string>() == trace);
+    }
+
+    [Fact]
+    public async Task then_the_trace_detail_holds_every_span_with_payloads_as_sent()
+    {
+        var (trace, _) = await IngestAgentRunAsync();
+        await fixture.Server.WaitForProjectionAsync();
+
+        var raw = await client.GetStringAsync(new Uri($"/api/projects/default/traces/{trace}", UriKind.Relative));
+        raw.ShouldContain($"\"input\":{Input}");
+        raw.ShouldContain($"\"output\":{Output}");
+        var detail = JsonNode.Parse(raw)!;
+        var spans = detail["spans"]!.AsArray();
+        spans.Select(s => s!["spanId"]!.GetValue<string>()).ShouldBe(["root", "llm1", "tool1"]);
+        var llm = spans[1]!;
+        llm["parentSpanId"]!.GetValue<string>().ShouldBe("root");
+        llm["model"]!.GetValue<string>().ShouldBe("gpt-4o");
+        llm["kind"]!.GetValue<string>().ShouldBe("llm");
+        var tool = spans[2]!;
+        tool["status"]!.GetValue<string>().ShouldBe("error");
+        tool["statusMessage"]!.GetValue<string>().ShouldBe("timeout after 1s");
+        tool["attributes"]!["retries"]!.GetValue<int>().ShouldBe(2);
+    }
+
+    [Fact]
+    public async Task then_replay_streams_the_stored_events_in_order_byte_for_byte()
+    {
+        var (trace, _) = await IngestAgentRunAsync();
+        var ndjson = await client.GetStringAsync(new Uri($"/api/projects/default/traces/{trace}/replay", UriKind.Relative));
+        var lines = ndjson.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        lines.Length.ShouldBe(3);
+        lines[1].ShouldContain($"\"input\":{Input}");
+        lines[1].ShouldContain($"\"output\":{Output}");
+
+        var events = lines.Select(l => JsonNode.Parse(l)!).ToList();
+        events.Select(e => e["version"]!.GetValue<long>()).ShouldBe([1L, 2L, 3L]);
+        events.Select(e => e["type"]!.GetValue<string>()).ShouldAllBe(t => t == "span.completed.v1");
+        events.Select(e => e["data"]!["span"]!["spanId"]!.GetValue<string>()).ShouldBe(["root", "llm1", "tool1"]);
+        var positions = events.Select(e => e["position"]!.GetValue<long>()).ToList();
+        positions.ShouldBe(positions.Order().ToList());
+        events[0]["prevHash"]!.GetValue<string>().ShouldBe(new string('0', 64));
+        events[1]["prevHash"]!.GetValue<string>().ShouldBe(events[0]["hash"]!.GetValue<string>());
+        events[2]["prevHash"]!.GetValue<string>().ShouldBe(events[1]["hash"]!.GetValue<string>());
+        DateTimeOffset.Parse(events[0]["recordedAt"]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture)
+            .ShouldBeGreaterThan(DateTimeOffset.UtcNow.AddMinutes(-5));
+
+        var fromTwo = await client.GetStringAsync(new Uri($"/api/projects/default/traces/{trace}/replay?fromVersion=2", UriKind.Relative));
+        fromTwo.ShouldBe(string.Join('\n', lines.Skip(1)) + "\n");
+    }
+
+    [Fact]
+    public async Task then_replay_speaks_server_sent_events_when_asked()
+    {
+        var (trace, _) = await IngestAgentRunAsync();
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/api/projects/default/traces/{trace}/replay");
+        request.Headers.Accept.ParseAdd("text/event-stream");
+        using var response = await client.SendAsync(request);
+        response.Content.Headers.ContentType!.MediaType.ShouldBe("text/event-stream");
+        var text = await response.Content.ReadAsStringAsync();
+        var frames = text.Split("\n\n", StringSplitOptions.RemoveEmptyEntries);
+        frames.Length.ShouldBe(4);
+        frames[0].ShouldStartWith("id: 1\nevent: span.completed.v1\ndata: {\"version\":1,");
+        frames[3].ShouldStartWith("event: end");
+    }
+
+    [Fact]
+    public async Task then_unknown_traces_are_404()
+    {
+        using var detail = await client.GetAsync(new Uri($"/api/projects/default/traces/{NewId()}", UriKind.Relative));
+        detail.StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        using var replay = await client.GetAsync(new Uri($"/api/projects/default/traces/{NewId()}/replay", UriKind.Relative));
+        replay.StatusCode.ShouldBe(HttpStatusCode.NotFound);
+    }
+
+    [Fact]
+    public async Task then_pages_follow_the_cursor_newest_first()
+    {
+        var start = DateTimeOffset.UtcNow.AddHours(-30);
+        var traces = Enumerable.Range(0, 5).Select(_ => NewId()).ToList();
+        var body = Batch(traces.Select((t, i) => Span(t, "s", start: start.AddMinutes(i), end: start.AddMinutes(i).AddSeconds(1))).ToArray());
+        (await client.PostSpansAsync(body)).EnsureSuccessStatusCode();
+        await fixture.Server.WaitForProjectionAsync();
+
+        var seen = new List<string>();
+        string? cursor = null;
+        var window = $"from={Time(start.AddSeconds(-1))}&to={Time(start.AddMinutes(10))}";
+        do
+        {
+            var page = await client.GetFromJsonAsync<JsonObject>(new Uri(
+                $"/api/projects/default/traces?{window}&limit=2" + (cursor is null ? "" : $"&cursor={cursor}"), UriKind.Relative));
+            seen.AddRange(page!["items"]!.AsArray().Select(i => i!["traceId"]!.GetValue<string>()));
+            cursor = page["next"]?.GetValue<string>();
+        } while (cursor is not null);
+        seen.ShouldBe(Enumerable.Reverse(traces).ToList());
+    }
+}
