@@ -1,8 +1,8 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
-using AgentStack.EndToEndTests.Infrastructure;
-using static AgentStack.EndToEndTests.Infrastructure.Spans;
+using AgentStack.Testing;
+using static AgentStack.Testing.Spans;
 
 namespace AgentStack.EndToEndTests.Ingesting;
 

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text;
 
-namespace AgentStack.EndToEndTests.Infrastructure;
+namespace AgentStack.Testing;
 
 /// <summary>Builds native span JSON by hand, so tests control every byte the server receives.</summary>
 public static class Spans

@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using Shouldly;
+using Xunit;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
@@ -6,7 +8,7 @@ using System.Net.Sockets;
 using System.Text;
 using System.Text.Json.Nodes;
 
-namespace AgentStack.EndToEndTests.Infrastructure;
+namespace AgentStack.Testing;
 
 /// <summary>
 /// AgentStack.Server started as a real child process on a free loopback port with its own data
