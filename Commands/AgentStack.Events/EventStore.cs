@@ -44,7 +44,7 @@ public sealed class EventStoreUnavailableException(string message, Exception? in
 
 /// <summary>
 /// The write model's port (ARCHITECTURE.md: append/read/subscribe). Every adapter passes the same
-/// contract suite (tests/AgentStack.IntegrationTests/EventStore).
+/// contract suite (tests/AgentStack.EventStore.Tests/EventStoreContract.cs).
 /// </summary>
 public interface IEventStore
 {

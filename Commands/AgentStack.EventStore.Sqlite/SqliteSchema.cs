@@ -1,0 +1,50 @@
+namespace AgentStack.EventStore.Sqlite;
+
+internal static class SqliteSchema
+{
+    // AUTOINCREMENT (not a bare rowid) so a position is never reused, even if the last rows of a
+    // rolled-back batch had taken it. UNIQUE(stream, version) is both the optimistic-concurrency
+    // backstop and the index the writer seeks (descending) for a stream's head.
+    // The triggers make invariant 3 hold for any SQL run through a connection to this file, not
+    // only for this API (ARCHITECTURE.md: events are never updated or deleted).
+    public const string Create = """
+        CREATE TABLE IF NOT EXISTS events (
+            position    INTEGER PRIMARY KEY AUTOINCREMENT,
+            stream      TEXT    NOT NULL,
+            version     INTEGER NOT NULL,
+            type        TEXT    NOT NULL,
+            recorded_at INTEGER NOT NULL,
+            data        BLOB    NOT NULL,
+            hash        TEXT    NOT NULL,
+            prev_hash   TEXT    NOT NULL,
+            UNIQUE (stream, version)
+        );
+        CREATE TRIGGER IF NOT EXISTS events_are_never_updated BEFORE UPDATE ON events
+        BEGIN
+            SELECT RAISE(ABORT, 'events are append-only: UPDATE is not allowed');
+        END;
+        CREATE TRIGGER IF NOT EXISTS events_are_never_deleted BEFORE DELETE ON events
+        BEGIN
+            SELECT RAISE(ABORT, 'events are append-only: DELETE is not allowed');
+        END;
+        """;
+
+    public const string Columns = "position, stream, version, type, recorded_at, data, hash, prev_hash";
+
+    public const string SelectHead =
+        "SELECT version, hash FROM events WHERE stream = $stream ORDER BY version DESC LIMIT 1";
+
+    public const string Insert = """
+        INSERT INTO events (stream, version, type, recorded_at, data, hash, prev_hash)
+        VALUES ($stream, $version, $type, $recorded_at, $data, $hash, $prev_hash)
+        RETURNING position
+        """;
+
+    public const string SelectStream =
+        $"SELECT {Columns} FROM events WHERE stream = $stream AND version >= $from ORDER BY version LIMIT $limit";
+
+    public const string SelectAll =
+        $"SELECT {Columns} FROM events WHERE position > $after ORDER BY position LIMIT $limit";
+
+    public const string SelectLastPosition = "SELECT COALESCE(MAX(position), 0) FROM events";
+}

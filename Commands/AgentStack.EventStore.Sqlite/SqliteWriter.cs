@@ -1,0 +1,128 @@
+using AgentStack.Events;
+using Microsoft.Data.Sqlite;
+
+namespace AgentStack.EventStore.Sqlite;
+
+/// <summary>A stream's last version and hash: what the next event chains to.</summary>
+internal readonly record struct StreamHead(long Version, string Hash)
+{
+    public static readonly StreamHead Empty = new(0, EventHash.Genesis);
+}
+
+/// <summary>
+/// The one connection that writes, with its statements prepared once and reused by every batch:
+/// SQLite allows a single writer anyway, and keeping it single in-process is what orders positions.
+/// </summary>
+internal sealed class SqliteWriter : IDisposable
+{
+    private readonly SqliteCommand selectHead;
+    private readonly SqliteParameter headStream;
+    private readonly SqliteCommand insert;
+    private readonly SqliteParameter insertStream, insertVersion, insertType, insertRecordedAt,
+        insertData, insertHash, insertPrevHash;
+
+    private SqliteWriter(SqliteConnection connection)
+    {
+        Connection = connection;
+
+        selectHead = connection.CreateCommand();
+        selectHead.CommandText = SqliteSchema.SelectHead;
+        headStream = selectHead.Parameters.Add("$stream", SqliteType.Text);
+        selectHead.Prepare();
+
+        insert = connection.CreateCommand();
+        insert.CommandText = SqliteSchema.Insert;
+        insertStream = insert.Parameters.Add("$stream", SqliteType.Text);
+        insertVersion = insert.Parameters.Add("$version", SqliteType.Integer);
+        insertType = insert.Parameters.Add("$type", SqliteType.Text);
+        insertRecordedAt = insert.Parameters.Add("$recorded_at", SqliteType.Integer);
+        insertData = insert.Parameters.Add("$data", SqliteType.Blob);
+        insertHash = insert.Parameters.Add("$hash", SqliteType.Text);
+        insertPrevHash = insert.Parameters.Add("$prev_hash", SqliteType.Text);
+        insert.Prepare();
+    }
+
+    public SqliteConnection Connection { get; }
+
+    public static SqliteWriter Open(string connectionString, TimeSpan busyTimeout)
+    {
+        var connection = new SqliteConnection(connectionString);
+        try
+        {
+            connection.Open();
+            using (var pragmas = connection.CreateCommand())
+            {
+                // synchronous=FULL: in WAL mode NORMAL may lose the last commits on power loss;
+                // FULL fsyncs the WAL on every commit, which invariant 1 (a 2xx is durable) needs.
+                pragmas.CommandText = $"""
+                    PRAGMA journal_mode = WAL;
+                    PRAGMA synchronous = FULL;
+                    PRAGMA busy_timeout = {(long)busyTimeout.TotalMilliseconds};
+                    """;
+                pragmas.ExecuteNonQuery();
+            }
+            using (var schema = connection.CreateCommand())
+            {
+                schema.CommandText = SqliteSchema.Create;
+                schema.ExecuteNonQuery();
+            }
+            return new SqliteWriter(connection);
+        }
+        catch
+        {
+            SqliteConnection.ClearPool(connection);
+            connection.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>BEGIN IMMEDIATE: takes the write lock up front, so a competing process fails the batch at once, not halfway.</summary>
+    public SqliteTransaction Begin()
+    {
+        var transaction = Connection.BeginTransaction(deferred: false);
+        selectHead.Transaction = transaction;
+        insert.Transaction = transaction;
+        return transaction;
+    }
+
+    public long ReadLastPosition()
+    {
+        using var command = Connection.CreateCommand();
+        command.CommandText = SqliteSchema.SelectLastPosition;
+        return (long)command.ExecuteScalar()!;
+    }
+
+    public StreamHead ReadHead(string stream)
+    {
+        headStream.Value = stream;
+        using var reader = selectHead.ExecuteReader();
+        return reader.Read() ? new StreamHead(reader.GetInt64(0), reader.GetString(1)) : StreamHead.Empty;
+    }
+
+    public long Insert(string stream, long version, string type, long recordedAtMicroseconds, byte[] data,
+        string hash, string prevHash)
+    {
+        insertStream.Value = stream;
+        insertVersion.Value = version;
+        insertType.Value = type;
+        insertRecordedAt.Value = recordedAtMicroseconds;
+        insertData.Value = data;
+        insertHash.Value = hash;
+        insertPrevHash.Value = prevHash;
+        return (long)insert.ExecuteScalar()!;
+    }
+
+    public void Dispose()
+    {
+        selectHead.Dispose();
+        insert.Dispose();
+        Connection.Dispose();
+    }
+
+    /// <summary>After a failure the connection's state is unknown: close it for good rather than pool it.</summary>
+    public void Discard()
+    {
+        SqliteConnection.ClearPool(Connection);
+        Dispose();
+    }
+}

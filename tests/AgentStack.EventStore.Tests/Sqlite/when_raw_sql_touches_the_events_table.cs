@@ -1,0 +1,48 @@
+using AgentStack.Events;
+using Microsoft.Data.Sqlite;
+
+namespace AgentStack.EventStore.Tests.Sqlite;
+
+/// <summary>Invariant 3: not even SQL run against the file can edit or remove an event.</summary>
+public sealed class when_raw_sql_touches_the_events_table(SqliteDatabaseFolder<when_raw_sql_touches_the_events_table> folder)
+    : IClassFixture<SqliteDatabaseFolder<when_raw_sql_touches_the_events_table>>
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Theory]
+    [InlineData("UPDATE events SET data = x'7B7D' WHERE stream = $stream")]
+    [InlineData("UPDATE events SET hash = 'forged', prev_hash = 'forged' WHERE stream = $stream")]
+    [InlineData("DELETE FROM events WHERE stream = $stream")]
+    [InlineData("DELETE FROM events")]
+    public async Task then_sqlite_refuses_it_and_the_events_stay_as_written(string sql)
+    {
+        var stream = TestEvents.NewStream("guarded");
+        List<StoredEvent> written;
+        await using (var store = folder.OpenStore())
+        {
+            await store.AppendAsync(stream, StreamAppend.NoStream, TestEvents.Numbered(3), Ct);
+            written = await store.ReadStream(stream);
+
+            using var connection = folder.OpenRawConnection();
+            using var command = connection.CreateCommand();
+            command.CommandText = sql;
+            command.Parameters.AddWithValue("$stream", stream);
+            var refused = Should.Throw<SqliteException>(() => command.ExecuteNonQuery());
+            refused.Message.ShouldContain("append-only");
+
+            var after = await store.ReadStream(stream);
+            after.ShouldBe(written, ignoreOrder: false, comparer: StoredEventComparer.Instance);
+            EventHash.Verify(after).ShouldBeNull();
+        }
+    }
+}
+
+internal sealed class StoredEventComparer : IEqualityComparer<StoredEvent>
+{
+    public static readonly StoredEventComparer Instance = new();
+
+    public bool Equals(StoredEvent? x, StoredEvent? y) =>
+        x is not null && y is not null && x with { Data = [] } == y with { Data = [] } && x.Data.AsSpan().SequenceEqual(y.Data);
+
+    public int GetHashCode(StoredEvent obj) => HashCode.Combine(obj.Position, obj.Hash);
+}
