@@ -1,4 +1,5 @@
 using AgentStack.Commands.Access;
+using AgentStack.Commands.Access.SigningIn;
 using AgentStack.Commands.Spans.Ingesting;
 using AgentStack.Commands.Spans.RecordingSpans;
 using MassTransit;
@@ -20,6 +21,7 @@ public static class CommandsRegistration
         var authorization = services.AddAuthorizationBuilder();
         foreach (var scope in Scopes.All)
             authorization.AddPolicy(scope, p => p.RequireClaim(ApiKeyClaims.Scope, scope));
+        services.AddDashboardSignIn();
         return services;
     }
 

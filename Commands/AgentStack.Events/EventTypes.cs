@@ -43,7 +43,8 @@ public static class EventTypes
 
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
-    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    Converters = [typeof(UtcMicrosecondsConverter)])]
 [JsonSerializable(typeof(SpanStarted))]
 [JsonSerializable(typeof(SpanCompleted))]
 [JsonSerializable(typeof(SpanRecord))]

@@ -28,6 +28,7 @@ public sealed record SpanRecord(
     [property: JsonConverter(typeof(RawJsonConverter))] JsonElement? Output,
     [property: JsonConverter(typeof(RawJsonConverter))] JsonElement? Attributes)
 {
+    [JsonIgnore]
     public bool IsCompleted => EndTime is not null;
 }
 

@@ -1,4 +1,5 @@
 using AgentStack.Commands.Access;
+using AgentStack.Queries.Overview;
 using AgentStack.Queries.Projections;
 using AgentStack.Queries.Replay;
 using AgentStack.Queries.Traces;
@@ -14,6 +15,7 @@ public static class QueriesRegistration
     public static IServiceCollection AddQueries(this IServiceCollection services)
     {
         services.AddSingleton<TraceQueries>();
+        services.AddSingleton<OverviewQueries>();
         return services;
     }
 
@@ -31,6 +33,7 @@ public static class QueriesRegistration
             });
         project.MapTraces();
         project.MapReplay();
+        project.MapOverview();
         app.MapProjectionStatus();
         return app;
     }

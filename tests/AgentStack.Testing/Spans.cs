@@ -17,11 +17,13 @@ public static class Spans
     {
         var s = start ?? DateTimeOffset.UtcNow.AddMinutes(-1);
         var sb = new StringBuilder();
-        sb.Append(CultureInfo.InvariantCulture, $$"""{"traceId":"{{traceId}}","spanId":"{{spanId}}","name":"{{name}}","kind":"{{kind}}","startTime":"{{Time(s)}}" """.TrimEnd());
+        sb.Append("{\"traceId\":\"").Append(traceId).Append("\",\"spanId\":\"").Append(spanId)
+          .Append("\",\"name\":\"").Append(name).Append("\",\"kind\":\"").Append(kind)
+          .Append("\",\"startTime\":\"").Append(Time(s)).Append('"');
         if (parent is not null)
-            sb.Append(CultureInfo.InvariantCulture, $$""","parentSpanId":"{{parent}}" """.TrimEnd());
+            sb.Append(",\"parentSpanId\":\"").Append(parent).Append('"');
         if (end is { } e)
-            sb.Append(CultureInfo.InvariantCulture, $$""","endTime":"{{Time(e)}}","status":"{{status}}" """.TrimEnd());
+            sb.Append(",\"endTime\":\"").Append(Time(e)).Append("\",\"status\":\"").Append(status).Append('"');
         if (input is not null)
             sb.Append(",\"input\":").Append(input);
         if (output is not null)

@@ -12,31 +12,32 @@ public sealed record TraceFilter(DateTimeOffset? From, DateTimeOffset? To, strin
 /// <summary>Reads traces and spans from the ClickHouse tables the analytics projection builds.</summary>
 public sealed class TraceQueries(IAnalyticsStore analytics)
 {
-    // Times come out as RFC 3339 with microseconds; 64-bit numbers and decimals unquoted.
+    // Output aliases reuse column names (start_time…), and ClickHouse aliases are visible in WHERE, so
+    // every filter names its column with the table alias. Times come out as RFC 3339 with microseconds; 64-bit numbers and decimals unquoted.
     private const string Settings = "SETTINGS output_format_json_quote_64bit_integers = 0, output_format_json_quote_decimals = 0";
     private const string Rfc3339 = "'%Y-%m-%dT%H:%i:%S.%fZ'";
 
     public async Task<TraceList> GetTracesAsync(string project, TraceFilter filter, CancellationToken ct)
     {
         var parameters = new Dictionary<string, object?> { ["project"] = project, ["limit"] = filter.Limit + 1 };
-        var where = new StringBuilder("project = {project:String}");
+        var where = new StringBuilder("traces.project = {project:String}");
         if (filter.From is { } from)
         {
-            where.Append(" AND start_time >= {from:DateTime64(6)}");
+            where.Append(" AND traces.start_time >= {from:DateTime64(6)}");
             parameters["from"] = from;
         }
         if (filter.To is { } to)
         {
-            where.Append(" AND start_time < {to:DateTime64(6)}");
+            where.Append(" AND traces.start_time < {to:DateTime64(6)}");
             parameters["to"] = to;
         }
         if (filter.Status == "error")
-            where.Append(" AND error_count > 0");
+            where.Append(" AND traces.error_count > 0");
         else if (filter.Status == "ok")
-            where.Append(" AND error_count = 0");
+            where.Append(" AND traces.error_count = 0");
         if (Cursor.TryDecode(filter.Cursor, out var afterUs, out var afterTrace))
         {
-            where.Append(" AND (toUnixTimestamp64Micro(start_time), trace_id) < ({cursorUs:Int64}, {cursorTrace:String})");
+            where.Append(" AND (toUnixTimestamp64Micro(traces.start_time), traces.trace_id) < ({cursorUs:Int64}, {cursorTrace:String})");
             parameters["cursorUs"] = afterUs;
             parameters["cursorTrace"] = afterTrace;
         }
@@ -48,7 +49,7 @@ public sealed class TraceQueries(IAnalyticsStore analytics)
                    toUnixTimestamp64Micro(traces.start_time) AS start_us
             FROM agentstack.traces AS traces FINAL
             WHERE {{where}}
-            ORDER BY traces.start_time DESC, trace_id DESC
+            ORDER BY traces.start_time DESC, traces.trace_id DESC
             LIMIT {limit:UInt32}
             {{Settings}}
             """;
@@ -69,8 +70,8 @@ public sealed class TraceQueries(IAnalyticsStore analytics)
                    duration_ms, status, status_message, model, provider, input_tokens, output_tokens, cost_usd,
                    input, output, attributes
             FROM agentstack.spans AS spans FINAL
-            WHERE project = {project:String} AND trace_id = {traceId:String}
-            ORDER BY spans.start_time, span_id
+            WHERE spans.project = {project:String} AND spans.trace_id = {traceId:String}
+            ORDER BY spans.start_time, spans.span_id
             {{Settings}}
             """;
         var rows = await QueryRowsAsync(sql, new Dictionary<string, object?> { ["project"] = project, ["traceId"] = traceId },

@@ -22,9 +22,9 @@ public sealed class when_spans_are_ingested(ServerFixture fixture) : IClassFixtu
         var body = Batch(
             Span(trace, "root", name: "research agent", kind: "agent", start: start, end: start.AddSeconds(3)),
             Span(trace, "llm1", parent: "root", name: "plan", start: start.AddMilliseconds(100), end: start.AddSeconds(1),
-                input: Input, output: Output, extra: """"model":"gpt-4o","provider":"openai","inputTokens":120,"outputTokens":30,"costUsd":0.0015"""),
+                input: Input, output: Output, extra: "\"model\":\"gpt-4o\",\"provider\":\"openai\",\"inputTokens\":120,\"outputTokens\":30,\"costUsd\":0.0015"),
             Span(trace, "tool1", parent: "root", name: "search", kind: "tool", start: start.AddSeconds(1), end: start.AddSeconds(2),
-                status: "error", extra: """"statusMessage":"timeout after 1s","attributes":{"tool.name":"search","retries":2}"""));
+                status: "error", extra: "\"statusMessage\":\"timeout after 1s\",\"attributes\":{\"tool.name\":\"search\",\"retries\":2}"));
         using var response = await client.PostSpansAsync(body);
         response.StatusCode.ShouldBe(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
         var answer = await response.Content.ReadFromJsonAsync<JsonObject>();

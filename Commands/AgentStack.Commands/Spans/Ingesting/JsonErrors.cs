@@ -33,8 +33,10 @@ internal static class JsonErrors
             var expected = ExpectedTypes.GetValueOrDefault(last, last is "input" or "output" or "attributes" ? "JSON" : "a string");
             return (field, $"{field} has the wrong type: expected {expected}");
         }
-        var where = e.LineNumber is { } line ? $" (line {line + 1}, byte {e.BytePositionInLine + 1})" : "";
-        return (field.Length == 0 ? "body" : field, $"malformed JSON{where}: {message}");
+        // Malformed JSON is the body's fault as a whole; the path only says how far the parser got.
+        var where = e.LineNumber is { } line ? $" at line {line + 1}, byte {e.BytePositionInLine + 1}" : "";
+        var near = field == "body" ? "" : $" (in {field})";
+        return ("body", $"malformed JSON{where}{near}: {message}");
     }
 
     /// <summary><c>$.spans[3].startTime</c> → <c>spans[3].startTime</c>.</summary>

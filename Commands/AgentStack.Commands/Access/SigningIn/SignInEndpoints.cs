@@ -1,0 +1,43 @@
+using System.Security.Claims;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Routing;
+
+namespace AgentStack.Commands.Access.SigningIn;
+
+/// <summary>Who the dashboard is signed in as: the project it may read and how it got in.</summary>
+public sealed record DashboardIdentity(string Project, IReadOnlyList<string> Scopes, string Method);
+
+public static class SignInEndpoints
+{
+    /// <summary>
+    /// <c>GET /signin?token=</c> trades a one-time link for the session cookie and opens the dashboard;
+    /// <c>POST /signout</c> drops it; <c>GET /api/session</c> tells the dashboard who it is (key or cookie).
+    /// </summary>
+    public static IEndpointRouteBuilder MapDashboardSignIn(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/signin", SignInAsync).ExcludeFromDescription().AllowAnonymous();
+        app.MapPost("/signout", async (HttpContext http) =>
+        {
+            await http.SignOutAsync(DashboardSession.SchemeName);
+            return TypedResults.NoContent();
+        }).WithTags("Dashboard").WithSummary("Ends the dashboard's browser session").AllowAnonymous();
+        app.MapGet("/api/session", (ClaimsPrincipal user) => TypedResults.Ok(new DashboardIdentity(
+                user.FindFirstValue(ApiKeyClaims.Project) ?? "",
+                user.FindAll(ApiKeyClaims.Scope).Select(c => c.Value).ToList(),
+                user.Identity?.AuthenticationType == DashboardSession.SchemeName ? "link" : "key")))
+            .RequireAuthorization(Scopes.Read).WithTags("Dashboard").WithSummary("The project and scopes of the caller's key or session");
+        return app;
+    }
+
+    private static async Task<RedirectHttpResult> SignInAsync(HttpContext http, SignInLinks links, string? token)
+    {
+        // Links must not linger in the address bar, history or Referer: answer with a redirect either way.
+        if (!links.TryRedeem(token))
+            return TypedResults.Redirect("/login?error=link");
+        await http.SignInAsync(DashboardSession.SchemeName, DashboardSession.ReadPrincipal(AccessBootstrap.DefaultProject));
+        return TypedResults.Redirect("/");
+    }
+}

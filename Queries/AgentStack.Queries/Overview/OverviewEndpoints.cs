@@ -1,0 +1,106 @@
+using AgentStack.Commands.Spans.Ingesting;
+using AgentStack.Queries.Traces;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Routing;
+
+namespace AgentStack.Queries.Overview;
+
+/// <summary>
+/// The dashboard's chart data and trace search (issue 7), on the <c>/api/projects/{project}</c> group
+/// that already checks the key's scope and project. Every chart takes the same <c>from</c>, <c>to</c>
+/// (RFC 3339; default the last 7 days) and <c>bucket</c> (minute, hour, day; default from the range).
+/// </summary>
+public static class OverviewEndpoints
+{
+    public static readonly TimeSpan DefaultRange = TimeSpan.FromDays(7);
+    public static readonly TimeSpan MaxRange = TimeSpan.FromDays(366);
+    public const int MaxScatterPoints = 2000;
+
+    public static RouteGroupBuilder MapOverview(this RouteGroupBuilder project)
+    {
+        var overview = project.MapGroup("/overview").WithTags("Overview");
+        overview.MapGet("/usage", (string project, OverviewQueries q, TimeProvider clock, string? from, string? to, string? bucket, CancellationToken ct) =>
+                Run(clock, from, to, bucket, r => q.GetUsageAsync(project, r, ct)))
+            .WithName("GetUsage").WithSummary("Cost and tokens per time bucket and model");
+        overview.MapGet("/security", (string project, OverviewQueries q, TimeProvider clock, string? from, string? to, CancellationToken ct) =>
+                Run(clock, from, to, "day", r => q.GetSecurityAsync(project, r, ct)))
+            .WithName("GetSecurityTrend").WithSummary("Anomalies detected and prompt injections blocked per UTC day");
+        overview.MapGet("/latency", (string project, OverviewQueries q, TimeProvider clock, string? from, string? to, int? limit, CancellationToken ct) =>
+                limit is < 1 or > MaxScatterPoints
+                    ? Task.FromResult<Results<Ok<LatencyScatter>, ValidationProblem>>(TypedResults.ValidationProblem(
+                        new Dictionary<string, string[]> { ["limit"] = [$"limit must be between 1 and {MaxScatterPoints}"] }))
+                    : Run(clock, from, to, null, r => q.GetLatencyAsync(project, r, limit ?? 500, ct)))
+            .WithName("GetLatencyScatter").WithSummary("Per trace: time in tools and retrieval against time in LLM generation");
+        overview.MapGet("/errors", (string project, OverviewQueries q, TimeProvider clock, string? from, string? to, string? bucket, CancellationToken ct) =>
+                Run(clock, from, to, bucket, r => q.GetErrorRateAsync(project, r, ct)))
+            .WithName("GetErrorRate").WithSummary("Traces and traces with errors per time bucket");
+        overview.MapGet("/models", (string project, OverviewQueries q, TimeProvider clock, string? from, string? to, CancellationToken ct) =>
+                Run(clock, from, to, null, r => q.GetModelLatencyAsync(project, r, ct)))
+            .WithName("GetModelLatency").WithSummary("p50 and p95 span latency per model");
+        overview.MapGet("/filters", (string project, OverviewQueries q, TimeProvider clock, string? from, string? to, CancellationToken ct) =>
+                Run(clock, from, to, null, r => q.GetFilterOptionsAsync(project, r, ct)))
+            .WithName("GetTraceFilterOptions").WithSummary("Models and span kinds seen in the range");
+
+        project.MapGet("/trace-search", SearchTracesAsync).WithTags("Traces")
+            .WithName("SearchTraces").WithSummary("The trace list with model, kind and text filters besides time range and status");
+        return project;
+    }
+
+    private static async Task<Results<Ok<TraceList>, ValidationProblem>> SearchTracesAsync(string project, OverviewQueries queries,
+        string? from, string? to, string? status, string? model, string? kind, string? q, int? limit, string? cursor, CancellationToken ct)
+    {
+        var errors = new Dictionary<string, string[]>();
+        var fromTime = ParseTime(from, "from", errors);
+        var toTime = ParseTime(to, "to", errors);
+        if (status is not (null or "" or "ok" or "error"))
+            errors["status"] = ["status must be ok or error"];
+        if (kind is { Length: > 0 } && !AgentStack.Events.SpanKinds.All.Contains(kind))
+            errors["kind"] = [$"kind must be one of {string.Join(", ", AgentStack.Events.SpanKinds.All)}"];
+        if (q is { Length: > 200 })
+            errors["q"] = ["q must be at most 200 characters"];
+        if (model is { Length: > 200 })
+            errors["model"] = ["model must be at most 200 characters"];
+        if (limit is < 1 or > TraceEndpoints.MaxLimit)
+            errors["limit"] = [$"limit must be between 1 and {TraceEndpoints.MaxLimit}"];
+        if (!Cursor.IsValid(cursor))
+            errors["cursor"] = ["cursor is not one this API returned as 'next'"];
+        if (errors.Count > 0)
+            return TypedResults.ValidationProblem(errors);
+        return TypedResults.Ok(await queries.SearchTracesAsync(project, new TraceSearchFilter(fromTime, toTime,
+            string.IsNullOrEmpty(status) ? null : status, model, kind, q?.Trim(), limit ?? TraceEndpoints.DefaultLimit, cursor), ct));
+    }
+
+    private static async Task<Results<Ok<T>, ValidationProblem>> Run<T>(TimeProvider clock, string? from, string? to, string? bucket,
+        Func<OverviewRange, Task<T>> query)
+    {
+        var errors = new Dictionary<string, string[]>();
+        var toTime = ParseTime(to, "to", errors) ?? clock.GetUtcNow();
+        var fromTime = ParseTime(from, "from", errors) ?? toTime - DefaultRange;
+        if (errors.Count == 0 && fromTime >= toTime)
+            errors["from"] = ["from must be before to"];
+        else if (errors.Count == 0 && toTime - fromTime > MaxRange)
+            errors["from"] = [$"the range from..to must be at most {MaxRange.TotalDays} days"];
+        if (bucket is not (null or "minute" or "hour" or "day"))
+            errors["bucket"] = ["bucket must be minute, hour or day"];
+        else if (bucket == "minute" && toTime - fromTime > TimeSpan.FromDays(2))
+            errors["bucket"] = ["bucket minute allows a range of at most 2 days"];
+        if (errors.Count > 0)
+            return TypedResults.ValidationProblem(errors);
+        // Default bucket: about 24 to 200 points whatever the range.
+        var span = toTime - fromTime;
+        var chosen = bucket ?? (span <= TimeSpan.FromHours(3) ? "minute" : span <= TimeSpan.FromDays(3) ? "hour" : "day");
+        return TypedResults.Ok(await query(new OverviewRange(fromTime, toTime, chosen)));
+    }
+
+    private static DateTimeOffset? ParseTime(string? value, string field, Dictionary<string, string[]> errors)
+    {
+        if (string.IsNullOrEmpty(value))
+            return null;
+        if (SpanValidator.TryParseRfc3339(value, out var time))
+            return time;
+        errors[field] = [$"{field} must be an RFC 3339 time such as 2026-01-31T12:00:00Z"];
+        return null;
+    }
+}

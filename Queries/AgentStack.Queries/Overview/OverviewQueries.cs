@@ -1,0 +1,241 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using AgentStack.Projections.Analytics;
+using AgentStack.Queries.Traces;
+
+namespace AgentStack.Queries.Overview;
+
+/// <summary>Filters of the dashboard's trace search: the trace list's own plus model, span kind and text.</summary>
+public sealed record TraceSearchFilter(DateTimeOffset? From, DateTimeOffset? To, string? Status, string? Model, string? Kind,
+    string? Text, int Limit, string? Cursor);
+
+/// <summary>
+/// The dashboard's charts (issue 7), each one aggregate query over the ClickHouse tables the analytics
+/// projection builds (spans, traces) or the detectors fill (security_findings), never over the event log.
+/// Tables are read with FINAL, as their ReplacingMergeTree engines require.
+/// </summary>
+public sealed class OverviewQueries(IAnalyticsStore analytics)
+{
+    private const string Settings = "SETTINGS output_format_json_quote_64bit_integers = 0, output_format_json_quote_decimals = 0";
+    private const string Rfc3339 = "'%Y-%m-%dT%H:%i:%S.%fZ'";
+    private const string RangeWhere = "project = {project:String} AND start_time >= {from:DateTime64(6)} AND start_time < {to:DateTime64(6)}";
+
+    public async Task<UsageSeries> GetUsageAsync(string project, OverviewRange range, CancellationToken ct)
+    {
+        var sql = $$"""
+            SELECT formatDateTime({{Interval(range.Bucket, "start_time")}}, '%Y-%m-%dT%H:%i:%SZ') AS bucket, model,
+                   count() AS calls, sum(ifNull(input_tokens, 0)) AS input_tokens, sum(ifNull(output_tokens, 0)) AS output_tokens,
+                   sum(ifNull(cost_usd, toDecimal64(0, 9))) AS cost_usd
+            FROM agentstack.spans FINAL
+            WHERE {{RangeWhere}} AND model != ''
+            GROUP BY bucket, model
+            ORDER BY bucket, model
+            {{Settings}}
+            """;
+        var rows = await QueryRowsAsync(sql, Parameters(project, range), OverviewRowJsonContext.Default.UsageRow, ct);
+        return new UsageSeries(Time(range.From), Time(range.To), range.Bucket,
+            rows.Select(r => new UsagePoint(r.Bucket, r.Model, r.Calls, r.InputTokens, r.OutputTokens, r.CostUsd)).ToList());
+    }
+
+    public async Task<SecuritySeries> GetSecurityAsync(string project, OverviewRange range, CancellationToken ct)
+    {
+        const string sql = $$"""
+            SELECT formatDateTime(toStartOfDay(detected_at), '%Y-%m-%d') AS day,
+                   countIf(kind = 'anomaly') AS anomalies,
+                   countIf(kind = 'prompt_injection' AND action = 'block') AS prompt_injections_blocked
+            FROM agentstack.security_findings FINAL
+            WHERE project = {project:String} AND detected_at >= {from:DateTime64(6)} AND detected_at < {to:DateTime64(6)}
+            GROUP BY day
+            ORDER BY day
+            {{Settings}}
+            """;
+        var rows = await QueryRowsAsync(sql, Parameters(project, range), OverviewRowJsonContext.Default.SecurityRow, ct);
+        // A trend line needs every day, including the quiet ones: fill the days without findings with zeros.
+        var byDay = rows.ToDictionary(r => r.Day, StringComparer.Ordinal);
+        var days = new List<SecurityDay>();
+        for (var day = range.From.UtcDateTime.Date; day < range.To.UtcDateTime; day = day.AddDays(1))
+        {
+            var key = day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+            days.Add(byDay.TryGetValue(key, out var r) ? new SecurityDay(key, r.Anomalies, r.PromptInjectionsBlocked) : new SecurityDay(key, 0, 0));
+        }
+        return new SecuritySeries(Time(range.From), Time(range.To), rows.Sum(r => r.Anomalies + r.PromptInjectionsBlocked), days);
+    }
+
+    public async Task<LatencyScatter> GetLatencyAsync(string project, OverviewRange range, int limit, CancellationToken ct)
+    {
+        var sql = $$"""
+            SELECT trace_id, argMin(name, start_time) AS name, formatDateTime(min(start_time), {{Rfc3339}}) AS start_time,
+                   sumIf(ifNull(duration_ms, 0), kind IN ('tool', 'retrieval')) AS external_ms,
+                   sumIf(ifNull(duration_ms, 0), kind = 'llm') AS llm_ms,
+                   countIf(status = 'error') AS errors
+            FROM agentstack.spans FINAL
+            WHERE {{RangeWhere}}
+            GROUP BY trace_id
+            HAVING external_ms > 0 OR llm_ms > 0
+            ORDER BY min(start_time) DESC, trace_id
+            LIMIT {limit:UInt32}
+            {{Settings}}
+            """;
+        var parameters = Parameters(project, range);
+        parameters["limit"] = limit;
+        var rows = await QueryRowsAsync(sql, parameters, OverviewRowJsonContext.Default.LatencyRow, ct);
+        return new LatencyScatter(Time(range.From), Time(range.To), rows.Select(r =>
+            new LatencyPoint(r.TraceId, r.Name, r.StartTime, Math.Round(r.ExternalMs, 3), Math.Round(r.LlmMs, 3),
+                r.Errors > 0 ? "error" : "ok")).ToList());
+    }
+
+    public async Task<ErrorRateSeries> GetErrorRateAsync(string project, OverviewRange range, CancellationToken ct)
+    {
+        var sql = $$"""
+            SELECT formatDateTime({{Interval(range.Bucket, "start_time")}}, '%Y-%m-%dT%H:%i:%SZ') AS bucket,
+                   count() AS traces, countIf(error_count > 0) AS errors
+            FROM agentstack.traces FINAL
+            WHERE {{RangeWhere}}
+            GROUP BY bucket
+            ORDER BY bucket
+            {{Settings}}
+            """;
+        var rows = await QueryRowsAsync(sql, Parameters(project, range), OverviewRowJsonContext.Default.ErrorRateRow, ct);
+        return new ErrorRateSeries(Time(range.From), Time(range.To), range.Bucket, rows.Select(r =>
+            new ErrorRatePoint(r.Bucket, r.Traces, r.Errors, r.Traces == 0 ? 0 : Math.Round((double)r.Errors / r.Traces, 4))).ToList());
+    }
+
+    public async Task<ModelLatencyList> GetModelLatencyAsync(string project, OverviewRange range, CancellationToken ct)
+    {
+        // quantileExact: the charts must agree with any recount of the rows, so no sampling here.
+        const string sql = $$"""
+            SELECT model, count() AS calls,
+                   quantileExact(0.5)(assumeNotNull(duration_ms)) AS p50_ms,
+                   quantileExact(0.95)(assumeNotNull(duration_ms)) AS p95_ms
+            FROM agentstack.spans FINAL
+            WHERE {{RangeWhere}} AND model != '' AND duration_ms IS NOT NULL
+            GROUP BY model
+            ORDER BY model
+            {{Settings}}
+            """;
+        var rows = await QueryRowsAsync(sql, Parameters(project, range), OverviewRowJsonContext.Default.ModelLatencyRow, ct);
+        return new ModelLatencyList(Time(range.From), Time(range.To),
+            rows.Select(r => new ModelLatency(r.Model, r.Calls, Math.Round(r.P50Ms, 3), Math.Round(r.P95Ms, 3))).ToList());
+    }
+
+    public async Task<TraceFilterOptions> GetFilterOptionsAsync(string project, OverviewRange range, CancellationToken ct)
+    {
+        var parameters = Parameters(project, range);
+        var models = await QueryRowsAsync($"SELECT DISTINCT model AS value FROM agentstack.spans FINAL WHERE {RangeWhere} AND model != '' ORDER BY value LIMIT 200",
+            parameters, OverviewRowJsonContext.Default.ValueRow, ct);
+        var kinds = await QueryRowsAsync($"SELECT DISTINCT toString(kind) AS value FROM agentstack.spans FINAL WHERE {RangeWhere} ORDER BY value",
+            parameters, OverviewRowJsonContext.Default.ValueRow, ct);
+        return new TraceFilterOptions(models.Select(m => m.Value).ToList(), kinds.Select(k => k.Value).ToList());
+    }
+
+    /// <summary>
+    /// The trace list with the filters the dashboard adds (model, kind, text): the same rows, order and
+    /// cursor as <c>GET /traces</c>, narrowed to traces having a span that matches.
+    /// </summary>
+    public async Task<TraceList> SearchTracesAsync(string project, TraceSearchFilter filter, CancellationToken ct)
+    {
+        var parameters = new Dictionary<string, object?> { ["project"] = project, ["limit"] = filter.Limit + 1 };
+        var where = new StringBuilder("project = {project:String}");
+        var spanWhere = new List<string>();
+        if (filter.From is { } from)
+        {
+            where.Append(" AND start_time >= {from:DateTime64(6)}");
+            parameters["from"] = from;
+        }
+        if (filter.To is { } to)
+        {
+            where.Append(" AND start_time < {to:DateTime64(6)}");
+            parameters["to"] = to;
+        }
+        if (filter.Status == "error")
+            where.Append(" AND error_count > 0");
+        else if (filter.Status == "ok")
+            where.Append(" AND error_count = 0");
+        if (filter.Model is { Length: > 0 } model)
+        {
+            where.Append(" AND has(models, {model:String})");
+            parameters["model"] = model;
+        }
+        if (filter.Kind is { Length: > 0 } kind)
+        {
+            spanWhere.Add("kind = {kind:String}");
+            parameters["kind"] = kind;
+        }
+        if (filter.Text is { Length: > 0 } text)
+        {
+            // Names, payloads and status messages, case-insensitive; the trace id matches too.
+            spanWhere.Add("""
+                (positionCaseInsensitiveUTF8(name, {text:String}) > 0 OR positionCaseInsensitiveUTF8(ifNull(input, ''), {text:String}) > 0
+                 OR positionCaseInsensitiveUTF8(ifNull(output, ''), {text:String}) > 0 OR positionCaseInsensitiveUTF8(status_message, {text:String}) > 0
+                 OR trace_id = {text:String})
+                """);
+            parameters["text"] = text;
+        }
+        if (spanWhere.Count > 0)
+        {
+            // A trace starts with its first span, so its spans start no earlier than the range: prune with it.
+            var spanRange = filter.From is null ? "" : " AND start_time >= {from:DateTime64(6)}";
+            where.Append(CultureInfo.InvariantCulture,
+                $" AND trace_id IN (SELECT trace_id FROM agentstack.spans FINAL WHERE project = {{project:String}}{spanRange} AND {string.Join(" AND ", spanWhere)})");
+        }
+        if (Cursor.TryDecode(filter.Cursor, out var afterUs, out var afterTrace))
+        {
+            where.Append(" AND (toUnixTimestamp64Micro(start_time), trace_id) < ({cursorUs:Int64}, {cursorTrace:String})");
+            parameters["cursorUs"] = afterUs;
+            parameters["cursorTrace"] = afterTrace;
+        }
+
+        var sql = $$"""
+            SELECT trace_id, name, formatDateTime(start_time, {{Rfc3339}}) AS start_time,
+                   if(end_time IS NULL, NULL, formatDateTime(assumeNotNull(end_time), {{Rfc3339}})) AS end_time,
+                   duration_ms, span_count, open_span_count, error_count, input_tokens, output_tokens, cost_usd, models,
+                   toUnixTimestamp64Micro(traces.start_time) AS start_us
+            FROM agentstack.traces AS traces FINAL
+            WHERE {{where}}
+            ORDER BY traces.start_time DESC, trace_id DESC
+            LIMIT {limit:UInt32}
+            {{Settings}}
+            """;
+        var rows = await QueryRowsAsync(sql, parameters, TraceRowContext, ct);
+        var page = rows.Take(filter.Limit).Select(r => new TraceSummary(r.TraceId, r.Name, r.StartTime, r.EndTime,
+            r.DurationMs, r.SpanCount, r.OpenSpanCount, r.ErrorCount, r.InputTokens, r.OutputTokens, r.CostUsd,
+            r.ErrorCount > 0 ? "error" : r.OpenSpanCount > 0 ? "running" : "ok", r.Models)).ToList();
+        var next = rows.Count > filter.Limit ? Cursor.Encode(rows[filter.Limit - 1].StartUs, rows[filter.Limit - 1].TraceId) : null;
+        return new TraceList(page, next);
+    }
+
+    private static JsonTypeInfo<TraceRow> TraceRowContext => RowJsonContext.Default.TraceRow;
+
+    /// <summary>The bucket expression; <paramref name="bucket"/> was checked against a fixed list by the endpoint.</summary>
+    private static string Interval(string bucket, string column) => bucket switch
+    {
+        "minute" => $"toStartOfMinute({column})",
+        "hour" => $"toStartOfHour({column})",
+        "day" => $"toStartOfDay({column})",
+        _ => throw new ArgumentOutOfRangeException(nameof(bucket), bucket, "bucket must be minute, hour or day"),
+    };
+
+    private static Dictionary<string, object?> Parameters(string project, OverviewRange range) =>
+        new() { ["project"] = project, ["from"] = range.From, ["to"] = range.To };
+
+    private static string Time(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+
+    private async Task<List<T>> QueryRowsAsync<T>(string sql, IReadOnlyDictionary<string, object?> parameters,
+        JsonTypeInfo<T> rowType, CancellationToken ct)
+    {
+        var bytes = await analytics.QueryAsync(sql, parameters, "JSONEachRow", ct);
+        var rows = new List<T>();
+        var remaining = bytes.AsMemory();
+        while (remaining.Length > 0)
+        {
+            var end = remaining.Span.IndexOf((byte)'\n');
+            var line = end < 0 ? remaining : remaining[..end];
+            remaining = end < 0 ? default : remaining[(end + 1)..];
+            if (line.Length > 0)
+                rows.Add(JsonSerializer.Deserialize(line.Span, rowType)!);
+        }
+        return rows;
+    }
+}
