@@ -1,0 +1,297 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using System.IO.Compression;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.Json;
+using System.Threading.Channels;
+
+namespace AgentStack.Sdk.Exporting;
+
+/// <summary>
+/// Sends finished activities to <c>POST /v1/spans</c> from a background task (issue 6): a bounded queue
+/// (full → drop oldest or newest, counted), batches, optional gzip, retries with exponential backoff and
+/// full jitter on 5xx, 429 and network errors (honouring <c>Retry-After</c>), no retry on other 4xx.
+/// <see cref="Enqueue"/> is the only call made on the caller's thread: one non-blocking channel write.
+/// </summary>
+internal sealed class NativeExporter : IAsyncDisposable
+{
+    /// <summary>The meter every exporter publishes its counters on.</summary>
+    public const string MeterName = "AgentStack.Sdk";
+
+    private readonly AgentStackOptions options;
+    private readonly Func<ActivitySource, bool> exported;
+    private readonly Channel<Activity> queue;
+    private readonly HttpClient http;
+    private readonly Uri spansUri;
+    private readonly SemaphoreSlim wake = new(0);
+    private readonly CancellationTokenSource stopping = new();
+    private readonly Meter meter;
+    private readonly Counter<long> exportedCounter, droppedCounter, failedCounter;
+    private readonly Task loop;
+    private TaskCompletionSource progress = NewProgress();
+    private long enqueued, exportedCount, dropped, failed, filtered;
+    private int flushRequested;
+    private string? lastError;
+
+    public NativeExporter(AgentStackOptions options, Func<ActivitySource, bool> exported)
+    {
+        this.options = options;
+        this.exported = exported;
+        queue = Channel.CreateBounded<Activity>(
+            new BoundedChannelOptions(Math.Max(1, options.MaxQueueSize))
+            {
+                FullMode = options.QueueFullMode == QueueFullMode.DropOldest ? BoundedChannelFullMode.DropOldest : BoundedChannelFullMode.DropWrite,
+                SingleReader = true,
+                SingleWriter = false,
+            },
+            _ =>
+            {
+                Interlocked.Increment(ref dropped);
+                droppedCounter!.Add(1);
+            });
+        http = options.HttpMessageHandler is { } handler
+            ? new HttpClient(handler, disposeHandler: false)
+            : new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(2) });
+        http.Timeout = options.ExportTimeout;
+        if (!string.IsNullOrEmpty(options.ApiKey))
+            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", options.ApiKey);
+        spansUri = new Uri(options.Endpoint, "v1/spans");
+
+        meter = new Meter(MeterName, typeof(NativeExporter).Assembly.GetName().Version?.ToString());
+        exportedCounter = meter.CreateCounter<long>("agentstack.sdk.spans.exported", "{span}", "Spans the AgentStack server acknowledged");
+        droppedCounter = meter.CreateCounter<long>("agentstack.sdk.spans.dropped", "{span}", "Spans dropped because the export queue was full");
+        failedCounter = meter.CreateCounter<long>("agentstack.sdk.spans.failed", "{span}", "Spans refused by the server or still failing after every attempt");
+        meter.CreateObservableGauge("agentstack.sdk.queue.length", () => queue.Reader.Count, "{span}", "Spans waiting for export");
+
+        loop = Task.Run(RunAsync);
+    }
+
+    public ExportStatistics Statistics => new(
+        Interlocked.Read(ref enqueued), Interlocked.Read(ref exportedCount), Interlocked.Read(ref dropped),
+        Interlocked.Read(ref failed), Interlocked.Read(ref filtered), queue.Reader.Count, Volatile.Read(ref lastError));
+
+    private long Settled => Interlocked.Read(ref exportedCount) + Interlocked.Read(ref dropped)
+        + Interlocked.Read(ref failed) + Interlocked.Read(ref filtered);
+
+    /// <summary>Called on the caller's thread when an activity stops: never blocks, never throws.</summary>
+    public void Enqueue(Activity activity)
+    {
+        Interlocked.Increment(ref enqueued);
+        if (!queue.Writer.TryWrite(activity))
+        {
+            // Only after disposal: the writer is completed.
+            Interlocked.Increment(ref dropped);
+            droppedCounter.Add(1);
+        }
+    }
+
+    /// <summary>Completes once every span enqueued before the call has been exported, dropped or given up on.</summary>
+    public async Task FlushAsync(CancellationToken cancellationToken)
+    {
+        var target = Interlocked.Read(ref enqueued);
+        while (Settled < target)
+        {
+            var next = Volatile.Read(ref progress).Task;
+            if (Settled >= target)
+                break;
+            Interlocked.Exchange(ref flushRequested, 1);
+            wake.Release();
+            await next.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static TaskCompletionSource NewProgress() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private void ReportProgress() => Interlocked.Exchange(ref progress, NewProgress()).TrySetResult();
+
+    private async Task RunAsync()
+    {
+        var batch = new List<Activity>(options.MaxBatchSize);
+        var token = stopping.Token;
+        try
+        {
+            while (await queue.Reader.WaitToReadAsync(token).ConfigureAwait(false))
+            {
+                // Let a batch fill unless a flush is waiting or a full batch is already there.
+                if (Volatile.Read(ref flushRequested) == 0 && queue.Reader.Count < options.MaxBatchSize)
+                    await wake.WaitAsync(options.ExportInterval, token).ConfigureAwait(false);
+                Interlocked.Exchange(ref flushRequested, 0);
+
+                while (queue.Reader.TryRead(out var activity))
+                {
+                    batch.Add(activity);
+                    if (batch.Count >= options.MaxBatchSize)
+                    {
+                        await ExportAsync(batch, token).ConfigureAwait(false);
+                        batch.Clear();
+                    }
+                }
+                if (batch.Count > 0)
+                {
+                    await ExportAsync(batch, token).ConfigureAwait(false);
+                    batch.Clear();
+                }
+                ReportProgress();
+            }
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+        }
+        // Whatever is left when the exporter is stopped is lost: count it.
+        var left = batch.Count;
+        while (queue.Reader.TryRead(out _))
+            left++;
+        if (left > 0)
+        {
+            Interlocked.Add(ref failed, left);
+            failedCounter.Add(left);
+        }
+        ReportProgress();
+    }
+
+    private async Task ExportAsync(List<Activity> batch, CancellationToken token)
+    {
+        var spans = new List<SpanData>(batch.Count);
+        foreach (var activity in batch)
+        {
+            try
+            {
+                var span = SpanConverter.Convert(activity, options, exported);
+                if (options.Redact is { } redact)
+                    span = redact(span);
+                if (span is null)
+                    Interlocked.Increment(ref filtered);
+                else
+                    spans.Add(span);
+            }
+#pragma warning disable CA1031 // A faulty redaction hook or an odd activity must cost one span, never the exporter.
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                Interlocked.Increment(ref filtered);
+                Volatile.Write(ref lastError, $"span {activity.SpanId} could not be converted or redacted: {e.Message}");
+            }
+        }
+        if (spans.Count == 0)
+            return;
+
+        var body = Serialize(spans);
+        for (var attempt = 1; ; attempt++)
+        {
+            var (outcome, retryAfter, error) = await SendAsync(body, token).ConfigureAwait(false);
+            if (outcome == Outcome.Success)
+            {
+                Interlocked.Add(ref exportedCount, spans.Count);
+                exportedCounter.Add(spans.Count);
+                return;
+            }
+            Volatile.Write(ref lastError, error);
+            if (outcome == Outcome.Permanent || attempt >= options.MaxAttempts)
+            {
+                Interlocked.Add(ref failed, spans.Count);
+                failedCounter.Add(spans.Count);
+                return;
+            }
+            await Task.Delay(RetryDelay(attempt, retryAfter), token).ConfigureAwait(false);
+        }
+    }
+
+    private enum Outcome { Success, Transient, Permanent }
+
+    private async Task<(Outcome, TimeSpan?, string?)> SendAsync(byte[] body, CancellationToken token)
+    {
+        using var content = new ByteArrayContent(body);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        if (options.UseGzip)
+            content.Headers.ContentEncoding.Add("gzip");
+        try
+        {
+            using var response = await http.PostAsync(spansUri, content, token).ConfigureAwait(false);
+            if (response.IsSuccessStatusCode)
+                return (Outcome.Success, null, null);
+            var status = (int)response.StatusCode;
+            var detail = await ReadDetailAsync(response, token).ConfigureAwait(false);
+            var error = $"POST {spansUri} answered {status}: {detail}";
+            if (status >= 500 || response.StatusCode is HttpStatusCode.TooManyRequests or HttpStatusCode.RequestTimeout)
+                return (Outcome.Transient, RetryAfter(response), error);
+            return (Outcome.Permanent, null, error);
+        }
+        catch (HttpRequestException e)
+        {
+            return (Outcome.Transient, null, $"POST {spansUri} failed: {e.Message}");
+        }
+        catch (TaskCanceledException) when (!token.IsCancellationRequested)
+        {
+            return (Outcome.Transient, null, $"POST {spansUri} timed out after {options.ExportTimeout}");
+        }
+    }
+
+    private static async Task<string> ReadDetailAsync(HttpResponseMessage response, CancellationToken token)
+    {
+        try
+        {
+            var text = await response.Content.ReadAsStringAsync(token).ConfigureAwait(false);
+            return text.Length <= 2000 ? text : text[..2000];
+        }
+        catch (HttpRequestException)
+        {
+            return "";
+        }
+    }
+
+    private static TimeSpan? RetryAfter(HttpResponseMessage response) => response.Headers.RetryAfter switch
+    {
+        { Delta: { } delta } => delta,
+        { Date: { } date } => date - DateTimeOffset.UtcNow,
+        _ => null,
+    };
+
+    /// <summary>Exponential backoff with full jitter; the server's Retry-After wins when it asks for longer.</summary>
+    private TimeSpan RetryDelay(int attempt, TimeSpan? retryAfter)
+    {
+        var ceiling = Math.Min(options.MaxRetryDelay.TotalMilliseconds,
+            options.InitialRetryDelay.TotalMilliseconds * Math.Pow(2, Math.Min(attempt - 1, 30)));
+#pragma warning disable CA5394 // Jitter, not security.
+        var jittered = TimeSpan.FromMilliseconds(ceiling / 2 + Random.Shared.NextDouble() * ceiling / 2);
+#pragma warning restore CA5394
+        if (retryAfter is { } wanted && wanted > jittered)
+            return wanted < options.MaxRetryDelay ? wanted : options.MaxRetryDelay;
+        return jittered;
+    }
+
+    private byte[] Serialize(List<SpanData> spans)
+    {
+        var buffer = new ArrayBufferWriter<byte>(16 * 1024);
+        using (var writer = new Utf8JsonWriter(buffer))
+            SpanJson.WriteBatch(writer, spans);
+        if (!options.UseGzip)
+            return buffer.WrittenSpan.ToArray();
+        using var compressed = new MemoryStream();
+        using (var gzip = new GZipStream(compressed, CompressionLevel.Fastest, leaveOpen: true))
+            gzip.Write(buffer.WrittenSpan);
+        return compressed.ToArray();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        using (var timeout = new CancellationTokenSource(options.ShutdownTimeout))
+        {
+            try
+            {
+                await FlushAsync(timeout.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+        queue.Writer.TryComplete();
+        await stopping.CancelAsync().ConfigureAwait(false);
+        await loop.ConfigureAwait(false);
+        stopping.Dispose();
+        wake.Dispose();
+        http.Dispose();
+        meter.Dispose();
+    }
+}
