@@ -1,6 +1,8 @@
 using AgentStack.Commands.Access;
+using AgentStack.Commands.Access.SigningIn;
 using AgentStack.Commands.Spans.Ingesting;
 using AgentStack.Queries;
+using AgentStack.Queries.Dashboard;
 using AgentStack.Server;
 using AgentStack.ServiceDefaults;
 
@@ -15,4 +17,6 @@ app.UseAuthorization();
 app.MapCollector();
 app.MapQueries();
 app.MapAccess();
+app.MapDashboardSignIn();
+app.MapDashboard();
 app.Run();

@@ -130,6 +130,22 @@ public sealed class OverviewQueries(IAnalyticsStore analytics)
         return new TraceFilterOptions(models.Select(m => m.Value).ToList(), kinds.Select(k => k.Value).ToList());
     }
 
+    public async Task<TraceFindings> GetTraceFindingsAsync(string project, string traceId, CancellationToken ct)
+    {
+        const string sql = $$"""
+            SELECT trace_id, span_id, toString(kind) AS kind, toString(action) AS action, score, reason,
+                   formatDateTime(detected_at, {{Rfc3339}}) AS detected_at
+            FROM agentstack.security_findings FINAL
+            WHERE project = {project:String} AND trace_id = {traceId:String}
+            ORDER BY detected_at, span_id
+            LIMIT 1000
+            {{Settings}}
+            """;
+        var rows = await QueryRowsAsync(sql, new Dictionary<string, object?> { ["project"] = project, ["traceId"] = traceId },
+            OverviewRowJsonContext.Default.FindingRow, ct);
+        return new TraceFindings(rows.Select(r => new FindingView(r.TraceId, r.SpanId, r.Kind, r.Action, r.Score, r.Reason, r.DetectedAt)).ToList());
+    }
+
     /// <summary>
     /// The trace list with the filters the dashboard adds (model, kind, text): the same rows, order and
     /// cursor as <c>GET /traces</c>, narrowed to traces having a span that matches.

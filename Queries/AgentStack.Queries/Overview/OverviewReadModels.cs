@@ -33,6 +33,13 @@ public sealed record ModelLatencyList(string From, string To, IReadOnlyList<Mode
 /// <summary>The values the trace filters can take in the range (models and kinds seen).</summary>
 public sealed record TraceFilterOptions(IReadOnlyList<string> Models, IReadOnlyList<string> Kinds);
 
+/// <summary>A detector's finding on a span of the trace.</summary>
+public sealed record FindingView(string TraceId, string SpanId, string Kind, string Action, double Score, string Reason, string DetectedAt);
+
+public sealed record TraceFindings(IReadOnlyList<FindingView> Findings);
+
+internal sealed record FindingRow(string TraceId, string SpanId, string Kind, string Action, double Score, string Reason, string DetectedAt);
+
 /// <summary>Rows as ClickHouse returns them (JSONEachRow, snake_case columns).</summary>
 internal sealed record UsageRow(string Bucket, string Model, long Calls, long InputTokens, long OutputTokens, decimal CostUsd);
 
@@ -53,4 +60,5 @@ internal sealed record ValueRow(string Value);
 [JsonSerializable(typeof(ErrorRateRow))]
 [JsonSerializable(typeof(ModelLatencyRow))]
 [JsonSerializable(typeof(ValueRow))]
+[JsonSerializable(typeof(FindingRow))]
 internal sealed partial class OverviewRowJsonContext : JsonSerializerContext;

@@ -1,0 +1,19 @@
+-- Findings of the detection engines (issue 7 builds the table and the dashboard's trend lines; the
+-- detectors of a later issue fill it). One row per finding, keyed by what it is about and its kind;
+-- versioned by the log position of the event that recorded it, so a re-run or a rebuild collapses
+-- (read with FINAL). kind: prompt_injection, pii, anomaly, ...; action: allow or block.
+CREATE TABLE IF NOT EXISTS agentstack.security_findings
+(
+    project LowCardinality(String),
+    trace_id String,
+    span_id String,
+    kind LowCardinality(String),
+    action LowCardinality(String),
+    score Float64,
+    reason String,
+    detected_at DateTime64(6, 'UTC'),
+    position UInt64
+)
+ENGINE = ReplacingMergeTree(position)
+PARTITION BY toYYYYMM(detected_at)
+ORDER BY (project, kind, trace_id, span_id);

@@ -1,0 +1,41 @@
+/** Shapes of the read API (Queries/AgentStack.Queries); field names follow the span JSON. */
+export interface Identity { project: string; scopes: string[]; method: 'link' | 'key'; }
+
+export interface TraceSummary {
+  traceId: string; name: string; startTime: string; endTime: string | null; durationMs: number | null;
+  spanCount: number; openSpanCount: number; errorCount: number; inputTokens: number; outputTokens: number;
+  costUsd: number; status: 'ok' | 'error' | 'running'; models: string[];
+}
+export interface TraceList { items: TraceSummary[]; next: string | null; }
+
+export interface SpanView {
+  traceId: string; spanId: string; parentSpanId: string | null; name: string; kind: string;
+  startTime: string; endTime: string | null; durationMs?: number | null; status: string | null; statusMessage: string | null;
+  model: string | null; provider: string | null; inputTokens: number | null; outputTokens: number | null; costUsd: number | null;
+  input: unknown; output: unknown; attributes: unknown;
+}
+export interface TraceDetail { traceId: string; spans: SpanView[]; }
+
+export interface Finding { traceId: string; spanId: string; kind: string; action: string; score: number; reason: string; detectedAt: string; }
+
+/** One line of the replay endpoint: a stored event, its data exactly as recorded. */
+export interface ReplayEvent {
+  version: number; position: number; type: string; recordedAt: string; hash: string; prevHash: string | null;
+  data: { project?: string; span?: SpanView; [key: string]: unknown };
+}
+
+export interface TimeRange { from: string; to: string; }
+
+export interface UsagePoint { bucket: string; model: string; calls: number; inputTokens: number; outputTokens: number; costUsd: number; }
+export interface UsageSeries { from: string; to: string; bucket: string; points: UsagePoint[]; }
+export interface SecurityDay { day: string; anomalies: number; promptInjectionsBlocked: number; }
+export interface SecuritySeries { from: string; to: string; totalFindings: number; days: SecurityDay[]; }
+export interface LatencyPoint { traceId: string; name: string; startTime: string; externalMs: number; llmMs: number; status: string; }
+export interface LatencyScatter { from: string; to: string; points: LatencyPoint[]; }
+export interface ErrorRatePoint { bucket: string; traces: number; errors: number; errorRate: number; }
+export interface ErrorRateSeries { from: string; to: string; bucket: string; points: ErrorRatePoint[]; }
+export interface ModelLatency { model: string; calls: number; p50Ms: number; p95Ms: number; }
+export interface ModelLatencyList { from: string; to: string; models: ModelLatency[]; }
+export interface FilterOptions { models: string[]; kinds: string[]; }
+
+export interface TraceQuery extends TimeRange { status?: string; model?: string; kind?: string; q?: string; cursor?: string | null; limit?: number; }

@@ -1,0 +1,18 @@
+import { Routes } from '@angular/router';
+import { signedIn } from './auth/signed-in.guard';
+
+export const routes: Routes = [
+  { path: '', pathMatch: 'full', redirectTo: 'overview' },
+  { path: 'login', title: 'Sign in · AgentStack', loadComponent: () => import('./auth/login/login').then((m) => m.Login) },
+  {
+    path: '',
+    canActivate: [signedIn],
+    children: [
+      { path: 'overview', title: 'Overview · AgentStack', loadComponent: () => import('./overview/overview').then((m) => m.Overview) },
+      { path: 'traces', title: 'Traces · AgentStack', loadComponent: () => import('./traces/trace-list/trace-list').then((m) => m.TraceListPage) },
+      { path: 'traces/:traceId', title: 'Trace · AgentStack', loadComponent: () => import('./traces/trace-detail/trace-detail').then((m) => m.TraceDetailPage) },
+      { path: 'traces/:traceId/replay', title: 'Time Machine · AgentStack', loadComponent: () => import('./replay/replay-viewer').then((m) => m.ReplayViewer) },
+    ],
+  },
+  { path: '**', redirectTo: 'overview' },
+];

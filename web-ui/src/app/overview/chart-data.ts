@@ -1,0 +1,47 @@
+import { ErrorRatePoint, LatencyPoint, ModelLatency, SecurityDay, UsagePoint } from '../api/models';
+
+export interface SeriesPoint { name: Date | string; value: number; }
+export interface Series { name: string; series: SeriesPoint[]; }
+export interface BubblePoint { name: string; x: number; y: number; r: number; }
+export interface BubbleSeries { name: string; series: BubblePoint[]; }
+
+/**
+ * One series per model over the union of buckets, missing buckets as zeros: a stacked area chart
+ * needs every series on the same x values.
+ */
+export function stackedByModel(points: UsagePoint[], value: (p: UsagePoint) => number): Series[] {
+  const buckets = [...new Set(points.map((p) => p.bucket))].sort();
+  const models = [...new Set(points.map((p) => p.model))].sort();
+  return models.map((model) => ({
+    name: model,
+    series: buckets.map((bucket) => {
+      const p = points.find((x) => x.model === model && x.bucket === bucket);
+      return { name: new Date(bucket), value: p ? value(p) : 0 };
+    }),
+  }));
+}
+
+export function securityTrend(days: SecurityDay[]): Series[] {
+  return [
+    { name: 'Anomalies detected', series: days.map((d) => ({ name: d.day, value: d.anomalies })) },
+    { name: 'Prompt injections blocked', series: days.map((d) => ({ name: d.day, value: d.promptInjectionsBlocked })) },
+  ];
+}
+
+/** Fixed radius: ngx-charts has no scatter chart, so a bubble chart with equal bubbles stands in. */
+export function latencyBubbles(points: LatencyPoint[]): BubbleSeries[] {
+  const groups: [string, LatencyPoint[]][] = [
+    ['Traces without errors', points.filter((p) => p.status !== 'error')],
+    ['Traces with errors', points.filter((p) => p.status === 'error')],
+  ];
+  return groups.filter(([, ps]) => ps.length > 0)
+    .map(([name, ps]) => ({ name, series: ps.map((p) => ({ name: p.traceId, x: p.externalMs, y: p.llmMs, r: 1 })) }));
+}
+
+export function errorRateSeries(points: ErrorRatePoint[]): Series[] {
+  return [{ name: 'Error rate %', series: points.map((p) => ({ name: new Date(p.bucket), value: Math.round(p.errorRate * 10000) / 100 })) }];
+}
+
+export function modelLatencyGroups(models: ModelLatency[]): Series[] {
+  return models.map((m) => ({ name: m.model, series: [{ name: 'p50', value: m.p50Ms }, { name: 'p95', value: m.p95Ms }] }));
+}

@@ -1,0 +1,72 @@
+import { ReplayEvent, SpanView } from '../api/models';
+import { ChatMessage, extractMessages } from '../shared/messages';
+import { spanTree } from '../traces/waterfall';
+
+export type ReplaySpan = SpanView & { state: 'running' | 'ok' | 'error' };
+
+/** The agent's state as it was after a step: what the events up to and including it had recorded. */
+export interface ReplayState {
+  spans: { span: ReplaySpan; depth: number }[];
+  messages: (ChatMessage & { spanId: string })[];
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+}
+
+/**
+ * Folds events[0..index] (stream order, as the replay endpoint streams them). A completed event carries
+ * the whole final span, so it replaces the started one. Messages are the conversation in the order the
+ * model saw and produced it: each LLM span's input messages not shown yet, then its output.
+ */
+export function stateAt(events: ReplayEvent[], index: number): ReplayState {
+  const spans = new Map<string, ReplaySpan>();
+  const messages: (ChatMessage & { spanId: string })[] = [];
+  const seen = new Set<string>();
+  const add = (m: ChatMessage, spanId: string) => {
+    const key = `${m.role}\u0000${m.content}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    messages.push({ ...m, spanId });
+  };
+  for (const event of events.slice(0, index + 1)) {
+    const span = event.data.span;
+    if (!span) continue;
+    const completed = event.type.startsWith('span.completed') || span.endTime !== null && span.endTime !== undefined;
+    const state = completed ? (span.status === 'error' ? 'error' : 'ok') : 'running';
+    const isNew = !spans.has(span.spanId);
+    spans.set(span.spanId, { ...span, state });
+    if (span.kind === 'llm') {
+      if (isNew) for (const m of extractMessages(span.input) ?? []) add(m, span.spanId);
+      if (completed) for (const m of extractMessages(span.output, 'assistant') ?? []) add(m, span.spanId);
+    } else if (span.kind === 'tool' && completed && span.output !== null && span.output !== undefined) {
+      add({ role: 'tool', name: span.name, content: typeof span.output === 'string' ? span.output : JSON.stringify(span.output) }, span.spanId);
+    }
+  }
+  const all = [...spans.values()];
+  return {
+    spans: spanTree(all),
+    messages,
+    inputTokens: all.reduce((s, x) => s + (x.inputTokens ?? 0), 0),
+    outputTokens: all.reduce((s, x) => s + (x.outputTokens ?? 0), 0),
+    costUsd: all.reduce((s, x) => s + (x.costUsd ?? 0), 0),
+  };
+}
+
+/** When an event happened in the agent's run: a start at the span's start, a completion at its end. */
+export function occurredAt(event: ReplayEvent): number {
+  const span = event.data.span;
+  const at = event.type.startsWith('span.completed') ? span?.endTime : span?.startTime;
+  return Date.parse(at ?? event.recordedAt);
+}
+
+export const Speeds = ['1', '2', '10', 'real'] as const;
+export type Speed = (typeof Speeds)[number];
+
+/** Delay before showing events[index + 1]: one step a second at 1×, or the recorded gap (at most 10 s) in real time. */
+export function delayAfter(events: ReplayEvent[], index: number, speed: Speed): number {
+  if (speed !== 'real') return 1000 / Number(speed);
+  const next = events[index + 1];
+  if (!next) return 0;
+  const gap = occurredAt(next) - occurredAt(events[index]);
+  return Math.min(Math.max(Number.isFinite(gap) ? gap : 0, 0), 10_000);
+}

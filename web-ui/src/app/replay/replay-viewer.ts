@@ -1,0 +1,126 @@
+import { Location } from '@angular/common';
+import { ChangeDetectionStrategy, Component, computed, effect, inject, input, signal, untracked } from '@angular/core';
+import { rxResource } from '@angular/core/rxjs-interop';
+import { RouterLink } from '@angular/router';
+import { ApiService } from '../api/api.service';
+import { ReplayEvent } from '../api/models';
+import { formatTime, formatUsd } from '../shared/format';
+import { Speed, Speeds, delayAfter, stateAt } from './replay-state';
+
+/**
+ * The Time Machine (issue 7): plays a trace's stored event stream back step by step, showing at each
+ * step the agent's state as it was (ARCHITECTURE.md, invariant 5: the events are those recorded).
+ */
+@Component({
+  selector: 'as-replay-viewer',
+  imports: [RouterLink],
+  changeDetection: ChangeDetectionStrategy.OnPush,
+  templateUrl: './replay-viewer.html',
+  styleUrl: './replay-viewer.css',
+  host: { '(document:keydown)': 'onKey($event)' },
+})
+export class ReplayViewer {
+  private readonly api = inject(ApiService);
+  private readonly location = inject(Location);
+  /** Route parameter and the deep link's `?version=N`. */
+  readonly traceId = input.required<string>();
+  readonly version = input<string>();
+
+  protected readonly speeds = Speeds;
+  protected readonly formatUsd = formatUsd;
+  protected readonly formatTime = formatTime;
+  protected readonly replay = rxResource({ params: () => this.traceId(), stream: ({ params }) => this.api.replay(params) });
+  protected readonly events = computed(() => this.replay.value() ?? []);
+  protected readonly index = signal(0);
+  protected readonly playing = signal(false);
+  protected readonly speed = signal<Speed>('1');
+
+  protected readonly event = computed<ReplayEvent | null>(() => this.events()[this.index()] ?? null);
+  protected readonly state = computed(() => stateAt(this.events(), this.index()));
+  protected readonly payload = computed(() => JSON.stringify(this.event(), null, 2));
+  protected readonly first = computed(() => this.events()[0]?.version ?? 1);
+  protected readonly last = computed(() => this.events().at(-1)?.version ?? 1);
+  protected readonly atEnd = computed(() => this.index() >= this.events().length - 1);
+
+  constructor() {
+    // The deep link picks the step once the events are there (and whenever the link changes).
+    effect(() => {
+      const events = this.events();
+      const wanted = Number(this.version());
+      if (events.length === 0) return;
+      const at = Number.isFinite(wanted) && this.version() !== undefined ? events.findIndex((e) => e.version >= wanted) : 0;
+      untracked(() => this.index.set(at < 0 ? events.length - 1 : at));
+    });
+    // The address bar follows the step, so any moment can be shared; replaceState keeps history clean.
+    effect(() => {
+      const event = this.event();
+      if (event) this.location.replaceState(`/traces/${encodeURIComponent(this.traceId())}/replay`, `version=${event.version}`);
+    });
+    // Playing: one timer per step, cleared on pause, on a manual step and when the viewer closes.
+    effect((onCleanup) => {
+      if (!this.playing()) return;
+      const index = this.index();
+      const events = this.events();
+      if (index >= events.length - 1) {
+        untracked(() => this.playing.set(false));
+        return;
+      }
+      const timer = setTimeout(() => this.index.set(index + 1), delayAfter(events, index, this.speed()));
+      onCleanup(() => clearTimeout(timer));
+    });
+  }
+
+  protected play(): void {
+    if (this.atEnd()) this.index.set(0);
+    this.playing.set(true);
+  }
+
+  protected pause(): void { this.playing.set(false); }
+  protected toggle(): void { if (this.playing()) this.pause(); else this.play(); }
+
+  protected stepForward(): void {
+    this.pause();
+    this.index.update((i) => Math.min(i + 1, this.events().length - 1));
+  }
+
+  protected stepBack(): void {
+    this.pause();
+    this.index.update((i) => Math.max(i - 1, 0));
+  }
+
+  protected goTo(index: number): void {
+    this.index.set(Math.min(Math.max(index, 0), Math.max(this.events().length - 1, 0)));
+  }
+
+  protected scrub(event: Event): void {
+    const version = Number((event.target as HTMLInputElement).value);
+    const at = this.events().findIndex((e) => e.version >= version);
+    this.pause();
+    this.goTo(at < 0 ? this.events().length - 1 : at);
+  }
+
+  protected setSpeed(event: Event): void {
+    this.speed.set((event.target as HTMLSelectElement).value as Speed);
+  }
+
+  protected onKey(event: KeyboardEvent): void {
+    const target = event.target as HTMLElement | null;
+    if (target && (['INPUT', 'SELECT', 'TEXTAREA'].includes(target.tagName) && target.getAttribute('type') !== 'range' || target.isContentEditable)) return;
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    const handled = (() => {
+      switch (event.key) {
+        case ' ': case 'k': this.toggle(); return true;
+        case 'ArrowRight': case 'l': this.stepForward(); return true;
+        case 'ArrowLeft': case 'j': this.stepBack(); return true;
+        case 'Home': this.pause(); this.goTo(0); return true;
+        case 'End': this.pause(); this.goTo(this.events().length - 1); return true;
+        case '1': this.speed.set('1'); return true;
+        case '2': this.speed.set('2'); return true;
+        case '3': this.speed.set('10'); return true;
+        case '4': this.speed.set('real'); return true;
+        default: return false;
+      }
+    })();
+    if (handled) event.preventDefault();
+  }
+}
