@@ -13,7 +13,7 @@ PORT="${PORT:-5099}"
 KEY="bench-$(date +%s)"
 
 command -v wrk >/dev/null || { apt-get -o DPkg::Lock::Timeout=600 update -qq; DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq wrk >/dev/null; }
-scripts/setup.sh
+[ "${SKIP_SETUP:-}" = 1 ] || scripts/setup.sh
 
 DATA="$(mktemp -d /tmp/agentstack-bench.XXXXXX)"
 ASPNETCORE_URLS="http://127.0.0.1:$PORT" AgentStack__DataDirectory="$DATA" AgentStack__BootstrapApiKey="$KEY" \

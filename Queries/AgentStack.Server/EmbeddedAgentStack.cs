@@ -34,7 +34,7 @@ public static class EmbeddedAgentStack
             configuration.GetSection("AgentStack:ChDb").Bind(o);
             o.DataPath = Path.Combine(dataDirectory, "clickhouse");
         });
-        services.AddAnalyticsProjections();
+        services.AddAnalyticsProjections(configuration);
         services.AddQueries();
         services.AddMassTransit(bus =>
         {

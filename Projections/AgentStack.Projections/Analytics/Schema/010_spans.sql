@@ -20,9 +20,10 @@ CREATE TABLE IF NOT EXISTS agentstack.spans
     input_tokens Nullable(Int64),
     output_tokens Nullable(Int64),
     cost_usd Nullable(Decimal(18, 9)),
-    input Nullable(String) CODEC(ZSTD(3)),
-    output Nullable(String) CODEC(ZSTD(3)),
-    attributes Nullable(String) CODEC(ZSTD(3)),
+    -- LZ4 (the default) rather than ZSTD: merges rewrite these columns, and ingestion is CPU-bound.
+    input Nullable(String),
+    output Nullable(String),
+    attributes Nullable(String),
     received_at DateTime64(6, 'UTC'),
     position UInt64
 )
