@@ -1,0 +1,167 @@
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace AgentStack.Projections.Analytics.ChDb;
+
+/// <summary>
+/// The analytics port on chDB, ClickHouse 26.7 running inside this process. Writes (DDL, inserts) go
+/// through one writer connection and queries through <see cref="ChDbOptions.ReaderConnections"/>
+/// reader connections, all to the same engine, so a slow dashboard query never delays a projection's
+/// insert. Each connection has its own thread (<see cref="ChDbLane"/>).
+/// </summary>
+public sealed partial class ChDbAnalyticsStore : IAnalyticsStore, IDisposable
+{
+    private static readonly byte[] NullFormat = "Null"u8.ToArray();
+    private static readonly byte[] InsertFormat = "TabSeparated"u8.ToArray();
+
+    private readonly ChDbNative _native;
+    private readonly List<nint> _connections = [];
+    private readonly ChDbLane _writer;
+    private readonly ChDbLane _readers;
+    private int _disposed;
+
+    public ChDbAnalyticsStore(ChDbOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (string.IsNullOrWhiteSpace(options.DataPath))
+        {
+            throw new ArgumentException("ChDbOptions.DataPath (AgentStack:ChDb:DataPath) is required.", nameof(options));
+        }
+
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.ReaderConnections, 1, nameof(options));
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxThreads, 1, nameof(options));
+
+        _native = ChDbNative.Load(ChDbLibrary.Resolve(options.LibraryPath));
+        DataPath = Path.GetFullPath(options.DataPath);
+        string[] arguments =
+        [
+            $"--max_server_memory_usage={options.MaxServerMemoryBytes}",
+            $"--max_memory_usage={options.MaxMemoryUsageBytes}",
+            $"--mark_cache_size={options.MarkCacheSizeBytes}",
+            $"--max_threads={options.MaxThreads}",
+            .. options.AdditionalArguments,
+        ];
+
+        try
+        {
+            for (var i = 0; i < 1 + options.ReaderConnections; i++)
+            {
+                _connections.Add(ChDbEngine.Connect(_native, DataPath, arguments));
+            }
+        }
+        catch
+        {
+            CloseConnections();
+            throw;
+        }
+
+        _writer = new ChDbLane("writer", _connections[..1]);
+        _readers = new ChDbLane("reader", _connections[1..]);
+    }
+
+    /// <summary>The engine's data directory, as an absolute path.</summary>
+    public string DataPath { get; }
+
+    public Task ExecuteAsync(string sql, IReadOnlyDictionary<string, object?>? parameters, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(sql);
+        var statement = Statement.Create(sql, parameters, NullFormat);
+        return _writer.RunAsync(connection => Run(connection, statement), cancellationToken);
+    }
+
+    public Task<byte[]> QueryAsync(
+        string sql, IReadOnlyDictionary<string, object?>? parameters, string format, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(sql);
+        ArgumentException.ThrowIfNullOrWhiteSpace(format);
+        var statement = Statement.Create(sql, parameters, Encoding.UTF8.GetBytes(format));
+        return _readers.RunAsync(connection => Run(connection, statement), cancellationToken);
+    }
+
+    public Task InsertJsonEachRowAsync(string table, ReadOnlyMemory<byte> rows, CancellationToken cancellationToken)
+    {
+        // The table name is spliced into SQL (ClickHouse cannot bind an identifier in INSERT INTO), so
+        // only a plain [database.]table identifier is accepted.
+        if (!TableName().IsMatch(table))
+        {
+            throw new ArgumentException($"'{table}' is not a [database.]table identifier.", nameof(table));
+        }
+
+        if (rows.IsEmpty)
+        {
+            return Task.CompletedTask;
+        }
+
+        // One statement carries the data: chDB parses it with the JSONEachRow reader and the insert
+        // becomes one part, all or nothing.
+        var header = Encoding.UTF8.GetBytes($"INSERT INTO {table} FORMAT JSONEachRow\n");
+        var sql = new byte[header.Length + rows.Length];
+        header.CopyTo(sql, 0);
+        rows.Span.CopyTo(sql.AsSpan(header.Length));
+        var statement = new Statement(sql, InsertFormat, null);
+        return _writer.RunAsync(connection => Run(connection, statement), cancellationToken);
+    }
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        // Queued statements finish first; then the connections close (the last one stops the engine).
+        _writer.Dispose();
+        _readers.Dispose();
+        CloseConnections();
+    }
+
+    private byte[] Run(nint connection, Statement statement)
+    {
+        var result = statement.Parameters is null
+            ? _native.Query(connection, statement.Sql, statement.Format)
+            : _native.QueryWithParameters(connection, statement.Sql, statement.Format, statement.Parameters);
+        if (result == 0)
+        {
+            throw new AnalyticsException("chDB returned no result; the connection is closed.");
+        }
+
+        try
+        {
+            var error = _native.ResultError(result);
+            return error is null ? _native.ResultBuffer(result).ToArray() : throw ToException(error);
+        }
+        finally
+        {
+            _native.DestroyResult(result);
+        }
+    }
+
+    internal static AnalyticsException ToException(string error)
+    {
+        var match = ErrorCode().Match(error);
+        return new AnalyticsException(error.TrimEnd(), match.Success ? int.Parse(match.Groups[1].ValueSpan, provider: null) : null);
+    }
+
+    private void CloseConnections()
+    {
+        foreach (var connection in _connections)
+        {
+            ChDbEngine.Close(_native, connection);
+        }
+
+        _connections.Clear();
+    }
+
+    [GeneratedRegex(@"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")]
+    private static partial Regex TableName();
+
+    [GeneratedRegex(@"Code: (\d+)\.")]
+    private static partial Regex ErrorCode();
+
+    /// <summary>A statement encoded on the caller's thread, so the lane thread only talks to chDB.</summary>
+    private sealed record Statement(byte[] Sql, byte[] Format, List<(byte[] Name, byte[] Value)>? Parameters)
+    {
+        public static Statement Create(string sql, IReadOnlyDictionary<string, object?>? parameters, byte[] format) =>
+            new(Encoding.UTF8.GetBytes(sql), format, parameters is { Count: > 0 } ? ChDbParameters.Encode(sql, parameters) : null);
+    }
+}
