@@ -10,7 +10,9 @@ namespace AgentStack.Sdk;
 /// </summary>
 public readonly struct AgentStackSpan : IDisposable, IEquatable<AgentStackSpan>
 {
-    internal AgentStackSpan(Activity activity) => Activity = activity;
+    /// <summary>Wraps an activity started elsewhere (an integration's own source), so the setters below apply to it.</summary>
+    /// <param name="activity">The activity, or <see langword="null"/> for an empty span.</param>
+    public AgentStackSpan(Activity? activity) => Activity = activity;
 
     /// <summary>The underlying activity, or <see langword="null"/> when nothing listens.</summary>
     public Activity? Activity { get; }

@@ -1,0 +1,129 @@
+using System.Diagnostics;
+using AgentStack.Sdk;
+using Microsoft.SemanticKernel;
+
+namespace AgentStack.Sdk.SemanticKernel;
+
+/// <summary>
+/// One filter for the three Semantic Kernel hooks: every kernel function invocation becomes a chain span
+/// (a tool span when the model asked for it), every prompt render a chain span holding the rendered
+/// prompt, and every auto function invocation a tool span with its arguments and result. The model calls
+/// themselves are llm spans from the chat client (instrument it with <c>UseAgentStack()</c>).
+/// </summary>
+public sealed class AgentStackKernelFilter : IFunctionInvocationFilter, IPromptRenderFilter, IAutoFunctionInvocationFilter
+{
+    /// <summary>The activity source of Semantic Kernel spans.</summary>
+    public const string SourceName = AgentStackTracer.SourceNamePrefix + "SemanticKernel";
+
+    private static readonly ActivitySource Source = new(SourceName);
+
+    /// <inheritdoc />
+    public async Task OnFunctionInvocationAsync(FunctionInvocationContext context, Func<FunctionInvocationContext, Task> next)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(next);
+        // Inside an auto function invocation the tool span already describes this call; a chain span
+        // under it would only repeat it.
+        if (Activity.Current is { } current && current.Source == Source && current.OperationName == AgentStackSpanKind.Tool)
+        {
+            await next(context).ConfigureAwait(false);
+            return;
+        }
+        using var span = AgentStackTracer.StartSpan(Source, AgentStackSpanKind.Chain, FullName(context.Function));
+        if (span.IsRecording)
+        {
+            span.SetInput(Arguments(context.Arguments))
+                .SetAttribute("sk.plugin", context.Function.PluginName)
+                .SetAttribute("sk.function", context.Function.Name)
+                .SetAttribute("sk.streaming", context.IsStreaming);
+        }
+        try
+        {
+            await next(context).ConfigureAwait(false);
+            if (span.IsRecording && !context.IsStreaming)
+                span.SetOutput(ResultText(context.Result));
+        }
+        catch (Exception e)
+        {
+            span.SetError(e);
+            throw;
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task OnPromptRenderAsync(PromptRenderContext context, Func<PromptRenderContext, Task> next)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(next);
+        using var span = AgentStackTracer.StartSpan(Source, AgentStackSpanKind.Chain, "render " + FullName(context.Function));
+        if (span.IsRecording)
+            span.SetInput(Arguments(context.Arguments)).SetAttribute("sk.function", context.Function.Name);
+        try
+        {
+            await next(context).ConfigureAwait(false);
+            if (span.IsRecording)
+                span.SetOutput(context.RenderedPrompt);
+        }
+        catch (Exception e)
+        {
+            span.SetError(e);
+            throw;
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task OnAutoFunctionInvocationAsync(AutoFunctionInvocationContext context, Func<AutoFunctionInvocationContext, Task> next)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(next);
+        using var span = AgentStackTracer.StartSpan(Source, AgentStackSpanKind.Tool, FullName(context.Function));
+        if (span.IsRecording)
+        {
+            span.SetInput(Arguments(context.Arguments))
+                .SetAttribute("gen_ai.tool.name", context.Function.Name)
+                .SetAttribute("gen_ai.tool.call.id", context.ToolCallId)
+                .SetAttribute("sk.request_sequence_index", context.RequestSequenceIndex)
+                .SetAttribute("sk.function_sequence_index", context.FunctionSequenceIndex);
+        }
+        try
+        {
+            await next(context).ConfigureAwait(false);
+            if (span.IsRecording)
+                span.SetOutput(ResultText(context.Result)).SetAttribute("sk.terminate", context.Terminate);
+        }
+        catch (Exception e)
+        {
+            span.SetError(e);
+            throw;
+        }
+    }
+
+    private static string FullName(KernelFunction function) =>
+        string.IsNullOrEmpty(function.PluginName) ? function.Name : $"{function.PluginName}.{function.Name}";
+
+    /// <summary>Arguments as name → text: values can be anything, and text is what the prompt saw.</summary>
+    private static Dictionary<string, string?> Arguments(KernelArguments? arguments)
+    {
+        var result = new Dictionary<string, string?>(StringComparer.Ordinal);
+        if (arguments is not null)
+        {
+            foreach (var (name, value) in arguments)
+                result[name] = value?.ToString();
+        }
+        return result;
+    }
+
+    private static string? ResultText(FunctionResult? result)
+    {
+        if (result is null)
+            return null;
+        try
+        {
+            return result.ToString();
+        }
+        catch (InvalidCastException)
+        {
+            return result.ValueType?.FullName;
+        }
+    }
+}
