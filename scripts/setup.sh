@@ -22,6 +22,9 @@ apt_install() {
 command -v dotnet >/dev/null || { log "the .NET 10 SDK is required (dotnet on PATH): https://dot.net"; exit 1; }
 command -v npm >/dev/null || { log "installing Node.js and npm"; apt_install nodejs npm; }
 
+# NuGet: the local feed for packages this registry copy lacks (Marten's lock dependency).
+scripts/setup-nuget-shims.sh
+
 # chDB: the ClickHouse engine as a library, from npm (too big to commit).
 scripts/setup-chdb.sh >/dev/null
 

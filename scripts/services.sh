@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Starts or stops the servers the distributed tests need, without systemd, with data in a temp folder
+# (shared/ENVIRONMENT.md): PostgreSQL 15 on 127.0.0.1:55432 and RabbitMQ on 127.0.0.1:5673.
+# Installs them from apt when missing. Prints the connection strings to use.
+#   scripts/services.sh start   # idempotent; state in $AGENTSTACK_SERVICES_DIR (default /tmp/agentstack-services)
+#   scripts/services.sh stop
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+DIR="${AGENTSTACK_SERVICES_DIR:-/tmp/agentstack-services}"
+PG_PORT="${AGENTSTACK_PG_PORT:-55432}"
+RABBIT_PORT="${AGENTSTACK_RABBIT_PORT:-5673}"
+PG_BIN=/usr/lib/postgresql/15/bin
+
+log() { printf '\033[1m[services]\033[0m %s\n' "$*" >&2; }
+
+apt_install() {
+  if [ ! -f /tmp/.agentstack-apt-updated ]; then
+    apt-get -o DPkg::Lock::Timeout=600 update -qq && touch /tmp/.agentstack-apt-updated
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq "$@" >/dev/null
+}
+
+rabbit_env() {
+  export HOME="$DIR/rabbitmq" RABBITMQ_MNESIA_BASE="$DIR/rabbitmq/mnesia" RABBITMQ_LOG_BASE="$DIR/rabbitmq/log" \
+    RABBITMQ_NODENAME=agentstack@localhost RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 RABBITMQ_NODE_PORT="$RABBIT_PORT" \
+    RABBITMQ_DIST_PORT=$((RABBIT_PORT + 20000)) RABBITMQ_CONFIG_FILE="$DIR/rabbitmq/rabbitmq" \
+    RABBITMQ_ENABLED_PLUGINS_FILE="$DIR/rabbitmq/enabled_plugins" RABBITMQ_PID_FILE="$DIR/rabbitmq/rabbit.pid" \
+    ERL_EPMD_ADDRESS=127.0.0.1
+}
+
+start_postgres() {
+  [ -x "$PG_BIN/initdb" ] || { log "installing PostgreSQL 15"; apt_install postgresql-15; }
+  mkdir -p "$DIR/postgres" && chown postgres:postgres "$DIR/postgres"
+  if [ ! -f "$DIR/postgres/data/PG_VERSION" ]; then
+    runuser -u postgres -- "$PG_BIN/initdb" -D "$DIR/postgres/data" -U postgres --auth=trust -E UTF8 --no-locale >/dev/null
+  fi
+  if ! runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$DIR/postgres/data" status >/dev/null 2>&1; then
+    runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$DIR/postgres/data" -l "$DIR/postgres/pg.log" \
+      -o "-p $PG_PORT -k $DIR/postgres -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=on" -w start >/dev/null
+  fi
+  log "PostgreSQL on 127.0.0.1:$PG_PORT"
+}
+
+start_rabbitmq() {
+  [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || { log "installing RabbitMQ"; apt_install rabbitmq-server; }
+  mkdir -p "$DIR/rabbitmq"
+  rabbit_env
+  echo "[]." > "$RABBITMQ_ENABLED_PLUGINS_FILE"
+  printf 'loopback_users = none\nlisteners.tcp.default = 127.0.0.1:%s\n' "$RABBIT_PORT" > "$DIR/rabbitmq/rabbitmq.conf"
+  if ! /usr/lib/rabbitmq/bin/rabbitmqctl -q status >/dev/null 2>&1; then
+    /usr/lib/rabbitmq/bin/rabbitmq-server -detached
+    /usr/lib/rabbitmq/bin/rabbitmqctl wait --timeout 90 "$RABBITMQ_PID_FILE" >/dev/null
+  fi
+  log "RabbitMQ on 127.0.0.1:$RABBIT_PORT"
+}
+
+stop_all() {
+  if [ -f "$DIR/postgres/data/PG_VERSION" ]; then
+    runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$DIR/postgres/data" -m fast stop >/dev/null 2>&1 || true
+  fi
+  if [ -d "$DIR/rabbitmq" ]; then
+    rabbit_env
+    /usr/lib/rabbitmq/bin/rabbitmqctl -q stop >/dev/null 2>&1 || true
+    pkill -u root -f "epmd.*-address 127.0.0.1" 2>/dev/null || pkill -x epmd 2>/dev/null || true
+  fi
+  log "stopped"
+}
+
+case "${1:-start}" in
+  start)
+    start_postgres
+    start_rabbitmq
+    echo "export ConnectionStrings__Postgres='Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=postgres'"
+    echo "export ConnectionStrings__RabbitMq='amqp://guest:guest@127.0.0.1:$RABBIT_PORT/'"
+    ;;
+  stop) stop_all ;;
+  *) echo "usage: $0 start|stop" >&2; exit 2 ;;
+esac
