@@ -1,6 +1,7 @@
 using AgentStack.Commands;
 using AgentStack.EventStore.Sqlite;
 using AgentStack.Events;
+using AgentStack.Otlp;
 using AgentStack.Projections;
 using AgentStack.Projections.Analytics;
 using AgentStack.Projections.Analytics.ChDb;
@@ -29,6 +30,7 @@ public static class EmbeddedAgentStack
         services.AddSqliteEventStore(Path.Combine(dataDirectory, "events.db"));
         services.AddAccess(Path.Combine(dataDirectory, "access.db"));
         services.AddCollector(configuration);
+        services.AddOtlp(configuration);
         services.AddChDbAnalytics(o =>
         {
             configuration.GetSection("AgentStack:ChDb").Bind(o);

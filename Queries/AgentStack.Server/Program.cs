@@ -1,6 +1,7 @@
 using AgentStack.Commands.Access;
 using AgentStack.Commands.Access.SigningIn;
 using AgentStack.Commands.Spans.Ingesting;
+using AgentStack.Otlp;
 using AgentStack.Queries;
 using AgentStack.Queries.Dashboard;
 using AgentStack.Server;
@@ -15,6 +16,7 @@ app.MapServiceDefaults();
 app.UseAuthentication();
 app.UseAuthorization();
 app.MapCollector();
+app.MapOtlp();
 app.MapQueries();
 app.MapAccess();
 app.MapDashboardSignIn();

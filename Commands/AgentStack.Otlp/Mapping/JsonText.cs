@@ -1,0 +1,60 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+
+namespace AgentStack.Otlp.Mapping;
+
+/// <summary>Small JSON helpers for the mapper: build a self-contained <see cref="JsonElement"/>, embed JSON carried in strings.</summary>
+internal static class JsonText
+{
+    private static readonly JsonWriterOptions WriterOptions = new() { Indented = false, SkipValidation = false };
+
+    /// <summary>Writes with <paramref name="write"/> and returns the result as an element that owns its memory.</summary>
+    public static JsonElement Build(Action<Utf8JsonWriter> write)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var w = new Utf8JsonWriter(buffer, WriterOptions))
+            write(w);
+        var reader = new Utf8JsonReader(buffer.WrittenSpan);
+        return JsonElement.ParseValue(ref reader);
+    }
+
+    /// <summary>Parses <paramref name="text"/> when it holds a JSON object or array (GenAI attributes carry structured
+    /// values as JSON strings); null when it does not.</summary>
+    public static JsonElement? TryParseStructured(string? text)
+    {
+        if (string.IsNullOrEmpty(text))
+            return null;
+        var first = text.AsSpan().TrimStart();
+        if (first.Length == 0 || (first[0] != '{' && first[0] != '['))
+            return null;
+        try
+        {
+            var bytes = Encoding.UTF8.GetBytes(text);
+            var reader = new Utf8JsonReader(bytes, new JsonReaderOptions { MaxDepth = 256 });
+            var element = JsonElement.ParseValue(ref reader);
+            return reader.BytesConsumed == bytes.Length || IsWhitespace(bytes.AsSpan((int)reader.BytesConsumed)) ? element : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Writes a string that may hold JSON: as that JSON when it does (object/array), else as the string.</summary>
+    public static void WriteMaybeJson(Utf8JsonWriter w, string text)
+    {
+        if (TryParseStructured(text) is { } element)
+            element.WriteTo(w);
+        else
+            w.WriteStringValue(text);
+    }
+
+    private static bool IsWhitespace(ReadOnlySpan<byte> bytes)
+    {
+        foreach (var b in bytes)
+            if (b is not ((byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n'))
+                return false;
+        return true;
+    }
+}
