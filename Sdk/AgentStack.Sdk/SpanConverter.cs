@@ -73,8 +73,21 @@ internal static class SpanConverter
             span.Name = name;
         span.Model = responseModel ?? requestModel;
         span.Provider = provider;
-        span.InputTokens = inputTokens;
-        span.OutputTokens = outputTokens;
+        // Tokens count only where they were spent: a loop or agent span that sums its children's usage keeps
+        // the sum as attributes, or the trace's totals would count every token twice.
+        if (span.Kind is AgentStackSpanKind.Llm or AgentStackSpanKind.Embedding)
+        {
+            span.InputTokens = inputTokens;
+            span.OutputTokens = outputTokens;
+        }
+        else
+        {
+            if (inputTokens is not null)
+                span.Attributes[AgentStackTags.InputTokens] = inputTokens;
+            if (outputTokens is not null)
+                span.Attributes[AgentStackTags.OutputTokens] = outputTokens;
+            inputTokens = outputTokens = null;
+        }
 
         if (activity.Status == ActivityStatusCode.Error)
         {
@@ -110,7 +123,10 @@ internal static class SpanConverter
             return kindTag!;
         if (AgentStackTracer.IsAgentStackSource(activity.Source.Name) && AgentStackSpanKind.IsKnown(activity.OperationName))
             return activity.OperationName;
-        return (activity.GetTagItem(AgentStackTags.OperationName) as string) switch
+        // Microsoft.Extensions.AI's function-invoking client names its loop span without an operation tag.
+        var operation = activity.GetTagItem(AgentStackTags.OperationName) as string
+            ?? activity.DisplayName.Split(' ', 2)[0];
+        return operation switch
         {
             "chat" or "text_completion" or "generate_content" => AgentStackSpanKind.Llm,
             "embeddings" => AgentStackSpanKind.Embedding,

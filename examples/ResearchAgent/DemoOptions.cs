@@ -1,0 +1,62 @@
+using System.Globalization;
+
+namespace AgentStack.Examples.ResearchAgent;
+
+/// <summary>The demo's command line.</summary>
+public sealed record DemoOptions
+{
+    public const string Usage =
+        "usage: ResearchAgent [--runs N] [--backfill-days K] [--endpoint URL] [--api-key KEY]\n" +
+        "  --runs N            agent runs to make (default 1)\n" +
+        "  --backfill-days K   spread the runs' start times over the last K days (default 0: now)\n" +
+        "  --endpoint URL      AgentStack server (default http://localhost:5000)\n" +
+        "  --api-key KEY       ingest key (default: AGENTSTACK_API_KEY)\n" +
+        "  OPENAI_API_KEY (+ OPENAI_BASE_URL, OPENAI_MODEL) switch from the offline local model to a real one.";
+
+    public int Runs { get; init; } = 1;
+    public int BackfillDays { get; init; }
+    public Uri Endpoint { get; init; } = new("http://localhost:5000");
+    public string? ApiKey { get; init; } = Environment.GetEnvironmentVariable("AGENTSTACK_API_KEY");
+
+    /// <summary>Use the deterministic local model even when OPENAI_API_KEY is set (tests).</summary>
+    public bool ForceLocalModel { get; init; }
+
+    /// <summary>How long the end-of-run flush may take.</summary>
+    public TimeSpan FlushTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    public static bool TryParse(string[] args, out DemoOptions options, out string? error)
+    {
+        options = new DemoOptions();
+        error = null;
+        for (var i = 0; i < args.Length; i++)
+        {
+            var value = i + 1 < args.Length ? args[i + 1] : null;
+            switch (args[i])
+            {
+                case "--runs" when int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var runs) && runs > 0:
+                    options = options with { Runs = runs };
+                    i++;
+                    break;
+                case "--backfill-days" when int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var days) && days >= 0:
+                    options = options with { BackfillDays = days };
+                    i++;
+                    break;
+                case "--endpoint" when Uri.TryCreate(value, UriKind.Absolute, out var endpoint):
+                    options = options with { Endpoint = endpoint };
+                    i++;
+                    break;
+                case "--api-key" when !string.IsNullOrEmpty(value):
+                    options = options with { ApiKey = value };
+                    i++;
+                    break;
+                case "--local":
+                    options = options with { ForceLocalModel = true };
+                    break;
+                default:
+                    error = $"unknown or invalid argument '{args[i]}'" + (value is null ? "" : $" (value '{value}')");
+                    return false;
+            }
+        }
+        return true;
+    }
+}
