@@ -356,8 +356,9 @@ internal sealed class GenAiConventions
 
         Input ??= MimeValue(a, "input.value", "input.mime_type");
         Output ??= MimeValue(a, "output.value", "output.mime_type");
-        Input ??= Structured(a, "traceloop.entity.input");
-        Output ??= Structured(a, "traceloop.entity.output");
+        // Traceloop stores entities json.dumps'd, so a plain string output arrives as "\"text\"".
+        Input ??= Structured(a, "traceloop.entity.input", anyJson: true);
+        Output ??= Structured(a, "traceloop.entity.output", anyJson: true);
         Input ??= Structured(a, "gen_ai.prompt");
         Output ??= Structured(a, "gen_ai.completion");
         Input ??= Structured(a, "gen_ai.tool.call.arguments");
@@ -383,11 +384,13 @@ internal sealed class GenAiConventions
         return JsonText.Build(w => OtlpAttributes.Write(w, value));
     }
 
-    private static JsonElement? Structured(OtlpAttributes a, string key)
+    private static JsonElement? Structured(OtlpAttributes a, string key, bool anyJson = false)
     {
         if (a.Get(key) is not { } value)
             return null;
         a.Consume(key);
+        if (anyJson && value.ValueCase == AnyValue.ValueOneofCase.StringValue && JsonText.TryParseAny(value.StringValue) is { } parsed)
+            return parsed;
         return ValueAsJson(value);
     }
 

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 
 namespace AgentStack.Otlp.Mapping;
@@ -7,7 +8,8 @@ namespace AgentStack.Otlp.Mapping;
 /// <summary>Small JSON helpers for the mapper: build a self-contained <see cref="JsonElement"/>, embed JSON carried in strings.</summary>
 internal static class JsonText
 {
-    private static readonly JsonWriterOptions WriterOptions = new() { Indented = false, SkipValidation = false };
+    // Relaxed escaping keeps text as the sender wrote it (no \u00B0 for °); the output is JSON data, never HTML.
+    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     /// <summary>Writes with <paramref name="write"/> and returns the result as an element that owns its memory.</summary>
     public static JsonElement Build(Action<Utf8JsonWriter> write)
@@ -28,6 +30,22 @@ internal static class JsonText
         var first = text.AsSpan().TrimStart();
         if (first.Length == 0 || (first[0] != '{' && first[0] != '['))
             return null;
+        try
+        {
+            var bytes = Encoding.UTF8.GetBytes(text);
+            var reader = new Utf8JsonReader(bytes, new JsonReaderOptions { MaxDepth = 256 });
+            var element = JsonElement.ParseValue(ref reader);
+            return reader.BytesConsumed == bytes.Length || IsWhitespace(bytes.AsSpan((int)reader.BytesConsumed)) ? element : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Parses <paramref name="text"/> when the whole of it is one JSON value of any kind; null when it is not.</summary>
+    public static JsonElement? TryParseAny(string text)
+    {
         try
         {
             var bytes = Encoding.UTF8.GetBytes(text);
