@@ -11,6 +11,7 @@ projects=(
   tests/AgentStack.EventStore.Tests
   tests/AgentStack.Analytics.Tests
   tests/AgentStack.EndToEndTests
+  tests/AgentStack.Sdk.Tests
 )
 passed=0 failed=0 skipped=0 status=0
 results="$(mktemp -d)"

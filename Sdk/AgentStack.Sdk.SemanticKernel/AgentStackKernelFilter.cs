@@ -24,7 +24,7 @@ public sealed class AgentStackKernelFilter : IFunctionInvocationFilter, IPromptR
         ArgumentNullException.ThrowIfNull(next);
         // Inside an auto function invocation the tool span already describes this call; a chain span
         // under it would only repeat it.
-        if (Activity.Current is { } current && current.Source == Source && current.OperationName == AgentStackSpanKind.Tool)
+        if (IsToolSpan(Activity.Current))
         {
             await next(context).ConfigureAwait(false);
             return;
@@ -76,6 +76,21 @@ public sealed class AgentStackKernelFilter : IFunctionInvocationFilter, IPromptR
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(next);
+        // Semantic Kernel's function-invoking chat client already opened a GenAI execute_tool span (with
+        // arguments and result) when its chat client is instrumented: enrich that one instead of nesting a twin.
+        if (Activity.Current is { } existing && IsGenAiToolSpan(existing))
+        {
+            if (existing.IsAllDataRequested)
+            {
+                existing.SetTag("sk.function", FullName(context.Function));
+                existing.SetTag("sk.request_sequence_index", context.RequestSequenceIndex);
+                existing.SetTag("sk.function_sequence_index", context.FunctionSequenceIndex);
+            }
+            await next(context).ConfigureAwait(false);
+            if (existing.IsAllDataRequested)
+                existing.SetTag("sk.terminate", context.Terminate);
+            return;
+        }
         using var span = AgentStackTracer.StartSpan(Source, AgentStackSpanKind.Tool, FullName(context.Function));
         if (span.IsRecording)
         {
@@ -97,6 +112,13 @@ public sealed class AgentStackKernelFilter : IFunctionInvocationFilter, IPromptR
             throw;
         }
     }
+
+    private static bool IsToolSpan(Activity? activity) =>
+        activity is not null && ((activity.Source == Source && activity.OperationName == AgentStackSpanKind.Tool) || IsGenAiToolSpan(activity));
+
+    private static bool IsGenAiToolSpan(Activity activity) =>
+        AgentStackTracer.IsAgentStackSource(activity.Source.Name)
+        && activity.GetTagItem(AgentStackTags.OperationName) as string == "execute_tool";
 
     private static string FullName(KernelFunction function) =>
         string.IsNullOrEmpty(function.PluginName) ? function.Name : $"{function.PluginName}.{function.Name}";

@@ -58,7 +58,9 @@ public sealed class LocalChatClient : IChatClient
 
     private ChatMessage Answer(List<ChatMessage> messages, ChatOptions? options)
     {
-        var system = string.Join('\n', messages.Where(m => m.Role == ChatRole.System).Select(m => m.Text));
+        // The task marker may come as a system message, as the agent's instructions, or inside a rendered prompt.
+        var system = string.Join('\n', messages.Where(m => m.Role == ChatRole.System).Select(m => m.Text))
+            + '\n' + options?.Instructions + '\n' + messages.FirstOrDefault(m => m.Role == ChatRole.User)?.Text;
         var user = messages.LastOrDefault(m => m.Role == ChatRole.User)?.Text ?? "";
         if (system.Contains("[task:summarize]", StringComparison.Ordinal))
             return Summarize(messages, options, user);
@@ -71,10 +73,16 @@ public sealed class LocalChatClient : IChatClient
     {
         var results = messages.SelectMany(m => m.Contents).OfType<FunctionResultContent>().ToList();
         var product = Between(user, "Product: ", "\n") ?? "AgentStack";
-        if (results.Count == 0 && options?.Tools?.Any(t => t.Name == "get_pricing") == true)
+        // Call the first tool once, filling each of its string parameters with the product name.
+        if (results.Count == 0 && options?.Tools?.OfType<AIFunctionDeclaration>().FirstOrDefault() is { } tool)
         {
-            var call = new FunctionCallContent($"call_{Math.Abs(StableHash(user)) % 100000:D5}", "get_pricing",
-                new Dictionary<string, object?> { ["product"] = product });
+            var arguments = new Dictionary<string, object?>();
+            if (tool.JsonSchema.TryGetProperty("properties", out var properties) && properties.ValueKind == JsonValueKind.Object)
+            {
+                foreach (var property in properties.EnumerateObject())
+                    arguments[property.Name] = product;
+            }
+            var call = new FunctionCallContent($"call_{Math.Abs(StableHash(user)) % 100000:D5}", tool.Name, arguments);
             return new ChatMessage(ChatRole.Assistant, [call]);
         }
         var facts = user.Split('\n').Where(l => l.StartsWith("- ", StringComparison.Ordinal)).Select(l => l[2..].Trim()).Take(3).ToList();
