@@ -48,7 +48,11 @@ public static class DashboardHosting
             context.Response.ContentType = "text/html; charset=utf-8";
             context.Response.Headers[HeaderNames.CacheControl] = "no-cache";
             await context.Response.SendFileAsync(files.GetFileInfo("index.html"), context.RequestAborted);
-        }).ExcludeFromDescription();
+        })
+        // GET and HEAD only: a catch-all for every method would swallow the API's own 405/415
+        // answers (routing falls back here when an API endpoint rejects the method or content type).
+        .WithMetadata(new HttpMethodMetadata([HttpMethods.Get, HttpMethods.Head]))
+        .ExcludeFromDescription();
         return app;
     }
 

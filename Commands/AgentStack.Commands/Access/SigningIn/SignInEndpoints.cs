@@ -7,8 +7,8 @@ using Microsoft.AspNetCore.Routing;
 
 namespace AgentStack.Commands.Access.SigningIn;
 
-/// <summary>Who the dashboard is signed in as: the project it may read and how it got in.</summary>
-public sealed record DashboardIdentity(string Project, IReadOnlyList<string> Scopes, string Method);
+/// <summary>Who the dashboard is signed in as: the project it may read and how it got in (link or key).</summary>
+public sealed record DashboardIdentity(bool SignedIn, string? Project, IReadOnlyList<string> Scopes, string? Method);
 
 public static class SignInEndpoints
 {
@@ -24,11 +24,17 @@ public static class SignInEndpoints
             await http.SignOutAsync(DashboardSession.SchemeName);
             return TypedResults.NoContent();
         }).WithTags("Dashboard").WithSummary("Ends the dashboard's browser session").AllowAnonymous();
-        app.MapGet("/api/session", (ClaimsPrincipal user) => TypedResults.Ok(new DashboardIdentity(
-                user.FindFirstValue(ApiKeyClaims.Project) ?? "",
-                user.FindAll(ApiKeyClaims.Scope).Select(c => c.Value).ToList(),
-                user.Identity?.AuthenticationType == DashboardSession.SchemeName ? "link" : "key")))
-            .RequireAuthorization(Scopes.Read).WithTags("Dashboard").WithSummary("The project and scopes of the caller's key or session");
+        // Anonymous on purpose: "not signed in" is an answer here, not an error (the dashboard asks before
+        // it shows anything, and a browser logs every 401 as a console error). It reveals nothing else.
+        app.MapGet("/api/session", (ClaimsPrincipal user) =>
+            {
+                var scopes = user.FindAll(ApiKeyClaims.Scope).Select(c => c.Value).ToList();
+                return TypedResults.Ok(user.Identity?.IsAuthenticated == true && scopes.Contains(Scopes.Read)
+                    ? new DashboardIdentity(true, user.FindFirstValue(ApiKeyClaims.Project), scopes,
+                        user.Identity.AuthenticationType == DashboardSession.SchemeName ? "link" : "key")
+                    : new DashboardIdentity(false, null, [], null));
+            })
+            .AllowAnonymous().WithTags("Dashboard").WithSummary("Whether the caller's key or session may read, and which project");
         return app;
     }
 

@@ -21,7 +21,18 @@ public static class CollectorEndpoints
         group.MapPost("/spans", RecordSpansAsync)
             .WithName("RecordSpans")
             .WithSummary("Record a batch of spans; answers once they are durable")
-            .Accepts<SpanBatchRequest>("application/json")
+            // Not .Accepts<T>(): that would make routing drop the endpoint for other content types and
+            // answer 404 or fall through; the handler answers an explicit 415 instead.
+            .AddOpenApiOperationTransformer(async (operation, context, ct) =>
+            {
+                var schema = await context.GetOrCreateSchemaAsync(typeof(SpanBatchRequest), null, ct);
+                operation.RequestBody = new Microsoft.OpenApi.OpenApiRequestBody
+                {
+                    Required = true,
+                    Content = new Dictionary<string, Microsoft.OpenApi.OpenApiMediaType> { ["application/json"] = new() { Schema = schema } },
+                };
+            })
+            .Produces<RecordSpansResponse>()
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
