@@ -12,6 +12,7 @@ projects=(
   tests/AgentStack.Analytics.Tests
   tests/AgentStack.EndToEndTests
   tests/AgentStack.Sdk.Tests
+  tests/AgentStack.Otlp.Tests
 )
 passed=0 failed=0 skipped=0 status=0
 results="$(mktemp -d)"

@@ -52,7 +52,8 @@ internal sealed class ChatMessage
         var source = body.ValueKind == JsonValueKind.Object && body.TryGetProperty("message", out var inner) && inner.ValueKind == JsonValueKind.Object
             ? inner
             : body;
-        message.Role = Str(source, "role") ?? defaultRole;
+        // Semantic Kernel writes "Assistant"; the conventions' roles are lower case.
+        message.Role = Str(source, "role")?.ToLowerInvariant() ?? defaultRole;
         message.Name = Str(source, "name");
         if (source.ValueKind != JsonValueKind.Object)
         {

@@ -82,14 +82,15 @@ public sealed class PriceTable
         if (string.IsNullOrWhiteSpace(model) || (inputTokens is null && outputTokens is null))
             return null;
         var date = DateOnly.FromDateTime(at.UtcDateTime);
-        var entry = (perProject.TryGetValue(project, out var own) ? Find(own, model, date) : null) ?? Find(global, model, date);
+        var entry = Find(perProject.GetValueOrDefault(project), global, model, date);
         if (entry is null)
             return null;
         var cost = (inputTokens ?? 0) * entry.InputUsdPerToken + (outputTokens ?? 0) * entry.OutputUsdPerToken;
         return new PricedCost(cost, entry, Version);
     }
 
-    private static ModelPrice? Find(Dictionary<string, List<ModelPrice>> table, string model, DateOnly date)
+    /// <summary>The longest matching name wins across both tables; at the same name the project's entries win.</summary>
+    private static ModelPrice? Find(Dictionary<string, List<ModelPrice>>? own, Dictionary<string, List<ModelPrice>> table, string model, DateOnly date)
     {
         var name = model.Trim().ToLowerInvariant();
         // "openai/gpt-4o" (router style) and "models/gemini-2.5-pro" (Google style) name the same model.
@@ -100,7 +101,10 @@ public sealed class PriceTable
         {
             if (length < name.Length && !IsSeparator(name[length]))
                 continue;
-            if (table.TryGetValue(name[..length], out var entries))
+            var candidate = name[..length];
+            if (own is not null && own.TryGetValue(candidate, out var ownEntries) && ownEntries.LastOrDefault(e => e.ValidFrom <= date) is { } ownEntry)
+                return ownEntry;
+            if (table.TryGetValue(candidate, out var entries))
                 return entries.LastOrDefault(e => e.ValidFrom <= date);
         }
         return null;
