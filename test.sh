@@ -6,6 +6,10 @@ ROOT="$(cd "$(dirname "$0")" && pwd)"
 cd "$ROOT"
 scripts/setup.sh
 
+# Real PostgreSQL and RabbitMQ for the distributed tests, in a temp folder, stopped at the end.
+eval "$(scripts/services.sh start)"
+trap 'scripts/services.sh stop' EXIT
+
 projects=(
   tests/AgentStack.UnitTests
   tests/AgentStack.EventStore.Tests

@@ -74,5 +74,8 @@ case "${1:-start}" in
     echo "export ConnectionStrings__RabbitMq='amqp://guest:guest@127.0.0.1:$RABBIT_PORT/'"
     ;;
   stop) stop_all ;;
-  *) echo "usage: $0 start|stop" >&2; exit 2 ;;
+  # For fault tests: the broker stops accepting (its node stays up) and comes back.
+  rabbitmq-pause) rabbit_env; /usr/lib/rabbitmq/bin/rabbitmqctl -q stop_app ;;
+  rabbitmq-resume) rabbit_env; /usr/lib/rabbitmq/bin/rabbitmqctl -q start_app ;;
+  *) echo "usage: $0 start|stop|rabbitmq-pause|rabbitmq-resume" >&2; exit 2 ;;
 esac

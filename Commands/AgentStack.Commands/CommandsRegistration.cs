@@ -35,10 +35,14 @@ public static class CommandsRegistration
         return services;
     }
 
-    /// <summary>Registers the RecordSpans handler and the collector's request client on a bus configuration.</summary>
-    public static IBusRegistrationConfigurator AddRecordSpans(this IBusRegistrationConfigurator bus)
+    /// <summary>
+    /// Registers the collector's request client and, unless this host only collects, the RecordSpans
+    /// handler, on a bus configuration.
+    /// </summary>
+    public static IBusRegistrationConfigurator AddRecordSpans(this IBusRegistrationConfigurator bus, bool runHandlers = true)
     {
-        bus.AddConsumer<RecordSpansHandler, RecordSpansHandlerDefinition>();
+        if (runHandlers)
+            bus.AddConsumer<RecordSpansHandler, RecordSpansHandlerDefinition>();
         bus.AddRequestClient<RecordSpans>();
         return bus;
     }

@@ -1,4 +1,5 @@
 using AgentStack.Commands;
+using AgentStack.Commands.Bus;
 using AgentStack.EventStore.Sqlite;
 using AgentStack.Events;
 using AgentStack.Otlp;
@@ -7,7 +8,6 @@ using AgentStack.Projections.Analytics;
 using AgentStack.Projections.Analytics.ChDb;
 using AgentStack.Queries;
 using AgentStack.ServiceDefaults;
-using MassTransit;
 
 namespace AgentStack.Server;
 
@@ -38,11 +38,7 @@ public static class EmbeddedAgentStack
         });
         services.AddAnalyticsProjections(configuration);
         services.AddQueries();
-        services.AddMassTransit(bus =>
-        {
-            bus.AddRecordSpans();
-            bus.UsingInMemory((context, transport) => transport.ConfigureEndpoints(context));
-        });
+        services.AddAgentStackBus(configuration, (bus, options) => bus.AddRecordSpans(options.RunHandlers));
 
         services.AddReadyCheck("event-store", (sp, ct) => sp.GetRequiredService<IEventStore>().GetLastPositionAsync(ct));
         services.AddReadyCheck("analytics", (sp, ct) =>

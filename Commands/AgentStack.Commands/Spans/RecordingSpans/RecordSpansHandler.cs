@@ -73,6 +73,10 @@ public sealed class RecordSpansHandlerDefinition : ConsumerDefinition<RecordSpan
     protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator,
         IConsumerConfigurator<RecordSpansHandler> consumerConfigurator, IRegistrationContext context)
     {
+        // An unavailable store (database restarting) is retried with backoff, within the collector's wait.
+        endpointConfigurator.UseMessageRetry(r => r
+            .Exponential(6, TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(200))
+            .Handle<EventStoreUnavailableException>());
         endpointConfigurator.UseMessageRetry(r => r.Immediate(5).Handle<WrongExpectedVersionException>());
         // One batch per trace at a time in this process: concurrent batches of one trace would only
         // race on the expected version and retry.

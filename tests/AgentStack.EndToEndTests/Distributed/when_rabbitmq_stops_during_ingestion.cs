@@ -1,0 +1,85 @@
+using System.Collections.Concurrent;
+using System.Net;
+using AgentStack.Testing;
+using static AgentStack.Testing.Spans;
+
+namespace AgentStack.EndToEndTests.Distributed;
+
+/// <summary>Issue 4: the broker goes away for 20 s; the collector says 503 + Retry-After, never 2xx, and recovers alone.</summary>
+[Collection(RabbitMq.Collection)]
+public sealed class when_rabbitmq_stops_during_ingestion : IAsyncLifetime
+{
+    private ServerProcess server = null!;
+
+    public async ValueTask InitializeAsync() => server = await ServerProcess.StartAsync(new(RabbitMq.BusSettings())
+    {
+        // Fail fast while the broker is away instead of holding clients for the default 30 s.
+        ["AgentStack__Ingest__CommandTimeout"] = "00:00:05",
+    });
+
+    public async ValueTask DisposeAsync()
+    {
+        await RabbitMq.ServicesAsync("rabbitmq-resume");
+        await server.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task then_it_answers_503_meanwhile_and_loses_nothing_acknowledged()
+    {
+        var acknowledged = new ConcurrentBag<string>();
+        var unavailable = new ConcurrentBag<string?>();
+        var recoveredAfterOutage = new TaskCompletionSource();
+        var outageOver = false;
+        using var stop = new CancellationTokenSource();
+
+        async Task WriterAsync()
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                var trace = NewId();
+                var start = DateTimeOffset.UtcNow.AddMinutes(-1);
+                using var response = await server.Client.PostSpansAsync(Batch(Span(trace, "root", start: start, end: start.AddSeconds(1))));
+                if (response.StatusCode == HttpStatusCode.OK)
+                {
+                    acknowledged.Add(trace);
+                    if (Volatile.Read(ref outageOver))
+                        recoveredAfterOutage.TrySetResult();
+                }
+                else
+                {
+                    response.StatusCode.ShouldBe(HttpStatusCode.ServiceUnavailable);
+                    unavailable.Add(response.Headers.RetryAfter?.ToString());
+                }
+            }
+        }
+
+        var writers = Enumerable.Range(0, 3).Select(_ => Task.Run(WriterAsync)).ToArray();
+        await WaitUntilAsync(() => acknowledged.Count >= 20);
+        await RabbitMq.ServicesAsync("rabbitmq-pause");
+        await Task.Delay(TimeSpan.FromSeconds(20)); // the outage itself is the scenario (issue 4), not a wait for a condition
+        await RabbitMq.ServicesAsync("rabbitmq-resume");
+        Volatile.Write(ref outageOver, true);
+        await recoveredAfterOutage.Task.WaitAsync(TimeSpan.FromSeconds(90));
+        await stop.CancelAsync();
+        await Task.WhenAll(writers);
+
+        unavailable.ShouldNotBeEmpty("the collector must refuse while the broker is away");
+        unavailable.ShouldAllBe(retryAfter => !string.IsNullOrEmpty(retryAfter));
+        foreach (var trace in acknowledged)
+        {
+            var replay = await server.Client.GetStringAsync(new Uri($"/api/projects/default/traces/{trace}/replay", UriKind.Relative));
+            replay.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length.ShouldBe(1, trace);
+        }
+    }
+
+    private async Task WaitUntilAsync(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException("condition not met within 60 s:\n" + server.Output);
+            await Task.Delay(50);
+        }
+    }
+}
