@@ -6,14 +6,16 @@ namespace AgentStack.Analytics.Tests;
 
 /// <summary>
 /// chDB replaces the SIGSEGV and SIGRTMIN handlers at connect; the store puts the runtime's back
-/// (shared/ENVIRONMENT.md). Without that, the first test crashes the test host outright and the
-/// second stalls or hangs on GC suspension.
+/// (shared/ENVIRONMENT.md). The GC test is a smoke test: the multi-second suspension stalls seen under
+/// server load did not reproduce in a run this short.
 /// </summary>
 public sealed class when_the_engine_is_connected_in_process(ChDbDatabase db) : IClassFixture<ChDbDatabase>
 {
     private sealed record Node(Node? Next, int Value);
 
-    [Fact]
+    // Measured without the fix: chDB's SIGSEGV handler takes the fault and the test host hangs, so
+    // the timeout turns that hang into a failure.
+    [Fact(Timeout = 30_000)]
     public async Task then_a_null_dereference_is_still_a_catchable_null_reference_exception()
     {
         (await db.Store.QueryTextAsync("SELECT 1")).ShouldBe("1");
