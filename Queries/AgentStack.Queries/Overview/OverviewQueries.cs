@@ -20,15 +20,16 @@ public sealed class OverviewQueries(IAnalyticsStore analytics)
 {
     private const string Settings = "SETTINGS output_format_json_quote_64bit_integers = 0, output_format_json_quote_decimals = 0";
     private const string Rfc3339 = "'%Y-%m-%dT%H:%i:%S.%fZ'";
-    private const string RangeWhere = "project = {project:String} AND start_time >= {from:DateTime64(6)} AND start_time < {to:DateTime64(6)}";
+    // Qualified by the table alias "s": ClickHouse lets a SELECT alias shadow a column of the same name in WHERE.
+    private const string RangeWhere = "s.project = {project:String} AND s.start_time >= {from:DateTime64(6)} AND s.start_time < {to:DateTime64(6)}";
 
     public async Task<UsageSeries> GetUsageAsync(string project, OverviewRange range, CancellationToken ct)
     {
         var sql = $$"""
-            SELECT formatDateTime({{Interval(range.Bucket, "start_time")}}, '%Y-%m-%dT%H:%i:%SZ') AS bucket, model,
+            SELECT formatDateTime({{Interval(range.Bucket, "s.start_time")}}, '%Y-%m-%dT%H:%i:%SZ') AS bucket, model,
                    count() AS calls, sum(ifNull(input_tokens, 0)) AS input_tokens, sum(ifNull(output_tokens, 0)) AS output_tokens,
                    sum(ifNull(cost_usd, toDecimal64(0, 9))) AS cost_usd
-            FROM agentstack.spans FINAL
+            FROM agentstack.spans AS s FINAL
             WHERE {{RangeWhere}} AND model != ''
             GROUP BY bucket, model
             ORDER BY bucket, model
@@ -66,15 +67,15 @@ public sealed class OverviewQueries(IAnalyticsStore analytics)
     public async Task<LatencyScatter> GetLatencyAsync(string project, OverviewRange range, int limit, CancellationToken ct)
     {
         var sql = $$"""
-            SELECT trace_id, argMin(name, start_time) AS name, formatDateTime(min(start_time), {{Rfc3339}}) AS start_time,
+            SELECT trace_id, argMin(s.name, s.start_time) AS name, formatDateTime(min(s.start_time), {{Rfc3339}}) AS start_time,
                    sumIf(ifNull(duration_ms, 0), kind IN ('tool', 'retrieval')) AS external_ms,
                    sumIf(ifNull(duration_ms, 0), kind = 'llm') AS llm_ms,
                    countIf(status = 'error') AS errors
-            FROM agentstack.spans FINAL
+            FROM agentstack.spans AS s FINAL
             WHERE {{RangeWhere}}
             GROUP BY trace_id
             HAVING external_ms > 0 OR llm_ms > 0
-            ORDER BY min(start_time) DESC, trace_id
+            ORDER BY min(s.start_time) DESC, trace_id
             LIMIT {limit:UInt32}
             {{Settings}}
             """;
@@ -89,9 +90,9 @@ public sealed class OverviewQueries(IAnalyticsStore analytics)
     public async Task<ErrorRateSeries> GetErrorRateAsync(string project, OverviewRange range, CancellationToken ct)
     {
         var sql = $$"""
-            SELECT formatDateTime({{Interval(range.Bucket, "start_time")}}, '%Y-%m-%dT%H:%i:%SZ') AS bucket,
+            SELECT formatDateTime({{Interval(range.Bucket, "s.start_time")}}, '%Y-%m-%dT%H:%i:%SZ') AS bucket,
                    count() AS traces, countIf(error_count > 0) AS errors
-            FROM agentstack.traces FINAL
+            FROM agentstack.traces AS s FINAL
             WHERE {{RangeWhere}}
             GROUP BY bucket
             ORDER BY bucket
@@ -109,7 +110,7 @@ public sealed class OverviewQueries(IAnalyticsStore analytics)
             SELECT model, count() AS calls,
                    quantileExact(0.5)(assumeNotNull(duration_ms)) AS p50_ms,
                    quantileExact(0.95)(assumeNotNull(duration_ms)) AS p95_ms
-            FROM agentstack.spans FINAL
+            FROM agentstack.spans AS s FINAL
             WHERE {{RangeWhere}} AND model != '' AND duration_ms IS NOT NULL
             GROUP BY model
             ORDER BY model
@@ -123,9 +124,9 @@ public sealed class OverviewQueries(IAnalyticsStore analytics)
     public async Task<TraceFilterOptions> GetFilterOptionsAsync(string project, OverviewRange range, CancellationToken ct)
     {
         var parameters = Parameters(project, range);
-        var models = await QueryRowsAsync($"SELECT DISTINCT model AS value FROM agentstack.spans FINAL WHERE {RangeWhere} AND model != '' ORDER BY value LIMIT 200",
+        var models = await QueryRowsAsync($"SELECT DISTINCT model AS value FROM agentstack.spans AS s FINAL WHERE {RangeWhere} AND model != '' ORDER BY value LIMIT 200",
             parameters, OverviewRowJsonContext.Default.ValueRow, ct);
-        var kinds = await QueryRowsAsync($"SELECT DISTINCT toString(kind) AS value FROM agentstack.spans FINAL WHERE {RangeWhere} ORDER BY value",
+        var kinds = await QueryRowsAsync($"SELECT DISTINCT toString(kind) AS value FROM agentstack.spans AS s FINAL WHERE {RangeWhere} ORDER BY value",
             parameters, OverviewRowJsonContext.Default.ValueRow, ct);
         return new TraceFilterOptions(models.Select(m => m.Value).ToList(), kinds.Select(k => k.Value).ToList());
     }
@@ -153,25 +154,25 @@ public sealed class OverviewQueries(IAnalyticsStore analytics)
     public async Task<TraceList> SearchTracesAsync(string project, TraceSearchFilter filter, CancellationToken ct)
     {
         var parameters = new Dictionary<string, object?> { ["project"] = project, ["limit"] = filter.Limit + 1 };
-        var where = new StringBuilder("project = {project:String}");
+        var where = new StringBuilder("traces.project = {project:String}");
         var spanWhere = new List<string>();
         if (filter.From is { } from)
         {
-            where.Append(" AND start_time >= {from:DateTime64(6)}");
+            where.Append(" AND traces.start_time >= {from:DateTime64(6)}");
             parameters["from"] = from;
         }
         if (filter.To is { } to)
         {
-            where.Append(" AND start_time < {to:DateTime64(6)}");
+            where.Append(" AND traces.start_time < {to:DateTime64(6)}");
             parameters["to"] = to;
         }
         if (filter.Status == "error")
-            where.Append(" AND error_count > 0");
+            where.Append(" AND traces.error_count > 0");
         else if (filter.Status == "ok")
-            where.Append(" AND error_count = 0");
+            where.Append(" AND traces.error_count = 0");
         if (filter.Model is { Length: > 0 } model)
         {
-            where.Append(" AND has(models, {model:String})");
+            where.Append(" AND has(traces.models, {model:String})");
             parameters["model"] = model;
         }
         if (filter.Kind is { Length: > 0 } kind)
@@ -192,13 +193,13 @@ public sealed class OverviewQueries(IAnalyticsStore analytics)
         if (spanWhere.Count > 0)
         {
             // A trace starts with its first span, so its spans start no earlier than the range: prune with it.
-            var spanRange = filter.From is null ? "" : " AND start_time >= {from:DateTime64(6)}";
+            var spanRange = filter.From is null ? "" : " AND s.start_time >= {from:DateTime64(6)}";
             where.Append(CultureInfo.InvariantCulture,
-                $" AND trace_id IN (SELECT trace_id FROM agentstack.spans FINAL WHERE project = {{project:String}}{spanRange} AND {string.Join(" AND ", spanWhere)})");
+                $" AND traces.trace_id IN (SELECT trace_id FROM agentstack.spans AS s FINAL WHERE s.project = {{project:String}}{spanRange} AND {string.Join(" AND ", spanWhere)})");
         }
         if (Cursor.TryDecode(filter.Cursor, out var afterUs, out var afterTrace))
         {
-            where.Append(" AND (toUnixTimestamp64Micro(start_time), trace_id) < ({cursorUs:Int64}, {cursorTrace:String})");
+            where.Append(" AND (toUnixTimestamp64Micro(traces.start_time), traces.trace_id) < ({cursorUs:Int64}, {cursorTrace:String})");
             parameters["cursorUs"] = afterUs;
             parameters["cursorTrace"] = afterTrace;
         }

@@ -1,5 +1,5 @@
 /** Shapes of the read API (Queries/AgentStack.Queries); field names follow the span JSON. */
-export interface Identity { project: string; scopes: string[]; method: 'link' | 'key'; }
+export interface Identity { signedIn: boolean; project: string; scopes: string[]; method: 'link' | 'key'; }
 
 export interface TraceSummary {
   traceId: string; name: string; startTime: string; endTime: string | null; durationMs: number | null;

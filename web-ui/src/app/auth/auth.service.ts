@@ -26,8 +26,9 @@ export class AuthService {
     try {
       const identity = await firstValueFrom(this.http.get<Identity>('/api/session',
         key ? { headers: { Authorization: `Bearer ${key}` } } : {}));
-      this.identity.set(identity);
-      return identity;
+      const accepted = identity.signedIn ? identity : null;
+      this.identity.set(accepted);
+      return accepted;
     } catch {
       this.identity.set(null);
       return null;

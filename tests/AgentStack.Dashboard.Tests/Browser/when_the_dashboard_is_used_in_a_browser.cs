@@ -1,0 +1,283 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Microsoft.Playwright;
+
+namespace AgentStack.Dashboard.Tests.Browser;
+
+/// <summary>
+/// The dashboard in real headless Chromium against the running server (issue 7 acceptance): sign in by
+/// the one-time link, open a trace, replay it, and compare what every chart shows with the query API.
+/// Tests in a class run one after another, so the one that opens the link runs before those that reuse
+/// its session (xunit orders by name here only through <see cref="IClassFixture{T}"/> state, so each
+/// test signs in through <see cref="SignedInAsync"/>, which opens the link at most once).
+/// </summary>
+public sealed class when_the_dashboard_is_used_in_a_browser(DashboardFixture fixture) : IClassFixture<DashboardFixture>
+{
+    private static readonly SemaphoreSlim SignInGate = new(1, 1);
+    private static string? storageState;
+
+    /// <summary>A page signed in through the sign-in link (opened once per run; later pages share its cookie).</summary>
+    private async Task<WatchedPage> SignedInAsync(int width = 1280, int height = 800)
+    {
+        await SignInGate.WaitAsync(TestContext.Current.CancellationToken);
+        try
+        {
+            if (storageState is null)
+            {
+                await using var first = await WatchedPage.OpenAsync(fixture);
+                await first.Page.GotoAsync($"/signin?token={DashboardFixture.SignInToken}");
+                await Assertions.Expect(first.Page).ToHaveURLAsync(new Regex("/overview$"));
+                await Assertions.Expect(first.Page.GetByText("signed in by link")).ToBeVisibleAsync();
+                storageState = await first.Context.StorageStateAsync();
+                first.ShouldHaveNoErrors();
+            }
+        }
+        finally
+        {
+            SignInGate.Release();
+        }
+        return await WatchedPage.OpenAsync(fixture, width, height, storageState);
+    }
+
+    [Fact]
+    public async Task when_not_signed_in_then_no_data_shows_and_a_used_link_is_refused()
+    {
+        await using var page = await WatchedPage.OpenAsync(fixture);
+
+        await page.Page.GotoAsync("/overview");
+        try
+        {
+            await Assertions.Expect(page.Page).ToHaveURLAsync(new Regex("/login\\?next="));
+        }
+        catch (PlaywrightException e)
+        {
+            throw new InvalidOperationException(string.Join('\n', page.Errors), e);
+        }
+        await Assertions.Expect(page.Page.GetByRole(AriaRole.Heading, new() { Name = "Sign in to AgentStack" })).ToBeVisibleAsync();
+        var api = await page.Page.APIRequest.GetAsync("/api/projects/default/traces");
+        api.Status.ShouldBe(401);
+        await page.ScreenshotAsync(fixture, "login");
+
+        // The link is single use: after the session sign-in, opening it again lands on the refusal.
+        await (await SignedInAsync()).DisposeAsync();
+        await page.Page.GotoAsync($"/signin?token={DashboardFixture.SignInToken}");
+        await Assertions.Expect(page.Page).ToHaveURLAsync(new Regex("/login\\?error=link$"));
+        await Assertions.Expect(page.Page.GetByRole(AriaRole.Alert)).ToContainTextAsync("used already or has expired");
+
+        // A pasted read key signs in too.
+        await page.Page.GetByLabel("Project key").FillAsync(AgentStack.Testing.ServerProcess.BootstrapKey);
+        await page.Page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await Assertions.Expect(page.Page).ToHaveURLAsync(new Regex("/overview$"));
+        await Assertions.Expect(page.Page.GetByText("project key")).ToBeVisibleAsync();
+        page.ShouldHaveNoErrors();
+    }
+
+    [Fact]
+    public async Task when_a_trace_is_opened_then_the_waterfall_and_inspector_show_its_spans()
+    {
+        await using var page = await SignedInAsync();
+        var run = fixture.Runs[^1];
+
+        await page.Page.GotoAsync("/traces");
+        var rows = page.Page.Locator("tr[data-trace-id]");
+        await Assertions.Expect(rows).ToHaveCountAsync(fixture.Runs.Count);
+        await page.ScreenshotAsync(fixture, "traces");
+        await page.Page.Locator($"tr[data-trace-id='{run.TraceId}'] a").ClickAsync();
+        await Assertions.Expect(page.Page).ToHaveURLAsync(new Regex($"/traces/{run.TraceId}$"));
+
+        var spans = page.Page.Locator("button[data-span-id]");
+        await Assertions.Expect(spans).ToHaveCountAsync(5);
+        await page.Page.GetByRole(AriaRole.Button, new() { NameRegex = new("^answer, llm") }).ClickAsync();
+        var inspector = page.Page.GetByRole(AriaRole.Region, new() { Name = "Span inspector" });
+        await Assertions.Expect(inspector.GetByLabel("Output messages")).ToContainTextAsync("has shipped and arrives on Friday");
+        await Assertions.Expect(inspector.GetByLabel("Input messages")).ToContainTextAsync("You are a helpful support agent");
+        await page.ScreenshotAsync(fixture, "trace");
+        page.ShouldHaveNoErrors();
+    }
+
+    [Fact]
+    public async Task when_a_trace_is_replayed_then_each_step_shows_the_state_its_events_recorded()
+    {
+        await using var page = await SignedInAsync();
+        var run = fixture.Runs[1];
+        var events = await ReplayEventsAsync(run.TraceId);
+        events.Count.ShouldBe(9);
+
+        await page.Page.GotoAsync($"/traces/{run.TraceId}/replay");
+        await ShouldShowStepAsync(page.Page, events, 0);
+
+        // Step forward twice, back once.
+        var forward = page.Page.GetByRole(AriaRole.Button, new() { Name = "Step forward" });
+        var back = page.Page.GetByRole(AriaRole.Button, new() { Name = "Step back" });
+        await forward.ClickAsync();
+        await forward.ClickAsync();
+        await ShouldShowStepAsync(page.Page, events, 2);
+        await back.ClickAsync();
+        await ShouldShowStepAsync(page.Page, events, 1);
+
+        // Play at 10×, pause once it has moved on, and check the state where it stopped.
+        await page.Page.GetByLabel("Playback speed").SelectOptionAsync("10");
+        await page.Page.GetByRole(AriaRole.Button, new() { Name = "Play" }).ClickAsync();
+        await Assertions.Expect(page.Page.GetByTestId("replay-step")).Not.ToContainTextAsync("Step 2 of");
+        await page.Page.GetByRole(AriaRole.Button, new() { Name = "Pause" }).ClickAsync();
+        var stoppedAt = await CurrentIndexAsync(page.Page);
+        stoppedAt.ShouldBeGreaterThan(1);
+        await ShouldShowStepAsync(page.Page, events, stoppedAt);
+
+        // Scrub to a version, then keyboard: ArrowLeft steps back, End goes to the last step.
+        await page.Page.GetByLabel("Scrub through versions").FillAsync(events[5].Version.ToString(CultureInfo.InvariantCulture));
+        await ShouldShowStepAsync(page.Page, events, 5);
+        await page.ScreenshotAsync(fixture, "replay");
+        await page.Page.Locator("h1").ClickAsync();
+        await page.Page.Keyboard.PressAsync("ArrowLeft");
+        await ShouldShowStepAsync(page.Page, events, 4);
+        await page.Page.Keyboard.PressAsync("End");
+        await ShouldShowStepAsync(page.Page, events, events.Count - 1);
+
+        // Play to the end at 10×: it stops on the last step by itself.
+        await page.Page.Keyboard.PressAsync("Home");
+        await page.Page.GetByRole(AriaRole.Button, new() { Name = "Play" }).ClickAsync();
+        await Assertions.Expect(page.Page.GetByRole(AriaRole.Button, new() { Name = "Play" })).ToBeVisibleAsync();
+        await ShouldShowStepAsync(page.Page, events, events.Count - 1);
+
+        // The deep link opens the step it names.
+        await page.Page.GotoAsync($"/traces/{run.TraceId}/replay?version={events[3].Version}");
+        await ShouldShowStepAsync(page.Page, events, 3);
+        page.ShouldHaveNoErrors();
+    }
+
+    [Fact]
+    public async Task when_the_overview_opens_then_every_chart_shows_the_query_apis_points()
+    {
+        foreach (var (width, height) in new[] { (1280, 800), (1920, 1080) })
+        {
+            await using var page = await SignedInAsync(width, height);
+            var requests = new Dictionary<string, string>();
+            page.Page.Request += (_, r) =>
+            {
+                var path = new Uri(r.Url).AbsolutePath;
+                if (path.Contains("/overview/", StringComparison.Ordinal))
+                    lock (requests) requests[path[(path.LastIndexOf('/') + 1)..]] = r.Url;
+            };
+            await page.Page.GotoAsync("/overview");
+            await Assertions.Expect(page.Page.Locator("[data-chart=models] ngx-charts-bar-vertical-2d")).ToBeVisibleAsync();
+            await Assertions.Expect(page.Page.Locator("[data-chart=latency] ngx-charts-bubble-chart")).ToBeVisibleAsync();
+
+            // Every chart: the data table beside it equals what the API answers for the same request.
+            var usage = await ApiAsync(requests["usage"]);
+            var points = usage["points"]!.AsArray();
+            points.Count.ShouldBeGreaterThan(0);
+            (await TableAsync(page.Page, "cost")).ShouldBe(points.Select(p => new[] { S(p!["bucket"]), S(p!["model"]), S(p!["costUsd"]) }).ToList());
+            (await TableAsync(page.Page, "tokens")).ShouldBe(points.Select(p => new[] { S(p!["bucket"]), S(p!["model"]), S(p!["inputTokens"]), S(p!["outputTokens"]) }).ToList());
+            points.Sum(p => p!["costUsd"]!.GetValue<decimal>()).ShouldBeGreaterThan(0m);
+            await Assertions.Expect(page.Page.Locator("[data-chart=cost] .legend-label")).ToHaveCountAsync(2);
+
+            var latency = (await ApiAsync(requests["latency"]))["points"]!.AsArray();
+            latency.Count.ShouldBe(fixture.Runs.Count);
+            (await TableAsync(page.Page, "latency")).Select(r => r[1..]).ToList()
+                .ShouldBe(latency.Select(p => new[] { S(p!["externalMs"]), S(p!["llmMs"]) }).ToList());
+            await Assertions.Expect(page.Page.Locator("[data-chart=latency] g.circle > circle")).ToHaveCountAsync(latency.Count);
+
+            var errors = (await ApiAsync(requests["errors"]))["points"]!.AsArray();
+            (await TableAsync(page.Page, "errors")).ShouldBe(errors.Select(p => new[] { S(p!["bucket"]), S(p!["traces"]), S(p!["errors"]), S(p!["errorRate"]) }).ToList());
+            errors.Sum(p => p!["errors"]!.GetValue<long>()).ShouldBe(fixture.Runs.Count(r => r.Fails));
+
+            var models = (await ApiAsync(requests["models"]))["models"]!.AsArray();
+            (await TableAsync(page.Page, "models")).ShouldBe(models.Select(p => new[] { S(p!["model"]), S(p!["calls"]), S(p!["p50Ms"]), S(p!["p95Ms"]) }).ToList());
+            await Assertions.Expect(page.Page.Locator("[data-chart=models] path.bar")).ToHaveCountAsync(models.Count * 2);
+
+            // No detectors yet: the security chart says so instead of drawing zeros.
+            (await ApiAsync(requests["security"]))["totalFindings"]!.GetValue<long>().ShouldBe(0);
+            await Assertions.Expect(page.Page.Locator("[data-chart=security] .empty")).ToContainTextAsync("No detections in this range");
+
+            await page.Page.GetByLabel("Time range", new() { Exact = true }).SelectOptionAsync("7d");
+            await Assertions.Expect(page.Page.GetByTestId("total-traces")).ToHaveTextAsync(fixture.Runs.Count.ToString(CultureInfo.InvariantCulture));
+            await page.ScreenshotAsync(fixture, "overview");
+            page.ShouldHaveNoErrors();
+        }
+    }
+
+    [Fact]
+    public async Task when_pages_are_open_then_every_control_has_an_accessible_name()
+    {
+        await using var page = await SignedInAsync(1920, 1080);
+        foreach (var path in new[] { "/overview", "/traces", $"/traces/{fixture.Runs[0].TraceId}", $"/traces/{fixture.Runs[0].TraceId}/replay" })
+        {
+            await page.Page.GotoAsync(path);
+            await page.Page.WaitForLoadStateAsync(LoadState.NetworkIdle);
+            var unnamed = await page.Page.EvaluateAsync<string[]>("""
+                () => [...document.querySelectorAll('button, a[href], input, select, textarea, [role=button]')]
+                  .filter(e => e.offsetParent !== null || e.getClientRects().length > 0)
+                  .filter(e => {
+                    const name = (e.getAttribute('aria-label') || e.getAttribute('aria-labelledby') || e.textContent || e.getAttribute('title') || '').trim();
+                    const label = e.id && document.querySelector(`label[for="${e.id}"]`);
+                    return !name && !label && !e.closest('label');
+                  })
+                  .map(e => e.outerHTML.slice(0, 120))
+                """);
+            unnamed.ShouldBeEmpty(path);
+            await page.ScreenshotAsync(fixture, path.Trim('/').Replace('/', '_'));
+        }
+        page.ShouldHaveNoErrors();
+    }
+
+    private async Task ShouldShowStepAsync(IPage page, List<ReplayEvent> events, int index)
+    {
+        var seen = events.Take(index + 1).ToList();
+        var latest = seen.GroupBy(e => e.SpanId).Select(g => g.Last()).ToList();
+        var step = page.GetByTestId("replay-step");
+        await Assertions.Expect(step).ToContainTextAsync($"Step {index + 1} of {events.Count} · version {events[index].Version}");
+        await Assertions.Expect(page.GetByTestId("replay-event-type")).ToHaveTextAsync(events[index].Type);
+        await Assertions.Expect(page.Locator("[data-testid=replay-spans] li")).ToHaveCountAsync(latest.Count);
+        await Assertions.Expect(page.Locator("[data-testid=replay-spans] li[data-state=running]"))
+            .ToHaveCountAsync(latest.Count(e => e.Type.StartsWith("span.started", StringComparison.Ordinal)));
+        await Assertions.Expect(page.GetByTestId("replay-input-tokens")).ToHaveTextAsync(latest.Sum(e => e.InputTokens).ToString(CultureInfo.InvariantCulture));
+        await Assertions.Expect(page.GetByTestId("replay-output-tokens")).ToHaveTextAsync(latest.Sum(e => e.OutputTokens).ToString(CultureInfo.InvariantCulture));
+        var cost = decimal.Parse(await page.GetByTestId("replay-cost").GetAttributeAsync("data-value") ?? "0", CultureInfo.InvariantCulture);
+        cost.ShouldBe(latest.Sum(e => e.CostUsd), 0.0000001m);
+        (await page.GetByTestId("replay-payload").TextContentAsync())!.ShouldContain($"\"hash\": \"{events[index].Hash}\"");
+        new Uri(page.Url).Query.ShouldBe($"?version={events[index].Version}");
+    }
+
+    private static async Task<int> CurrentIndexAsync(IPage page)
+    {
+        var text = await page.GetByTestId("replay-step").TextContentAsync() ?? "";
+        return int.Parse(text.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) - 1;
+    }
+
+    private sealed record ReplayEvent(long Version, string Type, string Hash, string SpanId, long InputTokens, long OutputTokens, decimal CostUsd);
+
+    private async Task<List<ReplayEvent>> ReplayEventsAsync(string traceId)
+    {
+        var text = await fixture.Server.Client.GetStringAsync(new Uri($"/api/projects/default/traces/{traceId}/replay", UriKind.Relative));
+        return text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line =>
+        {
+            var e = JsonNode.Parse(line)!;
+            var span = e["data"]!["span"]!;
+            return new ReplayEvent(e["version"]!.GetValue<long>(), S(e["type"]), S(e["hash"]), S(span["spanId"]),
+                span["inputTokens"]?.GetValue<long>() ?? 0, span["outputTokens"]?.GetValue<long>() ?? 0, span["costUsd"]?.GetValue<decimal>() ?? 0m);
+        }).ToList();
+    }
+
+    private async Task<JsonNode> ApiAsync(string url)
+    {
+        using var response = await fixture.Server.Client.GetAsync(new Uri(url));
+        response.StatusCode.ShouldBe(HttpStatusCode.OK);
+        return (await response.Content.ReadFromJsonAsync<JsonNode>())!;
+    }
+
+    private static async Task<List<string[]>> TableAsync(IPage page, string chart) =>
+        (await page.Locator($"[data-chart={chart}] table tbody tr").EvaluateAllAsync<string[][]>(
+            "rows => rows.map(r => [...r.querySelectorAll('td')].map(td => td.textContent.trim()))")).ToList();
+
+    private static string S(JsonNode? node) => node switch
+    {
+        null => "",
+        JsonValue v when v.GetValueKind() == JsonValueKind.String => v.GetValue<string>(),
+        _ => node.ToJsonString(),
+    };
+}

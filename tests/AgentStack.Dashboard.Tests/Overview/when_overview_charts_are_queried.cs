@@ -1,0 +1,164 @@
+using System.Globalization;
+using AgentStack.Queries.Overview;
+
+namespace AgentStack.Dashboard.Tests.Overview;
+
+/// <summary>
+/// Each chart's query over rows in the very tables the analytics projection writes (spans, traces) and the
+/// detectors will fill (security_findings), on the real engine. Rows are written twice where the
+/// projection could re-write them, so FINAL must collapse them.
+/// </summary>
+public sealed class when_overview_charts_are_queried(OverviewEngine engine) : IClassFixture<OverviewEngine>
+{
+    private static readonly DateTimeOffset Day = new(2026, 3, 10, 0, 0, 0, TimeSpan.Zero);
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private readonly OverviewQueries queries = new(engine.Store);
+
+    private static string T(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss.ffffff", CultureInfo.InvariantCulture);
+
+    private static string Span(string project, string trace, string span, string kind, DateTimeOffset start, double ms,
+        string model = "", long? inTokens = null, long? outTokens = null, decimal? cost = null, string status = "ok", long position = 1, string name = "step") =>
+        $$"""{"project":"{{project}}","trace_id":"{{trace}}","span_id":"{{span}}","parent_span_id":"","name":"{{name}}","kind":"{{kind}}","start_time":"{{T(start)}}","end_time":"{{T(start.AddMilliseconds(ms))}}","duration_ms":{{ms.ToString(CultureInfo.InvariantCulture)}},"status":"{{status}}","status_message":"","model":"{{model}}","provider":"","input_tokens":{{(inTokens?.ToString(CultureInfo.InvariantCulture) ?? "null")}},"output_tokens":{{(outTokens?.ToString(CultureInfo.InvariantCulture) ?? "null")}},"cost_usd":{{(cost?.ToString(CultureInfo.InvariantCulture) ?? "null")}},"input":null,"output":null,"attributes":null,"received_at":"{{T(start)}}","position":{{position}}}""";
+
+    private static string Trace(string project, string trace, DateTimeOffset start, int errors, long position = 1, string model = "m") =>
+        $$"""{"project":"{{project}}","trace_id":"{{trace}}","name":"agent","start_time":"{{T(start)}}","end_time":"{{T(start.AddSeconds(1))}}","duration_ms":1000,"span_count":3,"open_span_count":0,"error_count":{{errors}},"input_tokens":0,"output_tokens":0,"cost_usd":0,"models":["{{model}}"],"position":{{position}}}""";
+
+    private static string Finding(string project, string trace, string span, string kind, string action, DateTimeOffset at, long position = 1) =>
+        $$"""{"project":"{{project}}","trace_id":"{{trace}}","span_id":"{{span}}","kind":"{{kind}}","action":"{{action}}","score":0.97,"reason":"test","detected_at":"{{T(at)}}","position":{{position}}}""";
+
+    private static OverviewRange Range(string bucket) => new(Day, Day.AddDays(1), bucket);
+
+    [Fact]
+    public async Task when_llm_spans_have_models_then_usage_sums_cost_and_tokens_per_hour_and_model()
+    {
+        const string p = "usage";
+        await engine.InsertAsync("agentstack.spans",
+            Span(p, "t1", "a", "llm", Day.AddHours(1), 100, "gpt-4o", 100, 20, 0.5m),
+            Span(p, "t1", "a", "llm", Day.AddHours(1), 100, "gpt-4o", 100, 20, 0.5m, position: 2), // re-written row: counted once
+            Span(p, "t1", "b", "llm", Day.AddHours(1).AddMinutes(30), 100, "gpt-4o", 50, 10, 0.25m),
+            Span(p, "t2", "c", "llm", Day.AddHours(1), 100, "claude", 7, 3, 0.1m),
+            Span(p, "t2", "d", "tool", Day.AddHours(2), 100),
+            Span(p, "t3", "e", "llm", Day.AddDays(2), 100, "gpt-4o", 999, 999, 9m)); // outside the range
+
+        var usage = await queries.GetUsageAsync(p, Range("hour"), Ct);
+
+        usage.Points.Select(x => (x.Bucket, x.Model, x.Calls, x.InputTokens, x.OutputTokens, x.CostUsd)).ShouldBe(
+        [
+            ("2026-03-10T01:00:00Z", "claude", 1L, 7L, 3L, 0.1m),
+            ("2026-03-10T01:00:00Z", "gpt-4o", 2L, 150L, 30L, 0.75m),
+        ]);
+    }
+
+    [Fact]
+    public async Task when_findings_are_stored_then_security_counts_anomalies_and_blocked_injections_per_day()
+    {
+        const string p = "security";
+        await engine.InsertAsync("agentstack.security_findings",
+            Finding(p, "t1", "s1", "prompt_injection", "block", Day.AddHours(3)),
+            Finding(p, "t1", "s1", "prompt_injection", "block", Day.AddHours(3), position: 2), // detector re-run: once
+            Finding(p, "t2", "s2", "prompt_injection", "allow", Day.AddHours(4)), // not blocked
+            Finding(p, "t3", "s3", "anomaly", "allow", Day.AddHours(5)),
+            Finding(p, "t4", "s4", "anomaly", "allow", Day.AddDays(1).AddHours(5)),
+            Finding(p, "t5", "s5", "pii", "block", Day.AddDays(1).AddHours(6)));
+
+        var security = await queries.GetSecurityAsync(p, new OverviewRange(Day, Day.AddDays(3), "day"), Ct);
+
+        security.Days.ShouldBe(
+        [
+            new SecurityDay("2026-03-10", 1, 1),
+            new SecurityDay("2026-03-11", 1, 0),
+            new SecurityDay("2026-03-12", 0, 0),
+        ]);
+        security.TotalFindings.ShouldBe(3);
+    }
+
+    [Fact]
+    public async Task when_no_findings_exist_then_security_is_all_zero_days()
+    {
+        var security = await queries.GetSecurityAsync("nobody", new OverviewRange(Day, Day.AddDays(2), "day"), Ct);
+
+        security.TotalFindings.ShouldBe(0);
+        security.Days.Count.ShouldBe(2);
+    }
+
+    [Fact]
+    public async Task when_traces_call_tools_and_models_then_latency_sums_external_and_llm_time_per_trace()
+    {
+        const string p = "latency";
+        await engine.InsertAsync("agentstack.spans",
+            Span(p, "t1", "a", "agent", Day.AddHours(1), 900),
+            Span(p, "t1", "b", "llm", Day.AddHours(1), 300, "gpt-4o"),
+            Span(p, "t1", "c", "tool", Day.AddHours(1).AddSeconds(1), 120),
+            Span(p, "t1", "d", "retrieval", Day.AddHours(1).AddSeconds(2), 80),
+            Span(p, "t2", "e", "llm", Day.AddHours(2), 50, "gpt-4o", status: "error"));
+
+        var latency = await queries.GetLatencyAsync(p, Range("hour"), 100, Ct);
+
+        latency.Points.Select(x => (x.TraceId, x.ExternalMs, x.LlmMs, x.Status)).ShouldBe(
+        [
+            ("t2", 0d, 50d, "error"),
+            ("t1", 200d, 300d, "ok"),
+        ]);
+    }
+
+    [Fact]
+    public async Task when_some_traces_fail_then_the_error_rate_is_per_bucket()
+    {
+        const string p = "errors";
+        await engine.InsertAsync("agentstack.traces",
+            Trace(p, "t1", Day.AddHours(1), 0),
+            Trace(p, "t2", Day.AddHours(1).AddMinutes(5), 2),
+            Trace(p, "t2", Day.AddHours(1).AddMinutes(5), 2, position: 2),
+            Trace(p, "t3", Day.AddHours(1).AddMinutes(9), 0),
+            Trace(p, "t4", Day.AddHours(1).AddMinutes(9), 0),
+            Trace(p, "t5", Day.AddHours(4), 1));
+
+        var errors = await queries.GetErrorRateAsync(p, Range("hour"), Ct);
+
+        errors.Points.ShouldBe(
+        [
+            new ErrorRatePoint("2026-03-10T01:00:00Z", 4, 1, 0.25),
+            new ErrorRatePoint("2026-03-10T04:00:00Z", 1, 1, 1),
+        ]);
+    }
+
+    [Fact]
+    public async Task when_models_answer_at_different_speeds_then_p50_and_p95_are_exact_per_model()
+    {
+        const string p = "models";
+        var spans = Enumerable.Range(1, 20).Select(i => Span(p, "t1", $"s{i}", "llm", Day.AddHours(1).AddSeconds(i), i * 10, "fast"))
+            .Append(Span(p, "t2", "x", "llm", Day.AddHours(2), 1000, "slow"))
+            .ToArray();
+        await engine.InsertAsync("agentstack.spans", spans);
+
+        var models = await queries.GetModelLatencyAsync(p, Range("hour"), Ct);
+
+        // quantileExact picks the element at floor(q * n): 0.5 * 20 = 10 → the 11th smallest (110 ms); 0.95 * 20 = 19 → 200 ms.
+        models.Models.ShouldBe([new ModelLatency("fast", 20, 110, 200), new ModelLatency("slow", 1, 1000, 1000)]);
+    }
+
+    [Fact]
+    public async Task when_traces_are_searched_then_model_kind_and_text_narrow_the_list()
+    {
+        const string p = "search";
+        await engine.InsertAsync("agentstack.spans",
+            Span(p, "t1", "a", "llm", Day.AddHours(1), 10, "gpt-4o", name: "plan refund"),
+            Span(p, "t2", "b", "tool", Day.AddHours(2), 10, name: "lookup_order"),
+            Span(p, "t3", "c", "llm", Day.AddHours(3), 10, "claude", name: "answer"));
+        await engine.InsertAsync("agentstack.traces",
+            Trace(p, "t1", Day.AddHours(1), 0, model: "gpt-4o"),
+            Trace(p, "t2", Day.AddHours(2), 1, model: ""),
+            Trace(p, "t3", Day.AddHours(3), 0, model: "claude"));
+
+        async Task<string[]> Search(string? model = null, string? kind = null, string? text = null, string? status = null) =>
+            (await queries.SearchTracesAsync(p, new TraceSearchFilter(Day, Day.AddDays(1), status, model, kind, text, 50, null), Ct))
+                .Items.Select(t => t.TraceId).ToArray();
+
+        (await Search()).ShouldBe(["t3", "t2", "t1"]);
+        (await Search(model: "claude")).ShouldBe(["t3"]);
+        (await Search(kind: "tool")).ShouldBe(["t2"]);
+        (await Search(text: "REFUND")).ShouldBe(["t1"]);
+        (await Search(kind: "llm", status: "ok")).ShouldBe(["t3", "t1"]);
+    }
+}
