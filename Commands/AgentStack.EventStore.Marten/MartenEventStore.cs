@@ -1,0 +1,553 @@
+using System.Diagnostics.Metrics;
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+using AgentStack.Events;
+using Npgsql;
+using NpgsqlTypes;
+
+[assembly: InternalsVisibleTo("AgentStack.EventStore.Tests")]
+
+namespace AgentStack.EventStore.Marten;
+
+/// <summary>
+/// The distributed event store (issue 4): the log in one PostgreSQL table, in a schema Marten manages.
+/// Marten's own event tables are not used, because the port asks for three things mt_events cannot give:
+/// positions that are gapless and become visible in order (mt_events.seq_id comes from a sequence, which
+/// leaves gaps on rollback and lets a later commit show a lower number), data returned byte for byte
+/// (Marten stores event bodies as jsonb, which reorders keys and drops whitespace) and a recorded time
+/// taken from <see cref="TimeProvider"/> that the hash chain covers. See docs/event-store.md.
+/// <para>
+/// Appends from every caller of this instance go through one writer loop that commits them in groups
+/// (one transaction per group, as the SQLite store does). Each transaction first locks the single row of
+/// the lock table, so across all processes one transaction appends at a time: it reads the last position,
+/// checks expected versions against the stream heads it reads under that lock, inserts with positions
+/// last+1, last+2, ... and commits. PostgreSQL makes a commit visible before it releases its row locks,
+/// so the next appender starts after it and readers always see a gapless prefix of the log.
+/// </para>
+/// </summary>
+public sealed class MartenEventStore : IEventStore, IAsyncDisposable
+{
+    private const int ReadPageSize = 256;
+    private const string Columns = "position, stream, version, type, recorded_at, data, hash, prev_hash";
+
+    private static readonly Meter Meter = new("AgentStack.EventStore.Marten");
+    private static readonly Counter<long> CommitsCounter = Meter.CreateCounter<long>(
+        "agentstack.eventstore.commits", description: "Group commits of the PostgreSQL event store.");
+    private static readonly Counter<long> EventsCounter = Meter.CreateCounter<long>(
+        "agentstack.eventstore.events_appended", description: "Events durably appended to the PostgreSQL event store.");
+    private static readonly Histogram<int> BatchSize = Meter.CreateHistogram<int>(
+        "agentstack.eventstore.batch_size", description: "Append calls sharing one group commit.");
+
+    private readonly MartenEventStoreOptions options;
+    private readonly TimeProvider timeProvider;
+    private readonly MartenSchema schema;
+    private readonly NpgsqlDataSource dataSource;
+    private readonly NpgsqlDataSource listenerDataSource;
+    private readonly SemaphoreSlim schemaGate = new(1, 1);
+    private readonly Channel<PendingAppend> pending = Channel.CreateUnbounded<PendingAppend>(
+        new UnboundedChannelOptions { SingleReader = true, AllowSynchronousContinuations = false });
+    private readonly Task writerLoop;
+    private readonly CancellationTokenSource stopping = new();
+    private readonly Lock listenerGate = new();
+
+    private volatile bool schemaReady;
+    private Task? listenerLoop;
+    private TaskCompletionSource listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    // The highest position known to be committed: from this instance's commits and from NOTIFY.
+    private long knownPosition;
+    private TaskCompletionSource committed = NewSignal();
+    private int disposed;
+
+    public MartenEventStore(MartenEventStoreOptions options, TimeProvider timeProvider)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(timeProvider);
+        ArgumentException.ThrowIfNullOrWhiteSpace(options.ConnectionString);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.MaxBatchSize);
+
+        this.options = options;
+        this.timeProvider = timeProvider;
+        schema = new MartenSchema(options.Schema);
+        dataSource = NpgsqlDataSource.Create(options.ConnectionString);
+        // The listener holds its connection for the store's lifetime: keepalives notice a dead peer,
+        // and its own pool keeps it from taking a slot the appends and reads need.
+        listenerDataSource = NpgsqlDataSource.Create(
+            new NpgsqlConnectionStringBuilder(options.ConnectionString) { KeepAlive = 30, MaxPoolSize = 1 }.ConnectionString);
+        writerLoop = Task.Run(RunWriterAsync);
+    }
+
+    public Task<AppendResult> AppendAsync(IReadOnlyList<StreamAppend> appends, CancellationToken cancellationToken)
+    {
+        Validate(appends);
+        if (cancellationToken.IsCancellationRequested) return Task.FromCanceled<AppendResult>(cancellationToken);
+
+        var request = new PendingAppend(appends, cancellationToken);
+        if (!pending.Writer.TryWrite(request))
+            return Task.FromException<AppendResult>(new EventStoreUnavailableException("The event store is shutting down."));
+        // Not WaitAsync(cancellationToken): once its batch has started, the caller must learn whether its
+        // events were committed, not a cancellation that hides a durable write.
+        return request.Completion.Task;
+    }
+
+    public async IAsyncEnumerable<StoredEvent> ReadStreamAsync(string stream, long fromVersion,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        // Paged, each page its own statement: a slow consumer (a replay streamed to a browser) holds
+        // no connection and no snapshot between pages.
+        var from = Math.Max(fromVersion, 1);
+        while (true)
+        {
+            var page = await QueryAsync(
+                $"SELECT {Columns} FROM {schema.Events} WHERE stream = @stream AND version >= @from ORDER BY version LIMIT @limit",
+                parameters =>
+                {
+                    parameters.AddWithValue("stream", NpgsqlDbType.Text, stream);
+                    parameters.AddWithValue("from", from);
+                    parameters.AddWithValue("limit", ReadPageSize);
+                }, ReadPageSize, cancellationToken);
+            foreach (var e in page) yield return e;
+            if (page.Count < ReadPageSize) yield break;
+            from = page[^1].Version + 1;
+        }
+    }
+
+    public async Task<IReadOnlyList<StoredEvent>> ReadAllAsync(long afterPosition, int maxCount,
+        CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(maxCount);
+        if (maxCount == 0) return [];
+        // Appends are serialised and each commit is visible before the next appender starts, so every
+        // row with a lower position is already visible here: reading "after N" can never skip an event
+        // that commits later with a lower position (no high-water-mark bookkeeping needed).
+        return await QueryAsync(
+            $"SELECT {Columns} FROM {schema.Events} WHERE position > @after ORDER BY position LIMIT @limit",
+            parameters =>
+            {
+                parameters.AddWithValue("after", afterPosition);
+                parameters.AddWithValue("limit", maxCount);
+            }, Math.Min(maxCount, 1024), cancellationToken);
+    }
+
+    public async Task WaitForEventsAfterAsync(long afterPosition, CancellationToken cancellationToken)
+    {
+        // The listener publishes the last position right after LISTEN succeeds and on every NOTIFY, so
+        // once it is listening, knownPosition misses no commit of any process.
+        await EnsureListeningAsync(cancellationToken);
+        while (true)
+        {
+            // Take the signal before reading the position: a publish between the two is never missed.
+            var signal = Volatile.Read(ref committed);
+            if (Volatile.Read(ref knownPosition) > afterPosition) return;
+            await signal.Task.WaitAsync(cancellationToken);
+        }
+    }
+
+    public async Task<long> GetLastPositionAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await EnsureSchemaAsync(cancellationToken);
+            await using var command = dataSource.CreateCommand($"SELECT COALESCE(MAX(position), 0) FROM {schema.Events}");
+            var last = (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+            Publish(last);
+            return last;
+        }
+        catch (Exception e) when (IsDatabaseFailure(e, cancellationToken))
+        {
+            throw new EventStoreUnavailableException("The event store could not be read.", e);
+        }
+    }
+
+    /// <summary>Stops accepting appends, commits those already queued, then closes the connections.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref disposed, 1) == 1) return;
+        pending.Writer.TryComplete();
+        await writerLoop;
+        await stopping.CancelAsync();
+        Task? listener;
+        lock (listenerGate) listener = listenerLoop;
+        if (listener is not null) await listener;
+        await listenerDataSource.DisposeAsync();
+        await dataSource.DisposeAsync();
+        stopping.Dispose();
+        schemaGate.Dispose();
+    }
+
+    private async Task EnsureSchemaAsync(CancellationToken cancellationToken)
+    {
+        if (schemaReady) return;
+        await schemaGate.WaitAsync(cancellationToken);
+        try
+        {
+            if (schemaReady) return;
+            await schema.ApplyAsync(dataSource, options.ConnectionString, cancellationToken);
+            schemaReady = true;
+        }
+        finally
+        {
+            schemaGate.Release();
+        }
+    }
+
+    private async Task RunWriterAsync()
+    {
+        var reader = pending.Reader;
+        var batch = new List<PendingAppend>(options.MaxBatchSize);
+        while (await reader.WaitToReadAsync())
+        {
+            while (batch.Count < options.MaxBatchSize && reader.TryRead(out var request))
+            {
+                if (request.CancellationToken.IsCancellationRequested)
+                    request.Completion.TrySetCanceled(request.CancellationToken);
+                else
+                    batch.Add(request);
+            }
+            if (batch.Count > 0) await WriteBatchAsync(batch);
+            batch.Clear();
+        }
+    }
+
+    private async Task WriteBatchAsync(List<PendingAppend> batch)
+    {
+        var outcomes = new object[batch.Count];
+        long lastPosition;
+        int appended;
+        try
+        {
+            await EnsureSchemaAsync(CancellationToken.None);
+            await using var connection = await dataSource.OpenConnectionAsync();
+            await using var transaction = await connection.BeginTransactionAsync();
+
+            // synchronous_commit on (the default, made explicit): COMMIT returns only once the WAL is
+            // flushed, so a 2xx means committed in PostgreSQL (invariant 1). The lock statement and the
+            // MAX are separate statements, so in READ COMMITTED the MAX takes its snapshot after the lock
+            // is granted and sees the previous appender's commit.
+            long startPosition;
+            await using (var start = new NpgsqlBatch(connection, transaction))
+            {
+                start.BatchCommands.Add(new NpgsqlBatchCommand("SET LOCAL synchronous_commit = on"));
+                start.BatchCommands.Add(new NpgsqlBatchCommand(
+                    $"SET LOCAL lock_timeout = {(long)options.LockTimeout.TotalMilliseconds}"));
+                start.BatchCommands.Add(new NpgsqlBatchCommand($"SELECT id FROM {schema.Lock} WHERE id = 1 FOR UPDATE"));
+                start.BatchCommands.Add(new NpgsqlBatchCommand($"SELECT COALESCE(MAX(position), 0) FROM {schema.Events}"));
+                await using var reader = await start.ExecuteReaderAsync();
+                await reader.NextResultAsync();
+                await reader.NextResultAsync();
+                if (!await reader.ReadAsync()) throw new InvalidOperationException($"The lock row of {schema.Lock} is missing.");
+                await reader.NextResultAsync();
+                await reader.ReadAsync();
+                startPosition = reader.GetInt64(0);
+            }
+
+            var heads = await ReadHeadsAsync(connection, transaction, batch);
+            var rows = new Rows();
+            lastPosition = startPosition;
+            for (var i = 0; i < batch.Count; i++)
+            {
+                try
+                {
+                    outcomes[i] = Apply(batch[i].Appends, heads, rows, ref lastPosition);
+                }
+                catch (WrongExpectedVersionException e)
+                {
+                    outcomes[i] = e;
+                }
+            }
+
+            appended = rows.Count;
+            if (appended > 0)
+            {
+                await using var insert = new NpgsqlBatch(connection, transaction);
+                insert.BatchCommands.Add(rows.ToInsert(schema.Events));
+                var notify = new NpgsqlBatchCommand("SELECT pg_notify(@channel, @position)");
+                notify.Parameters.AddWithValue("channel", schema.NotifyChannel);
+                notify.Parameters.AddWithValue("position", lastPosition.ToString(CultureInfo.InvariantCulture));
+                insert.BatchCommands.Add(notify);
+                await insert.ExecuteNonQueryAsync();
+                await transaction.CommitAsync();
+            }
+            else
+            {
+                await transaction.RollbackAsync();
+            }
+        }
+        catch (Exception e)
+        {
+            // Connection refused, server restarting, lock timeout, disk full: nothing of the batch is known
+            // to be committed, so every caller learns that the store is unavailable (503, retry). A failure
+            // of COMMIT itself leaves the outcome unknown; the retry is safe because ingestion is idempotent.
+            var unavailable = new EventStoreUnavailableException("The event store could not persist the append.", e);
+            foreach (var request in batch) request.Completion.TrySetException(unavailable);
+            return;
+        }
+
+        if (appended > 0)
+        {
+            Publish(lastPosition);
+            CommitsCounter.Add(1);
+            EventsCounter.Add(appended);
+        }
+        BatchSize.Record(batch.Count);
+        for (var i = 0; i < batch.Count; i++)
+        {
+            if (outcomes[i] is AppendResult result) batch[i].Completion.TrySetResult(result);
+            else batch[i].Completion.TrySetException((Exception)outcomes[i]);
+        }
+    }
+
+    /// <summary>Each stream's last version and hash, one index seek per stream, read under the log lock.</summary>
+    private async Task<Dictionary<string, StreamHead>> ReadHeadsAsync(NpgsqlConnection connection,
+        NpgsqlTransaction transaction, List<PendingAppend> batch)
+    {
+        var streams = batch.SelectMany(p => p.Appends).Select(a => a.Stream).Distinct(StringComparer.Ordinal).ToArray();
+        var heads = new Dictionary<string, StreamHead>(streams.Length, StringComparer.Ordinal);
+        await using var command = new NpgsqlCommand($"""
+            SELECT s.stream, h.version, h.hash
+            FROM unnest(@streams) AS s(stream)
+            CROSS JOIN LATERAL (
+                SELECT version, hash FROM {schema.Events} e WHERE e.stream = s.stream ORDER BY version DESC LIMIT 1
+            ) AS h
+            """, connection, transaction);
+        command.Parameters.AddWithValue("streams", NpgsqlDbType.Array | NpgsqlDbType.Text, streams);
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+            heads[reader.GetString(0)] = new StreamHead(reader.GetInt64(1), reader.GetString(2));
+        return heads;
+    }
+
+    /// <summary>One append call, all of its streams or none: the heads it moves are kept only if it succeeds.</summary>
+    private AppendResult Apply(IReadOnlyList<StreamAppend> appends, Dictionary<string, StreamHead> batchHeads,
+        Rows rows, ref long position)
+    {
+        var callHeads = new Dictionary<string, StreamHead>(StringComparer.Ordinal);
+        // PostgreSQL keeps microseconds; the hash covers the value as stored.
+        var recordedAt = EventHash.FromUnixMicroseconds(EventHash.ToUnixMicroseconds(timeProvider.GetUtcNow()));
+        var nextVersions = new long[appends.Count];
+        var callPosition = position;
+        var mark = rows.Count;
+
+        foreach (var (a, append) in appends.Index())
+        {
+            if (!callHeads.TryGetValue(append.Stream, out var head) && !batchHeads.TryGetValue(append.Stream, out head))
+                head = StreamHead.Empty;
+
+            if (append.ExpectedVersion != StreamAppend.Any && append.ExpectedVersion != head.Version)
+            {
+                rows.TruncateTo(mark);
+                throw new WrongExpectedVersionException(append.Stream, append.ExpectedVersion, head.Version);
+            }
+
+            foreach (var e in append.Events)
+            {
+                var version = head.Version + 1;
+                var hash = EventHash.Compute(head.Hash, append.Stream, version, e.Type, recordedAt, e.Data);
+                rows.Add(++callPosition, append.Stream, version, e.Type, recordedAt, e.Data, hash, head.Hash);
+                head = new StreamHead(version, hash);
+            }
+            callHeads[append.Stream] = head;
+            nextVersions[a] = head.Version;
+        }
+
+        foreach (var (stream, head) in callHeads) batchHeads[stream] = head;
+        position = callPosition;
+        return new AppendResult(nextVersions, callPosition);
+    }
+
+    private void Publish(long position)
+    {
+        var current = Volatile.Read(ref knownPosition);
+        while (position > current)
+        {
+            var seen = Interlocked.CompareExchange(ref knownPosition, position, current);
+            if (seen == current)
+            {
+                Interlocked.Exchange(ref committed, NewSignal()).TrySetResult();
+                return;
+            }
+            current = seen;
+        }
+    }
+
+    private async Task EnsureListeningAsync(CancellationToken cancellationToken)
+    {
+        Task ready;
+        lock (listenerGate)
+        {
+            ObjectDisposedException.ThrowIf(disposed == 1, this);
+            listenerLoop ??= Task.Run(ListenAsync, CancellationToken.None);
+            ready = listening.Task;
+        }
+        await ready.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Holds a LISTEN connection for the store's lifetime. Every append transaction NOTIFYs its last
+    /// position, delivered at commit, so waiters in any process wake without polling. After the connection
+    /// drops it reconnects and re-reads the last position, so commits made meanwhile are not missed.
+    /// </summary>
+    private async Task ListenAsync()
+    {
+        var token = stopping.Token;
+        var backoff = TimeSpan.FromMilliseconds(100);
+        while (!token.IsCancellationRequested)
+        {
+            try
+            {
+                await EnsureSchemaAsync(token);
+                await using var connection = await listenerDataSource.OpenConnectionAsync(token);
+                connection.Notification += (_, e) =>
+                {
+                    if (long.TryParse(e.Payload, NumberStyles.None, CultureInfo.InvariantCulture, out var position))
+                        Publish(position);
+                };
+                await using (var listen = new NpgsqlCommand($"LISTEN \"{schema.NotifyChannel}\"", connection))
+                    await listen.ExecuteNonQueryAsync(token);
+                await using (var last = new NpgsqlCommand($"SELECT COALESCE(MAX(position), 0) FROM {schema.Events}", connection))
+                    Publish((long)(await last.ExecuteScalarAsync(token))!);
+                listening.TrySetResult();
+                backoff = TimeSpan.FromMilliseconds(100);
+                while (true) await connection.WaitAsync(token);
+            }
+            catch (OperationCanceledException) when (token.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e) when (e is NpgsqlException or EventStoreUnavailableException or InvalidOperationException)
+            {
+                // Waiters keep waiting through an outage; readers see EventStoreUnavailableException meanwhile.
+                try
+                {
+                    await Task.Delay(backoff, timeProvider, token);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+                backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
+            }
+        }
+    }
+
+    private async Task<List<StoredEvent>> QueryAsync(string sql, Action<NpgsqlParameterCollection> bind,
+        int capacity, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await EnsureSchemaAsync(cancellationToken);
+            await using var command = dataSource.CreateCommand(sql);
+            bind(command.Parameters);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            var events = new List<StoredEvent>(capacity);
+            while (await reader.ReadAsync(cancellationToken)) events.Add(ToStoredEvent(reader));
+            return events;
+        }
+        catch (Exception e) when (IsDatabaseFailure(e, cancellationToken))
+        {
+            throw new EventStoreUnavailableException("The event store could not be read.", e);
+        }
+    }
+
+    // Synchronous column reads: the row is in memory once ReadAsync returned (no sequential access).
+    private static StoredEvent ToStoredEvent(NpgsqlDataReader reader) => new(
+        Position: reader.GetInt64(0),
+        Stream: reader.GetString(1),
+        Version: reader.GetInt64(2),
+        Type: reader.GetString(3),
+        RecordedAt: new DateTimeOffset(reader.GetFieldValue<DateTime>(4), TimeSpan.Zero),
+        Data: reader.GetFieldValue<byte[]>(5),
+        Hash: reader.GetString(6),
+        PrevHash: reader.GetString(7));
+
+    private static bool IsDatabaseFailure(Exception e, CancellationToken cancellationToken) =>
+        e is NpgsqlException or TimeoutException
+        || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        || (e is InvalidOperationException && e.InnerException is NpgsqlException);
+
+    private static void Validate(IReadOnlyList<StreamAppend> appends)
+    {
+        ArgumentNullException.ThrowIfNull(appends);
+        foreach (var append in appends)
+        {
+            if (append is null) throw new ArgumentException("An append is null.", nameof(appends));
+            if (string.IsNullOrEmpty(append.Stream))
+                throw new ArgumentException("Every append needs a stream name.", nameof(appends));
+            if (append.ExpectedVersion < StreamAppend.Any)
+                throw new ArgumentException(
+                    $"Expected version {append.ExpectedVersion} of stream '{append.Stream}' is neither a version, NoStream nor Any.",
+                    nameof(appends));
+            if (append.Events is null) throw new ArgumentException($"Events of stream '{append.Stream}' are null.", nameof(appends));
+            foreach (var e in append.Events)
+            {
+                if (e is null || string.IsNullOrEmpty(e.Type) || e.Data is null)
+                    throw new ArgumentException($"An event of stream '{append.Stream}' lacks a type or data.", nameof(appends));
+            }
+        }
+    }
+
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private readonly record struct StreamHead(long Version, string Hash)
+    {
+        public static readonly StreamHead Empty = new(0, EventHash.Genesis);
+    }
+
+    /// <summary>A batch's new rows, column by column: inserted with one statement through unnest.</summary>
+    private sealed class Rows
+    {
+        private readonly List<long> positions = [], versions = [];
+        private readonly List<string> streams = [], types = [], hashes = [], prevHashes = [];
+        private readonly List<DateTime> recordedAts = [];
+        private readonly List<byte[]> data = [];
+
+        public int Count => positions.Count;
+
+        public void Add(long position, string stream, long version, string type, DateTimeOffset recordedAt,
+            byte[] bytes, string hash, string prevHash)
+        {
+            positions.Add(position);
+            streams.Add(stream);
+            versions.Add(version);
+            types.Add(type);
+            recordedAts.Add(recordedAt.UtcDateTime);
+            data.Add(bytes);
+            hashes.Add(hash);
+            prevHashes.Add(prevHash);
+        }
+
+        public void TruncateTo(int count)
+        {
+            foreach (var list in new System.Collections.IList[] { positions, streams, versions, types, recordedAts, data, hashes, prevHashes })
+            {
+                while (list.Count > count) list.RemoveAt(list.Count - 1);
+            }
+        }
+
+        public NpgsqlBatchCommand ToInsert(string table)
+        {
+            var command = new NpgsqlBatchCommand($"""
+                INSERT INTO {table} ({Columns})
+                SELECT * FROM unnest(@positions, @streams, @versions, @types, @recorded_at, @data, @hashes, @prev_hashes)
+                """);
+            command.Parameters.AddWithValue("positions", NpgsqlDbType.Array | NpgsqlDbType.Bigint, positions.ToArray());
+            command.Parameters.AddWithValue("streams", NpgsqlDbType.Array | NpgsqlDbType.Text, streams.ToArray());
+            command.Parameters.AddWithValue("versions", NpgsqlDbType.Array | NpgsqlDbType.Bigint, versions.ToArray());
+            command.Parameters.AddWithValue("types", NpgsqlDbType.Array | NpgsqlDbType.Text, types.ToArray());
+            command.Parameters.AddWithValue("recorded_at", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz, recordedAts.ToArray());
+            command.Parameters.AddWithValue("data", NpgsqlDbType.Array | NpgsqlDbType.Bytea, data.ToArray());
+            command.Parameters.AddWithValue("hashes", NpgsqlDbType.Array | NpgsqlDbType.Text, hashes.ToArray());
+            command.Parameters.AddWithValue("prev_hashes", NpgsqlDbType.Array | NpgsqlDbType.Text, prevHashes.ToArray());
+            return command;
+        }
+    }
+
+    private sealed class PendingAppend(IReadOnlyList<StreamAppend> appends, CancellationToken cancellationToken)
+    {
+        public IReadOnlyList<StreamAppend> Appends { get; } = appends;
+        public CancellationToken CancellationToken { get; } = cancellationToken;
+        public TaskCompletionSource<AppendResult> Completion { get; } =
+            new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}
