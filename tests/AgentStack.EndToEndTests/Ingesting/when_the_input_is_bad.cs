@@ -134,3 +134,37 @@ public sealed class when_the_input_is_bad(SmallLimitsServer fixture) : IClassFix
         good.StatusCode.ShouldBe(HttpStatusCode.OK);
     }
 }
+
+public sealed class when_a_batch_is_gzipped(SmallLimitsServer fixture) : IClassFixture<SmallLimitsServer>
+{
+    private static ByteArrayContent Gzip(string body)
+    {
+        using var buffer = new MemoryStream();
+        using (var gzip = new System.IO.Compression.GZipStream(buffer, System.IO.Compression.CompressionLevel.Fastest))
+            gzip.Write(Encoding.UTF8.GetBytes(body));
+        var content = new ByteArrayContent(buffer.ToArray());
+        content.Headers.ContentType = new("application/json");
+        content.Headers.ContentEncoding.Add("gzip");
+        return content;
+    }
+
+    [Fact]
+    public async Task then_it_is_recorded_like_a_plain_one()
+    {
+        using var response = await fixture.Server.Client.PostAsync(new Uri("/v1/spans", UriKind.Relative),
+            Gzip(Batch(Span(NewId(), "zipped", end: DateTimeOffset.UtcNow, input: "{\"a\": 1}"))));
+        response.StatusCode.ShouldBe(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
+        (await response.Content.ReadFromJsonAsync<JsonObject>())!["accepted"]!.GetValue<int>().ShouldBe(1);
+    }
+
+    [Fact]
+    public async Task then_inflating_past_the_body_limit_is_413_and_nothing_is_written()
+    {
+        var before = await fixture.Server.LogPositionAsync();
+        // About 70 KB of JSON that gzips to a few hundred bytes: over the 64 KiB limit only once inflated.
+        var bomb = Batch(Span(NewId(), "bomb", input: $"\"{new string('x', 70_000)}\""));
+        using var response = await fixture.Server.Client.PostAsync(new Uri("/v1/spans", UriKind.Relative), Gzip(bomb));
+        response.StatusCode.ShouldBe(HttpStatusCode.RequestEntityTooLarge);
+        (await fixture.Server.LogPositionAsync()).ShouldBe(before);
+    }
+}

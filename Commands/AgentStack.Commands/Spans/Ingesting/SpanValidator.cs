@@ -141,10 +141,10 @@ public static partial class SpanValidator
         {
             if (value is not { } element)
                 return;
-            var size = JsonMarshal.GetRawUtf8Value(element).Length;
-            if (size > limits.MaxPayloadBytes)
-                Fail(field, $"{field} is {size} bytes; the limit is {limits.MaxPayloadBytes} bytes");
-            else if (Depth(element) > limits.MaxDepth)
+            var raw = JsonMarshal.GetRawUtf8Value(element);
+            if (raw.Length > limits.MaxPayloadBytes)
+                Fail(field, $"{field} is {raw.Length} bytes; the limit is {limits.MaxPayloadBytes} bytes");
+            else if (Depth(raw) > limits.MaxDepth)
                 Fail(field, $"{field} nests deeper than {limits.MaxDepth} levels");
         }
 
@@ -186,12 +186,18 @@ public static partial class SpanValidator
         return true;
     }
 
-    private static int Depth(JsonElement element) => element.ValueKind switch
+    /// <summary>How deeply objects and arrays nest in already-parsed JSON; a reader scan allocates nothing.</summary>
+    private static int Depth(ReadOnlySpan<byte> json)
     {
-        JsonValueKind.Object => 1 + element.EnumerateObject().Select(p => Depth(p.Value)).DefaultIfEmpty(0).Max(),
-        JsonValueKind.Array => 1 + element.EnumerateArray().Select(Depth).DefaultIfEmpty(0).Max(),
-        _ => 0,
-    };
+        var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = 1024 });
+        var max = 0;
+        while (reader.Read())
+        {
+            if (reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray)
+                max = Math.Max(max, reader.CurrentDepth + 1);
+        }
+        return max;
+    }
 
     private static JsonElement? NullIfJsonNull(JsonElement? e) => e is { ValueKind: JsonValueKind.Null } ? null : e;
 
