@@ -228,13 +228,16 @@ public sealed class MartenEventStore : IEventStore, IAsyncDisposable
             long startPosition;
             await using (var start = new NpgsqlBatch(connection, transaction))
             {
-                start.BatchCommands.Add(new NpgsqlBatchCommand("SET LOCAL synchronous_commit = on"));
-                start.BatchCommands.Add(new NpgsqlBatchCommand(
-                    $"SET LOCAL lock_timeout = {(long)options.LockTimeout.TotalMilliseconds}"));
+                // set_config(..., true) is SET LOCAL as a row-returning statement, so each command of the
+                // batch has exactly one result set to step over.
+                var settings = new NpgsqlBatchCommand(
+                    "SELECT set_config('synchronous_commit', 'on', true), set_config('lock_timeout', @lock_timeout, true)");
+                settings.Parameters.AddWithValue("lock_timeout",
+                    ((long)options.LockTimeout.TotalMilliseconds).ToString(CultureInfo.InvariantCulture));
+                start.BatchCommands.Add(settings);
                 start.BatchCommands.Add(new NpgsqlBatchCommand($"SELECT id FROM {schema.Lock} WHERE id = 1 FOR UPDATE"));
                 start.BatchCommands.Add(new NpgsqlBatchCommand($"SELECT COALESCE(MAX(position), 0) FROM {schema.Events}"));
                 await using var reader = await start.ExecuteReaderAsync();
-                await reader.NextResultAsync();
                 await reader.NextResultAsync();
                 if (!await reader.ReadAsync()) throw new InvalidOperationException($"The lock row of {schema.Lock} is missing.");
                 await reader.NextResultAsync();
