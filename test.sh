@@ -5,6 +5,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")" && pwd)"
 cd "$ROOT"
 scripts/setup.sh
+scripts/setup-chromium.sh  # the dashboard's browser tests drive /usr/bin/chromium
 
 # Real PostgreSQL and RabbitMQ for the distributed tests, in a temp folder, stopped at the end.
 eval "$(scripts/services.sh start)"
@@ -17,6 +18,7 @@ projects=(
   tests/AgentStack.EndToEndTests
   tests/AgentStack.Sdk.Tests
   tests/AgentStack.Otlp.Tests
+  tests/AgentStack.Dashboard.Tests
 )
 passed=0 failed=0 skipped=0 status=0
 results="$(mktemp -d)"
@@ -39,6 +41,7 @@ for project in "${projects[@]}"; do
   s=$(sed -E 's/.*Skipped: *([0-9]+).*/\1/' <<<"$line")
   passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
 done
+web="$(scripts/test-web-ui.sh 2>&1 | tail -n 1)" || status=1; echo "=== web-ui (Vitest): $web" >&2; passed=$((passed + $(grep -oE '[0-9]+ passed' <<<"$web" | grep -oE '[0-9]+' || echo 0))); failed=$((failed + $(grep -oE '[0-9]+ failed' <<<"$web" | grep -oE '[0-9]+' || echo 0)))
 echo
 echo "$passed passed, $failed failed, $skipped skipped"
 exit $status

@@ -28,5 +28,8 @@ scripts/setup-nuget-shims.sh
 # chDB: the ClickHouse engine as a library, from npm (too big to commit).
 scripts/setup-chdb.sh >/dev/null
 
+# The dashboard (Angular), served by the query host from web-ui/dist/browser.
+scripts/setup-web-ui.sh
+
 log "building AgentStack (Release)"
 dotnet build AgentStack.sln -c Release -nologo -v quiet -clp:ErrorsOnly

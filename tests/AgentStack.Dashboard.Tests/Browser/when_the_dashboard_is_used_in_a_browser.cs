@@ -205,7 +205,8 @@ public sealed class when_the_dashboard_is_used_in_a_browser(DashboardFixture fix
     public async Task when_pages_are_open_then_every_control_has_an_accessible_name()
     {
         await using var page = await SignedInAsync(1920, 1080);
-        foreach (var path in new[] { "/overview", "/traces", $"/traces/{fixture.Runs[0].TraceId}", $"/traces/{fixture.Runs[0].TraceId}/replay" })
+        foreach (var (path, name) in new[] { ("/overview", "overview"), ("/traces", "traces"), ($"/traces/{fixture.Runs[0].TraceId}", "trace"),
+                     ($"/traces/{fixture.Runs[0].TraceId}/replay", "replay") })
         {
             await page.Page.GotoAsync(path);
             await page.Page.WaitForLoadStateAsync(LoadState.NetworkIdle);
@@ -220,7 +221,7 @@ public sealed class when_the_dashboard_is_used_in_a_browser(DashboardFixture fix
                   .map(e => e.outerHTML.slice(0, 120))
                 """);
             unnamed.ShouldBeEmpty(path);
-            await page.ScreenshotAsync(fixture, path.Trim('/').Replace('/', '_'));
+            await page.ScreenshotAsync(fixture, name);
         }
         page.ShouldHaveNoErrors();
     }

@@ -10,7 +10,7 @@ export function spanTree<T extends { spanId: string; parentSpanId: string | null
     const parent = s.parentSpanId && ids.has(s.parentSpanId) ? s.parentSpanId : null;
     children.set(parent, [...(children.get(parent) ?? []), s]);
   }
-  for (const list of children.values()) list.sort((a, b) => a.startTime.localeCompare(b.startTime) || a.spanId.localeCompare(b.spanId));
+  for (const list of children.values()) list.sort((a, b) => Date.parse(a.startTime) - Date.parse(b.startTime) || a.spanId.localeCompare(b.spanId));
   const out: { span: T; depth: number }[] = [];
   const visit = (parent: string | null, depth: number) => {
     for (const s of children.get(parent) ?? []) {

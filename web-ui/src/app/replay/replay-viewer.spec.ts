@@ -1,0 +1,74 @@
+import { TestBed } from '@angular/core/testing';
+import { provideHttpClient } from '@angular/common/http';
+import { HttpTestingController, provideHttpClientTesting } from '@angular/common/http/testing';
+import { provideRouter } from '@angular/router';
+import { ReplayEvent } from '../api/models';
+import { span } from '../../testing/spans';
+import { delayAfter, stateAt } from './replay-state';
+import { ReplayViewer } from './replay-viewer';
+
+const events: ReplayEvent[] = [
+  { version: 1, position: 1, type: 'span.started.v1', recordedAt: '2026-03-10T00:00:00Z', hash: 'h1', prevHash: null,
+    data: { span: span('root', null, '2026-03-10T00:00:00Z', null, { kind: 'agent' }) } },
+  { version: 2, position: 2, type: 'span.started.v1', recordedAt: '2026-03-10T00:00:00Z', hash: 'h2', prevHash: 'h1',
+    data: { span: span('llm', 'root', '2026-03-10T00:00:01Z', null, { input: [{ role: 'user', content: 'hi' }] }) } },
+  { version: 3, position: 3, type: 'span.completed.v1', recordedAt: '2026-03-10T00:00:00Z', hash: 'h3', prevHash: 'h2',
+    data: { span: span('llm', 'root', '2026-03-10T00:00:01Z', '2026-03-10T00:00:04Z',
+      { input: [{ role: 'user', content: 'hi' }], output: { role: 'assistant', content: 'hello' }, inputTokens: 5, outputTokens: 7, costUsd: 0.5 }) } },
+];
+
+describe('replay state', () => {
+  it('is the state the events up to a step recorded', () => {
+    expect(stateAt(events, 1).spans.map((s) => [s.span.spanId, s.depth, s.span.state])).toEqual([['root', 0, 'running'], ['llm', 1, 'running']]);
+    expect(stateAt(events, 1).messages.map((m) => m.content)).toEqual(['hi']);
+    const last = stateAt(events, 2);
+    expect([last.inputTokens, last.outputTokens, last.costUsd]).toEqual([5, 7, 0.5]);
+    expect(last.messages.map((m) => `${m.role}:${m.content}`)).toEqual(['user:hi', 'assistant:hello']);
+  });
+
+  it('keeps recorded gaps in real time and fixed steps otherwise', () => {
+    expect(delayAfter(events, 0, '1')).toBe(1000);
+    expect(delayAfter(events, 0, '10')).toBe(100);
+    expect(delayAfter(events, 0, 'real')).toBe(1000);
+    expect(delayAfter(events, 1, 'real')).toBe(3000);
+  });
+});
+
+describe('ReplayViewer', () => {
+  async function open(version?: string) {
+    TestBed.configureTestingModule({ providers: [provideRouter([]), provideHttpClient(), provideHttpClientTesting()] });
+    const fixture = TestBed.createComponent(ReplayViewer);
+    fixture.componentRef.setInput('traceId', 't');
+    if (version) fixture.componentRef.setInput('version', version);
+    fixture.detectChanges();
+    TestBed.inject(HttpTestingController).expectOne('/api/projects/default/traces/t/replay')
+      .flush(events.map((e) => JSON.stringify(e)).join('\n') + '\n');
+    await fixture.whenStable();
+    return fixture;
+  }
+  const step = (el: HTMLElement) => el.querySelector('[data-testid=replay-step]')!.textContent!.trim();
+
+  it('opens the deep-linked version and steps with buttons and keys', async () => {
+    const fixture = await open('2');
+    const el = fixture.nativeElement as HTMLElement;
+    expect(step(el)).toContain('Step 2 of 3 · version 2');
+    (el.querySelector('[aria-label="Step forward"]') as HTMLButtonElement).click();
+    await fixture.whenStable();
+    expect(el.querySelector('[data-testid=replay-output-tokens]')!.textContent).toBe('7');
+    document.dispatchEvent(new KeyboardEvent('keydown', { key: 'ArrowLeft' }));
+    await fixture.whenStable();
+    expect(step(el)).toContain('Step 2 of 3');
+    document.dispatchEvent(new KeyboardEvent('keydown', { key: 'Home' }));
+    await fixture.whenStable();
+    expect(el.querySelector('[data-testid=replay-event-type]')!.textContent).toBe('span.started.v1');
+    expect(el.querySelectorAll('[data-testid=replay-spans] li').length).toBe(1);
+    fixture.destroy();
+  });
+
+  it('names every control', async () => {
+    const fixture = await open();
+    const el = fixture.nativeElement as HTMLElement;
+    for (const control of el.querySelectorAll('button, input, select')) expect(control.getAttribute('aria-label')).toBeTruthy();
+    fixture.destroy();
+  });
+});

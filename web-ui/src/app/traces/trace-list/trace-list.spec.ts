@@ -1,0 +1,31 @@
+import { TestBed } from '@angular/core/testing';
+import { provideHttpClient } from '@angular/common/http';
+import { HttpTestingController, provideHttpClientTesting } from '@angular/common/http/testing';
+import { provideRouter } from '@angular/router';
+import { TraceListPage } from './trace-list';
+
+describe('TraceListPage', () => {
+  it('lists traces and passes the filters to the search', async () => {
+    TestBed.configureTestingModule({ providers: [provideRouter([]), provideHttpClient(), provideHttpClientTesting()] });
+    const fixture = TestBed.createComponent(TraceListPage);
+    fixture.detectChanges();
+    const http = TestBed.inject(HttpTestingController);
+    http.match((r) => r.url.endsWith('/overview/filters')).forEach((r) => r.flush({ models: ['gpt-4o'], kinds: ['llm'] }));
+    http.expectOne((r) => r.url.endsWith('/trace-search')).flush({ items: [{
+      traceId: 't1', name: 'agent', startTime: '2026-03-10T01:00:00Z', endTime: null, durationMs: 12, spanCount: 2, openSpanCount: 0,
+      errorCount: 1, inputTokens: 3, outputTokens: 4, costUsd: 0.01, status: 'error', models: ['gpt-4o'] }], next: null });
+    await fixture.whenStable();
+    expect(fixture.nativeElement.querySelector('tr[data-trace-id=t1]').textContent).toContain('agent');
+
+    const kind = fixture.nativeElement.querySelector('select[name=kind]') as HTMLSelectElement;
+    kind.value = 'tool';
+    kind.dispatchEvent(new Event('change'));
+    fixture.detectChanges();
+    const request = http.expectOne((r) => r.url.endsWith('/trace-search'));
+    expect(request.request.params.get('kind')).toBe('tool');
+    request.flush({ items: [], next: null });
+    await fixture.whenStable();
+    expect(fixture.nativeElement.querySelector('.empty').textContent).toContain('No traces match');
+    fixture.destroy();
+  });
+});
