@@ -160,14 +160,10 @@ internal sealed class GenAiConventions
         if (Input is null && a.Get("gen_ai.input.messages") is { } inputMessages)
         {
             var instructions = a.Get("gen_ai.system_instructions");
-            Input = JsonText.Build(w =>
+            var messages = ValueAsJson(inputMessages);
+            // Taken as parsed when there is nothing to prepend (the common case; no second build).
+            Input = instructions is null || messages.ValueKind != JsonValueKind.Array ? messages : JsonText.Build(w =>
             {
-                var messages = ValueAsJson(inputMessages);
-                if (instructions is null || messages.ValueKind != JsonValueKind.Array)
-                {
-                    messages.WriteTo(w);
-                    return;
-                }
                 w.WriteStartArray();
                 w.WriteStartObject();
                 w.WriteString("role", "system");

@@ -3,11 +3,15 @@ using System.IO.Compression;
 using System.IO.Pipelines;
 using System.Text.Json;
 using AgentStack.Commands.Access;
+using AgentStack.Commands.Spans.Ingesting;
 using Google.Protobuf;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
 using OpenTelemetry.Proto.Collector.Trace.V1;
 using RpcStatus = Google.Rpc.Status;
@@ -28,6 +32,8 @@ public static class OtlpHttpEndpoints
 
     public static RouteHandlerBuilder MapOtlpHttp(this IEndpointRouteBuilder app) =>
         app.MapPost("/v1/traces", ExportAsync)
+            // The host's request-decompression middleware reads this limit to bound what a gzip body inflates to.
+            .WithMetadata(new RequestSizeLimitAttribute(app.ServiceProvider.GetRequiredService<IOptions<IngestOptions>>().Value.MaxBodyBytes))
             .WithTags("Ingestion")
             .WithName("ExportOtlpTraces")
             .WithSummary("OTLP/HTTP trace export (protobuf or JSON, gzip allowed); answers once the spans are durable")
