@@ -24,9 +24,6 @@ public static class ServiceDefaults
     public static IHostApplicationBuilder AddServiceDefaults(this IHostApplicationBuilder builder)
     {
         builder.Services.AddProblemDetails();
-        // SDKs and OTLP exporters gzip their batches (Content-Encoding: gzip). The decompressed body is
-        // held to the endpoint's request size limit, so a small bomb cannot inflate past it.
-        builder.Services.AddRequestDecompression();
         builder.Services.AddOpenApi();
         builder.Services.AddHealthChecks();
         builder.Logging.AddOpenTelemetry(o =>
@@ -56,7 +53,6 @@ public static class ServiceDefaults
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages();
-        app.UseRequestDecompression();
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains(ReadyTag) });
         app.MapOpenApi();

@@ -1,3 +1,4 @@
+using System.IO.Compression;
 using System.Text.Json;
 using AgentStack.Commands.Access;
 using AgentStack.Commands.Spans.RecordingSpans;
@@ -22,7 +23,6 @@ public static class CollectorEndpoints
         var group = app.MapGroup("/v1").WithTags("Ingestion").RequireAuthorization(Scopes.Ingest);
         var limits = app.ServiceProvider.GetRequiredService<IOptions<IngestOptions>>().Value;
         group.MapPost("/spans", RecordSpansAsync)
-            // Read by Kestrel and by request decompression, which limits the inflated size too.
             .WithMetadata(new RequestSizeLimitAttribute(limits.MaxBodyBytes))
             .WithName("RecordSpans")
             .WithSummary("Record a batch of spans; answers once they are durable")
@@ -59,10 +59,28 @@ public static class CollectorEndpoints
         if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature)
             sizeFeature.MaxRequestBodySize = limits.MaxBodyBytes;
 
+        var encoding = http.Request.Headers.ContentEncoding.ToString();
+        var gzip = encoding.Equals("gzip", StringComparison.OrdinalIgnoreCase);
+        if (!gzip && encoding.Length > 0 && !encoding.Equals("identity", StringComparison.OrdinalIgnoreCase))
+            return Problem(StatusCodes.Status415UnsupportedMediaType, "Unsupported content encoding",
+                $"Content-Encoding '{encoding}' is not supported: send gzip or no encoding.", "Content-Encoding");
+
         SpanBatchRequest? request;
         try
         {
-            request = await JsonSerializer.DeserializeAsync(http.Request.Body, JsonContextFor(limits).SpanBatchRequest, ct);
+            // SDKs gzip their batches. The inflated body is held to the same limit as a plain one, so a
+            // small compressed body cannot inflate past it.
+            var body = gzip
+                ? new LimitedReadStream(new GZipStream(http.Request.Body, CompressionMode.Decompress, leaveOpen: true), limits.MaxBodyBytes)
+                : http.Request.Body;
+            await using var inflater = gzip ? body : null; // the request's own body is not ours to dispose
+            request = await JsonSerializer.DeserializeAsync(body, JsonContextFor(limits).SpanBatchRequest, ct);
+        }
+        catch (InvalidDataException)
+        {
+            metrics.Rejected.Add(1);
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["body"] = ["the body is not valid gzip"] },
+                title: "The request body is not a valid span batch");
         }
         catch (JsonException e)
         {
@@ -71,7 +89,8 @@ public static class CollectorEndpoints
             return TypedResults.ValidationProblem(new Dictionary<string, string[]> { [field] = [detail] },
                 title: "The request body is not a valid span batch");
         }
-        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        catch (Exception e) when (e is LimitedReadStream.LimitExceededException
+            || (e is BadHttpRequestException bad && bad.StatusCode == StatusCodes.Status413PayloadTooLarge))
         {
             metrics.Rejected.Add(1);
             return TooLarge(null, limits);
