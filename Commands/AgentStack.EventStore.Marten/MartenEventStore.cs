@@ -186,6 +186,11 @@ public sealed class MartenEventStore : IEventStore, IAsyncDisposable
             await schema.ApplyAsync(dataSource, options.ConnectionString, cancellationToken);
             schemaReady = true;
         }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            // Marten/Weasel wrap driver errors in their own types: whatever stops the schema, the store cannot persist.
+            throw new EventStoreUnavailableException("The event store's schema could not be created.", e);
+        }
         finally
         {
             schemaGate.Release();
@@ -418,7 +423,7 @@ public sealed class MartenEventStore : IEventStore, IAsyncDisposable
             {
                 return;
             }
-            catch (Exception e) when (e is NpgsqlException or EventStoreUnavailableException or InvalidOperationException)
+            catch (Exception)
             {
                 // Waiters keep waiting through an outage; readers see EventStoreUnavailableException meanwhile.
                 try
