@@ -196,6 +196,8 @@ public sealed class when_the_dashboard_is_used_in_a_browser(DashboardFixture fix
 
             await page.Page.GetByLabel("Time range", new() { Exact = true }).SelectOptionAsync("7d");
             await Assertions.Expect(page.Page.GetByTestId("total-traces")).ToHaveTextAsync(fixture.Runs.Count.ToString(CultureInfo.InvariantCulture));
+            await Assertions.Expect(page.Page.Locator("[data-chart=cost] .legend-label")).ToHaveCountAsync(2);
+            await Assertions.Expect(page.Page.Locator("[data-chart=latency] g.circle > circle")).ToHaveCountAsync(latency.Count);
             await page.ScreenshotAsync(fixture, "overview");
             page.ShouldHaveNoErrors();
         }

@@ -9,8 +9,8 @@ export interface BubbleSeries { name: string; series: BubblePoint[]; }
  * One series per model over the union of buckets, missing buckets as zeros: a stacked area chart
  * needs every series on the same x values.
  */
-export function stackedByModel(points: UsagePoint[], value: (p: UsagePoint) => number): Series[] {
-  const buckets = [...new Set(points.map((p) => p.bucket))].sort();
+export function stackedByModel(points: UsagePoint[], value: (p: UsagePoint) => number, allBuckets: string[] = []): Series[] {
+  const buckets = [...new Set([...allBuckets, ...points.map((p) => p.bucket)])].sort();
   const models = [...new Set(points.map((p) => p.model))].sort();
   return models.map((model) => ({
     name: model,
@@ -44,4 +44,17 @@ export function errorRateSeries(points: ErrorRatePoint[]): Series[] {
 
 export function modelLatencyGroups(models: ModelLatency[]): Series[] {
   return models.map((m) => ({ name: m.model, series: [{ name: 'p50', value: m.p50Ms }, { name: 'p95', value: m.p95Ms }] }));
+}
+
+const BucketMs: Record<string, number> = { minute: 60_000, hour: 3_600_000, day: 86_400_000 };
+
+/** Every bucket start of the range (UTC, as the API formats them), so quiet buckets draw as zeros, not as gaps. */
+export function bucketsOf(from: string, to: string, bucket: string): string[] {
+  const size = BucketMs[bucket];
+  if (!size) return [];
+  const out: string[] = [];
+  for (let t = Math.floor(Date.parse(from) / size) * size; t < Date.parse(to) && out.length < 2000; t += size) {
+    out.push(new Date(t).toISOString().replace('.000Z', 'Z'));
+  }
+  return out;
 }

@@ -3,7 +3,7 @@ import { provideHttpClient } from '@angular/common/http';
 import { HttpTestingController, provideHttpClientTesting } from '@angular/common/http/testing';
 import { provideRouter } from '@angular/router';
 import { Overview } from './overview';
-import { latencyBubbles, stackedByModel } from './chart-data';
+import { bucketsOf, latencyBubbles, stackedByModel } from './chart-data';
 
 describe('Overview', () => {
   it('asks every chart endpoint for the same range and shows empty states that say what to do', async () => {
@@ -32,6 +32,11 @@ describe('chart data', () => {
       { bucket: '2026-03-10T02:00:00Z', model: 'b', calls: 1, inputTokens: 1, outputTokens: 1, costUsd: 0.25 },
     ], (p) => p.costUsd);
     expect(series.map((s) => s.series.map((p) => p.value))).toEqual([[0.5, 0], [0, 0.25]]);
+  });
+
+  it('lists every bucket of the range', () => {
+    expect(bucketsOf('2026-03-10T00:30:00Z', '2026-03-10T03:00:00Z', 'hour'))
+      .toEqual(['2026-03-10T00:00:00Z', '2026-03-10T01:00:00Z', '2026-03-10T02:00:00Z']);
   });
 
   it('draws equal bubbles split by errors', () => {

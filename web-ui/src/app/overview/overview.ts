@@ -6,7 +6,7 @@ import { ApiService } from '../api/api.service';
 import { formatMs, formatUsd } from '../shared/format';
 import { TimeRangePicker } from '../shared/time-range-picker';
 import { TimeRangeService } from '../shared/time-range.service';
-import { errorRateSeries, latencyBubbles, modelLatencyGroups, securityTrend, stackedByModel } from './chart-data';
+import { bucketsOf, errorRateSeries, latencyBubbles, modelLatencyGroups, securityTrend, stackedByModel } from './chart-data';
 
 @Component({
   selector: 'as-overview',
@@ -29,8 +29,12 @@ export class Overview {
   protected readonly models = rxResource({ params: () => this.ranges.range(), stream: ({ params }) => this.api.models(params) });
 
   protected readonly usagePoints = computed(() => this.usage.value()?.points ?? []);
-  protected readonly costSeries = computed(() => stackedByModel(this.usagePoints(), (p) => p.costUsd));
-  protected readonly tokenSeries = computed(() => stackedByModel(this.usagePoints(), (p) => p.inputTokens + p.outputTokens));
+  private readonly usageBuckets = computed(() => {
+    const usage = this.usage.value();
+    return usage ? bucketsOf(usage.from, usage.to, usage.bucket) : [];
+  });
+  protected readonly costSeries = computed(() => stackedByModel(this.usagePoints(), (p) => p.costUsd, this.usageBuckets()));
+  protected readonly tokenSeries = computed(() => stackedByModel(this.usagePoints(), (p) => p.inputTokens + p.outputTokens, this.usageBuckets()));
   protected readonly securitySeries = computed(() => securityTrend(this.security.value()?.days ?? []));
   protected readonly hasFindings = computed(() => (this.security.value()?.totalFindings ?? 0) > 0);
   protected readonly latencyPoints = computed(() => this.latency.value()?.points ?? []);
