@@ -102,6 +102,8 @@ public sealed class ServerProcess : IAsyncDisposable
         info.Environment["AgentStack__DataDirectory"] = DataDirectory;
         info.Environment["AgentStack__BootstrapApiKey"] = BootstrapKey;
         info.Environment["Logging__LogLevel__Default"] = "Warning";
+        // Parallel test servers must not reach for the OTLP gRPC default port 4317; tests that use gRPC set one.
+        info.Environment["AgentStack__Otlp__GrpcPort"] = "0";
         foreach (var (key, value) in settings ?? [])
             info.Environment[key] = value;
 
