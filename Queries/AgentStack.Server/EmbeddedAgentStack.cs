@@ -1,5 +1,6 @@
 using AgentStack.Commands;
 using AgentStack.Commands.Bus;
+using AgentStack.EventStore.Marten;
 using AgentStack.EventStore.Sqlite;
 using AgentStack.Events;
 using AgentStack.Otlp;
@@ -27,7 +28,7 @@ public static class EmbeddedAgentStack
 
         var services = builder.Services;
         services.AddSingleton(TimeProvider.System);
-        services.AddSqliteEventStore(Path.Combine(dataDirectory, "events.db"));
+        AddEventStore(services, configuration, dataDirectory);
         services.AddAccess(Path.Combine(dataDirectory, "access.db"));
         services.AddCollector(configuration);
         services.AddOtlp(configuration);
@@ -44,5 +45,28 @@ public static class EmbeddedAgentStack
         services.AddReadyCheck("analytics", (sp, ct) =>
             sp.GetRequiredService<IAnalyticsStore>().QueryAsync("SELECT 1", null, "TabSeparated", ct));
         return builder;
+    }
+
+    /// <summary>
+    /// <c>AgentStack:EventStore:Provider</c>: <c>Sqlite</c> (default, <c>events.db</c> in the data directory) or
+    /// <c>Marten</c> (PostgreSQL, connection string <c>Postgres</c>, schema <c>AgentStack:EventStore:Schema</c>).
+    /// </summary>
+    private static void AddEventStore(IServiceCollection services, IConfiguration configuration, string dataDirectory)
+    {
+        var provider = configuration["AgentStack:EventStore:Provider"] ?? "Sqlite";
+        switch (provider.ToUpperInvariant())
+        {
+            case "SQLITE":
+                services.AddSqliteEventStore(Path.Combine(dataDirectory, "events.db"));
+                break;
+            case "MARTEN":
+                var connection = configuration.GetConnectionString("Postgres")
+                    ?? throw new InvalidOperationException(
+                        "AgentStack:EventStore:Provider is Marten but ConnectionStrings:Postgres is not set (e.g. Host=localhost;Username=postgres;Password=…;Database=agentstack).");
+                services.AddMartenEventStore(connection, configuration["AgentStack:EventStore:Schema"] ?? "agentstack");
+                break;
+            default:
+                throw new InvalidOperationException($"AgentStack:EventStore:Provider '{provider}' is unknown: use Sqlite or Marten.");
+        }
     }
 }
