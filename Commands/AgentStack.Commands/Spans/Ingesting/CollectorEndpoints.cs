@@ -9,8 +9,6 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
-using Microsoft.AspNetCore.Mvc;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -21,9 +19,7 @@ public static class CollectorEndpoints
     public static RouteGroupBuilder MapCollector(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/v1").WithTags("Ingestion").RequireAuthorization(Scopes.Ingest);
-        var limits = app.ServiceProvider.GetRequiredService<IOptions<IngestOptions>>().Value;
         group.MapPost("/spans", RecordSpansAsync)
-            .WithMetadata(new RequestSizeLimitAttribute(limits.MaxBodyBytes))
             .WithName("RecordSpans")
             .WithSummary("Record a batch of spans; answers once they are durable")
             // Not .Accepts<T>(): that would make routing drop the endpoint for other content types and
