@@ -41,7 +41,19 @@ for project in "${projects[@]}"; do
   s=$(sed -E 's/.*Skipped: *([0-9]+).*/\1/' <<<"$line")
   passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
 done
-web="$(scripts/test-web-ui.sh 2>&1 | tail -n 1)" || status=1; echo "=== web-ui (Vitest): $web" >&2; passed=$((passed + $(grep -oE '[0-9]+ passed' <<<"$web" | grep -oE '[0-9]+' || echo 0))); failed=$((failed + $(grep -oE '[0-9]+ failed' <<<"$web" | grep -oE '[0-9]+' || echo 0)))
+# The Angular unit tests (Vitest) print their own "N passed, N failed" line.
+set +e
+web="$(scripts/test-web-ui.sh 2>&1 | tail -n 1)"
+code=$?
+set -e
+echo "=== web-ui (Vitest): $web" >&2
+[ "$code" = 0 ] || status=1
+passed=$((passed + $(grep -oE '[0-9]+ passed' <<<"$web" | grep -oE '[0-9]+' || echo 0)))
+failed=$((failed + $(grep -oE '[0-9]+ failed' <<<"$web" | grep -oE '[0-9]+' || echo 0)))
+
+# The SDK packages (issue 6): dotnet pack, then README, licence, repository metadata, XML docs, symbols.
+scripts/check-packages.sh || status=1
+
 echo
 echo "$passed passed, $failed failed, $skipped skipped"
 exit $status
