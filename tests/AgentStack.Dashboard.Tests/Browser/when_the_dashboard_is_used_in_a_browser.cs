@@ -194,11 +194,24 @@ public sealed class when_the_dashboard_is_used_in_a_browser(DashboardFixture fix
             (await ApiAsync(requests["security"]))["totalFindings"]!.GetValue<long>().ShouldBe(0);
             await Assertions.Expect(page.Page.Locator("[data-chart=security] .empty")).ToContainTextAsync("No detections in this range");
 
+            await TimeSeriesShouldBeDrawnAsync(page.Page, 2);
+            await page.ScreenshotAsync(fixture, "overview-24h");
+
+            // Last 7 days: daily buckets, every trace in the last one. Wait for the week itself (day ticks, then
+            // no answer outstanding), not for text the 24-hour range already showed.
             await page.Page.GetByLabel("Time range", new() { Exact = true }).SelectOptionAsync("7d");
+            await Assertions.Expect(page.Page.Locator("[data-chart=cost] g.tick title").First).ToHaveTextAsync(new Regex(@"^\d\d-\d\d$"));
+            await Assertions.Expect(page.Page.Locator(".grid")).ToHaveAttributeAsync("aria-busy", "false");
+            var week = await ApiAsync(requests["usage"]);
+            S(week["bucket"]).ShouldBe("day");
+            (await TableAsync(page.Page, "cost")).ShouldBe(week["points"]!.AsArray().Select(p => new[] { S(p!["bucket"]), S(p!["model"]), S(p!["costUsd"]) }).ToList());
+            var weekErrors = (await ApiAsync(requests["errors"]))["points"]!.AsArray();
+            (await TableAsync(page.Page, "errors")).ShouldBe(weekErrors.Select(p => new[] { S(p!["bucket"]), S(p!["traces"]), S(p!["errors"]), S(p!["errorRate"]) }).ToList());
             await Assertions.Expect(page.Page.GetByTestId("total-traces")).ToHaveTextAsync(fixture.Runs.Count.ToString(CultureInfo.InvariantCulture));
             await Assertions.Expect(page.Page.Locator("[data-chart=cost] .legend-label")).ToHaveCountAsync(2);
             await Assertions.Expect(page.Page.Locator("[data-chart=latency] g.circle > circle")).ToHaveCountAsync(latency.Count);
-            await page.ScreenshotAsync(fixture, "overview");
+            await TimeSeriesShouldBeDrawnAsync(page.Page, 2);
+            await page.ScreenshotAsync(fixture, "overview-7d");
             page.ShouldHaveNoErrors();
         }
     }
@@ -226,6 +239,29 @@ public sealed class when_the_dashboard_is_used_in_a_browser(DashboardFixture fix
             await page.ScreenshotAsync(fixture, name);
         }
         page.ShouldHaveNoErrors();
+    }
+
+    /// <summary>
+    /// Each time-series chart draws its series, not only axes and a legend: every stacked area (one per
+    /// model) and the error-rate line has a non-empty box (a line through a single point has none, which
+    /// is what one daily bucket used to give), and no chart is still fading in (ngx-charts' CSS fade-in
+    /// starts at opacity 0), so a screenshot shows what a user sees.
+    /// </summary>
+    private static async Task TimeSeriesShouldBeDrawnAsync(IPage page, int models)
+    {
+        foreach (var chart in new[] { "cost", "tokens" })
+        {
+            var areas = page.Locator($"[data-chart={chart}] path.area");
+            await Assertions.Expect(areas).ToHaveCountAsync(models);
+            for (var i = 0; i < models; i++)
+                await Assertions.Expect(areas.Nth(i)).ToBeVisibleAsync();
+        }
+        await Assertions.Expect(page.Locator("[data-chart=errors] path.line")).ToHaveCountAsync(1);
+        await Assertions.Expect(page.Locator("[data-chart=errors] path.line")).ToBeVisibleAsync();
+        var charts = page.Locator("[data-chart] .ngx-charts-outer");
+        await Assertions.Expect(charts).Not.ToHaveCountAsync(0);
+        for (var i = await charts.CountAsync() - 1; i >= 0; i--)
+            await Assertions.Expect(charts.Nth(i)).ToHaveCSSAsync("opacity", "1");
     }
 
     private async Task ShouldShowStepAsync(IPage page, List<ReplayEvent> events, int index)

@@ -38,8 +38,18 @@ export function latencyBubbles(points: LatencyPoint[]): BubbleSeries[] {
     .map(([name, ps]) => ({ name, series: ps.map((p) => ({ name: p.traceId, x: p.externalMs, y: p.llmMs, r: 1 })) }));
 }
 
-export function errorRateSeries(points: ErrorRatePoint[]): Series[] {
-  return [{ name: 'Error rate %', series: points.map((p) => ({ name: new Date(p.bucket), value: Math.round(p.errorRate * 10000) / 100 })) }];
+/**
+ * One point per bucket of the range, a bucket without traces as 0%, like the usage charts: with only
+ * the buckets that hold traces, a range whose traces all fall in one bucket (7 days of daily buckets,
+ * all traces today) gives a one-point series, and a line through one point draws nothing.
+ */
+export function errorRateSeries(points: ErrorRatePoint[], allBuckets: string[] = []): Series[] {
+  const byBucket = new Map(points.map((p) => [p.bucket, p]));
+  const buckets = [...new Set([...allBuckets, ...byBucket.keys()])].sort();
+  return [{
+    name: 'Error rate %',
+    series: buckets.map((bucket) => ({ name: new Date(bucket), value: Math.round((byBucket.get(bucket)?.errorRate ?? 0) * 10000) / 100 })),
+  }];
 }
 
 export function modelLatencyGroups(models: ModelLatency[]): Series[] {

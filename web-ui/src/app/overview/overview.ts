@@ -6,6 +6,7 @@ import { ApiService } from '../api/api.service';
 import { formatMs, formatUsd } from '../shared/format';
 import { TimeRangePicker } from '../shared/time-range-picker';
 import { TimeRangeService } from '../shared/time-range.service';
+import { latestValue } from '../shared/latest-value';
 import { bucketsOf, errorRateSeries, latencyBubbles, modelLatencyGroups, securityTrend, stackedByModel } from './chart-data';
 
 @Component({
@@ -28,20 +29,36 @@ export class Overview {
   protected readonly errors = rxResource({ params: () => this.ranges.range(), stream: ({ params }) => this.api.errors(params) });
   protected readonly models = rxResource({ params: () => this.ranges.range(), stream: ({ params }) => this.api.models(params) });
 
-  protected readonly usagePoints = computed(() => this.usage.value()?.points ?? []);
+  // The charts read the latest answer, kept while a new range loads: a range change then updates each
+  // chart in place rather than emptying it and creating it again (see latestValue).
+  private readonly usageData = latestValue(this.usage);
+  private readonly securityData = latestValue(this.security);
+  private readonly latencyData = latestValue(this.latency);
+  private readonly errorData = latestValue(this.errors);
+  private readonly modelData = latestValue(this.models);
+  /** A new range is on its way (aria-busy on the charts until every answer is in). */
+  protected readonly loading = computed(() =>
+    [this.usage, this.security, this.latency, this.errors, this.models].some((r) => r.isLoading()));
+
+  protected readonly usagePoints = computed(() => this.usageData()?.points ?? []);
   private readonly usageBuckets = computed(() => {
-    const usage = this.usage.value();
+    const usage = this.usageData();
     return usage ? bucketsOf(usage.from, usage.to, usage.bucket) : [];
   });
   protected readonly costSeries = computed(() => stackedByModel(this.usagePoints(), (p) => p.costUsd, this.usageBuckets()));
   protected readonly tokenSeries = computed(() => stackedByModel(this.usagePoints(), (p) => p.inputTokens + p.outputTokens, this.usageBuckets()));
-  protected readonly securitySeries = computed(() => securityTrend(this.security.value()?.days ?? []));
-  protected readonly hasFindings = computed(() => (this.security.value()?.totalFindings ?? 0) > 0);
-  protected readonly latencyPoints = computed(() => this.latency.value()?.points ?? []);
+  protected readonly securityDays = computed(() => this.securityData()?.days ?? []);
+  protected readonly securitySeries = computed(() => securityTrend(this.securityDays()));
+  protected readonly hasFindings = computed(() => (this.securityData()?.totalFindings ?? 0) > 0);
+  protected readonly latencyPoints = computed(() => this.latencyData()?.points ?? []);
   protected readonly latencySeries = computed(() => latencyBubbles(this.latencyPoints()));
-  protected readonly errorPoints = computed(() => this.errors.value()?.points ?? []);
-  protected readonly errorSeries = computed(() => errorRateSeries(this.errorPoints()));
-  protected readonly modelRows = computed(() => this.models.value()?.models ?? []);
+  protected readonly errorPoints = computed(() => this.errorData()?.points ?? []);
+  private readonly errorBuckets = computed(() => {
+    const errors = this.errorData();
+    return errors ? bucketsOf(errors.from, errors.to, errors.bucket) : [];
+  });
+  protected readonly errorSeries = computed(() => errorRateSeries(this.errorPoints(), this.errorBuckets()));
+  protected readonly modelRows = computed(() => this.modelData()?.models ?? []);
   protected readonly modelSeries = computed(() => modelLatencyGroups(this.modelRows()));
 
   protected readonly totals = computed(() => {
@@ -62,7 +79,7 @@ export class Overview {
 
   protected readonly axisTime = (d: Date | string) => {
     const date = d instanceof Date ? d : new Date(d);
-    const bucket = this.usage.value()?.bucket ?? 'hour';
+    const bucket = this.usageData()?.bucket ?? this.errorData()?.bucket ?? 'hour';
     return bucket === 'day' ? date.toISOString().slice(5, 10) : date.toISOString().slice(11, 16);
   };
   protected readonly axisUsd = (v: number) => `$${v.toFixed(v < 1 ? 3 : 2)}`;
