@@ -41,7 +41,16 @@ public sealed class ServerProcess : IAsyncDisposable
         var directory = Path.Combine(Path.GetTempPath(), "agentstack-e2e", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(directory);
         var server = new ServerProcess(directory, FreePort());
-        await server.StartProcessAsync(settings);
+        try
+        {
+            await server.StartProcessAsync(settings);
+        }
+        catch
+        {
+            // A server that never got ready must not outlive the test (it would keep consuming shared queues).
+            await server.DisposeAsync();
+            throw;
+        }
         return server;
     }
 

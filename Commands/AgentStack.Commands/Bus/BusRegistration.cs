@@ -14,6 +14,12 @@ public sealed class BusOptions
 
     /// <summary>Whether this process consumes commands (a collector-only host sets false).</summary>
     public bool RunHandlers { get; set; } = true;
+
+    /// <summary>
+    /// Prefix of every queue and exchange name, so several AgentStack installations (or test runs) can
+    /// share one broker without consuming each other's commands. Empty by default.
+    /// </summary>
+    public string QueuePrefix { get; set; } = "";
 }
 
 public static class BusRegistration
@@ -30,6 +36,8 @@ public static class BusRegistration
         var options = configuration.GetSection(BusOptions.Section).Get<BusOptions>() ?? new BusOptions();
         services.AddMassTransit(bus =>
         {
+            if (options.QueuePrefix.Length > 0)
+                bus.SetEndpointNameFormatter(new KebabCaseEndpointNameFormatter(options.QueuePrefix, includeNamespace: false));
             register(bus, options);
             switch (options.Transport.ToUpperInvariant())
             {

@@ -22,10 +22,12 @@ public static class RabbitMq
             ? configured
             : "amqp://guest:guest@127.0.0.1:5673/";
 
-    public static Dictionary<string, string> BusSettings() => new()
+    /// <summary>RabbitMQ settings with queues of their own (a fresh prefix), so no other server consumes them.</summary>
+    public static Dictionary<string, string> BusSettings(string? queuePrefix = null) => new()
     {
         ["AgentStack__Bus__Transport"] = "RabbitMq",
         ["ConnectionStrings__RabbitMq"] = ConnectionString,
+        ["AgentStack__Bus__QueuePrefix"] = queuePrefix ?? "t" + Guid.NewGuid().ToString("N")[..8],
     };
 }
 

@@ -20,7 +20,10 @@ public sealed class when_two_processes_share_the_log : IAsyncLifetime
     private ServerProcess first = null!;
     private ServerProcess second = null!;
 
-    private Dictionary<string, string> Settings() => new(RabbitMq.BusSettings())
+    private readonly string queuePrefix = "t" + NewId()[..8];
+
+    // Both processes on the same queues: that sharing is the point of the test.
+    private Dictionary<string, string> Settings() => new(RabbitMq.BusSettings(queuePrefix))
     {
         ["AgentStack__EventStore__Provider"] = "Marten",
         ["AgentStack__EventStore__Schema"] = schema,

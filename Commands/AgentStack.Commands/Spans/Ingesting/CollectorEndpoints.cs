@@ -104,7 +104,12 @@ public static class CollectorEndpoints
         var command = new RecordSpans(NewId.NextGuid(), key.Project, key.KeyId, now, spans);
         try
         {
-            var response = await bus.GetResponse<SpansRecorded, SpansConflicted>(command, ct, RequestTimeout.After(ms: (int)limits.CommandTimeout.TotalMilliseconds));
+            // The request timeout only starts once the command is sent, and sending blocks while the broker
+            // is away; this bounds the whole round trip, so a client never waits longer than CommandTimeout.
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            deadline.CancelAfter(limits.CommandTimeout);
+            var response = await bus.GetResponse<SpansRecorded, SpansConflicted>(command, deadline.Token,
+                RequestTimeout.After(ms: (int)limits.CommandTimeout.TotalMilliseconds));
             if (response.Is(out Response<SpansRecorded>? recorded))
                 return TypedResults.Ok(new RecordSpansResponse(recorded.Message.Accepted, recorded.Message.Duplicates));
 
@@ -119,7 +124,7 @@ public static class CollectorEndpoints
             problem.Extensions["conflicts"] = conflicts.Select(c => new { traceId = c.TraceId, spanId = c.SpanId, reason = c.Reason }).ToArray();
             return TypedResults.Problem(problem);
         }
-        catch (Exception e) when (IsUnavailable(e))
+        catch (Exception e) when (IsUnavailable(e) || (e is OperationCanceledException && !ct.IsCancellationRequested))
         {
             loggers.CreateLogger(typeof(CollectorEndpoints)).LogWarning(e, "Spans could not be made durable; answering 503");
             http.Response.Headers.RetryAfter = "5";
