@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Starts or stops the servers the distributed tests need, without systemd, with data in a temp folder
-# (shared/ENVIRONMENT.md): PostgreSQL 15 on 127.0.0.1:55432 and RabbitMQ on 127.0.0.1:5673.
+# (shared/ENVIRONMENT.md): PostgreSQL (15 here) on 127.0.0.1:55432 and RabbitMQ on 127.0.0.1:5673.
 # Installs them from apt when missing. Prints the connection strings to use.
 #   scripts/services.sh start   # idempotent; state in $AGENTSTACK_SERVICES_DIR (default /tmp/agentstack-services)
 #   scripts/services.sh stop
@@ -9,7 +9,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DIR="${AGENTSTACK_SERVICES_DIR:-/tmp/agentstack-services}"
 PG_PORT="${AGENTSTACK_PG_PORT:-55432}"
 RABBIT_PORT="${AGENTSTACK_RABBIT_PORT:-5673}"
-PG_BIN=/usr/lib/postgresql/15/bin
+# The newest PostgreSQL installed (15 on Debian 12, 16 on Ubuntu 24.04); empty until installed.
+pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
 
 log() { printf '\033[1m[services]\033[0m %s\n' "$*" >&2; }
 
@@ -29,7 +30,9 @@ rabbit_env() {
 }
 
 start_postgres() {
-  [ -x "$PG_BIN/initdb" ] || { log "installing PostgreSQL 15"; apt_install postgresql-15; }
+  [ -n "$(pg_bin)" ] || { log "installing PostgreSQL"; apt_install postgresql; }
+  local PG_BIN
+  PG_BIN="$(pg_bin)"
   mkdir -p "$DIR/postgres" && chown postgres:postgres "$DIR/postgres"
   if [ ! -f "$DIR/postgres/data/PG_VERSION" ]; then
     runuser -u postgres -- "$PG_BIN/initdb" -D "$DIR/postgres/data" -U postgres --auth=trust -E UTF8 --no-locale >/dev/null
@@ -55,6 +58,8 @@ start_rabbitmq() {
 }
 
 stop_all() {
+  local PG_BIN
+  PG_BIN="$(pg_bin)"
   if [ -f "$DIR/postgres/data/PG_VERSION" ]; then
     runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$DIR/postgres/data" -m fast stop >/dev/null 2>&1 || true
   fi
