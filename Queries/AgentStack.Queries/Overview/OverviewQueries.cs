@@ -35,7 +35,7 @@ public sealed class OverviewQueries(IAnalyticsStore analytics)
             ORDER BY bucket, model
             {{Settings}}
             """;
-        var rows = await QueryRowsAsync(sql, Parameters(project, range), OverviewRowJsonContext.Default.UsageRow, ct);
+        var rows = await analytics.QueryRowsAsync(sql, Parameters(project, range), OverviewRowJsonContext.Default.UsageRow, ct);
         return new UsageSeries(Time(range.From), Time(range.To), range.Bucket,
             rows.Select(r => new UsagePoint(r.Bucket, r.Model, r.Calls, r.InputTokens, r.OutputTokens, r.CostUsd)).ToList());
     }
@@ -52,7 +52,7 @@ public sealed class OverviewQueries(IAnalyticsStore analytics)
             ORDER BY day
             {{Settings}}
             """;
-        var rows = await QueryRowsAsync(sql, Parameters(project, range), OverviewRowJsonContext.Default.SecurityRow, ct);
+        var rows = await analytics.QueryRowsAsync(sql, Parameters(project, range), OverviewRowJsonContext.Default.SecurityRow, ct);
         // A trend line needs every day, including the quiet ones: fill the days without findings with zeros.
         var byDay = rows.ToDictionary(r => r.Day, StringComparer.Ordinal);
         var days = new List<SecurityDay>();
@@ -81,7 +81,7 @@ public sealed class OverviewQueries(IAnalyticsStore analytics)
             """;
         var parameters = Parameters(project, range);
         parameters["limit"] = limit;
-        var rows = await QueryRowsAsync(sql, parameters, OverviewRowJsonContext.Default.LatencyRow, ct);
+        var rows = await analytics.QueryRowsAsync(sql, parameters, OverviewRowJsonContext.Default.LatencyRow, ct);
         return new LatencyScatter(Time(range.From), Time(range.To), rows.Select(r =>
             new LatencyPoint(r.TraceId, r.Name, r.StartTime, Math.Round(r.ExternalMs, 3), Math.Round(r.LlmMs, 3),
                 r.Errors > 0 ? "error" : "ok")).ToList());
@@ -98,7 +98,7 @@ public sealed class OverviewQueries(IAnalyticsStore analytics)
             ORDER BY bucket
             {{Settings}}
             """;
-        var rows = await QueryRowsAsync(sql, Parameters(project, range), OverviewRowJsonContext.Default.ErrorRateRow, ct);
+        var rows = await analytics.QueryRowsAsync(sql, Parameters(project, range), OverviewRowJsonContext.Default.ErrorRateRow, ct);
         return new ErrorRateSeries(Time(range.From), Time(range.To), range.Bucket, rows.Select(r =>
             new ErrorRatePoint(r.Bucket, r.Traces, r.Errors, r.Traces == 0 ? 0 : Math.Round((double)r.Errors / r.Traces, 4))).ToList());
     }
@@ -116,7 +116,7 @@ public sealed class OverviewQueries(IAnalyticsStore analytics)
             ORDER BY model
             {{Settings}}
             """;
-        var rows = await QueryRowsAsync(sql, Parameters(project, range), OverviewRowJsonContext.Default.ModelLatencyRow, ct);
+        var rows = await analytics.QueryRowsAsync(sql, Parameters(project, range), OverviewRowJsonContext.Default.ModelLatencyRow, ct);
         return new ModelLatencyList(Time(range.From), Time(range.To),
             rows.Select(r => new ModelLatency(r.Model, r.Calls, Math.Round(r.P50Ms, 3), Math.Round(r.P95Ms, 3))).ToList());
     }
@@ -124,9 +124,9 @@ public sealed class OverviewQueries(IAnalyticsStore analytics)
     public async Task<TraceFilterOptions> GetFilterOptionsAsync(string project, OverviewRange range, CancellationToken ct)
     {
         var parameters = Parameters(project, range);
-        var models = await QueryRowsAsync($"SELECT DISTINCT model AS value FROM agentstack.spans AS s FINAL WHERE {RangeWhere} AND model != '' ORDER BY value LIMIT 200",
+        var models = await analytics.QueryRowsAsync($"SELECT DISTINCT model AS value FROM agentstack.spans AS s FINAL WHERE {RangeWhere} AND model != '' ORDER BY value LIMIT 200",
             parameters, OverviewRowJsonContext.Default.ValueRow, ct);
-        var kinds = await QueryRowsAsync($"SELECT DISTINCT toString(kind) AS value FROM agentstack.spans AS s FINAL WHERE {RangeWhere} ORDER BY value",
+        var kinds = await analytics.QueryRowsAsync($"SELECT DISTINCT toString(kind) AS value FROM agentstack.spans AS s FINAL WHERE {RangeWhere} ORDER BY value",
             parameters, OverviewRowJsonContext.Default.ValueRow, ct);
         return new TraceFilterOptions(models.Select(m => m.Value).ToList(), kinds.Select(k => k.Value).ToList());
     }
@@ -142,7 +142,7 @@ public sealed class OverviewQueries(IAnalyticsStore analytics)
             LIMIT 1000
             {{Settings}}
             """;
-        var rows = await QueryRowsAsync(sql, new Dictionary<string, object?> { ["project"] = project, ["traceId"] = traceId },
+        var rows = await analytics.QueryRowsAsync(sql, new Dictionary<string, object?> { ["project"] = project, ["traceId"] = traceId },
             OverviewRowJsonContext.Default.FindingRow, ct);
         return new TraceFindings(rows.Select(r => new FindingView(r.TraceId, r.SpanId, r.Kind, r.Action, r.Score, r.Reason, r.DetectedAt)).ToList());
     }
@@ -215,7 +215,7 @@ public sealed class OverviewQueries(IAnalyticsStore analytics)
             LIMIT {limit:UInt32}
             {{Settings}}
             """;
-        var rows = await QueryRowsAsync(sql, parameters, TraceRowContext, ct);
+        var rows = await analytics.QueryRowsAsync(sql, parameters, TraceRowContext, ct);
         var page = rows.Take(filter.Limit).Select(r => new TraceSummary(r.TraceId, r.Name, r.StartTime, r.EndTime,
             r.DurationMs, r.SpanCount, r.OpenSpanCount, r.ErrorCount, r.InputTokens, r.OutputTokens, r.CostUsd,
             r.ErrorCount > 0 ? "error" : r.OpenSpanCount > 0 ? "running" : "ok", r.Models)).ToList();
@@ -238,21 +238,4 @@ public sealed class OverviewQueries(IAnalyticsStore analytics)
         new() { ["project"] = project, ["from"] = range.From, ["to"] = range.To };
 
     private static string Time(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
-
-    private async Task<List<T>> QueryRowsAsync<T>(string sql, IReadOnlyDictionary<string, object?> parameters,
-        JsonTypeInfo<T> rowType, CancellationToken ct)
-    {
-        var bytes = await analytics.QueryAsync(sql, parameters, "JSONEachRow", ct);
-        var rows = new List<T>();
-        var remaining = bytes.AsMemory();
-        while (remaining.Length > 0)
-        {
-            var end = remaining.Span.IndexOf((byte)'\n');
-            var line = end < 0 ? remaining : remaining[..end];
-            remaining = end < 0 ? default : remaining[(end + 1)..];
-            if (line.Length > 0)
-                rows.Add(JsonSerializer.Deserialize(line.Span, rowType)!);
-        }
-        return rows;
-    }
 }

@@ -53,7 +53,7 @@ public sealed class TraceQueries(IAnalyticsStore analytics)
             LIMIT {limit:UInt32}
             {{Settings}}
             """;
-        var rows = await QueryRowsAsync(sql, parameters, RowJsonContext.Default.TraceRow, ct);
+        var rows = await analytics.QueryRowsAsync(sql, parameters, RowJsonContext.Default.TraceRow, ct);
         var page = rows.Take(filter.Limit).Select(r => new TraceSummary(r.TraceId, r.Name, r.StartTime, r.EndTime,
             r.DurationMs, r.SpanCount, r.OpenSpanCount, r.ErrorCount, r.InputTokens, r.OutputTokens, r.CostUsd,
             r.ErrorCount > 0 ? "error" : r.OpenSpanCount > 0 ? "running" : "ok", r.Models)).ToList();
@@ -74,7 +74,7 @@ public sealed class TraceQueries(IAnalyticsStore analytics)
             ORDER BY spans.start_time, spans.span_id
             {{Settings}}
             """;
-        var rows = await QueryRowsAsync(sql, new Dictionary<string, object?> { ["project"] = project, ["traceId"] = traceId },
+        var rows = await analytics.QueryRowsAsync(sql, new Dictionary<string, object?> { ["project"] = project, ["traceId"] = traceId },
             RowJsonContext.Default.SpanRow, ct);
         if (rows.Count == 0)
             return null;
@@ -82,23 +82,6 @@ public sealed class TraceQueries(IAnalyticsStore analytics)
             r.Name, r.Kind, r.StartTime, r.EndTime, r.DurationMs, NullIfEmpty(r.Status), NullIfEmpty(r.StatusMessage),
             NullIfEmpty(r.Model), NullIfEmpty(r.Provider), r.InputTokens, r.OutputTokens, r.CostUsd,
             r.Input, r.Output, r.Attributes)).ToList());
-    }
-
-    private async Task<List<T>> QueryRowsAsync<T>(string sql, IReadOnlyDictionary<string, object?> parameters,
-        JsonTypeInfo<T> rowType, CancellationToken ct)
-    {
-        var bytes = await analytics.QueryAsync(sql, parameters, "JSONEachRow", ct);
-        var rows = new List<T>();
-        var remaining = bytes.AsMemory();
-        while (remaining.Length > 0)
-        {
-            var end = remaining.Span.IndexOf((byte)'\n');
-            var line = end < 0 ? remaining : remaining[..end];
-            remaining = end < 0 ? default : remaining[(end + 1)..];
-            if (line.Length > 0)
-                rows.Add(JsonSerializer.Deserialize(line.Span, rowType)!);
-        }
-        return rows;
     }
 
     private static string? NullIfEmpty(string value) => value.Length == 0 ? null : value;
