@@ -104,12 +104,14 @@ public static class CollectorEndpoints
         var command = new RecordSpans(NewId.NextGuid(), key.Project, key.KeyId, now, spans);
         try
         {
-            // The request timeout only starts once the command is sent, and sending blocks while the broker
-            // is away; this bounds the whole round trip, so a client never waits longer than CommandTimeout.
+            // MassTransit's request timeout only starts once the command is sent, and sending waits (without
+            // observing cancellation) while the broker is away. WaitAsync bounds the whole round trip, so a
+            // client never waits longer than CommandTimeout; a command sent late is still idempotent.
             using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
             deadline.CancelAfter(limits.CommandTimeout);
             var response = await bus.GetResponse<SpansRecorded, SpansConflicted>(command, deadline.Token,
-                RequestTimeout.After(ms: (int)limits.CommandTimeout.TotalMilliseconds));
+                    RequestTimeout.After(ms: (int)limits.CommandTimeout.TotalMilliseconds))
+                .WaitAsync(limits.CommandTimeout, ct);
             if (response.Is(out Response<SpansRecorded>? recorded))
                 return TypedResults.Ok(new RecordSpansResponse(recorded.Message.Accepted, recorded.Message.Duplicates));
 
@@ -136,6 +138,7 @@ public static class CollectorEndpoints
     private static bool IsUnavailable(Exception e) => e switch
     {
         RequestTimeoutException => true,
+        TimeoutException => true,
         EventStoreUnavailableException => true,
         RequestFaultException f => f.Fault?.Exceptions.Any(x => x.ExceptionType == typeof(EventStoreUnavailableException).FullName) == true,
         _ => false,
