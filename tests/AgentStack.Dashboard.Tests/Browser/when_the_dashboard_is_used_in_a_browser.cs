@@ -4,19 +4,25 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using AgentStack.Examples.ResearchAgent;
 using Microsoft.Playwright;
 
 namespace AgentStack.Dashboard.Tests.Browser;
 
 /// <summary>
-/// The dashboard in real headless Chromium against the running server (issue 7 acceptance): sign in by
-/// the one-time link, open a trace, replay it, and compare what every chart shows with the query API.
+/// The dashboard in real headless Chromium against the running server filled by the demo agent (issue 7
+/// acceptance): sign in by the one-time link, open a trace, replay it, and compare what every chart shows
+/// with the query API.
 /// Tests in a class run one after another, so the one that opens the link runs before those that reuse
 /// its session (xunit orders by name here only through <see cref="IClassFixture{T}"/> state, so each
-/// test signs in through <see cref="SignedInAsync"/>, which opens the link at most once).
+/// test signs in through <see cref="SignedInAsync"/>, which opens the link at most once). The fixture is the
+/// assembly's <see cref="DashboardFixture"/>.
 /// </summary>
-public sealed class when_the_dashboard_is_used_in_a_browser(DashboardFixture fixture) : IClassFixture<DashboardFixture>
+public sealed class when_the_dashboard_is_used_in_a_browser(DashboardFixture fixture)
 {
+    /// <summary>The demo's embedding model (HashEmbeddingGenerator): tokens, no price.</summary>
+    private const string EmbeddingModel = "hash-bow-256";
+
     private static readonly SemaphoreSlim SignInGate = new(1, 1);
     private static string? storageState;
 
@@ -80,21 +86,44 @@ public sealed class when_the_dashboard_is_used_in_a_browser(DashboardFixture fix
     public async Task when_a_trace_is_opened_then_the_waterfall_and_inspector_show_its_spans()
     {
         await using var page = await SignedInAsync();
+        // The latest run: its pricing tool timed out and its user input carried a prompt injection.
         var run = fixture.Runs[^1];
+        run.Demo.ToolTimedOut.ShouldBeTrue();
+        run.Demo.UserInjection.ShouldBeTrue();
+        var stored = (await ApiAsync($"/api/projects/default/traces/{run.TraceId}"))["spans"]!.AsArray();
 
+        // The list's default range is the last 24 hours: the runs back-filled into it, and the index trace.
         await page.Page.GotoAsync("/traces");
         var rows = page.Page.Locator("tr[data-trace-id]");
-        await Assertions.Expect(rows).ToHaveCountAsync(fixture.Runs.Count);
+        var recent = fixture.RunsInLast(24);
+        await Assertions.Expect(rows).ToHaveCountAsync(recent.Count + 1);
+        var listed = await rows.EvaluateAllAsync<string[]>("rows => rows.map(r => r.dataset.traceId)");
+        recent.Select(r => r.TraceId).ShouldBeSubsetOf(listed);
+        var index = listed.Except(recent.Select(r => r.TraceId)).ShouldHaveSingleItem();
+        await Assertions.Expect(page.Page.Locator($"tr[data-trace-id='{index}']")).ToContainTextAsync("index-knowledge-base");
         await page.ScreenshotAsync(fixture, "traces");
         await page.Page.Locator($"tr[data-trace-id='{run.TraceId}'] a").ClickAsync();
         await Assertions.Expect(page.Page).ToHaveURLAsync(new Regex($"/traces/{run.TraceId}$"));
 
         var spans = page.Page.Locator("button[data-span-id]");
-        await Assertions.Expect(spans).ToHaveCountAsync(5);
-        await page.Page.GetByRole(AriaRole.Button, new() { NameRegex = new("^answer, llm") }).ClickAsync();
+        await Assertions.Expect(spans).ToHaveCountAsync(stored.Count);
         var inspector = page.Page.GetByRole(AriaRole.Region, new() { Name = "Span inspector" });
-        await Assertions.Expect(inspector.GetByLabel("Output messages")).ToContainTextAsync("has shipped and arrives on Friday");
-        await Assertions.Expect(inspector.GetByLabel("Input messages")).ToContainTextAsync("You are a helpful support agent");
+
+        // The failed tool call shows its error; the guardrail shows the injected input it caught.
+        await page.Page.GetByRole(AriaRole.Button, new() { NameRegex = new("^execute_tool get_pricing, tool") }).ClickAsync();
+        await Assertions.Expect(inspector.Locator("dd.status-error")).ToContainTextAsync("the pricing service did not answer within 150 ms");
+        await page.Page.GetByRole(AriaRole.Button, new() { NameRegex = new("^input-guard, guardrail") }).ClickAsync();
+        await Assertions.Expect(inspector).ToContainTextAsync("Ignore all previous instructions");
+
+        // The SDK records messages as OpenTelemetry GenAI parts: the first model call asks for the tool, the last
+        // one streamed the e-mail; both render as a conversation.
+        var chats = page.Page.GetByRole(AriaRole.Button, new() { NameRegex = new($"^chat {LocalChatClient.ModelId}, llm") });
+        await chats.First.ClickAsync();
+        await Assertions.Expect(inspector.GetByLabel("Input messages")).ToContainTextAsync("[task:summarize] Summarise the context");
+        await Assertions.Expect(inspector.GetByLabel("Output messages")).ToContainTextAsync("get_pricing({\"product\":\"AgentStack\"})");
+        await chats.Last.ClickAsync();
+        await Assertions.Expect(inspector.GetByLabel("Input messages")).ToContainTextAsync("[task:email] Write an e-mail as JSON");
+        await Assertions.Expect(inspector.GetByLabel("Output messages")).ToContainTextAsync("Your research summary");
         await page.ScreenshotAsync(fixture, "trace");
         page.ShouldHaveNoErrors();
     }
@@ -103,9 +132,10 @@ public sealed class when_the_dashboard_is_used_in_a_browser(DashboardFixture fix
     public async Task when_a_trace_is_replayed_then_each_step_shows_the_state_its_events_recorded()
     {
         await using var page = await SignedInAsync();
-        var run = fixture.Runs[1];
+        // A run whose pricing tool timed out: the error span is one of the steps.
+        var run = fixture.Runs.First(r => r.Demo.ToolTimedOut);
         var events = await ReplayEventsAsync(run.TraceId);
-        events.Count.ShouldBe(9);
+        events.Count.ShouldBeGreaterThan(10, "a demo run has a dozen spans or more");
 
         await page.Page.GotoAsync($"/traces/{run.TraceId}/replay");
         await ShouldShowStepAsync(page.Page, events, 0);
@@ -174,21 +204,29 @@ public sealed class when_the_dashboard_is_used_in_a_browser(DashboardFixture fix
             (await TableAsync(page.Page, "cost")).ShouldBe(points.Select(p => new[] { S(p!["bucket"]), S(p!["model"]), S(p!["costUsd"]) }).ToList());
             (await TableAsync(page.Page, "tokens")).ShouldBe(points.Select(p => new[] { S(p!["bucket"]), S(p!["model"]), S(p!["inputTokens"]), S(p!["outputTokens"]) }).ToList());
             points.Sum(p => p!["costUsd"]!.GetValue<decimal>()).ShouldBeGreaterThan(0m);
+            // Two models: the demo's offline chat model and its embedding model.
+            var models = points.Select(p => S(p!["model"])).Distinct().ToList();
+            models.ShouldBe([EmbeddingModel, LocalChatClient.ModelId], ignoreOrder: true);
             await Assertions.Expect(page.Page.Locator("[data-chart=cost] .legend-label")).ToHaveCountAsync(2);
 
+            // One point per run in the range; the index trace has neither tool, retrieval nor model calls.
+            var recent = fixture.RunsInLast(24);
             var latency = (await ApiAsync(requests["latency"]))["points"]!.AsArray();
-            latency.Count.ShouldBe(fixture.Runs.Count);
+            latency.Select(p => S(p!["traceId"])).ShouldBe(recent.Select(r => r.TraceId), ignoreOrder: true);
             (await TableAsync(page.Page, "latency")).Select(r => r[1..]).ToList()
                 .ShouldBe(latency.Select(p => new[] { S(p!["externalMs"]), S(p!["llmMs"]) }).ToList());
             await Assertions.Expect(page.Page.Locator("[data-chart=latency] g.circle > circle")).ToHaveCountAsync(latency.Count);
 
             var errors = (await ApiAsync(requests["errors"]))["points"]!.AsArray();
             (await TableAsync(page.Page, "errors")).ShouldBe(errors.Select(p => new[] { S(p!["bucket"]), S(p!["traces"]), S(p!["errors"]), S(p!["errorRate"]) }).ToList());
-            errors.Sum(p => p!["errors"]!.GetValue<long>()).ShouldBe(fixture.Runs.Count(r => r.Fails));
+            errors.Sum(p => p!["errors"]!.GetValue<long>()).ShouldBe(recent.Count(r => r.Fails));
+            errors.Sum(p => p!["errors"]!.GetValue<long>()).ShouldBeGreaterThan(0, "the demo's tool timeouts and malformed answers fall in the last 24 hours");
+            errors.Count.ShouldBeGreaterThan(1, "runs in several hourly buckets draw a line");
 
-            var models = (await ApiAsync(requests["models"]))["models"]!.AsArray();
-            (await TableAsync(page.Page, "models")).ShouldBe(models.Select(p => new[] { S(p!["model"]), S(p!["calls"]), S(p!["p50Ms"]), S(p!["p95Ms"]) }).ToList());
-            await Assertions.Expect(page.Page.Locator("[data-chart=models] path.bar")).ToHaveCountAsync(models.Count * 2);
+            var latencies = (await ApiAsync(requests["models"]))["models"]!.AsArray();
+            (await TableAsync(page.Page, "models")).ShouldBe(latencies.Select(p => new[] { S(p!["model"]), S(p!["calls"]), S(p!["p50Ms"]), S(p!["p95Ms"]) }).ToList());
+            latencies.Select(p => S(p!["model"])).ShouldBe(models, ignoreOrder: true);
+            await Assertions.Expect(page.Page.Locator("[data-chart=models] path.bar")).ToHaveCountAsync(latencies.Count * 2);
 
             // No detectors yet: the security chart says so instead of drawing zeros.
             (await ApiAsync(requests["security"]))["totalFindings"]!.GetValue<long>().ShouldBe(0);
@@ -207,9 +245,16 @@ public sealed class when_the_dashboard_is_used_in_a_browser(DashboardFixture fix
             (await TableAsync(page.Page, "cost")).ShouldBe(week["points"]!.AsArray().Select(p => new[] { S(p!["bucket"]), S(p!["model"]), S(p!["costUsd"]) }).ToList());
             var weekErrors = (await ApiAsync(requests["errors"]))["points"]!.AsArray();
             (await TableAsync(page.Page, "errors")).ShouldBe(weekErrors.Select(p => new[] { S(p!["bucket"]), S(p!["traces"]), S(p!["errors"]), S(p!["errorRate"]) }).ToList());
-            await Assertions.Expect(page.Page.GetByTestId("total-traces")).ToHaveTextAsync(fixture.Runs.Count.ToString(CultureInfo.InvariantCulture));
+            // The week holds the whole two-day back-fill: every run, every failure.
+            weekErrors.Sum(p => p!["traces"]!.GetValue<long>()).ShouldBe(fixture.TraceCount);
+            weekErrors.Sum(p => p!["errors"]!.GetValue<long>()).ShouldBe(fixture.Runs.Count(r => r.Fails));
+            await Assertions.Expect(page.Page.GetByTestId("total-traces")).ToHaveTextAsync(fixture.TraceCount.ToString(CultureInfo.InvariantCulture));
             await Assertions.Expect(page.Page.Locator("[data-chart=cost] .legend-label")).ToHaveCountAsync(2);
-            await Assertions.Expect(page.Page.Locator("[data-chart=latency] g.circle > circle")).ToHaveCountAsync(latency.Count);
+            var weekLatency = (await ApiAsync(requests["latency"]))["points"]!.AsArray();
+            weekLatency.Select(p => S(p!["traceId"])).ShouldBe(fixture.Runs.Select(r => r.TraceId), ignoreOrder: true);
+            (await TableAsync(page.Page, "latency")).Select(r => r[1..]).ToList()
+                .ShouldBe(weekLatency.Select(p => new[] { S(p!["externalMs"]), S(p!["llmMs"]) }).ToList());
+            await Assertions.Expect(page.Page.Locator("[data-chart=latency] g.circle > circle")).ToHaveCountAsync(weekLatency.Count);
             await TimeSeriesShouldBeDrawnAsync(page.Page, 2);
             await page.ScreenshotAsync(fixture, "overview-7d");
             page.ShouldHaveNoErrors();
@@ -304,7 +349,7 @@ public sealed class when_the_dashboard_is_used_in_a_browser(DashboardFixture fix
 
     private async Task<JsonNode> ApiAsync(string url)
     {
-        using var response = await fixture.Server.Client.GetAsync(new Uri(url));
+        using var response = await fixture.Server.Client.GetAsync(new Uri(url, UriKind.RelativeOrAbsolute));
         response.StatusCode.ShouldBe(HttpStatusCode.OK);
         return (await response.Content.ReadFromJsonAsync<JsonNode>())!;
     }

@@ -22,6 +22,18 @@ describe('extractMessages', () => {
     expect(extractMessages('plain', 'assistant')).toEqual([{ role: 'assistant', content: 'plain' }]);
   });
 
+  it('reads OpenTelemetry GenAI parts (what the .NET SDK records): text, tool calls, tool responses', () => {
+    expect(extractMessages([
+      { role: 'system', parts: [{ type: 'text', content: 'Be brief.' }] },
+      { role: 'assistant', parts: [{ type: 'tool_call', id: 'c1', name: 'get_pricing', arguments: { product: 'AgentStack' } }], finish_reason: 'tool_call' },
+      { role: 'tool', parts: [{ type: 'tool_call_response', id: 'c1', response: '49 USD' }] },
+    ])).toEqual([
+      { role: 'system', content: 'Be brief.' },
+      { role: 'assistant', content: 'get_pricing({"product":"AgentStack"})' },
+      { role: 'tool', content: '49 USD' },
+    ]);
+  });
+
   it('is null for other JSON', () => {
     expect(extractMessages({ order: 1 })).toBeNull();
     expect(extractMessages([1, 2])).toBeNull();

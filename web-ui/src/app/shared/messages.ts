@@ -1,4 +1,4 @@
-/** A chat message as LLM payloads carry them (OpenAI-style role/content, or plain text). */
+/** A chat message as LLM payloads carry them (OpenAI-style role/content, OpenTelemetry GenAI role/parts, or plain text). */
 export interface ChatMessage { role: string; content: string; name?: string; }
 
 function text(content: unknown): string {
@@ -10,11 +10,28 @@ function text(content: unknown): string {
   return content === undefined || content === null ? '' : JSON.stringify(content);
 }
 
+/**
+ * OpenTelemetry GenAI message parts (`{role, parts: [...]}`, what Microsoft.Extensions.AI's OpenTelemetry
+ * middleware records, so what the .NET SDK sends): text, tool calls and tool call responses.
+ */
+function partsText(parts: unknown): string {
+  if (!Array.isArray(parts)) return '';
+  return parts.map((part) => {
+    const p = part as { type?: string; content?: unknown; name?: string; arguments?: unknown; response?: unknown };
+    switch (p?.type) {
+      case 'text': return text(p.content);
+      case 'tool_call': return `${p.name ?? 'tool'}(${p.arguments === undefined ? '' : JSON.stringify(p.arguments)})`;
+      case 'tool_call_response': return text(p.response);
+      default: return JSON.stringify(part);
+    }
+  }).join('\n');
+}
+
 function asMessage(value: unknown): ChatMessage | null {
   if (value && typeof value === 'object' && 'role' in value && typeof (value as { role: unknown }).role === 'string') {
-    const m = value as { role: string; content?: unknown; name?: string; tool_calls?: unknown; toolCalls?: unknown };
+    const m = value as { role: string; content?: unknown; parts?: unknown; name?: string; tool_calls?: unknown; toolCalls?: unknown };
     const calls = m.tool_calls ?? m.toolCalls;
-    const body = text(m.content) || (calls ? JSON.stringify(calls) : '');
+    const body = text(m.content) || partsText(m.parts) || (calls ? JSON.stringify(calls) : '');
     return { role: m.role, content: body, ...(m.name ? { name: m.name } : {}) };
   }
   return null;
