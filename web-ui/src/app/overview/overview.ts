@@ -82,7 +82,9 @@ export class Overview {
     const bucket = this.usageData()?.bucket ?? this.errorData()?.bucket ?? 'hour';
     return bucket === 'day' ? date.toISOString().slice(5, 10) : date.toISOString().slice(11, 16);
   };
-  protected readonly axisUsd = (v: number) => `$${v.toFixed(v < 1 ? 3 : 2)}`;
+  // Three significant digits below $1: agent costs are fractions of a cent, and fixed decimals
+  // printed the same label on neighbouring ticks.
+  protected readonly axisUsd = (v: number) => (v >= 1 ? `$${v.toFixed(2)}` : `$${Number(v.toPrecision(3))}`);
 }
 
 function scheme(name: string, domain: string[]): Color {

@@ -10,7 +10,8 @@ export function spanTree<T extends { spanId: string; parentSpanId: string | null
     const parent = s.parentSpanId && ids.has(s.parentSpanId) ? s.parentSpanId : null;
     children.set(parent, [...(children.get(parent) ?? []), s]);
   }
-  for (const list of children.values()) list.sort((a, b) => Date.parse(a.startTime) - Date.parse(b.startTime) || a.spanId.localeCompare(b.spanId));
+  // To the microsecond: Date.parse keeps milliseconds only, which put quick sibling steps in id order.
+  for (const list of children.values()) list.sort((a, b) => compareTimes(a.startTime, b.startTime) || a.spanId.localeCompare(b.spanId));
   const out: { span: T; depth: number }[] = [];
   const visit = (parent: string | null, depth: number) => {
     for (const s of children.get(parent) ?? []) {
@@ -33,4 +34,14 @@ export function waterfall(spans: SpanView[]): WaterfallRow[] {
     const e = span.endTime ? Date.parse(span.endTime) : end;
     return { span, depth, offsetPct: ((s - start) / total) * 100, widthPct: Math.max(((e - s) / total) * 100, 0.3), open: !span.endTime };
   });
+}
+
+/** Orders two RFC 3339 times to the microsecond (the API records microseconds; Date.parse keeps milliseconds). */
+export function compareTimes(a: string, b: string): number {
+  return microseconds(a) - microseconds(b);
+}
+
+function microseconds(time: string): number {
+  const fraction = /\.(\d+)/.exec(time)?.[1] ?? '';
+  return Date.parse(time) * 1000 + Number((fraction + '000000').slice(3, 6));
 }
