@@ -1,7 +1,5 @@
-using System.Diagnostics.Metrics;
 using System.Globalization;
 using System.Runtime.CompilerServices;
-using System.Threading.Channels;
 using AgentStack.Events;
 using Npgsql;
 using NpgsqlTypes;
@@ -19,10 +17,10 @@ namespace AgentStack.EventStore.Marten;
 /// taken from <see cref="TimeProvider"/> that the hash chain covers. See docs/event-store.md.
 /// <para>
 /// Appends from every caller of this instance go through one writer loop that commits them in groups
-/// (one transaction per group, as the SQLite store does). Each transaction first locks the single row of
-/// the lock table, so across all processes one transaction appends at a time: it reads the last position,
-/// checks expected versions against the stream heads it reads under that lock, inserts with positions
-/// last+1, last+2, ... and commits. PostgreSQL makes a commit visible before it releases its row locks,
+/// (<see cref="GroupCommitQueue"/>: one transaction per group, as the SQLite store does). Each transaction
+/// first locks the single row of the lock table, so across all processes one transaction appends at a
+/// time: it reads the last position, checks expected versions against the stream heads it reads under
+/// that lock, inserts with positions last+1, last+2, ... and commits. PostgreSQL makes a commit visible before it releases its row locks,
 /// so the next appender starts after it and readers always see a gapless prefix of the log.
 /// </para>
 /// </summary>
@@ -31,13 +29,9 @@ public sealed class MartenEventStore : IEventStore, IAsyncDisposable
     private const int ReadPageSize = 256;
     private const string Columns = "position, stream, version, type, recorded_at, data, hash, prev_hash";
 
-    private static readonly Meter Meter = new("AgentStack.EventStore.Marten");
-    private static readonly Counter<long> CommitsCounter = Meter.CreateCounter<long>(
-        "agentstack.eventstore.commits", description: "Group commits of the PostgreSQL event store.");
-    private static readonly Counter<long> EventsCounter = Meter.CreateCounter<long>(
-        "agentstack.eventstore.events_appended", description: "Events durably appended to the PostgreSQL event store.");
-    private static readonly Histogram<int> BatchSize = Meter.CreateHistogram<int>(
-        "agentstack.eventstore.batch_size", description: "Append calls sharing one group commit.");
+    private static readonly GroupCommitMetrics Metrics = new("AgentStack.EventStore.Marten",
+        commitsDescription: "Group commits of the PostgreSQL event store.",
+        eventsDescription: "Events durably appended to the PostgreSQL event store.");
 
     private readonly MartenEventStoreOptions options;
     private readonly TimeProvider timeProvider;
@@ -45,18 +39,14 @@ public sealed class MartenEventStore : IEventStore, IAsyncDisposable
     private readonly NpgsqlDataSource dataSource;
     private readonly NpgsqlDataSource listenerDataSource;
     private readonly SemaphoreSlim schemaGate = new(1, 1);
-    private readonly Channel<PendingAppend> pending = Channel.CreateUnbounded<PendingAppend>(
-        new UnboundedChannelOptions { SingleReader = true, AllowSynchronousContinuations = false });
-    private readonly Task writerLoop;
+    // Its known last position comes from this instance's commits and from NOTIFY.
+    private readonly GroupCommitQueue queue;
     private readonly CancellationTokenSource stopping = new();
     private readonly Lock listenerGate = new();
 
     private volatile bool schemaReady;
     private Task? listenerLoop;
     private TaskCompletionSource listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    // The highest position known to be committed: from this instance's commits and from NOTIFY.
-    private long knownPosition;
-    private TaskCompletionSource committed = NewSignal();
     private int disposed;
 
     public MartenEventStore(MartenEventStoreOptions options, TimeProvider timeProvider)
@@ -74,21 +64,11 @@ public sealed class MartenEventStore : IEventStore, IAsyncDisposable
         // and its own pool keeps it from taking a slot the appends and reads need.
         listenerDataSource = NpgsqlDataSource.Create(
             new NpgsqlConnectionStringBuilder(options.ConnectionString) { KeepAlive = 30, MaxPoolSize = 1 }.ConnectionString);
-        writerLoop = Task.Run(RunWriterAsync);
+        queue = new GroupCommitQueue(options.MaxBatchSize, timeProvider, Metrics, BeginBatchAsync);
     }
 
-    public Task<AppendResult> AppendAsync(IReadOnlyList<StreamAppend> appends, CancellationToken cancellationToken)
-    {
-        Validate(appends);
-        if (cancellationToken.IsCancellationRequested) return Task.FromCanceled<AppendResult>(cancellationToken);
-
-        var request = new PendingAppend(appends, cancellationToken);
-        if (!pending.Writer.TryWrite(request))
-            return Task.FromException<AppendResult>(new EventStoreUnavailableException("The event store is shutting down."));
-        // Not WaitAsync(cancellationToken): once its batch has started, the caller must learn whether its
-        // events were committed, not a cancellation that hides a durable write.
-        return request.Completion.Task;
-    }
+    public Task<AppendResult> AppendAsync(IReadOnlyList<StreamAppend> appends, CancellationToken cancellationToken) =>
+        queue.AppendAsync(appends, cancellationToken);
 
     public async IAsyncEnumerable<StoredEvent> ReadStreamAsync(string stream, long fromVersion,
         [EnumeratorCancellation] CancellationToken cancellationToken)
@@ -133,15 +113,9 @@ public sealed class MartenEventStore : IEventStore, IAsyncDisposable
     public async Task WaitForEventsAfterAsync(long afterPosition, CancellationToken cancellationToken)
     {
         // The listener publishes the last position right after LISTEN succeeds and on every NOTIFY, so
-        // once it is listening, knownPosition misses no commit of any process.
+        // once it is listening, the queue's last position misses no commit of any process.
         await EnsureListeningAsync(cancellationToken);
-        while (true)
-        {
-            // Take the signal before reading the position: a publish between the two is never missed.
-            var signal = Volatile.Read(ref committed);
-            if (Volatile.Read(ref knownPosition) > afterPosition) return;
-            await signal.Task.WaitAsync(cancellationToken);
-        }
+        await queue.WaitForPositionAfterAsync(afterPosition, cancellationToken);
     }
 
     public async Task<long> GetLastPositionAsync(CancellationToken cancellationToken)
@@ -151,7 +125,7 @@ public sealed class MartenEventStore : IEventStore, IAsyncDisposable
             await EnsureSchemaAsync(cancellationToken);
             await using var command = dataSource.CreateCommand($"SELECT COALESCE(MAX(position), 0) FROM {schema.Events}");
             var last = (long)(await command.ExecuteScalarAsync(cancellationToken))!;
-            Publish(last);
+            queue.Publish(last);
             return last;
         }
         catch (Exception e) when (IsDatabaseFailure(e, cancellationToken))
@@ -164,8 +138,7 @@ public sealed class MartenEventStore : IEventStore, IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref disposed, 1) == 1) return;
-        pending.Writer.TryComplete();
-        await writerLoop;
+        await queue.DisposeAsync();
         await stopping.CancelAsync();
         Task? listener;
         lock (listenerGate) listener = listenerLoop;
@@ -197,120 +170,56 @@ public sealed class MartenEventStore : IEventStore, IAsyncDisposable
         }
     }
 
-    private async Task RunWriterAsync()
+    private async ValueTask<IGroupCommitTransaction> BeginBatchAsync(IEnumerable<StreamAppend> appends)
     {
-        var reader = pending.Reader;
-        var batch = new List<PendingAppend>(options.MaxBatchSize);
-        while (await reader.WaitToReadAsync())
+        await EnsureSchemaAsync(CancellationToken.None);
+        var connection = await dataSource.OpenConnectionAsync();
+        NpgsqlTransaction? transaction = null;
+        try
         {
-            while (batch.Count < options.MaxBatchSize && reader.TryRead(out var request))
-            {
-                if (request.CancellationToken.IsCancellationRequested)
-                    request.Completion.TrySetCanceled(request.CancellationToken);
-                else
-                    batch.Add(request);
-            }
-            if (batch.Count > 0) await WriteBatchAsync(batch);
-            batch.Clear();
+            transaction = await connection.BeginTransactionAsync();
+            var startPosition = await LockLogAsync(connection, transaction);
+            var heads = await ReadHeadsAsync(connection, transaction, appends);
+            return new Batch(schema, connection, transaction, startPosition, heads);
+        }
+        catch
+        {
+            if (transaction is not null) await transaction.DisposeAsync();
+            await connection.DisposeAsync();
+            throw;
         }
     }
 
-    private async Task WriteBatchAsync(List<PendingAppend> batch)
+    /// <summary>Takes the log's write lock, across all processes, and returns the last position under it.</summary>
+    private async Task<long> LockLogAsync(NpgsqlConnection connection, NpgsqlTransaction transaction)
     {
-        var outcomes = new object[batch.Count];
-        long lastPosition;
-        int appended;
-        try
-        {
-            await EnsureSchemaAsync(CancellationToken.None);
-            await using var connection = await dataSource.OpenConnectionAsync();
-            await using var transaction = await connection.BeginTransactionAsync();
-
-            // synchronous_commit on (the default, made explicit): COMMIT returns only once the WAL is
-            // flushed, so a 2xx means committed in PostgreSQL (invariant 1). The lock statement and the
-            // MAX are separate statements, so in READ COMMITTED the MAX takes its snapshot after the lock
-            // is granted and sees the previous appender's commit.
-            long startPosition;
-            await using (var start = new NpgsqlBatch(connection, transaction))
-            {
-                // set_config(..., true) is SET LOCAL as a row-returning statement, so each command of the
-                // batch has exactly one result set to step over.
-                var settings = new NpgsqlBatchCommand(
-                    "SELECT set_config('synchronous_commit', 'on', true), set_config('lock_timeout', @lock_timeout, true)");
-                settings.Parameters.AddWithValue("lock_timeout",
-                    ((long)options.LockTimeout.TotalMilliseconds).ToString(CultureInfo.InvariantCulture));
-                start.BatchCommands.Add(settings);
-                start.BatchCommands.Add(new NpgsqlBatchCommand($"SELECT id FROM {schema.Lock} WHERE id = 1 FOR UPDATE"));
-                start.BatchCommands.Add(new NpgsqlBatchCommand($"SELECT COALESCE(MAX(position), 0) FROM {schema.Events}"));
-                await using var reader = await start.ExecuteReaderAsync();
-                await reader.NextResultAsync();
-                if (!await reader.ReadAsync()) throw new InvalidOperationException($"The lock row of {schema.Lock} is missing.");
-                await reader.NextResultAsync();
-                await reader.ReadAsync();
-                startPosition = reader.GetInt64(0);
-            }
-
-            var heads = await ReadHeadsAsync(connection, transaction, batch);
-            var rows = new Rows();
-            lastPosition = startPosition;
-            for (var i = 0; i < batch.Count; i++)
-            {
-                try
-                {
-                    outcomes[i] = Apply(batch[i].Appends, heads, rows, ref lastPosition);
-                }
-                catch (WrongExpectedVersionException e)
-                {
-                    outcomes[i] = e;
-                }
-            }
-
-            appended = rows.Count;
-            if (appended > 0)
-            {
-                await using var insert = new NpgsqlBatch(connection, transaction);
-                insert.BatchCommands.Add(rows.ToInsert(schema.Events));
-                var notify = new NpgsqlBatchCommand("SELECT pg_notify(@channel, @position)");
-                notify.Parameters.AddWithValue("channel", schema.NotifyChannel);
-                notify.Parameters.AddWithValue("position", lastPosition.ToString(CultureInfo.InvariantCulture));
-                insert.BatchCommands.Add(notify);
-                await insert.ExecuteNonQueryAsync();
-                await transaction.CommitAsync();
-            }
-            else
-            {
-                await transaction.RollbackAsync();
-            }
-        }
-        catch (Exception e)
-        {
-            // Connection refused, server restarting, lock timeout, disk full: nothing of the batch is known
-            // to be committed, so every caller learns that the store is unavailable (503, retry). A failure
-            // of COMMIT itself leaves the outcome unknown; the retry is safe because ingestion is idempotent.
-            var unavailable = new EventStoreUnavailableException("The event store could not persist the append.", e);
-            foreach (var request in batch) request.Completion.TrySetException(unavailable);
-            return;
-        }
-
-        if (appended > 0)
-        {
-            Publish(lastPosition);
-            CommitsCounter.Add(1);
-            EventsCounter.Add(appended);
-        }
-        BatchSize.Record(batch.Count);
-        for (var i = 0; i < batch.Count; i++)
-        {
-            if (outcomes[i] is AppendResult result) batch[i].Completion.TrySetResult(result);
-            else batch[i].Completion.TrySetException((Exception)outcomes[i]);
-        }
+        // synchronous_commit on (the default, made explicit): COMMIT returns only once the WAL is
+        // flushed, so a 2xx means committed in PostgreSQL (invariant 1). The lock statement and the
+        // MAX are separate statements, so in READ COMMITTED the MAX takes its snapshot after the lock
+        // is granted and sees the previous appender's commit.
+        await using var start = new NpgsqlBatch(connection, transaction);
+        // set_config(..., true) is SET LOCAL as a row-returning statement, so each command of the
+        // batch has exactly one result set to step over.
+        var settings = new NpgsqlBatchCommand(
+            "SELECT set_config('synchronous_commit', 'on', true), set_config('lock_timeout', @lock_timeout, true)");
+        settings.Parameters.AddWithValue("lock_timeout",
+            ((long)options.LockTimeout.TotalMilliseconds).ToString(CultureInfo.InvariantCulture));
+        start.BatchCommands.Add(settings);
+        start.BatchCommands.Add(new NpgsqlBatchCommand($"SELECT id FROM {schema.Lock} WHERE id = 1 FOR UPDATE"));
+        start.BatchCommands.Add(new NpgsqlBatchCommand($"SELECT COALESCE(MAX(position), 0) FROM {schema.Events}"));
+        await using var reader = await start.ExecuteReaderAsync();
+        await reader.NextResultAsync();
+        if (!await reader.ReadAsync()) throw new InvalidOperationException($"The lock row of {schema.Lock} is missing.");
+        await reader.NextResultAsync();
+        await reader.ReadAsync();
+        return reader.GetInt64(0);
     }
 
     /// <summary>Each stream's last version and hash, one index seek per stream, read under the log lock.</summary>
     private async Task<Dictionary<string, StreamHead>> ReadHeadsAsync(NpgsqlConnection connection,
-        NpgsqlTransaction transaction, List<PendingAppend> batch)
+        NpgsqlTransaction transaction, IEnumerable<StreamAppend> appends)
     {
-        var streams = batch.SelectMany(p => p.Appends).Select(a => a.Stream).Distinct(StringComparer.Ordinal).ToArray();
+        var streams = appends.Select(a => a.Stream).Distinct(StringComparer.Ordinal).ToArray();
         var heads = new Dictionary<string, StreamHead>(streams.Length, StringComparer.Ordinal);
         await using var command = new NpgsqlCommand($"""
             SELECT s.stream, h.version, h.hash
@@ -324,59 +233,6 @@ public sealed class MartenEventStore : IEventStore, IAsyncDisposable
         while (await reader.ReadAsync())
             heads[reader.GetString(0)] = new StreamHead(reader.GetInt64(1), reader.GetString(2));
         return heads;
-    }
-
-    /// <summary>One append call, all of its streams or none: the heads it moves are kept only if it succeeds.</summary>
-    private AppendResult Apply(IReadOnlyList<StreamAppend> appends, Dictionary<string, StreamHead> batchHeads,
-        Rows rows, ref long position)
-    {
-        var callHeads = new Dictionary<string, StreamHead>(StringComparer.Ordinal);
-        // PostgreSQL keeps microseconds; the hash covers the value as stored.
-        var recordedAt = EventHash.FromUnixMicroseconds(EventHash.ToUnixMicroseconds(timeProvider.GetUtcNow()));
-        var nextVersions = new long[appends.Count];
-        var callPosition = position;
-        var mark = rows.Count;
-
-        foreach (var (a, append) in appends.Index())
-        {
-            if (!callHeads.TryGetValue(append.Stream, out var head) && !batchHeads.TryGetValue(append.Stream, out head))
-                head = StreamHead.Empty;
-
-            if (append.ExpectedVersion != StreamAppend.Any && append.ExpectedVersion != head.Version)
-            {
-                rows.TruncateTo(mark);
-                throw new WrongExpectedVersionException(append.Stream, append.ExpectedVersion, head.Version);
-            }
-
-            foreach (var e in append.Events)
-            {
-                var version = head.Version + 1;
-                var hash = EventHash.Compute(head.Hash, append.Stream, version, e.Type, recordedAt, e.Data);
-                rows.Add(++callPosition, append.Stream, version, e.Type, recordedAt, e.Data, hash, head.Hash);
-                head = new StreamHead(version, hash);
-            }
-            callHeads[append.Stream] = head;
-            nextVersions[a] = head.Version;
-        }
-
-        foreach (var (stream, head) in callHeads) batchHeads[stream] = head;
-        position = callPosition;
-        return new AppendResult(nextVersions, callPosition);
-    }
-
-    private void Publish(long position)
-    {
-        var current = Volatile.Read(ref knownPosition);
-        while (position > current)
-        {
-            var seen = Interlocked.CompareExchange(ref knownPosition, position, current);
-            if (seen == current)
-            {
-                Interlocked.Exchange(ref committed, NewSignal()).TrySetResult();
-                return;
-            }
-            current = seen;
-        }
     }
 
     private async Task EnsureListeningAsync(CancellationToken cancellationToken)
@@ -409,12 +265,12 @@ public sealed class MartenEventStore : IEventStore, IAsyncDisposable
                 connection.Notification += (_, e) =>
                 {
                     if (long.TryParse(e.Payload, NumberStyles.None, CultureInfo.InvariantCulture, out var position))
-                        Publish(position);
+                        queue.Publish(position);
                 };
                 await using (var listen = new NpgsqlCommand($"LISTEN \"{schema.NotifyChannel}\"", connection))
                     await listen.ExecuteNonQueryAsync(token);
                 await using (var last = new NpgsqlCommand($"SELECT COALESCE(MAX(position), 0) FROM {schema.Events}", connection))
-                    Publish((long)(await last.ExecuteScalarAsync(token))!);
+                    queue.Publish((long)(await last.ExecuteScalarAsync(token))!);
                 listening.TrySetResult();
                 backoff = TimeSpan.FromMilliseconds(100);
                 while (true) await connection.WaitAsync(token);
@@ -474,34 +330,6 @@ public sealed class MartenEventStore : IEventStore, IAsyncDisposable
         || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested)
         || (e is InvalidOperationException && e.InnerException is NpgsqlException);
 
-    private static void Validate(IReadOnlyList<StreamAppend> appends)
-    {
-        ArgumentNullException.ThrowIfNull(appends);
-        foreach (var append in appends)
-        {
-            if (append is null) throw new ArgumentException("An append is null.", nameof(appends));
-            if (string.IsNullOrEmpty(append.Stream))
-                throw new ArgumentException("Every append needs a stream name.", nameof(appends));
-            if (append.ExpectedVersion < StreamAppend.Any)
-                throw new ArgumentException(
-                    $"Expected version {append.ExpectedVersion} of stream '{append.Stream}' is neither a version, NoStream nor Any.",
-                    nameof(appends));
-            if (append.Events is null) throw new ArgumentException($"Events of stream '{append.Stream}' are null.", nameof(appends));
-            foreach (var e in append.Events)
-            {
-                if (e is null || string.IsNullOrEmpty(e.Type) || e.Data is null)
-                    throw new ArgumentException($"An event of stream '{append.Stream}' lacks a type or data.", nameof(appends));
-            }
-        }
-    }
-
-    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-    private readonly record struct StreamHead(long Version, string Hash)
-    {
-        public static readonly StreamHead Empty = new(0, EventHash.Genesis);
-    }
-
     /// <summary>A batch's new rows, column by column: inserted with one statement through unnest.</summary>
     private sealed class Rows
     {
@@ -551,11 +379,62 @@ public sealed class MartenEventStore : IEventStore, IAsyncDisposable
         }
     }
 
-    private sealed class PendingAppend(IReadOnlyList<StreamAppend> appends, CancellationToken cancellationToken)
+
+    /// <summary>
+    /// A group's transaction under the log lock. Versions are checked and hashes computed in memory; the
+    /// rows of the calls that were not rejected go in with one INSERT at commit, so a stale call costs no
+    /// round trip and positions are numbered only for rows certain to be inserted.
+    /// </summary>
+    private sealed class Batch(MartenSchema schema, NpgsqlConnection connection, NpgsqlTransaction transaction,
+        long startPosition, Dictionary<string, StreamHead> heads) : IGroupCommitTransaction
     {
-        public IReadOnlyList<StreamAppend> Appends { get; } = appends;
-        public CancellationToken CancellationToken { get; } = cancellationToken;
-        public TaskCompletionSource<AppendResult> Completion { get; } =
-            new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly Rows rows = new();
+        private int savepoint;
+
+        public long StartPosition { get; } = startPosition;
+
+        public StreamHead ReadHead(string stream) => heads.GetValueOrDefault(stream, StreamHead.Empty);
+
+        public long Insert(string stream, long version, string type, DateTimeOffset recordedAt, byte[] data,
+            string hash, string prevHash)
+        {
+            var position = StartPosition + rows.Count + 1;
+            rows.Add(position, stream, version, type, recordedAt, data, hash, prevHash);
+            return position;
+        }
+
+        public void Savepoint() => savepoint = rows.Count;
+
+        // The savepoint is only a row count: keeping the rows is all that releasing it means.
+        public void ReleaseSavepoint()
+        {
+        }
+
+        public void RollbackToSavepoint() => rows.TruncateTo(savepoint);
+
+        public async ValueTask<bool> CommitAsync()
+        {
+            if (rows.Count == 0)
+            {
+                await transaction.RollbackAsync();
+                return false;
+            }
+            await using var insert = new NpgsqlBatch(connection, transaction);
+            insert.BatchCommands.Add(rows.ToInsert(schema.Events));
+            var notify = new NpgsqlBatchCommand("SELECT pg_notify(@channel, @position)");
+            notify.Parameters.AddWithValue("channel", schema.NotifyChannel);
+            notify.Parameters.AddWithValue("position",
+                (StartPosition + rows.Count).ToString(CultureInfo.InvariantCulture));
+            insert.BatchCommands.Add(notify);
+            await insert.ExecuteNonQueryAsync();
+            await transaction.CommitAsync();
+            return true;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await transaction.DisposeAsync();
+            await connection.DisposeAsync();
+        }
     }
 }

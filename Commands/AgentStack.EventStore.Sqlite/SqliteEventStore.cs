@@ -1,6 +1,4 @@
-using System.Diagnostics.Metrics;
 using System.Runtime.CompilerServices;
-using System.Threading.Channels;
 using AgentStack.Events;
 using Microsoft.Data.Sqlite;
 
@@ -10,36 +8,26 @@ namespace AgentStack.EventStore.Sqlite;
 
 /// <summary>
 /// The embedded event store: one SQLite file in WAL mode. Appends from every caller go through one
-/// writer loop that commits them in groups, one transaction and one fsync per group, so throughput
-/// scales with concurrency instead of paying an fsync per request. Reads use pooled read-only
-/// connections, which WAL lets run beside the writer's transaction.
+/// writer loop (<see cref="GroupCommitQueue"/>) that commits them in groups, one transaction and one
+/// fsync per group, so throughput scales with concurrency instead of paying an fsync per request. Reads
+/// use pooled read-only connections, which WAL lets run beside the writer's transaction.
 /// </summary>
 public sealed class SqliteEventStore : IEventStore, IAsyncDisposable
 {
     private const int ReadPageSize = 256;
     private const string RequestSavepoint = "append";
 
-    private static readonly Meter Meter = new("AgentStack.EventStore.Sqlite");
-    private static readonly Counter<long> CommitsCounter = Meter.CreateCounter<long>(
-        "agentstack.eventstore.commits", description: "Group commits (transactions fsync'd) of the SQLite event store.");
-    private static readonly Counter<long> EventsCounter = Meter.CreateCounter<long>(
-        "agentstack.eventstore.events_appended", description: "Events durably appended to the SQLite event store.");
-    private static readonly Histogram<int> BatchSize = Meter.CreateHistogram<int>(
-        "agentstack.eventstore.batch_size", description: "Append calls sharing one group commit.");
+    private static readonly GroupCommitMetrics Metrics = new("AgentStack.EventStore.Sqlite",
+        commitsDescription: "Group commits (transactions fsync'd) of the SQLite event store.",
+        eventsDescription: "Events durably appended to the SQLite event store.");
 
     private readonly SqliteEventStoreOptions options;
-    private readonly TimeProvider timeProvider;
     private readonly string writeConnectionString;
     private readonly string readConnectionString;
-    private readonly Channel<PendingAppend> pending = Channel.CreateUnbounded<PendingAppend>(
-        new UnboundedChannelOptions { SingleReader = true, AllowSynchronousContinuations = false });
-    private readonly Task writerLoop;
+    private readonly GroupCommitQueue queue;
 
     // Owned by the writer loop only; null after a failure until the next batch reopens it.
     private SqliteWriter? writer;
-    private long lastPosition;
-    private long commitCount;
-    private TaskCompletionSource committed = NewCommitSignal();
     private int disposed;
 
     public SqliteEventStore(SqliteEventStoreOptions options, TimeProvider timeProvider)
@@ -50,7 +38,6 @@ public sealed class SqliteEventStore : IEventStore, IAsyncDisposable
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.MaxBatchSize);
 
         this.options = options;
-        this.timeProvider = timeProvider;
         var path = Path.GetFullPath(options.DatabasePath);
         if (Path.GetDirectoryName(path) is { } directory) Directory.CreateDirectory(directory);
 
@@ -69,25 +56,16 @@ public sealed class SqliteEventStore : IEventStore, IAsyncDisposable
         // The schema is created here, when the container first resolves the store, so a bad path or an
         // unreadable file stops the host at start-up instead of failing every request later.
         writer = SqliteWriter.Open(writeConnectionString, options.BusyTimeout);
-        lastPosition = writer.ReadLastPosition();
-        writerLoop = Task.Run(RunWriterAsync);
+        var lastPosition = writer.ReadLastPosition();
+        queue = new GroupCommitQueue(options.MaxBatchSize, timeProvider, Metrics, BeginBatch, onFailure: DiscardWriter);
+        queue.Publish(lastPosition);
     }
 
     /// <summary>Transactions committed by this instance: a diagnostic that group commit is happening.</summary>
-    internal long CommitCount => Interlocked.Read(ref commitCount);
+    internal long CommitCount => queue.CommitCount;
 
-    public Task<AppendResult> AppendAsync(IReadOnlyList<StreamAppend> appends, CancellationToken cancellationToken)
-    {
-        Validate(appends);
-        if (cancellationToken.IsCancellationRequested) return Task.FromCanceled<AppendResult>(cancellationToken);
-
-        var request = new PendingAppend(appends, cancellationToken);
-        if (!pending.Writer.TryWrite(request))
-            return Task.FromException<AppendResult>(new EventStoreUnavailableException("The event store is shutting down."));
-        // Deliberately not WaitAsync(cancellationToken): once a batch has started, the caller must learn
-        // whether its events were committed, not a cancellation that hides a durable write.
-        return request.Completion.Task;
-    }
+    public Task<AppendResult> AppendAsync(IReadOnlyList<StreamAppend> appends, CancellationToken cancellationToken) =>
+        queue.AppendAsync(appends, cancellationToken);
 
     public async IAsyncEnumerable<StoredEvent> ReadStreamAsync(string stream, long fromVersion,
         [EnumeratorCancellation] CancellationToken cancellationToken)
@@ -122,17 +100,9 @@ public sealed class SqliteEventStore : IEventStore, IAsyncDisposable
         }, Math.Min(maxCount, 1024), cancellationToken);
     }
 
-    public async Task WaitForEventsAfterAsync(long afterPosition, CancellationToken cancellationToken)
-    {
-        while (true)
-        {
-            // Take the signal before reading the position: the writer publishes the position before it
-            // swaps and completes the signal, so a commit between the two reads is never missed.
-            var signal = Volatile.Read(ref committed);
-            if (Volatile.Read(ref lastPosition) > afterPosition) return;
-            await signal.Task.WaitAsync(cancellationToken);
-        }
-    }
+    // One process writes the file, so this instance's own commits are all there is to wait for.
+    public Task WaitForEventsAfterAsync(long afterPosition, CancellationToken cancellationToken) =>
+        queue.WaitForPositionAfterAsync(afterPosition, cancellationToken);
 
     public async Task<long> GetLastPositionAsync(CancellationToken cancellationToken)
     {
@@ -154,8 +124,7 @@ public sealed class SqliteEventStore : IEventStore, IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref disposed, 1) == 1) return;
-        pending.Writer.TryComplete();
-        await writerLoop;
+        await queue.DisposeAsync();
         writer?.Dispose();
         writer = null;
         // Pooled connections would otherwise keep the file (and its WAL) open after the store is gone.
@@ -165,117 +134,17 @@ public sealed class SqliteEventStore : IEventStore, IAsyncDisposable
         SqliteConnection.ClearPool(read);
     }
 
-    private async Task RunWriterAsync()
+    private ValueTask<IGroupCommitTransaction> BeginBatch(IEnumerable<StreamAppend> appends)
     {
-        var reader = pending.Reader;
-        var batch = new List<PendingAppend>(options.MaxBatchSize);
-        while (await reader.WaitToReadAsync())
-        {
-            while (batch.Count < options.MaxBatchSize && reader.TryRead(out var request))
-            {
-                if (request.CancellationToken.IsCancellationRequested)
-                    request.Completion.TrySetCanceled(request.CancellationToken);
-                else
-                    batch.Add(request);
-            }
-            if (batch.Count > 0) WriteBatch(batch);
-            batch.Clear();
-        }
+        writer ??= SqliteWriter.Open(writeConnectionString, options.BusyTimeout);
+        return ValueTask.FromResult<IGroupCommitTransaction>(new Batch(writer, writer.Begin(), queue.LastPosition));
     }
 
-    private void WriteBatch(List<PendingAppend> batch)
+    /// <summary>After a failed batch the writer's connection is in an unknown state: the next batch opens a new one.</summary>
+    private void DiscardWriter()
     {
-        var outcomes = new object[batch.Count];
-        long position;
-        try
-        {
-            writer ??= SqliteWriter.Open(writeConnectionString, options.BusyTimeout);
-            position = Volatile.Read(ref lastPosition);
-            using var transaction = writer.Begin();
-            // The latest version and hash of a stream come from the UNIQUE(stream, version) index, one
-            // descending seek, rather than a streams table: such a table would be a second, mutable copy
-            // of the log's truth, updated on every append, in a file whose events are append-only. The
-            // dictionary only spares repeated seeks for streams appended to more than once in a batch.
-            var heads = new Dictionary<string, StreamHead>(StringComparer.Ordinal);
-            for (var i = 0; i < batch.Count; i++)
-            {
-                // A savepoint per call: a stale expected version rolls back that call alone, not the group.
-                transaction.Save(RequestSavepoint);
-                try
-                {
-                    outcomes[i] = Apply(writer, batch[i].Appends, heads, ref position);
-                    transaction.Release(RequestSavepoint);
-                }
-                catch (WrongExpectedVersionException e)
-                {
-                    transaction.Rollback(RequestSavepoint);
-                    transaction.Release(RequestSavepoint);
-                    outcomes[i] = e;
-                }
-            }
-            transaction.Commit();
-        }
-        catch (Exception e)
-        {
-            // Disk full, I/O error, lock held past the timeout: nothing of the batch is committed (the
-            // transaction rolls back as a whole), so every caller, even one whose expected version was
-            // wrong against a state that no longer holds, learns that the store is unavailable.
-            writer?.Discard();
-            writer = null;
-            var unavailable = new EventStoreUnavailableException("The event store could not persist the append.", e);
-            foreach (var request in batch) request.Completion.TrySetException(unavailable);
-            return;
-        }
-
-        var appended = position - Volatile.Read(ref lastPosition);
-        Volatile.Write(ref lastPosition, position);
-        Interlocked.Increment(ref commitCount);
-        Interlocked.Exchange(ref committed, NewCommitSignal()).TrySetResult();
-        CommitsCounter.Add(1);
-        EventsCounter.Add(appended);
-        BatchSize.Record(batch.Count);
-
-        for (var i = 0; i < batch.Count; i++)
-        {
-            if (outcomes[i] is AppendResult result) batch[i].Completion.TrySetResult(result);
-            else batch[i].Completion.TrySetException((Exception)outcomes[i]);
-        }
-    }
-
-    /// <summary>One append call, all of its streams or none: throws before the caller's savepoint is released.</summary>
-    private AppendResult Apply(SqliteWriter writer, IReadOnlyList<StreamAppend> appends,
-        Dictionary<string, StreamHead> batchHeads, ref long position)
-    {
-        // Heads this call moved stay local until it succeeds, so a rejected call leaves the batch's view intact.
-        var callHeads = new Dictionary<string, StreamHead>(StringComparer.Ordinal);
-        var recordedAt = EventHash.FromUnixMicroseconds(EventHash.ToUnixMicroseconds(timeProvider.GetUtcNow()));
-        var recordedAtMicroseconds = EventHash.ToUnixMicroseconds(recordedAt);
-        var nextVersions = new long[appends.Count];
-        var callPosition = position;
-
-        for (var a = 0; a < appends.Count; a++)
-        {
-            var append = appends[a];
-            if (!callHeads.TryGetValue(append.Stream, out var head) && !batchHeads.TryGetValue(append.Stream, out head))
-                head = writer.ReadHead(append.Stream);
-
-            if (append.ExpectedVersion != StreamAppend.Any && append.ExpectedVersion != head.Version)
-                throw new WrongExpectedVersionException(append.Stream, append.ExpectedVersion, head.Version);
-
-            foreach (var e in append.Events)
-            {
-                var version = head.Version + 1;
-                var hash = EventHash.Compute(head.Hash, append.Stream, version, e.Type, recordedAt, e.Data);
-                callPosition = writer.Insert(append.Stream, version, e.Type, recordedAtMicroseconds, e.Data, hash, head.Hash);
-                head = new StreamHead(version, hash);
-            }
-            callHeads[append.Stream] = head;
-            nextVersions[a] = head.Version;
-        }
-
-        foreach (var (stream, head) in callHeads) batchHeads[stream] = head;
-        position = callPosition;
-        return new AppendResult(nextVersions, callPosition);
+        writer?.Discard();
+        writer = null;
     }
 
     private async Task<List<StoredEvent>> QueryAsync(string sql, Action<SqliteParameterCollection> bind,
@@ -314,34 +183,40 @@ public sealed class SqliteEventStore : IEventStore, IAsyncDisposable
         Hash: reader.GetString(6),
         PrevHash: reader.GetString(7));
 
-    private static void Validate(IReadOnlyList<StreamAppend> appends)
+    /// <summary>A group's transaction on the writer's connection: the rows are inserted as the calls are applied.</summary>
+    private sealed class Batch(SqliteWriter writer, SqliteTransaction transaction, long startPosition) : IGroupCommitTransaction
     {
-        ArgumentNullException.ThrowIfNull(appends);
-        foreach (var append in appends)
+        public long StartPosition { get; } = startPosition;
+
+        // The latest version and hash of a stream come from the UNIQUE(stream, version) index, one
+        // descending seek, rather than a streams table: such a table would be a second, mutable copy
+        // of the log's truth, updated on every append, in a file whose events are append-only.
+        public StreamHead ReadHead(string stream) => writer.ReadHead(stream);
+
+        public long Insert(string stream, long version, string type, DateTimeOffset recordedAt, byte[] data,
+            string hash, string prevHash) =>
+            writer.Insert(stream, version, type, EventHash.ToUnixMicroseconds(recordedAt), data, hash, prevHash);
+
+        public void Savepoint() => transaction.Save(RequestSavepoint);
+
+        public void ReleaseSavepoint() => transaction.Release(RequestSavepoint);
+
+        public void RollbackToSavepoint()
         {
-            if (append is null) throw new ArgumentException("An append is null.", nameof(appends));
-            if (string.IsNullOrEmpty(append.Stream))
-                throw new ArgumentException("Every append needs a stream name.", nameof(appends));
-            if (append.ExpectedVersion < StreamAppend.Any)
-                throw new ArgumentException(
-                    $"Expected version {append.ExpectedVersion} of stream '{append.Stream}' is neither a version, NoStream nor Any.",
-                    nameof(appends));
-            if (append.Events is null) throw new ArgumentException($"Events of stream '{append.Stream}' are null.", nameof(appends));
-            foreach (var e in append.Events)
-            {
-                if (e is null || string.IsNullOrEmpty(e.Type) || e.Data is null)
-                    throw new ArgumentException($"An event of stream '{append.Stream}' lacks a type or data.", nameof(appends));
-            }
+            transaction.Rollback(RequestSavepoint);
+            transaction.Release(RequestSavepoint);
         }
-    }
 
-    private static TaskCompletionSource NewCommitSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public ValueTask<bool> CommitAsync()
+        {
+            transaction.Commit();
+            return ValueTask.FromResult(true);
+        }
 
-    private sealed class PendingAppend(IReadOnlyList<StreamAppend> appends, CancellationToken cancellationToken)
-    {
-        public IReadOnlyList<StreamAppend> Appends { get; } = appends;
-        public CancellationToken CancellationToken { get; } = cancellationToken;
-        public TaskCompletionSource<AppendResult> Completion { get; } =
-            new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public ValueTask DisposeAsync()
+        {
+            transaction.Dispose();
+            return ValueTask.CompletedTask;
+        }
     }
 }

@@ -3,12 +3,6 @@ using Microsoft.Data.Sqlite;
 
 namespace AgentStack.EventStore.Sqlite;
 
-/// <summary>A stream's last version and hash: what the next event chains to.</summary>
-internal readonly record struct StreamHead(long Version, string Hash)
-{
-    public static readonly StreamHead Empty = new(0, EventHash.Genesis);
-}
-
 /// <summary>
 /// The one connection that writes, with its statements prepared once and reused by every batch:
 /// SQLite allows a single writer anyway, and keeping it single in-process is what orders positions.

@@ -1,0 +1,297 @@
+using System.Diagnostics.Metrics;
+using System.Threading.Channels;
+
+namespace AgentStack.Events;
+
+/// <summary>A stream's last version and hash: what the next event chains to.</summary>
+public readonly record struct StreamHead(long Version, string Hash)
+{
+    public static readonly StreamHead Empty = new(0, EventHash.Genesis);
+}
+
+/// <summary>
+/// One group's transaction, opened by an adapter under its write lock. <see cref="GroupCommitQueue"/>
+/// applies each append call between <see cref="Savepoint"/> and <see cref="ReleaseSavepoint"/>, or
+/// <see cref="RollbackToSavepoint"/> when the call's expected version is stale, then commits once.
+/// Disposing without a commit abandons whatever the transaction holds.
+/// </summary>
+public interface IGroupCommitTransaction : IAsyncDisposable
+{
+    /// <summary>The position of the log's last event when the transaction began.</summary>
+    long StartPosition { get; }
+
+    /// <summary>The stream's head as committed before this group (<see cref="StreamHead.Empty"/> if none).</summary>
+    StreamHead ReadHead(string stream);
+
+    /// <summary>Adds one event to the transaction and returns the position it takes in the log.</summary>
+    long Insert(string stream, long version, string type, DateTimeOffset recordedAt, byte[] data, string hash, string prevHash);
+
+    void Savepoint();
+
+    void ReleaseSavepoint();
+
+    void RollbackToSavepoint();
+
+    /// <summary>Makes the group durable; false if the adapter had nothing to commit and rolled back instead.</summary>
+    ValueTask<bool> CommitAsync();
+}
+
+/// <summary>The instruments of a group-committing store, under the adapter's own meter name.</summary>
+public sealed class GroupCommitMetrics
+{
+    public GroupCommitMetrics(string meterName, string commitsDescription, string eventsDescription)
+    {
+        var meter = new Meter(meterName);
+        Commits = meter.CreateCounter<long>("agentstack.eventstore.commits", description: commitsDescription);
+        Events = meter.CreateCounter<long>("agentstack.eventstore.events_appended", description: eventsDescription);
+        BatchSize = meter.CreateHistogram<int>(
+            "agentstack.eventstore.batch_size", description: "Append calls sharing one group commit.");
+    }
+
+    internal Counter<long> Commits { get; }
+    internal Counter<long> Events { get; }
+    internal Histogram<int> BatchSize { get; }
+}
+
+/// <summary>
+/// Group commit, shared by the event-store adapters: appends from every caller of a store instance go
+/// through one writer loop that commits them in groups of up to <c>maxBatchSize</c>, one transaction per
+/// group, so throughput scales with concurrency instead of paying a durable commit per request. The
+/// adapter opens the transaction (<see cref="IGroupCommitTransaction"/>); this class validates the calls,
+/// checks expected versions, chains the hashes, completes the callers and wakes the waiters.
+/// </summary>
+public sealed class GroupCommitQueue : IAsyncDisposable
+{
+    private readonly int maxBatchSize;
+    private readonly TimeProvider timeProvider;
+    private readonly GroupCommitMetrics metrics;
+    private readonly Func<IEnumerable<StreamAppend>, ValueTask<IGroupCommitTransaction>> beginAsync;
+    private readonly Action? onFailure;
+    private readonly Channel<PendingAppend> pending = Channel.CreateUnbounded<PendingAppend>(
+        new UnboundedChannelOptions { SingleReader = true, AllowSynchronousContinuations = false });
+    private readonly Task writerLoop;
+
+    // The highest position known to be committed: from this queue's commits and whatever else the
+    // adapter learns of (another process's NOTIFY).
+    private long lastPosition;
+    private long commitCount;
+    private TaskCompletionSource committed = NewSignal();
+
+    /// <param name="beginAsync">Opens a group's transaction; it is given every append of the group, so it can read their heads up front.</param>
+    /// <param name="onFailure">Called after a group failed for any reason but a stale expected version, before its callers learn of it.</param>
+    public GroupCommitQueue(int maxBatchSize, TimeProvider timeProvider, GroupCommitMetrics metrics,
+        Func<IEnumerable<StreamAppend>, ValueTask<IGroupCommitTransaction>> beginAsync, Action? onFailure = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxBatchSize);
+        ArgumentNullException.ThrowIfNull(timeProvider);
+        ArgumentNullException.ThrowIfNull(metrics);
+        ArgumentNullException.ThrowIfNull(beginAsync);
+
+        this.maxBatchSize = maxBatchSize;
+        this.timeProvider = timeProvider;
+        this.metrics = metrics;
+        this.beginAsync = beginAsync;
+        this.onFailure = onFailure;
+        writerLoop = Task.Run(RunWriterAsync);
+    }
+
+    /// <summary>Transactions committed through this queue: a diagnostic that group commit is happening.</summary>
+    public long CommitCount => Interlocked.Read(ref commitCount);
+
+    public long LastPosition => Volatile.Read(ref lastPosition);
+
+    public Task<AppendResult> AppendAsync(IReadOnlyList<StreamAppend> appends, CancellationToken cancellationToken)
+    {
+        Validate(appends);
+        if (cancellationToken.IsCancellationRequested) return Task.FromCanceled<AppendResult>(cancellationToken);
+
+        var request = new PendingAppend(appends, cancellationToken);
+        if (!pending.Writer.TryWrite(request))
+            return Task.FromException<AppendResult>(new EventStoreUnavailableException("The event store is shutting down."));
+        // Deliberately not WaitAsync(cancellationToken): once a batch has started, the caller must learn
+        // whether its events were committed, not a cancellation that hides a durable write.
+        return request.Completion.Task;
+    }
+
+    /// <summary>Completes once a position greater than <paramref name="afterPosition"/> has been published.</summary>
+    public async Task WaitForPositionAfterAsync(long afterPosition, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            // Take the signal before reading the position: a publish sets the position before it swaps
+            // and completes the signal, so a publish between the two reads is never missed.
+            var signal = Volatile.Read(ref committed);
+            if (Volatile.Read(ref lastPosition) > afterPosition) return;
+            await signal.Task.WaitAsync(cancellationToken);
+        }
+    }
+
+    /// <summary>Raises the known last position and wakes the waiters; a lower or equal position is ignored.</summary>
+    public void Publish(long position)
+    {
+        // Compare-and-swap, not a plain write: the writer loop and an adapter's own sources (a
+        // notification, a read of the last position) may publish concurrently and out of order.
+        var current = Volatile.Read(ref lastPosition);
+        while (position > current)
+        {
+            var seen = Interlocked.CompareExchange(ref lastPosition, position, current);
+            if (seen == current)
+            {
+                Interlocked.Exchange(ref committed, NewSignal()).TrySetResult();
+                return;
+            }
+            current = seen;
+        }
+    }
+
+    /// <summary>Stops accepting appends and returns once those already queued are committed (or failed).</summary>
+    public async ValueTask DisposeAsync()
+    {
+        pending.Writer.TryComplete();
+        await writerLoop;
+    }
+
+    private async Task RunWriterAsync()
+    {
+        var reader = pending.Reader;
+        var batch = new List<PendingAppend>(maxBatchSize);
+        while (await reader.WaitToReadAsync())
+        {
+            while (batch.Count < maxBatchSize && reader.TryRead(out var request))
+            {
+                if (request.CancellationToken.IsCancellationRequested)
+                    request.Completion.TrySetCanceled(request.CancellationToken);
+                else
+                    batch.Add(request);
+            }
+            if (batch.Count > 0) await WriteBatchAsync(batch);
+            batch.Clear();
+        }
+    }
+
+    private async Task WriteBatchAsync(List<PendingAppend> batch)
+    {
+        var outcomes = new object[batch.Count];
+        long startPosition, position;
+        bool isCommitted;
+        try
+        {
+            await using var transaction = await beginAsync(batch.SelectMany(request => request.Appends));
+            startPosition = position = transaction.StartPosition;
+            // Heads as the group's earlier calls moved them: an adapter may answer ReadHead from the log as
+            // it was before the group (Marten reads every head up front), and a stream appended to twice
+            // in a group is read once.
+            var heads = new Dictionary<string, StreamHead>(StringComparer.Ordinal);
+            for (var i = 0; i < batch.Count; i++)
+            {
+                // A savepoint per call: a stale expected version rolls back that call alone, not the group.
+                transaction.Savepoint();
+                try
+                {
+                    outcomes[i] = Apply(transaction, batch[i].Appends, heads, ref position);
+                    transaction.ReleaseSavepoint();
+                }
+                catch (WrongExpectedVersionException e)
+                {
+                    transaction.RollbackToSavepoint();
+                    outcomes[i] = e;
+                }
+            }
+            isCommitted = await transaction.CommitAsync();
+        }
+        catch (Exception e)
+        {
+            // Connection lost, lock held past the timeout, disk full: nothing of the batch is known to be
+            // committed (the transaction rolls back as a whole), so every caller, even one whose expected
+            // version was wrong against a state that no longer holds, learns that the store is unavailable
+            // (503, retry). A failure of COMMIT itself leaves the outcome unknown; the retry is safe
+            // because ingestion is idempotent.
+            onFailure?.Invoke();
+            var unavailable = new EventStoreUnavailableException("The event store could not persist the append.", e);
+            foreach (var request in batch) request.Completion.TrySetException(unavailable);
+            return;
+        }
+
+        if (isCommitted)
+        {
+            Publish(position);
+            Interlocked.Increment(ref commitCount);
+            metrics.Commits.Add(1);
+            metrics.Events.Add(position - startPosition);
+        }
+        metrics.BatchSize.Record(batch.Count);
+
+        for (var i = 0; i < batch.Count; i++)
+        {
+            if (outcomes[i] is AppendResult result) batch[i].Completion.TrySetResult(result);
+            else batch[i].Completion.TrySetException((Exception)outcomes[i]);
+        }
+    }
+
+    /// <summary>One append call, all of its streams or none: throws before the caller's savepoint is released.</summary>
+    private AppendResult Apply(IGroupCommitTransaction transaction, IReadOnlyList<StreamAppend> appends,
+        Dictionary<string, StreamHead> batchHeads, ref long position)
+    {
+        // Heads this call moved stay local until it succeeds, so a rejected call leaves the batch's view intact.
+        var callHeads = new Dictionary<string, StreamHead>(StringComparer.Ordinal);
+        // Both stores keep whole microseconds; the hash covers the value as stored.
+        var recordedAt = EventHash.FromUnixMicroseconds(EventHash.ToUnixMicroseconds(timeProvider.GetUtcNow()));
+        var nextVersions = new long[appends.Count];
+        var callPosition = position;
+
+        for (var a = 0; a < appends.Count; a++)
+        {
+            var append = appends[a];
+            if (!callHeads.TryGetValue(append.Stream, out var head) && !batchHeads.TryGetValue(append.Stream, out head))
+                head = transaction.ReadHead(append.Stream);
+
+            if (append.ExpectedVersion != StreamAppend.Any && append.ExpectedVersion != head.Version)
+                throw new WrongExpectedVersionException(append.Stream, append.ExpectedVersion, head.Version);
+
+            foreach (var e in append.Events)
+            {
+                var version = head.Version + 1;
+                var hash = EventHash.Compute(head.Hash, append.Stream, version, e.Type, recordedAt, e.Data);
+                callPosition = transaction.Insert(append.Stream, version, e.Type, recordedAt, e.Data, hash, head.Hash);
+                head = new StreamHead(version, hash);
+            }
+            callHeads[append.Stream] = head;
+            nextVersions[a] = head.Version;
+        }
+
+        foreach (var (stream, head) in callHeads) batchHeads[stream] = head;
+        position = callPosition;
+        return new AppendResult(nextVersions, callPosition);
+    }
+
+    private static void Validate(IReadOnlyList<StreamAppend> appends)
+    {
+        ArgumentNullException.ThrowIfNull(appends);
+        foreach (var append in appends)
+        {
+            if (append is null) throw new ArgumentException("An append is null.", nameof(appends));
+            if (string.IsNullOrEmpty(append.Stream))
+                throw new ArgumentException("Every append needs a stream name.", nameof(appends));
+            if (append.ExpectedVersion < StreamAppend.Any)
+                throw new ArgumentException(
+                    $"Expected version {append.ExpectedVersion} of stream '{append.Stream}' is neither a version, NoStream nor Any.",
+                    nameof(appends));
+            if (append.Events is null) throw new ArgumentException($"Events of stream '{append.Stream}' are null.", nameof(appends));
+            foreach (var e in append.Events)
+            {
+                if (e is null || string.IsNullOrEmpty(e.Type) || e.Data is null)
+                    throw new ArgumentException($"An event of stream '{append.Stream}' lacks a type or data.", nameof(appends));
+            }
+        }
+    }
+
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private sealed class PendingAppend(IReadOnlyList<StreamAppend> appends, CancellationToken cancellationToken)
+    {
+        public IReadOnlyList<StreamAppend> Appends { get; } = appends;
+        public CancellationToken CancellationToken { get; } = cancellationToken;
+        public TaskCompletionSource<AppendResult> Completion { get; } =
+            new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}
