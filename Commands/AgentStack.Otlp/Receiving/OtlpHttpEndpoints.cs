@@ -32,8 +32,6 @@ public static class OtlpHttpEndpoints
 
     public static RouteHandlerBuilder MapOtlpHttp(this IEndpointRouteBuilder app) =>
         app.MapPost("/v1/traces", ExportAsync)
-            // The host's request-decompression middleware reads this limit to bound what a gzip body inflates to.
-            .WithMetadata(new RequestSizeLimitAttribute(app.ServiceProvider.GetRequiredService<IOptions<IngestOptions>>().Value.MaxBodyBytes))
             .WithTags("Ingestion")
             .WithName("ExportOtlpTraces")
             .WithSummary("OTLP/HTTP trace export (protobuf or JSON, gzip allowed); answers once the spans are durable")
