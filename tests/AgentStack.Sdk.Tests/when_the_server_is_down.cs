@@ -42,6 +42,14 @@ public sealed class when_the_server_is_down(ServerFixture fixture) : IClassFixtu
         }
         var grown = GC.GetTotalMemory(forceFullCollection: true) - before;
 
+        // The exporter works on its own schedule: wait until it has tried the dead server at least once.
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (client.Statistics.LastError is null)
+        {
+            DateTime.UtcNow.ShouldBeLessThan(deadline, "the exporter never reported a failed export");
+            await Task.Delay(20, TestContext.Current.CancellationToken);
+        }
+
         var down = client.Statistics;
         down.Enqueued.ShouldBe(Spans);
         down.Exported.ShouldBe(0);
