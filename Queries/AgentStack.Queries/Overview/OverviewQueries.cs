@@ -16,7 +16,7 @@ public sealed record TraceSearchFilter(DateTimeOffset? From, DateTimeOffset? To,
 /// projection builds (spans, traces) or the detectors fill (security_findings), never over the event log.
 /// Tables are read with FINAL, as their ReplacingMergeTree engines require.
 /// </summary>
-public sealed class OverviewQueries(IAnalyticsStore analytics)
+public sealed class OverviewQueries(IAnalyticsStore analytics, TraceQueries traces)
 {
     private const string Settings = "SETTINGS output_format_json_quote_64bit_integers = 0, output_format_json_quote_decimals = 0";
     private const string Rfc3339 = "'%Y-%m-%dT%H:%i:%S.%fZ'";
@@ -151,79 +151,40 @@ public sealed class OverviewQueries(IAnalyticsStore analytics)
     /// The trace list with the filters the dashboard adds (model, kind, text): the same rows, order and
     /// cursor as <c>GET /traces</c>, narrowed to traces having a span that matches.
     /// </summary>
-    public async Task<TraceList> SearchTracesAsync(string project, TraceSearchFilter filter, CancellationToken ct)
-    {
-        var parameters = new Dictionary<string, object?> { ["project"] = project, ["limit"] = filter.Limit + 1 };
-        var where = new StringBuilder("traces.project = {project:String}");
-        var spanWhere = new List<string>();
-        if (filter.From is { } from)
-        {
-            where.Append(" AND traces.start_time >= {from:DateTime64(6)}");
-            parameters["from"] = from;
-        }
-        if (filter.To is { } to)
-        {
-            where.Append(" AND traces.start_time < {to:DateTime64(6)}");
-            parameters["to"] = to;
-        }
-        if (filter.Status == "error")
-            where.Append(" AND traces.error_count > 0");
-        else if (filter.Status == "ok")
-            where.Append(" AND traces.error_count = 0");
-        if (filter.Model is { Length: > 0 } model)
-        {
-            where.Append(" AND has(traces.models, {model:String})");
-            parameters["model"] = model;
-        }
-        if (filter.Kind is { Length: > 0 } kind)
-        {
-            spanWhere.Add("kind = {kind:String}");
-            parameters["kind"] = kind;
-        }
-        if (filter.Text is { Length: > 0 } text)
-        {
-            // Names, payloads and status messages, case-insensitive; the trace id matches too.
-            spanWhere.Add("""
-                (positionCaseInsensitiveUTF8(name, {text:String}) > 0 OR positionCaseInsensitiveUTF8(ifNull(input, ''), {text:String}) > 0
-                 OR positionCaseInsensitiveUTF8(ifNull(output, ''), {text:String}) > 0 OR positionCaseInsensitiveUTF8(status_message, {text:String}) > 0
-                 OR trace_id = {text:String})
-                """);
-            parameters["text"] = text;
-        }
-        if (spanWhere.Count > 0)
-        {
-            // A trace starts with its first span, so its spans start no earlier than the range: prune with it.
-            var spanRange = filter.From is null ? "" : " AND s.start_time >= {from:DateTime64(6)}";
-            where.Append(CultureInfo.InvariantCulture,
-                $" AND traces.trace_id IN (SELECT trace_id FROM agentstack.spans AS s FINAL WHERE s.project = {{project:String}}{spanRange} AND {string.Join(" AND ", spanWhere)})");
-        }
-        if (Cursor.TryDecode(filter.Cursor, out var afterUs, out var afterTrace))
-        {
-            where.Append(" AND (toUnixTimestamp64Micro(traces.start_time), traces.trace_id) < ({cursorUs:Int64}, {cursorTrace:String})");
-            parameters["cursorUs"] = afterUs;
-            parameters["cursorTrace"] = afterTrace;
-        }
+    public Task<TraceList> SearchTracesAsync(string project, TraceSearchFilter filter, CancellationToken ct) =>
+        traces.ListTracesAsync(project, new TraceFilter(filter.From, filter.To, filter.Status, filter.Limit, filter.Cursor),
+            (where, parameters) =>
+            {
+                var spanWhere = new List<string>();
+                if (filter.Model is { Length: > 0 } model)
+                {
+                    where.Append(" AND has(traces.models, {model:String})");
+                    parameters["model"] = model;
+                }
+                if (filter.Kind is { Length: > 0 } kind)
+                {
+                    spanWhere.Add("kind = {kind:String}");
+                    parameters["kind"] = kind;
+                }
+                if (filter.Text is { Length: > 0 } text)
+                {
+                    // Names, payloads and status messages, case-insensitive; the trace id matches too.
+                    spanWhere.Add("""
+                        (positionCaseInsensitiveUTF8(name, {text:String}) > 0 OR positionCaseInsensitiveUTF8(ifNull(input, ''), {text:String}) > 0
+                         OR positionCaseInsensitiveUTF8(ifNull(output, ''), {text:String}) > 0 OR positionCaseInsensitiveUTF8(status_message, {text:String}) > 0
+                         OR trace_id = {text:String})
+                        """);
+                    parameters["text"] = text;
+                }
+                if (spanWhere.Count > 0)
+                {
+                    // A trace starts with its first span, so its spans start no earlier than the range: prune with it.
+                    var spanRange = filter.From is null ? "" : " AND s.start_time >= {from:DateTime64(6)}";
+                    where.Append(CultureInfo.InvariantCulture,
+                        $" AND traces.trace_id IN (SELECT trace_id FROM agentstack.spans AS s FINAL WHERE s.project = {{project:String}}{spanRange} AND {string.Join(" AND ", spanWhere)})");
+                }
+            }, ct);
 
-        var sql = $$"""
-            SELECT trace_id, name, formatDateTime(start_time, {{Rfc3339}}) AS start_time,
-                   if(end_time IS NULL, NULL, formatDateTime(assumeNotNull(end_time), {{Rfc3339}})) AS end_time,
-                   duration_ms, span_count, open_span_count, error_count, input_tokens, output_tokens, cost_usd, models,
-                   toUnixTimestamp64Micro(traces.start_time) AS start_us
-            FROM agentstack.traces AS traces FINAL
-            WHERE {{where}}
-            ORDER BY traces.start_time DESC, trace_id DESC
-            LIMIT {limit:UInt32}
-            {{Settings}}
-            """;
-        var rows = await analytics.QueryRowsAsync(sql, parameters, TraceRowContext, ct);
-        var page = rows.Take(filter.Limit).Select(r => new TraceSummary(r.TraceId, r.Name, r.StartTime, r.EndTime,
-            r.DurationMs, r.SpanCount, r.OpenSpanCount, r.ErrorCount, r.InputTokens, r.OutputTokens, r.CostUsd,
-            r.ErrorCount > 0 ? "error" : r.OpenSpanCount > 0 ? "running" : "ok", r.Models)).ToList();
-        var next = rows.Count > filter.Limit ? Cursor.Encode(rows[filter.Limit - 1].StartUs, rows[filter.Limit - 1].TraceId) : null;
-        return new TraceList(page, next);
-    }
-
-    private static JsonTypeInfo<TraceRow> TraceRowContext => RowJsonContext.Default.TraceRow;
 
     /// <summary>The bucket expression; <paramref name="bucket"/> was checked against a fixed list by the endpoint.</summary>
     private static string Interval(string bucket, string column) => bucket switch

@@ -17,7 +17,15 @@ public sealed class TraceQueries(IAnalyticsStore analytics)
     private const string Settings = "SETTINGS output_format_json_quote_64bit_integers = 0, output_format_json_quote_decimals = 0";
     private const string Rfc3339 = "'%Y-%m-%dT%H:%i:%S.%fZ'";
 
-    public async Task<TraceList> GetTracesAsync(string project, TraceFilter filter, CancellationToken ct)
+    public Task<TraceList> GetTracesAsync(string project, TraceFilter filter, CancellationToken ct) =>
+        ListTracesAsync(project, filter, narrow: null, ct);
+
+    /// <summary>
+    /// The trace list; <paramref name="narrow"/> may append further <c> AND …</c> conditions on
+    /// <c>traces</c> with their parameters (the dashboard's search narrows by model, kind and text).
+    /// </summary>
+    internal async Task<TraceList> ListTracesAsync(string project, TraceFilter filter,
+        Action<StringBuilder, Dictionary<string, object?>>? narrow, CancellationToken ct)
     {
         var parameters = new Dictionary<string, object?> { ["project"] = project, ["limit"] = filter.Limit + 1 };
         var where = new StringBuilder("traces.project = {project:String}");
@@ -35,6 +43,7 @@ public sealed class TraceQueries(IAnalyticsStore analytics)
             where.Append(" AND traces.error_count > 0");
         else if (filter.Status == "ok")
             where.Append(" AND traces.error_count = 0");
+        narrow?.Invoke(where, parameters);
         if (Cursor.TryDecode(filter.Cursor, out var afterUs, out var afterTrace))
         {
             where.Append(" AND (toUnixTimestamp64Micro(traces.start_time), traces.trace_id) < ({cursorUs:Int64}, {cursorTrace:String})");

@@ -1,3 +1,4 @@
+using AgentStack.Queries.Traces;
 using System.Globalization;
 using AgentStack.Queries.Overview;
 
@@ -13,7 +14,7 @@ public sealed class when_overview_charts_are_queried(OverviewEngine engine) : IC
     private static readonly DateTimeOffset Day = new(2026, 3, 10, 0, 0, 0, TimeSpan.Zero);
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private readonly OverviewQueries queries = new(engine.Store);
+    private readonly OverviewQueries queries = new(engine.Store, new TraceQueries(engine.Store));
 
     private static string T(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss.ffffff", CultureInfo.InvariantCulture);
 
