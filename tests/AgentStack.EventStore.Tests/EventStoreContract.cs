@@ -21,6 +21,9 @@ public abstract class EventStoreContract : IAsyncLifetime
 
     public async ValueTask InitializeAsync() => store = await CreateStoreAsync();
 
+    private static ValueTask CloseAsync(IEventStore other) =>
+        other is IAsyncDisposable disposable ? disposable.DisposeAsync() : ValueTask.CompletedTask;
+
     public async ValueTask DisposeAsync()
     {
         // Releases the store's connections; the data stays until the next run resets it.
@@ -387,5 +390,75 @@ public abstract class EventStoreContract : IAsyncLifetime
         await subscription.WaitAsync(TimeSpan.FromSeconds(30), Ct);
 
         received.Select(e => e.Position).ShouldBe(Enumerable.Range(1, 9).Select(p => checkpoint + p));
+    }
+    // A second instance over the same database stands for a restarted process.
+    [Fact]
+    public async Task when_a_new_instance_opens_the_same_data_then_every_event_reads_back_and_the_log_and_chain_continue()
+    {
+        var stream = TestEvents.NewStream("durable");
+        List<StoredEvent> written;
+        long lastPosition;
+        var first = await CreateStoreAsync();
+        try
+        {
+            await first.AppendAsync(stream, StreamAppend.NoStream, TestEvents.Numbered(3), Ct);
+            written = await first.ReadStream(stream);
+            lastPosition = await first.GetLastPositionAsync(Ct);
+        }
+        finally
+        {
+            await CloseAsync(first);
+        }
+
+        var second = await CreateStoreAsync();
+        try
+        {
+            (await second.GetLastPositionAsync(Ct)).ShouldBe(lastPosition);
+            (await second.ReadStream(stream)).ShouldBe(written, ignoreOrder: false, comparer: StoredEventComparer.Instance);
+
+            var more = await second.AppendAsync(stream, 3, TestEvents.Numbered(2, "after-reopen"), Ct);
+            more.NextVersions.ShouldBe([5L]);
+            more.LastPosition.ShouldBe(lastPosition + 2);
+            var events = await second.ReadStream(stream);
+            events[3].PrevHash.ShouldBe(written[^1].Hash);
+            EventHash.Verify(events).ShouldBeNull();
+        }
+        finally
+        {
+            await CloseAsync(second);
+        }
+    }
+
+    [Fact]
+    public async Task when_a_store_is_disposed_then_appends_queued_before_are_committed_not_dropped()
+    {
+        var stream = TestEvents.NewStream("drain");
+        var closing = await CreateStoreAsync();
+        Task<AppendResult>[] queued = [.. Enumerable.Range(0, 100).Select(i =>
+            closing.AppendAsync(stream, StreamAppend.Any, TestEvents.Numbered(1, $"queued-{i}"), Ct))];
+        await CloseAsync(closing);
+
+        queued.ShouldAllBe(t => t.IsCompletedSuccessfully);
+        var reopened = await CreateStoreAsync();
+        try
+        {
+            var events = await reopened.ReadStream(stream);
+            events.Count.ShouldBe(100);
+            EventHash.Verify(events).ShouldBeNull();
+        }
+        finally
+        {
+            await CloseAsync(reopened);
+        }
+    }
+
+    [Fact]
+    public async Task when_a_store_is_disposed_then_it_refuses_appends_as_unavailable()
+    {
+        var disposed = await CreateStoreAsync();
+        await CloseAsync(disposed);
+
+        await Should.ThrowAsync<EventStoreUnavailableException>(() =>
+            disposed.AppendAsync(TestEvents.NewStream("late"), StreamAppend.Any, TestEvents.Numbered(1), Ct));
     }
 }
