@@ -110,9 +110,7 @@ internal sealed class ChatMessage
             var message = new ChatMessage { Role = Take(item, "role", at) ?? defaultRole, FinishReason = Take(item, "finish_reason", at) };
             var toolCallId = Take(item, "tool_call_id", at);
             if (Take(item, "content", at) is { } content)
-                message.Parts.Add(message.Role == "tool"
-                    ? new ChatPart.ToolCallResponse(toolCallId, JsonString(content))
-                    : new ChatPart.Text(JsonString(content)));
+                message.Parts.Add(ContentPart(message.Role, toolCallId, content));
             foreach (var (callIndex, call) in OtlpAttributes.IndexedFrom(item.Select(kv => (kv.Key, kv.Value)), "tool_calls."))
             {
                 var callAt = $"{at}tool_calls.{callIndex}.";
@@ -126,13 +124,7 @@ internal sealed class ChatMessage
         }
         return messages;
 
-        string? Take(Dictionary<string, AnyValue> item, string key, string at)
-        {
-            if (!item.TryGetValue(key, out var value))
-                return null;
-            attributes.Consume(at + key);
-            return OtlpAttributes.AsString(value);
-        }
+        string? Take(Dictionary<string, AnyValue> item, string key, string at) => TakeIndexed(attributes, item, key, at);
     }
 
     /// <summary>
@@ -149,9 +141,7 @@ internal sealed class ChatMessage
             var message = new ChatMessage { Role = Take(item, "message.role", at) ?? defaultRole, Name = Take(item, "message.name", at) };
             var toolCallId = Take(item, "message.tool_call_id", at);
             if (Take(item, "message.content", at) is { } content)
-                message.Parts.Add(message.Role == "tool"
-                    ? new ChatPart.ToolCallResponse(toolCallId, JsonString(content))
-                    : new ChatPart.Text(JsonString(content)));
+                message.Parts.Add(ContentPart(message.Role, toolCallId, content));
             foreach (var (partIndex, part) in OtlpAttributes.IndexedFrom(item.Select(kv => (kv.Key, kv.Value)), "message.contents."))
             {
                 var partAt = $"{at}message.contents.{partIndex}.";
@@ -171,14 +161,22 @@ internal sealed class ChatMessage
         }
         return messages;
 
-        string? Take(Dictionary<string, AnyValue> item, string key, string at)
-        {
-            if (!item.TryGetValue(key, out var value))
-                return null;
-            attributes.Consume(at + key);
-            return OtlpAttributes.AsString(value);
-        }
+        string? Take(Dictionary<string, AnyValue> item, string key, string at) => TakeIndexed(attributes, item, key, at);
     }
+
+    /// <summary>Reads one key of an indexed message and marks its full attribute name as mapped.</summary>
+    private static string? TakeIndexed(OtlpAttributes attributes, Dictionary<string, AnyValue> item, string key, string at)
+    {
+        if (!item.TryGetValue(key, out var value))
+            return null;
+        attributes.Consume(at + key);
+        return OtlpAttributes.AsString(value);
+    }
+
+    /// <summary>A message's content: a tool's answer for role <c>tool</c>, text otherwise.</summary>
+    private static ChatPart ContentPart(string role, string? toolCallId, string content) => role == "tool"
+        ? new ChatPart.ToolCallResponse(toolCallId, JsonString(content))
+        : new ChatPart.Text(JsonString(content));
 
     private static string? Str(JsonElement e, string name) =>
         e.ValueKind == JsonValueKind.Object && e.TryGetProperty(name, out var p)
