@@ -15,6 +15,7 @@ projects=(
   tests/AgentStack.UnitTests
   tests/AgentStack.EventStore.Tests
   tests/AgentStack.Analytics.Tests
+  tests/AgentStack.Projections.Tests
   tests/AgentStack.EndToEndTests
   tests/AgentStack.Sdk.Tests
   tests/AgentStack.Otlp.Tests

@@ -6,27 +6,41 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 
 namespace AgentStack.Projections;
 
 public static class ProjectionsRegistration
 {
     /// <summary>
-    /// The analytics projection (spans and traces tables) with its checkpoints in ClickHouse.
-    /// The schema is applied before the runner starts: hosted services start in registration order.
+    /// The analytics tables with their checkpoints in ClickHouse and, where <paramref name="runWorkers"/>,
+    /// the projection worker that fills them (section <c>AgentStack:Projections</c>). A host that only
+    /// reads (the queries host) or whose worker shares the log with others follows the saved checkpoints.
+    /// The schema is applied before the worker starts: hosted services start in registration order.
     /// </summary>
-    public static IServiceCollection AddAnalyticsProjections(this IServiceCollection services, IConfiguration configuration)
+    public static IServiceCollection AddAnalyticsProjections(this IServiceCollection services, IConfiguration configuration,
+        bool runWorkers = true)
     {
-        services.AddOptions<ProjectionOptions>().Bind(configuration.GetSection(ProjectionOptions.Section));
+        var options = configuration.GetSection(ProjectionOptions.Section).Get<ProjectionOptions>() ?? new ProjectionOptions();
+        options.Validate();
+        services.AddSingleton(options);
         services.AddSingleton<ProjectionProgress>();
         services.AddSingleton<ICheckpointStore, AnalyticsCheckpointStore>();
-        services.AddSingleton<SpansProjection>();
         services.AddHostedService<AnalyticsSchemaInitializer>();
-        services.AddHostedService(sp => new ProjectionRunner(sp.GetRequiredService<SpansProjection>(),
-            sp.GetRequiredService<IEventStore>(), sp.GetRequiredService<ICheckpointStore>(),
-            sp.GetRequiredService<ProjectionProgress>(), sp.GetRequiredService<ILogger<ProjectionRunner>>(),
-            sp.GetRequiredService<IOptions<ProjectionOptions>>().Value));
+        if (runWorkers)
+        {
+            services.AddSingleton<SpansProjection>();
+            services.AddSingleton<IProjectionLeases>(_ => options.SharesWork
+                ? new PostgresProjectionLeases(configuration.GetConnectionString("Postgres")
+                    ?? throw new InvalidOperationException(
+                        $"{ProjectionOptions.Section}:Leases is Postgres but ConnectionStrings:Postgres is not set."), options)
+                : new SoleWorkerLeases());
+            services.AddHostedService(sp => new ProjectionRunner(sp.GetRequiredService<SpansProjection>(),
+                sp.GetRequiredService<IEventStore>(), sp.GetRequiredService<ICheckpointStore>(),
+                sp.GetRequiredService<IProjectionLeases>(), sp.GetRequiredService<ProjectionProgress>(),
+                sp.GetRequiredService<ILogger<ProjectionRunner>>(), options));
+        }
+        if (!runWorkers || options.SharesWork || options.Partitions > 1)
+            services.AddHostedService<CheckpointProgressPoller>();
         return services;
     }
 

@@ -1,24 +1,11 @@
-using AgentStack.Commands.Access;
-using AgentStack.Commands.Access.SigningIn;
-using AgentStack.Commands.Spans.Ingesting;
-using AgentStack.Otlp;
-using AgentStack.Queries;
-using AgentStack.Queries.Dashboard;
-using AgentStack.Server;
+using AgentStack.Hosting;
 using AgentStack.ServiceDefaults;
 
+// The all-in-one server: every role in one process; adapters by configuration (embedded by default).
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
-builder.AddEmbeddedAgentStack();
+builder.AddAgentStack(AgentStackRoles.All);
 
 var app = builder.Build();
-app.MapServiceDefaults();
-app.UseAuthentication();
-app.UseAuthorization();
-app.MapCollector();
-app.MapOtlp();
-app.MapQueries();
-app.MapAccess();
-app.MapDashboardSignIn();
-app.MapDashboard();
+app.MapAgentStack(AgentStackRoles.All);
 app.Run();

@@ -4,7 +4,8 @@ namespace AgentStack.Projections.Running;
 
 /// <summary>
 /// A read model built from the whole event log. <see cref="ApplyAsync"/> must be idempotent:
-/// after a crash the runner hands it the batch after the last saved checkpoint again.
+/// after a crash the runner hands it the batch after the last saved checkpoint again, and a worker
+/// that lost its lease may apply a batch that its successor applies too.
 /// </summary>
 public interface IProjection
 {
@@ -13,10 +14,12 @@ public interface IProjection
     Task ApplyAsync(IReadOnlyList<StoredEvent> batch, CancellationToken cancellationToken);
 }
 
-/// <summary>Where projections keep their checkpoints (the last global position fully applied).</summary>
+/// <summary>Where projections keep their checkpoints (the last global position fully applied), by name.</summary>
 public interface ICheckpointStore
 {
-    Task<long> LoadAsync(string projection, CancellationToken cancellationToken);
+    /// <summary>The saved position of each name; 0 for a name never saved.</summary>
+    Task<IReadOnlyDictionary<string, long>> LoadAsync(IReadOnlyCollection<string> names, CancellationToken cancellationToken);
 
-    Task SaveAsync(string projection, long position, CancellationToken cancellationToken);
+    /// <summary>Saves several checkpoints in one write. A position lower than the saved one never wins.</summary>
+    Task SaveAsync(IReadOnlyDictionary<string, long> checkpoints, CancellationToken cancellationToken);
 }

@@ -4,7 +4,8 @@ namespace AgentStack.Projections.Running;
 
 /// <summary>
 /// Each projection's checkpoint as this process knows it, with a way to await a position:
-/// readiness checks and tests wait on it instead of sleeping.
+/// readiness checks and tests wait on it instead of sleeping. Positions only move forward: a report
+/// older than one already seen (a poll that raced a save) is ignored.
 /// </summary>
 public sealed class ProjectionProgress
 {
@@ -19,9 +20,9 @@ public sealed class ProjectionProgress
         var state = states.GetOrAdd(projection, _ => new State());
         lock (state)
         {
-            state.Position = position;
+            state.Position = Math.Max(state.Position, position);
             state.LastError = null;
-            var waiters = state.Waiters.Where(w => w.Position <= position).ToList();
+            var waiters = state.Waiters.Where(w => w.Position <= state.Position).ToList();
             foreach (var w in waiters)
             {
                 state.Waiters.Remove(w);

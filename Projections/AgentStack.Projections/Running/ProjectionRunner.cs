@@ -6,29 +6,19 @@ using Microsoft.Extensions.Logging;
 namespace AgentStack.Projections.Running;
 
 /// <summary>
-/// Runs one projection: subscribes to the log from its checkpoint, applies batches, then saves the
-/// checkpoint (ARCHITECTURE.md, invariant 4). A failing batch is retried with backoff, never skipped.
+/// Runs one projection over the parts of the log this worker holds leases for: reads the log once from
+/// the lowest of their checkpoints, applies the events of its parts in batches, then saves every held
+/// part's checkpoint (ARCHITECTURE.md, invariant 4). When the leases change (a worker joined, left or
+/// died) it starts again from the checkpoints of the parts it holds now. A failing batch is retried
+/// with backoff, never skipped.
 /// </summary>
-/// <summary>Configuration section <c>AgentStack:Projections</c>.</summary>
-public sealed class ProjectionOptions
-{
-    public const string Section = "AgentStack:Projections";
-
-    /// <summary>The most events applied in one batch.</summary>
-    public int BatchSize { get; set; } = 10_000;
-
-    /// <summary>
-    /// How long to wait after a batch that was not full before reading the next: the added delay until
-    /// new spans are queryable, traded for far fewer ClickHouse parts under load.
-    /// </summary>
-    public TimeSpan Linger { get; set; } = TimeSpan.FromMilliseconds(200);
-}
-
 public sealed partial class ProjectionRunner(
-    IProjection projection, IEventStore store, ICheckpointStore checkpoints, ProjectionProgress progress,
-    ILogger<ProjectionRunner> logger, ProjectionOptions options) : BackgroundService
+    IProjection projection, IEventStore store, ICheckpointStore checkpoints, IProjectionLeases leases,
+    ProjectionProgress progress, ILogger<ProjectionRunner> logger, ProjectionOptions options) : BackgroundService
 {
     public static readonly ActivitySource Source = new("AgentStack.Projections");
+
+    private TimeSpan RenewEvery => options.LeaseDuration / 3;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -37,23 +27,29 @@ public sealed partial class ProjectionRunner(
         {
             try
             {
-                var position = await checkpoints.LoadAsync(projection.Name, stoppingToken);
-                progress.Report(projection.Name, position);
-                LogStarting(logger, projection.Name, position);
-                await foreach (var batch in store.SubscribeAsync(position, options.BatchSize, stoppingToken))
+                var held = await leases.BalanceAsync(projection.Name, options.Partitions, stoppingToken);
+                if (held.Count == 0)
                 {
-                    using var activity = Source.StartActivity($"project {projection.Name}");
-                    activity?.SetTag("agentstack.projection", projection.Name);
-                    activity?.SetTag("agentstack.batch.size", batch.Count);
-                    await projection.ApplyAsync(batch, stoppingToken);
-                    await checkpoints.SaveAsync(projection.Name, batch[^1].Position, stoppingToken);
-                    progress.Report(projection.Name, batch[^1].Position);
-                    delay = TimeSpan.FromMilliseconds(200);
-                    // Under load, let the next batch grow for a moment: every ClickHouse insert makes a part
-                    // that background merges must rewrite, so a few large inserts beat many small ones.
-                    if (batch.Count < options.BatchSize && options.Linger > TimeSpan.Zero)
-                        await Task.Delay(options.Linger, stoppingToken);
+                    await Task.Delay(RenewEvery, stoppingToken);
+                    continue;
                 }
+                LogHolding(logger, projection.Name, options.WorkerId, string.Join(',', held.Order()), options.Partitions);
+                using var holding = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+                var keeper = KeepLeasesAsync(held, holding);
+                try
+                {
+                    await ProjectAsync(held, holding.Token);
+                }
+                catch (OperationCanceledException) when (holding.IsCancellationRequested && !stoppingToken.IsCancellationRequested)
+                {
+                    // The leases changed: start again with the parts held now.
+                }
+                finally
+                {
+                    await holding.CancelAsync();
+                    await keeper;
+                }
+                delay = TimeSpan.FromMilliseconds(200);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -69,8 +65,101 @@ public sealed partial class ProjectionRunner(
         }
     }
 
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        try
+        {
+            await leases.ReleaseAllAsync(projection.Name, cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogReleaseFailed(logger, e, projection.Name);
+        }
+    }
+
+    private async Task ProjectAsync(IReadOnlySet<int> held, CancellationToken cancellationToken)
+    {
+        var names = held.ToDictionary(p => p, p => LogPartitions.CheckpointName(projection.Name, p, options.Partitions));
+        var saved = await checkpoints.LoadAsync(names.Values, cancellationToken);
+        var positions = names.ToDictionary(n => n.Key, n => saved[n.Value]);
+        foreach (var (part, position) in positions)
+            progress.Report(names[part], position);
+        var from = positions.Values.Min();
+        LogStarting(logger, projection.Name, from);
+
+        await foreach (var batch in store.SubscribeAsync(from, options.BatchSize, cancellationToken))
+        {
+            var mine = options.Partitions == 1
+                ? batch
+                : batch.Where(e => positions.TryGetValue(LogPartitions.Of(e.Stream, options.Partitions), out var at) && e.Position > at).ToList();
+            if (mine.Count > 0)
+            {
+                using var activity = Source.StartActivity($"project {projection.Name}");
+                activity?.SetTag("agentstack.projection", projection.Name);
+                activity?.SetTag("agentstack.batch.size", mine.Count);
+                activity?.SetTag("agentstack.projection.parts", held.Count);
+                await projection.ApplyAsync(mine, cancellationToken);
+            }
+            // Every held part has now seen the log up to the batch's end, whether it had events in it or not.
+            var last = batch[^1].Position;
+            await checkpoints.SaveAsync(names.Values.ToDictionary(n => n, _ => last, StringComparer.Ordinal), cancellationToken);
+            foreach (var part in held)
+            {
+                positions[part] = last;
+                progress.Report(names[part], last);
+            }
+            from = last;
+            // Under load, let the next batch grow for a moment: every ClickHouse insert makes a part
+            // that background merges must rewrite, so a few large inserts beat many small ones.
+            if (batch.Count < options.BatchSize && options.Linger > TimeSpan.Zero)
+                await Task.Delay(options.Linger, cancellationToken);
+        }
+    }
+
+    /// <summary>Renews the leases every third of their duration; cancels the projecting when the held parts change.</summary>
+    private async Task KeepLeasesAsync(IReadOnlySet<int> held, CancellationTokenSource holding)
+    {
+        while (!holding.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(RenewEvery, holding.Token);
+                var now = await leases.BalanceAsync(projection.Name, options.Partitions, holding.Token);
+                if (!now.SetEquals(held))
+                {
+                    LogLeasesChanged(logger, projection.Name, string.Join(',', held.Order()), string.Join(',', now.Order()));
+                    await holding.CancelAsync();
+                    return;
+                }
+            }
+            catch (OperationCanceledException) when (holding.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                // Keep projecting: should the lease expire meanwhile, a successor re-applies the same
+                // batches, which the replacing tables absorb.
+                LogRenewFailed(logger, e, projection.Name);
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Projection {Projection}: worker {Worker} holds parts {Parts} of {Partitions}")]
+    private static partial void LogHolding(ILogger logger, string projection, string worker, string parts, int partitions);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Projection {Projection} starting after position {Position}")]
     private static partial void LogStarting(ILogger logger, string projection, long position);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Projection {Projection}: leases changed from parts {Before} to {After}")]
+    private static partial void LogLeasesChanged(ILogger logger, string projection, string before, string after);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Projection {Projection}: could not renew leases; still projecting")]
+    private static partial void LogRenewFailed(ILogger logger, Exception e, string projection);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Projection {Projection}: could not hand back leases on stop; they expire by themselves")]
+    private static partial void LogReleaseFailed(ILogger logger, Exception e, string projection);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Projection {Projection} failed; retrying from its checkpoint in {Delay}")]
     private static partial void LogFailed(ILogger logger, Exception e, string projection, TimeSpan delay);

@@ -1,0 +1,53 @@
+namespace AgentStack.Projections.Running;
+
+/// <summary>Configuration section <c>AgentStack:Projections</c>.</summary>
+public sealed class ProjectionOptions
+{
+    public const string Section = "AgentStack:Projections";
+
+    /// <summary>The most events applied in one batch.</summary>
+    public int BatchSize { get; set; } = 10_000;
+
+    /// <summary>
+    /// How long to wait after a batch that was not full before reading the next: the added delay until
+    /// new spans are queryable, traded for far fewer ClickHouse parts under load.
+    /// </summary>
+    public TimeSpan Linger { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>
+    /// How many parts the log is split into, by a hash of the stream (one trace: one part), so that
+    /// several projection workers can share the work (issue 4). Each part has its own checkpoint.
+    /// Changing it starts the new parts from 0, which the replacing tables absorb.
+    /// </summary>
+    public int Partitions { get; set; } = 1;
+
+    /// <summary>
+    /// <c>None</c> (default): this process projects every part, right for a single worker.
+    /// <c>Postgres</c>: workers share the parts through leases in PostgreSQL (connection string
+    /// <c>Postgres</c>); a worker that stops renewing loses its parts to the others.
+    /// </summary>
+    public string Leases { get; set; } = "None";
+
+    /// <summary>How long a lease lasts without renewal; workers renew every third of it.</summary>
+    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>The PostgreSQL schema of the lease tables.</summary>
+    public string LeaseSchema { get; set; } = "agentstack";
+
+    /// <summary>This worker's name in the lease table; host name and process id by default.</summary>
+    public string WorkerId { get; set; } = $"{Environment.MachineName}:{Environment.ProcessId}";
+
+    public bool SharesWork => !string.Equals(Leases, "None", StringComparison.OrdinalIgnoreCase);
+
+    public void Validate()
+    {
+        if (Partitions is < 1 or > 1024)
+            throw new InvalidOperationException($"{Section}:Partitions must be between 1 and 1024 (was {Partitions}).");
+        if (BatchSize < 1)
+            throw new InvalidOperationException($"{Section}:BatchSize must be positive (was {BatchSize}).");
+        if (SharesWork && !string.Equals(Leases, "Postgres", StringComparison.OrdinalIgnoreCase))
+            throw new InvalidOperationException($"{Section}:Leases '{Leases}' is unknown: use None or Postgres.");
+        if (LeaseDuration < TimeSpan.FromSeconds(1))
+            throw new InvalidOperationException($"{Section}:LeaseDuration must be at least one second (was {LeaseDuration}).");
+    }
+}

@@ -1,0 +1,132 @@
+using AgentStack.Commands;
+using AgentStack.Commands.Access;
+using AgentStack.Commands.Access.SigningIn;
+using AgentStack.Commands.Bus;
+using AgentStack.Commands.Spans.Ingesting;
+using AgentStack.EventStore.Marten;
+using AgentStack.EventStore.Sqlite;
+using AgentStack.Events;
+using AgentStack.Otlp;
+using AgentStack.Projections;
+using AgentStack.Projections.Analytics;
+using AgentStack.Projections.Analytics.ChDb;
+using AgentStack.Queries;
+using AgentStack.Queries.Dashboard;
+using AgentStack.ServiceDefaults;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace AgentStack.Hosting;
+
+/// <summary>What a host runs (issue 4: three thin hosts plus the all-in-one server).</summary>
+[Flags]
+public enum AgentStackRoles
+{
+    /// <summary>The collector (<c>/v1/spans</c>, OTLP) and, unless <c>AgentStack:Bus:RunHandlers</c> is false, the command handlers.</summary>
+    Commands = 1,
+
+    /// <summary>The projection worker that fills the analytics tables from the log.</summary>
+    Projections = 2,
+
+    /// <summary>The query API, the project/key admin API and the dashboard.</summary>
+    Queries = 4,
+
+    All = Commands | Projections | Queries,
+}
+
+/// <summary>
+/// The composition every host shares. Adapters are chosen by configuration (ARCHITECTURE.md, two ways
+/// to run): with no configuration at all this is the embedded default (SQLite event log, chDB analytics
+/// and the in-memory bus, under <c>AgentStack:DataDirectory</c>, default <c>./.data</c>).
+/// </summary>
+public static class AgentStackHosting
+{
+    public static WebApplicationBuilder AddAgentStack(this WebApplicationBuilder builder, AgentStackRoles roles)
+    {
+        var configuration = builder.Configuration;
+        var dataDirectory = Path.GetFullPath(configuration["AgentStack:DataDirectory"] is { Length: > 0 } configured
+            ? configured
+            : Path.Combine(Environment.CurrentDirectory, ".data"));
+        Directory.CreateDirectory(dataDirectory);
+
+        var services = builder.Services;
+        services.AddSingleton(TimeProvider.System);
+        AddEventStore(services, configuration, dataDirectory);
+        services.AddReadyCheck("event-store", (sp, ct) => sp.GetRequiredService<IEventStore>().GetLastPositionAsync(ct));
+
+        if (roles.HasFlag(AgentStackRoles.Commands) || roles.HasFlag(AgentStackRoles.Queries))
+            services.AddAccess(Path.Combine(dataDirectory, "access.db"));
+
+        if (roles.HasFlag(AgentStackRoles.Commands))
+        {
+            services.AddCollector(configuration);
+            services.AddOtlp(configuration);
+            services.AddAgentStackBus(configuration, (bus, options) => bus.AddRecordSpans(options.RunHandlers));
+        }
+
+        if (roles.HasFlag(AgentStackRoles.Projections) || roles.HasFlag(AgentStackRoles.Queries))
+        {
+            services.AddChDbAnalytics(o =>
+            {
+                configuration.GetSection("AgentStack:ChDb").Bind(o);
+                o.DataPath = Path.Combine(dataDirectory, "clickhouse");
+            });
+            services.AddAnalyticsProjections(configuration, runWorkers: roles.HasFlag(AgentStackRoles.Projections));
+            services.AddReadyCheck("analytics", (sp, ct) =>
+                sp.GetRequiredService<IAnalyticsStore>().QueryAsync("SELECT 1", null, "TabSeparated", ct));
+        }
+
+        if (roles.HasFlag(AgentStackRoles.Queries))
+            services.AddQueries();
+        return builder;
+    }
+
+    /// <summary>The endpoints of <paramref name="roles"/>, after the service defaults (health, OpenAPI).</summary>
+    public static WebApplication MapAgentStack(this WebApplication app, AgentStackRoles roles)
+    {
+        app.MapServiceDefaults();
+        if (roles.HasFlag(AgentStackRoles.Commands) || roles.HasFlag(AgentStackRoles.Queries))
+        {
+            app.UseAuthentication();
+            app.UseAuthorization();
+        }
+        if (roles.HasFlag(AgentStackRoles.Commands))
+        {
+            app.MapCollector();
+            app.MapOtlp();
+        }
+        if (roles.HasFlag(AgentStackRoles.Queries))
+        {
+            app.MapQueries();
+            app.MapAccess();
+            app.MapDashboardSignIn();
+            // Last: the dashboard's SPA fallback answers whatever no endpoint above did.
+            app.MapDashboard();
+        }
+        return app;
+    }
+
+    /// <summary>
+    /// <c>AgentStack:EventStore:Provider</c>: <c>Sqlite</c> (default, <c>events.db</c> in the data directory) or
+    /// <c>Marten</c> (PostgreSQL, connection string <c>Postgres</c>, schema <c>AgentStack:EventStore:Schema</c>).
+    /// </summary>
+    private static void AddEventStore(IServiceCollection services, IConfiguration configuration, string dataDirectory)
+    {
+        var provider = configuration["AgentStack:EventStore:Provider"] ?? "Sqlite";
+        switch (provider.ToUpperInvariant())
+        {
+            case "SQLITE":
+                services.AddSqliteEventStore(Path.Combine(dataDirectory, "events.db"));
+                break;
+            case "MARTEN":
+                var connection = configuration.GetConnectionString("Postgres")
+                    ?? throw new InvalidOperationException(
+                        "AgentStack:EventStore:Provider is Marten but ConnectionStrings:Postgres is not set (e.g. Host=localhost;Username=postgres;Password=…;Database=agentstack).");
+                services.AddMartenEventStore(connection, configuration["AgentStack:EventStore:Schema"] ?? "agentstack");
+                break;
+            default:
+                throw new InvalidOperationException($"AgentStack:EventStore:Provider '{provider}' is unknown: use Sqlite or Marten.");
+        }
+    }
+}
