@@ -82,5 +82,8 @@ case "${1:-start}" in
   # For fault tests: the broker stops accepting (its node stays up) and comes back.
   rabbitmq-pause) rabbit_env; /usr/lib/rabbitmq/bin/rabbitmqctl -q stop_app ;;
   rabbitmq-resume) rabbit_env; /usr/lib/rabbitmq/bin/rabbitmqctl -q start_app ;;
-  *) echo "usage: $0 start|stop|rabbitmq-pause|rabbitmq-resume" >&2; exit 2 ;;
+  # PostgreSQL down (fast shutdown: every client is disconnected) and up again on the same data.
+  postgres-stop) runuser -u postgres -- "$(pg_bin)/pg_ctl" -D "$DIR/postgres/data" -m fast -w stop >/dev/null ;;
+  postgres-start) start_postgres ;;
+  *) echo "usage: $0 start|stop|rabbitmq-pause|rabbitmq-resume|postgres-stop|postgres-start" >&2; exit 2 ;;
 esac

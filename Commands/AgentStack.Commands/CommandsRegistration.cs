@@ -1,4 +1,5 @@
 using AgentStack.Commands.Access;
+using AgentStack.Commands.Bus;
 using AgentStack.Commands.Access.SigningIn;
 using AgentStack.Commands.Spans.Ingesting;
 using AgentStack.Commands.Spans.RecordingSpans;
@@ -37,13 +38,16 @@ public static class CommandsRegistration
 
     /// <summary>
     /// Registers the collector's request client and, unless this host only collects, the RecordSpans
-    /// handler, on a bus configuration.
+    /// handler, on a bus configuration. A command is sent to this installation's own queue, never
+    /// published: a publish goes to every queue bound to the message type, so a second installation on
+    /// the same broker (another <see cref="BusOptions.QueuePrefix"/>) would record it in its own store
+    /// and answer for it.
     /// </summary>
-    public static IBusRegistrationConfigurator AddRecordSpans(this IBusRegistrationConfigurator bus, bool runHandlers = true)
+    public static IBusRegistrationConfigurator AddRecordSpans(this IBusRegistrationConfigurator bus, BusOptions options)
     {
-        if (runHandlers)
+        if (options.RunHandlers)
             bus.AddConsumer<RecordSpansHandler, RecordSpansHandlerDefinition>();
-        bus.AddRequestClient<RecordSpans>();
+        bus.AddRequestClient<RecordSpans>(new Uri($"queue:{options.EndpointNames().Consumer<RecordSpansHandler>()}"));
         return bus;
     }
 

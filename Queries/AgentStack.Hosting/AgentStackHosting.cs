@@ -62,7 +62,7 @@ public static class AgentStackHosting
         {
             services.AddCollector(configuration);
             services.AddOtlp(configuration);
-            services.AddAgentStackBus(configuration, (bus, options) => bus.AddRecordSpans(options.RunHandlers));
+            services.AddAgentStackBus(configuration, (bus, options) => bus.AddRecordSpans(options));
         }
 
         if (roles.HasFlag(AgentStackRoles.Projections) || roles.HasFlag(AgentStackRoles.Queries))

@@ -20,6 +20,9 @@ public sealed class BusOptions
     /// share one broker without consuming each other's commands. Empty by default.
     /// </summary>
     public string QueuePrefix { get; set; } = "";
+
+    /// <summary>How queues are named: kebab case after <see cref="QueuePrefix"/>.</summary>
+    public IEndpointNameFormatter EndpointNames() => new KebabCaseEndpointNameFormatter(QueuePrefix, includeNamespace: false);
 }
 
 public static class BusRegistration
@@ -36,8 +39,7 @@ public static class BusRegistration
         var options = configuration.GetSection(BusOptions.Section).Get<BusOptions>() ?? new BusOptions();
         services.AddMassTransit(bus =>
         {
-            if (options.QueuePrefix.Length > 0)
-                bus.SetEndpointNameFormatter(new KebabCaseEndpointNameFormatter(options.QueuePrefix, includeNamespace: false));
+            bus.SetEndpointNameFormatter(options.EndpointNames());
             register(bus, options);
             switch (options.Transport.ToUpperInvariant())
             {

@@ -78,11 +78,11 @@ public sealed class when_two_processes_share_the_log : IAsyncLifetime
 
         // Writers on both; the second process is killed while batches are in flight on its handler.
         var writers = new[] { WriterAsync(first), WriterAsync(first), WriterAsync(second), WriterAsync(second) };
-        await WaitUntilAsync(() => acknowledged.Count >= 300);
+        await Eventually.UntilAsync(() => acknowledged.Count >= 300, TimeSpan.FromSeconds(90));
         Volatile.Write(ref killed, true);
         await second.KillAsync();
         var afterKill = acknowledged.Count;
-        await WaitUntilAsync(() => acknowledged.Count >= afterKill + 100); // the survivor keeps recording alone
+        await Eventually.UntilAsync(() => acknowledged.Count >= afterKill + 100, TimeSpan.FromSeconds(90)); // the survivor keeps recording alone
         await stop.CancelAsync();
         await Task.WhenAll(writers);
 
@@ -121,14 +121,4 @@ public sealed class when_two_processes_share_the_log : IAsyncLifetime
         return counts;
     }
 
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(90);
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline)
-                throw new TimeoutException("condition not met within 90 s");
-            await Task.Delay(50);
-        }
-    }
 }

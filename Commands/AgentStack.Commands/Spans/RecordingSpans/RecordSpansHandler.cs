@@ -73,6 +73,9 @@ public sealed class RecordSpansHandlerDefinition : ConsumerDefinition<RecordSpan
     protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator,
         IConsumerConfigurator<RecordSpansHandler> consumerConfigurator, IRegistrationContext context)
     {
+        // Commands arrive by send to this queue only (CommandsRegistration.AddRecordSpans): not bound to
+        // the message type's exchange, which every installation on the broker shares.
+        endpointConfigurator.ConfigureConsumeTopology = false;
         // An unavailable store (database restarting) is retried with backoff, within the collector's wait.
         endpointConfigurator.UseMessageRetry(r => r
             .Exponential(6, TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(200))

@@ -1,0 +1,16 @@
+namespace AgentStack.Testing;
+
+/// <summary>Waits for a condition the test can observe, never for a fixed time (STYLE.md 7).</summary>
+public static class Eventually
+{
+    public static async Task UntilAsync(Func<bool> condition, TimeSpan timeout, Func<string>? describe = null)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"condition not met within {timeout.TotalSeconds:0} s" + (describe is null ? "" : ":\n" + describe()));
+            await Task.Delay(50);
+        }
+    }
+}
