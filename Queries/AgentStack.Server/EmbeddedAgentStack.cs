@@ -29,7 +29,7 @@ public static class EmbeddedAgentStack
         var services = builder.Services;
         services.AddSingleton(TimeProvider.System);
         AddEventStore(services, configuration, dataDirectory);
-        services.AddAccess(Path.Combine(dataDirectory, "access.db"));
+        services.AddAccess(configuration, dataDirectory);
         services.AddCollector(configuration);
         services.AddOtlp(configuration);
         services.AddChDbAnalytics(o =>
