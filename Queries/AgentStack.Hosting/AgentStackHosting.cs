@@ -56,7 +56,7 @@ public static class AgentStackHosting
         services.AddReadyCheck("event-store", (sp, ct) => sp.GetRequiredService<IEventStore>().GetLastPositionAsync(ct));
 
         if (roles.HasFlag(AgentStackRoles.Commands) || roles.HasFlag(AgentStackRoles.Queries))
-            services.AddAccess(Path.Combine(dataDirectory, "access.db"));
+            services.AddAccess(configuration, dataDirectory);
 
         if (roles.HasFlag(AgentStackRoles.Commands))
         {

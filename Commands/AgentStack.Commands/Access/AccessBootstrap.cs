@@ -9,7 +9,7 @@ namespace AgentStack.Commands.Access;
 /// (ARCHITECTURE.md, public contracts). With no bootstrap key and no key at all yet, it creates one and
 /// prints it once, the way notebook servers print their token, so a first run needs no configuration.
 /// </summary>
-public sealed partial class AccessBootstrap(AccessStore access, IConfiguration configuration, ILogger<AccessBootstrap> logger)
+public sealed partial class AccessBootstrap(IAccessStore access, IConfiguration configuration, ILogger<AccessBootstrap> logger)
     : IHostedService
 {
     public const string DefaultProject = "default";

@@ -12,6 +12,9 @@ public sealed record CreateKey(IReadOnlyList<string>? Scopes);
 /// <summary>A new key: <paramref name="Secret"/> is shown in this answer only; the server keeps its hash.</summary>
 public sealed record CreatedKey(string Project, string KeyId, IReadOnlyList<string> Scopes, string Secret);
 
+/// <summary>A stored key as listed: never its secret, which the server does not have.</summary>
+public sealed record KeySummary(string KeyId, IReadOnlyList<string> Scopes, DateTimeOffset CreatedAt, DateTimeOffset? RevokedAt);
+
 /// <summary>
 /// The minimum of project administration (issue 3, item 8). Admin keys of project <c>default</c> (the
 /// operator's, from the bootstrap) create projects; an admin key of a project creates keys for it.
@@ -25,15 +28,19 @@ public static class AccessEndpoints
             .WithSummary("Create a project with a first key (ingest, read, admin); needs an admin key of project 'default'");
         group.MapPost("/{project}/keys", CreateKeyAsync).WithName("CreateKey")
             .WithSummary("Create a key for this project with the given scopes; needs an admin key of the project");
+        group.MapGet("/{project}/keys", ListKeysAsync).WithName("ListKeys")
+            .WithSummary("The project's keys (ids, scopes, when created and revoked; never secrets); needs an admin key of the project");
+        group.MapDelete("/{project}/keys/{keyId}", RevokeKeyAsync).WithName("RevokeKey")
+            .WithSummary("Revoke a key of this project; other hosts stop accepting it within 30 s (their lookup cache); needs an admin key of the project");
         return group;
     }
 
     private static async Task<Results<Created<CreatedKey>, ValidationProblem, ForbidHttpResult, Conflict<string>>> CreateProjectAsync(
-        CreateProject request, HttpContext http, AccessStore access, CancellationToken ct)
+        CreateProject request, HttpContext http, IAccessStore access, CancellationToken ct)
     {
         if (!http.User.CanAccess(AccessBootstrap.DefaultProject))
             return TypedResults.Forbid();
-        if (request.Name is not { } name || !AccessStore.IsValidProjectName(name))
+        if (request.Name is not { } name || !ProjectNames.IsValid(name))
             return TypedResults.ValidationProblem(new Dictionary<string, string[]>
             {
                 ["name"] = ["name must be 1-63 characters: lower-case letters, digits, '-' or '_', starting with a letter or digit"],
@@ -45,7 +52,7 @@ public static class AccessEndpoints
     }
 
     private static async Task<Results<Created<CreatedKey>, ValidationProblem, NotFound>> CreateKeyAsync(
-        string project, CreateKey request, HttpContext http, AccessStore access, CancellationToken ct)
+        string project, CreateKey request, HttpContext http, IAccessStore access, CancellationToken ct)
     {
         if (!http.User.CanAccess(project))
             return TypedResults.NotFound();
@@ -58,4 +65,19 @@ public static class AccessEndpoints
         var (key, secret) = await access.CreateKeyAsync(project, scopes.Distinct(StringComparer.Ordinal).ToList(), ct);
         return TypedResults.Created($"/api/projects/{project}/keys/{key.KeyId}", new CreatedKey(project, key.KeyId, key.Scopes, secret));
     }
+
+    private static async Task<Results<Ok<List<KeySummary>>, NotFound>> ListKeysAsync(
+        string project, HttpContext http, IAccessStore access, CancellationToken ct)
+    {
+        if (!http.User.CanAccess(project))
+            return TypedResults.NotFound();
+        var keys = await access.ListKeysAsync(project, ct);
+        return TypedResults.Ok(keys.Select(k => new KeySummary(k.KeyId, k.Scopes, k.CreatedAt, k.RevokedAt)).ToList());
+    }
+
+    private static async Task<Results<NoContent, NotFound>> RevokeKeyAsync(
+        string project, string keyId, HttpContext http, IAccessStore access, CancellationToken ct) =>
+        http.User.CanAccess(project) && await access.RevokeKeyAsync(project, keyId, ct)
+            ? TypedResults.NoContent()
+            : TypedResults.NotFound();
 }

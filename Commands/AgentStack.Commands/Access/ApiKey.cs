@@ -14,8 +14,9 @@ public static class Scopes
     public static readonly IReadOnlyList<string> All = [Ingest, Read, Admin];
 }
 
-/// <summary>A key as stored: only the SHA-256 of its secret is kept.</summary>
-public sealed record ApiKey(string KeyId, string Project, IReadOnlyList<string> Scopes, DateTimeOffset CreatedAt)
+/// <summary>A key as stored: only the SHA-256 of its secret is kept. <paramref name="RevokedAt"/> is set once revoked.</summary>
+public sealed record ApiKey(string KeyId, string Project, IReadOnlyList<string> Scopes, DateTimeOffset CreatedAt,
+    DateTimeOffset? RevokedAt = null)
 {
     public bool Has(string scope) => Scopes.Contains(scope, StringComparer.Ordinal);
 

@@ -15,7 +15,10 @@ public sealed class PostgresSchema<TTestClass> : IAsyncLifetime
 
     public string Name { get; } = "test_" + typeof(TTestClass).Name.ToLowerInvariant();
 
-    public async ValueTask InitializeAsync()
+    public async ValueTask InitializeAsync() => await ResetAsync();
+
+    /// <summary>Drops the schema; for test classes that reset before each test rather than once.</summary>
+    public async Task ResetAsync()
     {
         await using var connection = await OpenRawConnectionAsync();
         await using var drop = new NpgsqlCommand($"DROP SCHEMA IF EXISTS {Name} CASCADE", connection);

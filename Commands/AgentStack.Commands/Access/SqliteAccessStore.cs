@@ -1,21 +1,17 @@
-using System.Collections.Concurrent;
-using System.Text.RegularExpressions;
+using System.Globalization;
 using Microsoft.Data.Sqlite;
 
 namespace AgentStack.Commands.Access;
 
 /// <summary>
 /// Projects and their keys in the embedded default: a small SQLite file beside the event log.
-/// Lookups by key hash are cached briefly, since every request authenticates.
+/// Lookups are cached by <see cref="CachingAccessStore"/>, which every host puts in front of its store.
 /// </summary>
-public sealed partial class AccessStore(string databasePath, TimeProvider clock)
+public sealed class SqliteAccessStore(string databasePath, TimeProvider clock) : IAccessStore
 {
-    private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(30);
+    private const string KeyColumns = "id, project, scopes, created_at, revoked_at";
     private readonly string connectionString = new SqliteConnectionStringBuilder { DataSource = databasePath, Pooling = true }.ToString();
-    private readonly ConcurrentDictionary<string, (ApiKey? Key, DateTimeOffset Until)> cache = new(StringComparer.Ordinal);
     private bool initialized;
-
-    public static bool IsValidProjectName(string name) => ProjectPattern().IsMatch(name);
 
     public async Task InitializeAsync(CancellationToken ct)
     {
@@ -35,6 +31,7 @@ public sealed partial class AccessStore(string databasePath, TimeProvider clock)
                 scopes TEXT NOT NULL,
                 created_at INTEGER NOT NULL,
                 revoked_at INTEGER);
+            CREATE INDEX IF NOT EXISTS api_keys_project ON api_keys (project);
             """;
         await command.ExecuteNonQueryAsync(ct);
         initialized = true;
@@ -42,17 +39,10 @@ public sealed partial class AccessStore(string databasePath, TimeProvider clock)
 
     public async Task EnsureProjectAsync(string project, CancellationToken ct)
     {
-        if (!IsValidProjectName(project))
-            throw new ArgumentException($"Project name '{project}' must be 1-63 lower-case letters, digits, '-' or '_'.", nameof(project));
-        await using var connection = await OpenAsync(ct);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "INSERT OR IGNORE INTO projects (id, created_at) VALUES ($id, $at)";
-        command.Parameters.AddWithValue("$id", project);
-        command.Parameters.AddWithValue("$at", clock.GetUtcNow().ToUnixTimeMilliseconds());
-        await command.ExecuteNonQueryAsync(ct);
+        ProjectNames.ThrowIfInvalid(project);
+        await TryCreateProjectAsync(project, ct);
     }
 
-    /// <summary>Creates the project; false when it exists already.</summary>
     public async Task<bool> TryCreateProjectAsync(string project, CancellationToken ct)
     {
         await using var connection = await OpenAsync(ct);
@@ -63,7 +53,6 @@ public sealed partial class AccessStore(string databasePath, TimeProvider clock)
         return await command.ExecuteNonQueryAsync(ct) == 1;
     }
 
-    /// <summary>Stores a key for <paramref name="secret"/> unless one with that secret exists; returns the key.</summary>
     public async Task<ApiKey> EnsureKeyAsync(string project, string secret, IReadOnlyList<string> scopes, CancellationToken ct)
     {
         await EnsureProjectAsync(project, ct);
@@ -75,23 +64,18 @@ public sealed partial class AccessStore(string databasePath, TimeProvider clock)
                 INSERT INTO api_keys (id, project, secret_hash, scopes, created_at) VALUES ($id, $project, $hash, $scopes, $at)
                 ON CONFLICT (secret_hash) DO NOTHING
                 """;
-            insert.Parameters.AddWithValue("$id", "key_" + hash[..16]);
+            insert.Parameters.AddWithValue("$id", AccessStoreExtensions.KeyIdFor(hash));
             insert.Parameters.AddWithValue("$project", project);
             insert.Parameters.AddWithValue("$hash", hash);
             insert.Parameters.AddWithValue("$scopes", string.Join(' ', scopes));
             insert.Parameters.AddWithValue("$at", clock.GetUtcNow().ToUnixTimeMilliseconds());
             await insert.ExecuteNonQueryAsync(ct);
         }
-        cache.TryRemove(hash, out _);
-        return await FindBySecretAsync(secret, ct)
+        var stored = (await QueryKeysAsync(connection, "secret_hash = $hash", p => p.AddWithValue("$hash", hash), ct)).SingleOrDefault()
             ?? throw new InvalidOperationException("The key could not be stored.");
-    }
-
-    /// <summary>Creates a new key with a fresh secret; the secret is returned once and never stored.</summary>
-    public async Task<(ApiKey Key, string Secret)> CreateKeyAsync(string project, IReadOnlyList<string> scopes, CancellationToken ct)
-    {
-        var secret = ApiKey.NewSecret();
-        return (await EnsureKeyAsync(project, secret, scopes, ct), secret);
+        return stored.RevokedAt is null
+            ? stored
+            : throw new InvalidOperationException($"Key {stored.KeyId} with this secret was revoked; a revoked secret is never restored. Choose a new secret.");
     }
 
     public async Task<bool> AnyKeysAsync(CancellationToken ct)
@@ -99,30 +83,50 @@ public sealed partial class AccessStore(string databasePath, TimeProvider clock)
         await using var connection = await OpenAsync(ct);
         await using var command = connection.CreateCommand();
         command.CommandText = "SELECT EXISTS (SELECT 1 FROM api_keys WHERE revoked_at IS NULL)";
-        return Convert.ToInt64(await command.ExecuteScalarAsync(ct), System.Globalization.CultureInfo.InvariantCulture) == 1;
+        return Convert.ToInt64(await command.ExecuteScalarAsync(ct), CultureInfo.InvariantCulture) == 1;
     }
 
     public async Task<ApiKey?> FindBySecretAsync(string secret, CancellationToken ct)
     {
         var hash = ApiKey.HashSecret(secret);
-        var now = clock.GetUtcNow();
-        if (cache.TryGetValue(hash, out var cached) && cached.Until > now)
-            return cached.Key;
+        await using var connection = await OpenAsync(ct);
+        return (await QueryKeysAsync(connection, "secret_hash = $hash AND revoked_at IS NULL",
+            p => p.AddWithValue("$hash", hash), ct)).SingleOrDefault();
+    }
 
+    public async Task<IReadOnlyList<ApiKey>> ListKeysAsync(string project, CancellationToken ct)
+    {
+        await using var connection = await OpenAsync(ct);
+        return await QueryKeysAsync(connection, "project = $project ORDER BY created_at, id",
+            p => p.AddWithValue("$project", project), ct);
+    }
+
+    public async Task<bool> RevokeKeyAsync(string project, string keyId, CancellationToken ct)
+    {
         await using var connection = await OpenAsync(ct);
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT id, project, scopes, created_at FROM api_keys WHERE secret_hash = $hash AND revoked_at IS NULL";
-        command.Parameters.AddWithValue("$hash", hash);
+        // COALESCE keeps the first revocation's time when a key is revoked twice.
+        command.CommandText = "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $at) WHERE id = $id AND project = $project";
+        command.Parameters.AddWithValue("$id", keyId);
+        command.Parameters.AddWithValue("$project", project);
+        command.Parameters.AddWithValue("$at", clock.GetUtcNow().ToUnixTimeMilliseconds());
+        return await command.ExecuteNonQueryAsync(ct) == 1;
+    }
+
+    private static async Task<List<ApiKey>> QueryKeysAsync(SqliteConnection connection, string where,
+        Action<SqliteParameterCollection> parameters, CancellationToken ct)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT {KeyColumns} FROM api_keys WHERE {where}";
+        parameters(command.Parameters);
         await using var reader = await command.ExecuteReaderAsync(ct);
-        ApiKey? key = null;
-        if (await reader.ReadAsync(ct))
-            key = new ApiKey(reader.GetString(0), reader.GetString(1),
+        var keys = new List<ApiKey>();
+        while (await reader.ReadAsync(ct))
+            keys.Add(new ApiKey(reader.GetString(0), reader.GetString(1),
                 reader.GetString(2).Split(' ', StringSplitOptions.RemoveEmptyEntries),
-                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3)));
-        if (cache.Count > 10_000)
-            cache.Clear();
-        cache[hash] = (key, now + CacheFor);
-        return key;
+                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3)),
+                await reader.IsDBNullAsync(4, ct) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(4))));
+        return keys;
     }
 
     private async Task<SqliteConnection> OpenAsync(CancellationToken ct)
@@ -131,7 +135,4 @@ public sealed partial class AccessStore(string databasePath, TimeProvider clock)
         await connection.OpenAsync(ct);
         return connection;
     }
-
-    [GeneratedRegex("^[a-z0-9][a-z0-9_-]{0,62}$")]
-    private static partial Regex ProjectPattern();
 }

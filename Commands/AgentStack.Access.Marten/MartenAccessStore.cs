@@ -1,0 +1,209 @@
+using System.Text.RegularExpressions;
+using AgentStack.Commands.Access;
+using JasperFx;
+using Marten;
+using Npgsql;
+
+namespace AgentStack.Access.Marten;
+
+/// <summary>
+/// Projects and keys of the distributed topology (issue 4) as Marten documents, so every host (collector,
+/// query API, handlers) authenticates against the same keys. Tables <c>mt_doc_access_project</c> and
+/// <c>mt_doc_access_key</c> in <see cref="MartenAccessStoreOptions.Schema"/>; the key table has a unique
+/// index on the secret hash and a foreign key to its project.
+/// <para>
+/// Concurrency between hosts rests on PostgreSQL's constraints, not on reads: creating a project or key
+/// that another host created first fails on the primary key or the unique secret hash, and that failure
+/// means "exists already" (the row is read back), so two hosts bootstrapping one key at once neither fail
+/// nor duplicate it.
+/// </para>
+/// </summary>
+public sealed partial class MartenAccessStore : IAccessStore, IAsyncDisposable, IDisposable
+{
+    private readonly MartenAccessStoreOptions options;
+    private readonly TimeProvider clock;
+    private readonly DocumentStore store;
+    private readonly SemaphoreSlim schemaGate = new(1, 1);
+    private volatile bool schemaReady;
+
+    public MartenAccessStore(MartenAccessStoreOptions options, TimeProvider clock)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(clock);
+        ArgumentException.ThrowIfNullOrWhiteSpace(options.ConnectionString);
+        if (!Identifier().IsMatch(options.Schema))
+            throw new ArgumentException($"Schema '{options.Schema}' must be a lower-case PostgreSQL identifier (a-z, 0-9, _).", nameof(options));
+        this.options = options;
+        this.clock = clock;
+        store = DocumentStore.For(o =>
+        {
+            o.Connection(options.ConnectionString);
+            o.DatabaseSchemaName = options.Schema;
+            o.AutoCreateSchemaObjects = AutoCreate.CreateOrUpdate;
+            // Aliases keep the tables recognisable beside other documents in a shared schema.
+            o.Schema.For<ProjectDocument>().DocumentAlias("access_project");
+            o.Schema.For<ApiKeyDocument>().DocumentAlias("access_key")
+                .Duplicate(k => k.SecretHash, notNull: true, configure: index => index.IsUnique = true)
+                .ForeignKey<ProjectDocument>(k => k.Project);
+        });
+    }
+
+    /// <summary>
+    /// Creates or updates the document tables under the same advisory lock the Marten event store takes for
+    /// its DDL in that schema, so hosts starting together do not race on CREATE TABLE or on Marten's functions.
+    /// </summary>
+    public async Task InitializeAsync(CancellationToken ct)
+    {
+        if (schemaReady)
+            return;
+        await schemaGate.WaitAsync(ct);
+        try
+        {
+            if (schemaReady)
+                return;
+            await using var connection = new NpgsqlConnection(options.ConnectionString);
+            await connection.OpenAsync(ct);
+            await using (var lockCommand = new NpgsqlCommand("SELECT pg_advisory_lock(hashtext(@key))", connection))
+            {
+                lockCommand.Parameters.AddWithValue("key", $"agentstack-schema:{options.Schema}");
+                await lockCommand.ExecuteNonQueryAsync(ct);
+            }
+            try
+            {
+                await store.Storage.ApplyAllConfiguredChangesToDatabaseAsync();
+            }
+            finally
+            {
+                await using var unlock = new NpgsqlCommand("SELECT pg_advisory_unlock(hashtext(@key))", connection);
+                unlock.Parameters.AddWithValue("key", $"agentstack-schema:{options.Schema}");
+                await unlock.ExecuteNonQueryAsync(CancellationToken.None);
+            }
+            schemaReady = true;
+        }
+        finally
+        {
+            schemaGate.Release();
+        }
+    }
+
+    public async Task EnsureProjectAsync(string project, CancellationToken ct)
+    {
+        ProjectNames.ThrowIfInvalid(project);
+        await TryCreateProjectAsync(project, ct);
+    }
+
+    public async Task<bool> TryCreateProjectAsync(string project, CancellationToken ct)
+    {
+        await InitializeAsync(ct);
+        await using var session = store.LightweightSession();
+        session.Insert(new ProjectDocument { Id = project, CreatedAt = clock.GetUtcNow() });
+        try
+        {
+            await session.SaveChangesAsync(ct);
+            return true;
+        }
+        catch (Exception e) when (IsUniqueViolation(e))
+        {
+            return false;
+        }
+    }
+
+    public async Task<ApiKey> EnsureKeyAsync(string project, string secret, IReadOnlyList<string> scopes, CancellationToken ct)
+    {
+        await EnsureProjectAsync(project, ct);
+        var hash = ApiKey.HashSecret(secret);
+        var stored = await FindByHashAsync(hash, ct);
+        if (stored is null)
+        {
+            await using var session = store.LightweightSession();
+            session.Insert(new ApiKeyDocument
+            {
+                Id = AccessStoreExtensions.KeyIdFor(hash),
+                Project = project,
+                SecretHash = hash,
+                Scopes = [.. scopes],
+                CreatedAt = clock.GetUtcNow(),
+            });
+            try
+            {
+                await session.SaveChangesAsync(ct);
+            }
+            catch (Exception e) when (IsUniqueViolation(e))
+            {
+                // Another host stored this secret between our read and our insert: its key stands.
+            }
+            stored = await FindByHashAsync(hash, ct) ?? throw new InvalidOperationException("The key could not be stored.");
+        }
+        return stored.RevokedAt is null
+            ? ToKey(stored)
+            : throw new InvalidOperationException($"Key {stored.Id} with this secret was revoked; a revoked secret is never restored. Choose a new secret.");
+    }
+
+    public async Task<bool> AnyKeysAsync(CancellationToken ct)
+    {
+        await InitializeAsync(ct);
+        await using var session = store.QuerySession();
+        return await session.Query<ApiKeyDocument>().AnyAsync(k => k.RevokedAt == null, ct);
+    }
+
+    public async Task<ApiKey?> FindBySecretAsync(string secret, CancellationToken ct) =>
+        await FindByHashAsync(ApiKey.HashSecret(secret), ct) is { RevokedAt: null } key ? ToKey(key) : null;
+
+    public async Task<IReadOnlyList<ApiKey>> ListKeysAsync(string project, CancellationToken ct)
+    {
+        await InitializeAsync(ct);
+        await using var session = store.QuerySession();
+        var keys = await session.Query<ApiKeyDocument>().Where(k => k.Project == project)
+            .OrderBy(k => k.CreatedAt).ThenBy(k => k.Id).ToListAsync(ct);
+        return [.. keys.Select(ToKey)];
+    }
+
+    public async Task<bool> RevokeKeyAsync(string project, string keyId, CancellationToken ct)
+    {
+        await InitializeAsync(ct);
+        await using var session = store.LightweightSession();
+        var key = await session.LoadAsync<ApiKeyDocument>(keyId, ct);
+        if (key is null || key.Project != project)
+            return false;
+        if (key.RevokedAt is not null)
+            return true;
+        // Two hosts revoking at once both write a revoked document; which time wins does not matter.
+        key.RevokedAt = clock.GetUtcNow();
+        session.Update(key);
+        await session.SaveChangesAsync(ct);
+        return true;
+    }
+
+    private async Task<ApiKeyDocument?> FindByHashAsync(string hash, CancellationToken ct)
+    {
+        await InitializeAsync(ct);
+        await using var session = store.QuerySession();
+        return await session.Query<ApiKeyDocument>().Where(k => k.SecretHash == hash).SingleOrDefaultAsync(ct);
+    }
+
+    private static ApiKey ToKey(ApiKeyDocument key) => new(key.Id, key.Project, key.Scopes, key.CreatedAt, key.RevokedAt);
+
+    /// <summary>A primary-key or unique-index conflict, however Marten wraps PostgreSQL's 23505.</summary>
+    private static bool IsUniqueViolation(Exception e)
+    {
+        for (var inner = e; inner is not null; inner = inner.InnerException)
+            if (inner is DocumentAlreadyExistsException or PostgresException { SqlState: PostgresErrorCodes.UniqueViolation })
+                return true;
+        return false;
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        schemaGate.Dispose();
+        return store.DisposeAsync();
+    }
+
+    public void Dispose()
+    {
+        schemaGate.Dispose();
+        store.Dispose();
+    }
+
+    [GeneratedRegex("^[a-z_][a-z0-9_]{0,50}$")]
+    private static partial Regex Identifier();
+}

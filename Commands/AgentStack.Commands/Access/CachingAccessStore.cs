@@ -1,0 +1,55 @@
+using System.Collections.Concurrent;
+
+namespace AgentStack.Commands.Access;
+
+/// <summary>
+/// Every request authenticates, so lookups by key hash (found or not) are cached briefly, in front of
+/// whichever store the host uses. What this host changes (a key stored or revoked) drops its entries at
+/// once; a revocation made by another host reaches this one within <see cref="CacheFor"/> (issue 4).
+/// </summary>
+public sealed class CachingAccessStore(IAccessStore inner, TimeProvider clock) : IAccessStore
+{
+    public static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(30);
+    private const int MaxEntries = 10_000;
+    private readonly ConcurrentDictionary<string, (ApiKey? Key, DateTimeOffset Until)> cache = new(StringComparer.Ordinal);
+
+    public Task InitializeAsync(CancellationToken ct) => inner.InitializeAsync(ct);
+
+    public Task EnsureProjectAsync(string project, CancellationToken ct) => inner.EnsureProjectAsync(project, ct);
+
+    public Task<bool> TryCreateProjectAsync(string project, CancellationToken ct) => inner.TryCreateProjectAsync(project, ct);
+
+    public async Task<ApiKey> EnsureKeyAsync(string project, string secret, IReadOnlyList<string> scopes, CancellationToken ct)
+    {
+        var key = await inner.EnsureKeyAsync(project, secret, scopes, ct);
+        cache.TryRemove(ApiKey.HashSecret(secret), out _);
+        return key;
+    }
+
+    public Task<bool> AnyKeysAsync(CancellationToken ct) => inner.AnyKeysAsync(ct);
+
+    public async Task<ApiKey?> FindBySecretAsync(string secret, CancellationToken ct)
+    {
+        var hash = ApiKey.HashSecret(secret);
+        var now = clock.GetUtcNow();
+        if (cache.TryGetValue(hash, out var cached) && cached.Until > now)
+            return cached.Key;
+        var key = await inner.FindBySecretAsync(secret, ct);
+        if (cache.Count > MaxEntries)
+            cache.Clear();
+        cache[hash] = (key, now + CacheFor);
+        return key;
+    }
+
+    public Task<IReadOnlyList<ApiKey>> ListKeysAsync(string project, CancellationToken ct) => inner.ListKeysAsync(project, ct);
+
+    public async Task<bool> RevokeKeyAsync(string project, string keyId, CancellationToken ct)
+    {
+        var revoked = await inner.RevokeKeyAsync(project, keyId, ct);
+        // The cache is keyed by hash, which a key id does not give back: drop the entries holding that key.
+        foreach (var (hash, entry) in cache)
+            if (entry.Key is { } key && key.KeyId == keyId)
+                cache.TryRemove(hash, out _);
+        return revoked;
+    }
+}

@@ -1,0 +1,69 @@
+using System.Text.RegularExpressions;
+
+namespace AgentStack.Commands.Access;
+
+/// <summary>
+/// Projects and their keys (ARCHITECTURE.md invariant 6): the port every host authenticates through.
+/// The embedded default keeps them in SQLite (<see cref="SqliteAccessStore"/>); the distributed topology
+/// keeps them as Marten documents in PostgreSQL so every process sees the same projects and keys
+/// (issue 4). Only the SHA-256 of a secret is ever stored (<see cref="ApiKey.HashSecret"/>).
+/// </summary>
+public interface IAccessStore
+{
+    /// <summary>Creates the tables or documents' storage when missing; safe to call from several processes at once.</summary>
+    Task InitializeAsync(CancellationToken ct);
+
+    /// <summary>Creates the project unless it exists; refuses a name that <see cref="ProjectNames.IsValid"/> refuses.</summary>
+    Task EnsureProjectAsync(string project, CancellationToken ct);
+
+    /// <summary>Creates the project; false when it exists already.</summary>
+    Task<bool> TryCreateProjectAsync(string project, CancellationToken ct);
+
+    /// <summary>
+    /// Stores a key for <paramref name="secret"/> in <paramref name="project"/> (created when missing) unless a
+    /// key with that secret exists; returns the stored key. Idempotent, also when several hosts call it with the
+    /// same secret at once (the bootstrap key). A revoked secret is never brought back: that throws.
+    /// </summary>
+    Task<ApiKey> EnsureKeyAsync(string project, string secret, IReadOnlyList<string> scopes, CancellationToken ct);
+
+    /// <summary>True when any key is not revoked.</summary>
+    Task<bool> AnyKeysAsync(CancellationToken ct);
+
+    /// <summary>The active key with this secret, or null when it is unknown or revoked.</summary>
+    Task<ApiKey?> FindBySecretAsync(string secret, CancellationToken ct);
+
+    /// <summary>The project's keys, revoked ones included, oldest first; empty for an unknown project.</summary>
+    Task<IReadOnlyList<ApiKey>> ListKeysAsync(string project, CancellationToken ct);
+
+    /// <summary>Revokes the key; false when <paramref name="project"/> has no key <paramref name="keyId"/>. Revoking twice is true.</summary>
+    Task<bool> RevokeKeyAsync(string project, string keyId, CancellationToken ct);
+}
+
+public static partial class ProjectNames
+{
+    public static bool IsValid(string name) => Pattern().IsMatch(name);
+
+    public static void ThrowIfInvalid(string project)
+    {
+        if (!IsValid(project))
+            throw new ArgumentException($"Project name '{project}' must be 1-63 lower-case letters, digits, '-' or '_'.", nameof(project));
+    }
+
+    [GeneratedRegex("^[a-z0-9][a-z0-9_-]{0,62}$")]
+    private static partial Regex Pattern();
+}
+
+public static class AccessStoreExtensions
+{
+    /// <summary>Creates a new key with a fresh secret; the secret is returned once and never stored.</summary>
+    public static async Task<(ApiKey Key, string Secret)> CreateKeyAsync(this IAccessStore access, string project,
+        IReadOnlyList<string> scopes, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(access);
+        var secret = ApiKey.NewSecret();
+        return (await access.EnsureKeyAsync(project, secret, scopes, ct), secret);
+    }
+
+    /// <summary>The id a key gets from its secret's hash, the same in every store, so two hosts storing one secret agree on it.</summary>
+    public static string KeyIdFor(string secretHash) => "key_" + secretHash[..16];
+}
