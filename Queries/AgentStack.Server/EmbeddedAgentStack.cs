@@ -32,7 +32,7 @@ public static class EmbeddedAgentStack
         services.AddAccess(Path.Combine(dataDirectory, "access.db"));
         services.AddCollector(configuration);
         services.AddOtlp(configuration);
-        services.AddChDbAnalytics(o =>
+        services.AddAnalytics(configuration, o =>
         {
             configuration.GetSection("AgentStack:ChDb").Bind(o);
             o.DataPath = Path.Combine(dataDirectory, "clickhouse");
