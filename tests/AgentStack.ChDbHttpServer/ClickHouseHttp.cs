@@ -16,7 +16,9 @@ namespace AgentStack.ChDbHttpServer;
 /// server-side query parameters; <c>default_format</c>, <c>database</c>, <c>query_id</c>.</item>
 /// <item>Request bodies in gzip/deflate/br (<c>Content-Encoding</c>); responses in gzip or deflate when
 /// <c>enable_http_compression=1</c> and <c>Accept-Encoding</c> allow.</item>
-/// <item>Errors: HTTP 500, <c>X-ClickHouse-Exception-Code</c>, body "Code: N. DB::Exception: …" as the engine wrote it.</item>
+/// <item>Errors: <c>X-ClickHouse-Exception-Code</c> and the body "Code: N. DB::Exception: …" as the engine wrote
+/// it; HTTP 400 for a syntax error, 404 for an unknown table, database, function or identifier, 500 otherwise
+/// (a real server maps more codes to 4xx; ClickHouse.Driver treats every non-2xx alike).</item>
 /// </list>
 /// Any other URL parameter would be a ClickHouse setting for the query; the engine is reached through
 /// chDB's API, which takes none per query, so such a request is refused (code 115) rather than run
@@ -186,7 +188,12 @@ public static class ClickHouseHttp
     private static async Task ErrorAsync(HttpContext context, int code, string message)
     {
         var response = context.Response;
-        response.StatusCode = StatusCodes.Status500InternalServerError;
+        response.StatusCode = code switch
+        {
+            62 => StatusCodes.Status400BadRequest, // SYNTAX_ERROR
+            46 or 47 or 60 or 73 or 81 or 115 => StatusCodes.Status404NotFound, // UNKNOWN_FUNCTION, _IDENTIFIER, _TABLE, _FORMAT, _DATABASE, _SETTING
+            _ => StatusCodes.Status500InternalServerError,
+        };
         response.ContentType = "text/plain; charset=UTF-8";
         response.Headers["X-ClickHouse-Exception-Code"] = code.ToString(System.Globalization.CultureInfo.InvariantCulture);
         await response.WriteAsync(message.TrimEnd() + "\n", context.RequestAborted);
