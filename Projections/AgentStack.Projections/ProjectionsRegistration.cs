@@ -44,9 +44,11 @@ public static class ProjectionsRegistration
         return services;
     }
 
-    private sealed class AnalyticsSchemaInitializer(IAnalyticsStore analytics) : IHostedService
+    // The cluster name comes from AgentStack:Analytics (AnalyticsRegistration); without it, plain tables.
+    private sealed class AnalyticsSchemaInitializer(IAnalyticsStore analytics, IOptions<AnalyticsOptions> options) : IHostedService
     {
-        public Task StartAsync(CancellationToken cancellationToken) => AnalyticsSchema.ApplyAsync(analytics, cancellationToken);
+        public Task StartAsync(CancellationToken cancellationToken) =>
+            AnalyticsSchema.ApplyAsync(analytics, options.Value.Cluster, cancellationToken);
 
         public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }

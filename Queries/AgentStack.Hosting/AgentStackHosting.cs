@@ -67,7 +67,7 @@ public static class AgentStackHosting
 
         if (roles.HasFlag(AgentStackRoles.Projections) || roles.HasFlag(AgentStackRoles.Queries))
         {
-            services.AddChDbAnalytics(o =>
+            services.AddAnalytics(configuration, o =>
             {
                 configuration.GetSection("AgentStack:ChDb").Bind(o);
                 o.DataPath = Path.Combine(dataDirectory, "clickhouse");

@@ -1,6 +1,10 @@
 using System.Text;
 using AgentStack.Projections.Analytics;
 using AgentStack.Projections.Analytics.ChDb;
+using AgentStack.Projections.Analytics.ClickHouse;
+using AgentStack.Testing;
+
+[assembly: AssemblyFixture(typeof(AgentStack.Analytics.Tests.ClickHouseServer))]
 
 namespace AgentStack.Analytics.Tests;
 
@@ -31,24 +35,96 @@ public static class ChDbTestEngine
         store.InsertJsonEachRowAsync(table, Encoding.UTF8.GetBytes(jsonEachRow), Ct);
 }
 
-/// <summary>A store on the shared engine and a database of its own, recreated for each test class.</summary>
-public sealed class ChDbDatabase : IAsyncLifetime
+/// <summary>
+/// A store through one adapter and a database of its own, recreated for each test class. The SQL suite
+/// (issue 4: one SQL source of truth) runs its contract classes once per adapter: <see cref="ChDbDatabase"/>
+/// and <see cref="ClickHouseDatabase"/>.
+/// </summary>
+public abstract class AnalyticsDatabase : IAsyncLifetime
 {
     public string Name { get; } = $"test_{Guid.NewGuid():N}";
 
-    public ChDbAnalyticsStore Store { get; private set; } = null!;
+    public IAnalyticsStore Store { get; private set; } = null!;
+
+    protected abstract IAnalyticsStore Open();
 
     public async ValueTask InitializeAsync()
     {
-        Store = new ChDbAnalyticsStore(ChDbTestEngine.Options());
+        Store = Open();
         await Store.ExecuteAsync($"DROP DATABASE IF EXISTS {Name}");
         await Store.ExecuteAsync($"CREATE DATABASE {Name}");
     }
 
     public ValueTask DisposeAsync()
     {
-        Store.Dispose();
+        (Store as IDisposable)?.Dispose();
+        GC.SuppressFinalize(this);
         return ValueTask.CompletedTask;
+    }
+}
+
+/// <summary>chDB in this process, on the run's shared data directory.</summary>
+public sealed class ChDbDatabase : AnalyticsDatabase
+{
+    protected override IAnalyticsStore Open() => new ChDbAnalyticsStore(ChDbTestEngine.Options());
+}
+
+/// <summary>ClickHouse.Driver to the run's ClickHouse server (<see cref="ClickHouseServer"/>).</summary>
+public sealed class ClickHouseDatabase(ClickHouseServer server) : AnalyticsDatabase
+{
+    public ClickHouseServer Server { get; } = server;
+
+    protected override IAnalyticsStore Open() => new ClickHouseAnalyticsStore(Server.ConnectionString);
+}
+
+/// <summary>
+/// The ClickHouse server the driver tests talk to, one per test run: the one named by
+/// <c>AGENTSTACK_TEST_CLICKHOUSE</c> (a ClickHouse.Driver connection string; the GitHub workflow points it at
+/// a clickhouse-server container), else the chDB HTTP stand-in started as a child process.
+/// </summary>
+public sealed class ClickHouseServer : IAsyncLifetime
+{
+    public const string EnvironmentVariable = "AGENTSTACK_TEST_CLICKHOUSE";
+
+    private ChDbHttpServerProcess? _standIn;
+
+    public string ConnectionString { get; private set; } = "";
+
+    /// <summary>True when the tests run against the chDB stand-in rather than a real ClickHouse server.</summary>
+    public bool IsStandIn => _standIn is not null;
+
+    /// <summary>The server's HTTP address, for tests that speak the protocol directly.</summary>
+    public Uri BaseAddress { get; private set; } = null!;
+
+    public string Username { get; private set; } = "default";
+
+    public string Password { get; private set; } = "";
+
+    public async ValueTask InitializeAsync()
+    {
+        var configured = Environment.GetEnvironmentVariable(EnvironmentVariable);
+        if (string.IsNullOrWhiteSpace(configured))
+        {
+            _standIn = await ChDbHttpServerProcess.StartAsync();
+            configured = _standIn.ConnectionString;
+        }
+
+        ConnectionString = configured;
+        var builder = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = configured };
+        var host = builder.TryGetValue("Host", out var h) ? h.ToString() : "localhost";
+        var port = builder.TryGetValue("Port", out var p) ? p.ToString() : "8123";
+        var protocol = builder.TryGetValue("Protocol", out var s) ? s.ToString() : "http";
+        BaseAddress = new Uri($"{protocol}://{host}:{port}/");
+        Username = builder.TryGetValue("Username", out var u) ? u.ToString()! : "default";
+        Password = builder.TryGetValue("Password", out var w) ? w.ToString()! : "";
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_standIn is not null)
+        {
+            await _standIn.DisposeAsync();
+        }
     }
 }
 

@@ -4,7 +4,7 @@ using static AgentStack.Analytics.Tests.ChDbTestEngine;
 namespace AgentStack.Analytics.Tests;
 
 /// <summary>Values travel through chdb_query_with_params as ClickHouse {name:Type} parameters, never spliced into SQL.</summary>
-public sealed class when_a_query_has_parameters(ChDbDatabase db) : IClassFixture<ChDbDatabase>
+public abstract class when_a_query_has_parameters(AnalyticsDatabase db)
 {
     [Theory]
     [InlineData("it's \"quoted\"")]
@@ -98,3 +98,7 @@ public sealed class when_a_query_has_parameters(ChDbDatabase db) : IClassFixture
         (await db.Store.QueryTextAsync($"SELECT name, at FROM {table}")).ShouldBe("o\\'neil\t1970-01-01 00:00:00.000000");
     }
 }
+
+public sealed class when_a_query_has_parameters_on_chdb(ChDbDatabase db) : when_a_query_has_parameters(db), IClassFixture<ChDbDatabase>;
+
+public sealed class when_a_query_has_parameters_through_clickhouse_driver(ClickHouseDatabase db) : when_a_query_has_parameters(db), IClassFixture<ClickHouseDatabase>;

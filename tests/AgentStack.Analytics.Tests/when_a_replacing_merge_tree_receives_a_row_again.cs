@@ -2,7 +2,7 @@ using static AgentStack.Analytics.Tests.ChDbTestEngine;
 
 namespace AgentStack.Analytics.Tests;
 
-public sealed class when_a_replacing_merge_tree_receives_a_row_again(ChDbDatabase db) : IClassFixture<ChDbDatabase>
+public abstract class when_a_replacing_merge_tree_receives_a_row_again(AnalyticsDatabase db)
 {
     [Fact]
     public async Task then_final_returns_the_highest_version_once()
@@ -23,3 +23,7 @@ public sealed class when_a_replacing_merge_tree_receives_a_row_again(ChDbDatabas
             .ShouldBe("s1\tok\t12\ns2\terror\t11");
     }
 }
+
+public sealed class when_a_replacing_merge_tree_receives_a_row_again_on_chdb(ChDbDatabase db) : when_a_replacing_merge_tree_receives_a_row_again(db), IClassFixture<ChDbDatabase>;
+
+public sealed class when_a_replacing_merge_tree_receives_a_row_again_through_clickhouse_driver(ClickHouseDatabase db) : when_a_replacing_merge_tree_receives_a_row_again(db), IClassFixture<ClickHouseDatabase>;

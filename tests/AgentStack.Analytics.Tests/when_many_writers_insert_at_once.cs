@@ -4,7 +4,7 @@ using static AgentStack.Analytics.Tests.ChDbTestEngine;
 
 namespace AgentStack.Analytics.Tests;
 
-public sealed class when_many_writers_insert_at_once(ChDbDatabase db) : IClassFixture<ChDbDatabase>
+public abstract class when_many_writers_insert_at_once(AnalyticsDatabase db)
 {
     [Fact]
     public async Task then_every_row_of_every_writer_lands()
@@ -40,3 +40,7 @@ public sealed class when_many_writers_insert_at_once(ChDbDatabase db) : IClassFi
             $"({writers * batchesPerWriter * rowsPerBatch / elapsed.TotalSeconds:F0} rows/s)");
     }
 }
+
+public sealed class when_many_writers_insert_at_once_on_chdb(ChDbDatabase db) : when_many_writers_insert_at_once(db), IClassFixture<ChDbDatabase>;
+
+public sealed class when_many_writers_insert_at_once_through_clickhouse_driver(ClickHouseDatabase db) : when_many_writers_insert_at_once(db), IClassFixture<ClickHouseDatabase>;

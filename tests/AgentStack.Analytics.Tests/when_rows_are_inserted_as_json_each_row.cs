@@ -4,7 +4,7 @@ using static AgentStack.Analytics.Tests.ChDbTestEngine;
 
 namespace AgentStack.Analytics.Tests;
 
-public sealed class when_rows_are_inserted_as_json_each_row(ChDbDatabase db) : IClassFixture<ChDbDatabase>
+public abstract class when_rows_are_inserted_as_json_each_row(AnalyticsDatabase db)
 {
     [Fact]
     public async Task then_they_are_queried_back()
@@ -48,3 +48,7 @@ public sealed class when_rows_are_inserted_as_json_each_row(ChDbDatabase db) : I
     public async Task then_a_table_name_that_is_not_an_identifier_is_refused(string table) =>
         await Should.ThrowAsync<ArgumentException>(() => db.Store.InsertAsync(table, "{}"));
 }
+
+public sealed class when_rows_are_inserted_as_json_each_row_on_chdb(ChDbDatabase db) : when_rows_are_inserted_as_json_each_row(db), IClassFixture<ChDbDatabase>;
+
+public sealed class when_rows_are_inserted_as_json_each_row_through_clickhouse_driver(ClickHouseDatabase db) : when_rows_are_inserted_as_json_each_row(db), IClassFixture<ClickHouseDatabase>;

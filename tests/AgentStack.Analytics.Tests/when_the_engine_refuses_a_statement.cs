@@ -3,7 +3,7 @@ using static AgentStack.Analytics.Tests.ChDbTestEngine;
 
 namespace AgentStack.Analytics.Tests;
 
-public sealed class when_the_engine_refuses_a_statement(ChDbDatabase db) : IClassFixture<ChDbDatabase>
+public abstract class when_the_engine_refuses_a_statement(AnalyticsDatabase db)
 {
     [Fact]
     public async Task then_an_unknown_table_is_an_analytics_exception_with_its_code()
@@ -46,3 +46,7 @@ public sealed class when_the_engine_refuses_a_statement(ChDbDatabase db) : IClas
         (await db.Store.QueryTextAsync($"SELECT count() FROM system.tables WHERE database = '{db.Name}' AND name = 'never'")).ShouldBe("0");
     }
 }
+
+public sealed class when_the_engine_refuses_a_statement_on_chdb(ChDbDatabase db) : when_the_engine_refuses_a_statement(db), IClassFixture<ChDbDatabase>;
+
+public sealed class when_the_engine_refuses_a_statement_through_clickhouse_driver(ClickHouseDatabase db) : when_the_engine_refuses_a_statement(db), IClassFixture<ClickHouseDatabase>;

@@ -3,7 +3,7 @@ using static AgentStack.Analytics.Tests.ChDbTestEngine;
 
 namespace AgentStack.Analytics.Tests;
 
-public sealed class when_the_schema_is_applied(ChDbDatabase db) : IClassFixture<ChDbDatabase>
+public abstract class when_the_schema_is_applied(AnalyticsDatabase db)
 {
     [Fact]
     public void then_scripts_come_in_file_name_order_starting_with_the_database()
@@ -37,7 +37,7 @@ public sealed class when_the_schema_is_applied(ChDbDatabase db) : IClassFixture<
     }
 
     [Fact]
-    public async Task then_every_embedded_statement_runs_on_chdb_and_running_it_again_is_harmless()
+    public async Task then_every_embedded_statement_runs_and_running_it_again_is_harmless()
     {
         await AnalyticsSchema.ApplyAsync(db.Store, Ct);
         await AnalyticsSchema.ApplyAsync(db.Store, Ct);
@@ -45,3 +45,7 @@ public sealed class when_the_schema_is_applied(ChDbDatabase db) : IClassFixture<
         (await db.Store.QueryTextAsync("SELECT count() FROM system.databases WHERE name = 'agentstack'")).ShouldBe("1");
     }
 }
+
+public sealed class when_the_schema_is_applied_on_chdb(ChDbDatabase db) : when_the_schema_is_applied(db), IClassFixture<ChDbDatabase>;
+
+public sealed class when_the_schema_is_applied_through_clickhouse_driver(ClickHouseDatabase db) : when_the_schema_is_applied(db), IClassFixture<ClickHouseDatabase>;

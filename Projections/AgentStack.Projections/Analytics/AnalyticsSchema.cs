@@ -1,5 +1,6 @@
 using System.Reflection;
 using System.Text;
+using System.Text.RegularExpressions;
 
 namespace AgentStack.Projections.Analytics;
 
@@ -8,7 +9,7 @@ namespace AgentStack.Projections.Analytics;
 /// same files run on chDB and on a ClickHouse server. Scripts run in file-name order; every statement
 /// must be idempotent (<c>IF NOT EXISTS</c>), because this runs at every start.
 /// </summary>
-public static class AnalyticsSchema
+public static partial class AnalyticsSchema
 {
     private const string ResourcePrefix = "AgentStack.Projections.Analytics.Schema.";
 
@@ -62,12 +63,19 @@ public static class AnalyticsSchema
     }
 
     /// <summary>Runs every statement of every embedded script, in order.</summary>
-    public static async Task ApplyAsync(IAnalyticsStore store, CancellationToken cancellationToken)
+    public static Task ApplyAsync(IAnalyticsStore store, CancellationToken cancellationToken) =>
+        ApplyAsync(store, cluster: null, cancellationToken);
+
+    /// <summary>
+    /// Runs every statement of every embedded script, in order; with a <paramref name="cluster"/>, each in
+    /// its cluster form (<see cref="ForCluster"/>).
+    /// </summary>
+    public static async Task ApplyAsync(IAnalyticsStore store, string? cluster, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(store);
         foreach (var (name, sql) in Scripts())
         {
-            foreach (var statement in Statements(sql))
+            foreach (var statement in Statements(sql).SelectMany(s => cluster is null ? [s] : ForCluster(s, cluster)))
             {
                 try
                 {
@@ -80,6 +88,105 @@ public static class AnalyticsSchema
             }
         }
     }
+
+    /// <summary>
+    /// The cluster form of one schema statement (issue 4), derived from the same .sql files so there is
+    /// one source of truth:
+    /// <list type="bullet">
+    /// <item><c>CREATE DATABASE d</c> → <c>CREATE DATABASE d ON CLUSTER c</c>.</item>
+    /// <item><c>CREATE TABLE d.t (…) ENGINE = XMergeTree(args) …</c> → a local table <c>d.t_local</c> on every
+    /// node with <c>ReplicatedXMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}', args)</c>
+    /// (the server's <c>{shard}</c>/<c>{replica}</c> macros), and <c>d.t</c> as
+    /// <c>Distributed(c, d, t_local, key)</c>, so every query and insert keeps using <c>d.t</c>.</item>
+    /// </list>
+    /// The sharding key is <c>cityHash64(trace_id)</c> where the table has a trace_id, so a trace's rows
+    /// live on one shard; otherwise a hash of the sorting key. Either way every row that a
+    /// ReplacingMergeTree may collapse lands on the same shard, so <c>FINAL</c> through the Distributed
+    /// table stays correct. Any other statement is refused, so a new script cannot slip onto a cluster
+    /// unreplicated.
+    /// </summary>
+    public static IReadOnlyList<string> ForCluster(string statement, string cluster)
+    {
+        ArgumentNullException.ThrowIfNull(statement);
+        ValidateClusterName(cluster);
+        var onCluster = $" ON CLUSTER `{cluster}`";
+        var code = string.Join('\n', statement.ReplaceLineEndings("\n").Split('\n')
+            .SkipWhile(l => l.TrimStart().StartsWith("--", StringComparison.Ordinal) || l.Trim().Length == 0));
+
+        if (CreateDatabase().Match(code) is { Success: true } database)
+        {
+            return [code.Insert(database.Length, onCluster)];
+        }
+
+        if (CreateTable().Match(code) is not { Success: true } table)
+        {
+            throw new NotSupportedException(
+                $"No cluster form for this schema statement; extend AnalyticsSchema.ForCluster for it:\n{code}");
+        }
+
+        var databaseName = table.Groups["database"].Value;
+        var name = table.Groups["table"].Value;
+        var rest = code[table.Length..];
+        var engine = Engine().Match(rest);
+        if (!engine.Success)
+        {
+            throw new NotSupportedException(
+                $"Table {databaseName}.{name} does not use a MergeTree engine, which has no replicated form here:\n{code}");
+        }
+
+        var arguments = engine.Groups["args"].Value.Trim();
+        var replicated = $"ENGINE = Replicated{engine.Groups["engine"].Value}('/clickhouse/tables/{{shard}}/{{database}}/{{table}}', '{{replica}}'" +
+            (arguments.Length > 0 ? $", {arguments})" : ")");
+        var local = $"{table.Value}_local{onCluster}{rest[..engine.Index]}{replicated}{rest[(engine.Index + engine.Length)..]}";
+
+        string shardingKey;
+        if (TraceIdColumn().IsMatch(rest[..engine.Index]))
+        {
+            shardingKey = "cityHash64(trace_id)";
+        }
+        else if (OrderBy().Match(rest) is { Success: true } orderBy)
+        {
+            var key = orderBy.Groups["key"].Value.Trim();
+            shardingKey = $"cityHash64({(key.StartsWith('(') && key.EndsWith(')') ? key[1..^1] : key)})";
+        }
+        else
+        {
+            throw new NotSupportedException($"Table {databaseName}.{name} has neither trace_id nor ORDER BY to shard by:\n{code}");
+        }
+
+        var distributed = $"{table.Value}{onCluster} AS {databaseName}.{name}_local\n" +
+            $"ENGINE = Distributed('{cluster}', {databaseName}, {name}_local, {shardingKey})";
+        return [local, distributed];
+    }
+
+    /// <summary>Cluster names go into DDL (<c>ON CLUSTER `name`</c>), so only plain names are accepted.</summary>
+    public static void ValidateClusterName(string cluster)
+    {
+        if (string.IsNullOrEmpty(cluster) || !ClusterName().IsMatch(cluster))
+        {
+            throw new ArgumentException(
+                $"Cluster name '{cluster}' (AgentStack:Analytics:Cluster) must be letters, digits, '_' or '-', starting with a letter or '_'.",
+                nameof(cluster));
+        }
+    }
+
+    [GeneratedRegex(@"^CREATE DATABASE (IF NOT EXISTS )?[A-Za-z_][A-Za-z0-9_]*")]
+    private static partial Regex CreateDatabase();
+
+    [GeneratedRegex(@"^CREATE TABLE (IF NOT EXISTS )?(?<database>[A-Za-z_][A-Za-z0-9_]*)\.(?<table>[A-Za-z_][A-Za-z0-9_]*)")]
+    private static partial Regex CreateTable();
+
+    [GeneratedRegex(@"ENGINE\s*=\s*(?<engine>[A-Za-z]*MergeTree)[ \t]*(\((?<args>[^)]*)\))?")]
+    private static partial Regex Engine();
+
+    [GeneratedRegex(@"^\s*trace_id\s", RegexOptions.Multiline)]
+    private static partial Regex TraceIdColumn();
+
+    [GeneratedRegex(@"^ORDER BY (?<key>.+)$", RegexOptions.Multiline)]
+    private static partial Regex OrderBy();
+
+    [GeneratedRegex(@"^[A-Za-z_][A-Za-z0-9_-]*$")]
+    private static partial Regex ClusterName();
 
     private static string Read(Assembly assembly, string resource)
     {

@@ -16,6 +16,9 @@ public sealed partial class ChDbAnalyticsStore : IAnalyticsStore, IDisposable
 
     private readonly ChDbNative _native;
     private readonly List<nint> _connections = [];
+    // The current database of each connection (keyed by chdb_connection), touched only by the lane
+    // thread that owns the connection; see RunAsync.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<nint, string> _databases = new();
     private readonly ChDbLane _writer;
     private readonly ChDbLane _readers;
     private int _disposed;
@@ -102,6 +105,43 @@ public sealed partial class ChDbAnalyticsStore : IAnalyticsStore, IDisposable
         return _writer.RunAsync(connection => Run(connection, statement), cancellationToken);
     }
 
+    /// <summary>
+    /// Runs one statement as a ClickHouse server's HTTP interface does (issue 4: the chDB HTTP stand-in,
+    /// tests/AgentStack.ChDbHttpServer). <paramref name="sql"/> is taken as is and may carry inline data
+    /// after the query (<c>INSERT … FORMAT JSONEachRow</c> followed by rows); <paramref name="parameters"/>
+    /// are already in ClickHouse's text form (the HTTP <c>param_*</c> values) and are bound server-side;
+    /// <paramref name="database"/> is the default database for unqualified names (<c>default</c> when null).
+    /// Writes run on the writer connection, reads on the readers, as for the port's own methods.
+    /// </summary>
+    public Task<byte[]> RunAsync(
+        ReadOnlyMemory<byte> sql, string format, IReadOnlyList<KeyValuePair<string, string>>? parameters, string? database,
+        bool write, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(format);
+        if (database is not null && !ChDbParameters.Identifier().IsMatch(database))
+        {
+            throw new AnalyticsException($"Database name '{database}' is not an identifier.", code: 81);
+        }
+
+        List<(byte[] Name, byte[] Value)>? encoded = null;
+        if (parameters is { Count: > 0 })
+        {
+            encoded = new(parameters.Count);
+            foreach (var (name, value) in parameters)
+            {
+                if (!ChDbParameters.Identifier().IsMatch(name))
+                {
+                    throw new AnalyticsException($"Query parameter name '{name}' is not an identifier.", code: 36);
+                }
+
+                encoded.Add((Encoding.UTF8.GetBytes(name), Encoding.UTF8.GetBytes(value)));
+            }
+        }
+
+        var statement = new Statement(sql.ToArray(), Encoding.UTF8.GetBytes(format), encoded, database);
+        return (write ? _writer : _readers).RunAsync(connection => Run(connection, statement), cancellationToken);
+    }
+
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
@@ -117,6 +157,7 @@ public sealed partial class ChDbAnalyticsStore : IAnalyticsStore, IDisposable
 
     private byte[] Run(nint connection, Statement statement)
     {
+        UseDatabase(connection, statement.Database ?? "default");
         var result = statement.Parameters is null
             ? _native.Query(connection, statement.Sql, statement.Format)
             : _native.QueryWithParameters(connection, statement.Sql, statement.Format, statement.Parameters);
@@ -134,6 +175,40 @@ public sealed partial class ChDbAnalyticsStore : IAnalyticsStore, IDisposable
         {
             _native.DestroyResult(result);
         }
+    }
+
+    /// <summary>
+    /// A connection keeps its current database between statements (chDB connections are sessions), but
+    /// each HTTP request to a ClickHouse server starts in its own. So a statement that names another
+    /// database switches to it first, and the next one that does not switches back.
+    /// </summary>
+    private void UseDatabase(nint connection, string database)
+    {
+        if (_databases.TryGetValue(connection, out var current) ? current == database : database == "default")
+        {
+            return;
+        }
+
+        var use = Encoding.UTF8.GetBytes($"USE {database}");
+        var result = _native.Query(connection, use, NullFormat);
+        if (result == 0)
+        {
+            throw new AnalyticsException("chDB returned no result; the connection is closed.");
+        }
+
+        try
+        {
+            if (_native.ResultError(result) is { } error)
+            {
+                throw ToException(error);
+            }
+        }
+        finally
+        {
+            _native.DestroyResult(result);
+        }
+
+        _databases[connection] = database;
     }
 
     internal static AnalyticsException ToException(string error)
@@ -159,7 +234,7 @@ public sealed partial class ChDbAnalyticsStore : IAnalyticsStore, IDisposable
     private static partial Regex ErrorCode();
 
     /// <summary>A statement encoded on the caller's thread, so the lane thread only talks to chDB.</summary>
-    private sealed record Statement(byte[] Sql, byte[] Format, List<(byte[] Name, byte[] Value)>? Parameters)
+    private sealed record Statement(byte[] Sql, byte[] Format, List<(byte[] Name, byte[] Value)>? Parameters, string? Database = null)
     {
         public static Statement Create(string sql, IReadOnlyDictionary<string, object?>? parameters, byte[] format) =>
             new(Encoding.UTF8.GetBytes(sql), format, parameters is { Count: > 0 } ? ChDbParameters.Encode(sql, parameters) : null);
