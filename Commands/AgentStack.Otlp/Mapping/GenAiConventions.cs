@@ -36,7 +36,12 @@ internal sealed class GenAiConventions
     public JsonPayload? Output { get; private set; }
     public bool Failed { get; private set; }
     public string? ErrorMessage { get; private set; }
-    public HashSet<int> ConsumedEvents { get; } = [];
+    private HashSet<int>? consumedEvents;
+
+    /// <summary>Indexes of the span's events mapped to messages (not repeated in <c>otel.events</c>).</summary>
+    public IReadOnlySet<int> ConsumedEvents => consumedEvents ?? NoEvents;
+
+    private static readonly HashSet<int> NoEvents = [];
 
     public static GenAiConventions Read(OtlpSpan span, OtlpAttributes a)
     {
@@ -117,8 +122,9 @@ internal sealed class GenAiConventions
     /// the span's own status wins where it is set (see the mapper).</summary>
     private void ReadErrors(OtlpSpan span, OtlpAttributes a)
     {
-        foreach (var e in span.Events)
+        for (var i = 0; i < span.Events.Count; i++)
         {
+            var e = span.Events[i];
             if (e.Name != "exception")
                 continue;
             var attributes = new OtlpAttributes(e.Attributes);
@@ -227,6 +233,8 @@ internal sealed class GenAiConventions
     /// </summary>
     private void ReadMessageEvents(OtlpSpan span)
     {
+        if (span.Events.Count == 0)
+            return;
         var input = new List<ChatMessage>();
         var output = new List<ChatMessage>();
         var inputEvents = new List<int>();
@@ -264,12 +272,12 @@ internal sealed class GenAiConventions
         if (Input is null && (input.Count > 0 || skPrompt is not null))
         {
             Input = input.Count > 0 ? ChatMessage.ToPayload(input) : skPrompt!.Value;
-            ConsumedEvents.UnionWith(inputEvents);
+            (consumedEvents ??= []).UnionWith(inputEvents);
         }
         if (Output is null && (output.Count > 0 || skCompletion is not null))
         {
             Output = output.Count > 0 ? ChatMessage.ToPayload(output) : skCompletion!.Value;
-            ConsumedEvents.UnionWith(outputEvents);
+            (consumedEvents ??= []).UnionWith(outputEvents);
         }
     }
 

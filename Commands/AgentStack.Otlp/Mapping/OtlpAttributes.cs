@@ -29,8 +29,10 @@ internal sealed class OtlpAttributes
         values = attributes.Count == 0 ? [] : new AnyValue[attributes.Count];
         if (attributes.Count > IndexAbove)
             index = new Dictionary<string, int>(attributes.Count, StringComparer.Ordinal);
-        foreach (var kv in attributes)
+        // An index loop: RepeatedField's enumerator is a class, allocated per foreach.
+        for (var k = 0; k < attributes.Count; k++)
         {
+            var kv = attributes[k];
             var at = IndexOf(kv.Key);
             if (at < 0)
             {

@@ -329,8 +329,33 @@ public static class OtlpSpanMapper
 
     private static DateTimeOffset FromUnixNanosExact(ulong nanos) => DateTimeOffset.UnixEpoch.AddTicks((long)(nanos / 100));
 
-    public static string Format(DateTimeOffset t) =>
-        t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture);
+    /// <summary>
+    /// RFC 3339 UTC with six fractional digits (truncated, as the format <c>yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'</c> gives),
+    /// written digit by digit: two per span, and the general custom-format path was a visible cost per span.
+    /// </summary>
+    public static string Format(DateTimeOffset t) => string.Create(27, t.UtcDateTime, static (c, d) =>
+    {
+        Digits(c[..4], d.Year);
+        c[4] = '-';
+        Digits(c.Slice(5, 2), d.Month);
+        c[7] = '-';
+        Digits(c.Slice(8, 2), d.Day);
+        c[10] = 'T';
+        Digits(c.Slice(11, 2), d.Hour);
+        c[13] = ':';
+        Digits(c.Slice(14, 2), d.Minute);
+        c[16] = ':';
+        Digits(c.Slice(17, 2), d.Second);
+        c[19] = '.';
+        Digits(c.Slice(20, 6), (int)(d.Ticks % TimeSpan.TicksPerSecond / 10));
+        c[26] = 'Z';
+    });
+
+    private static void Digits(Span<char> into, int value)
+    {
+        for (var i = into.Length - 1; i >= 0; i--, value /= 10)
+            into[i] = (char)('0' + value % 10);
+    }
 
     private static string Truncate(string value) => value.Length <= 64 ? value : value[..64] + "…";
 }
