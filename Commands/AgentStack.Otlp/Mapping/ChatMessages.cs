@@ -33,13 +33,18 @@ internal sealed class ChatMessage
         w.WriteEndObject();
     }
 
-    public static JsonElement ToJson(IEnumerable<ChatMessage> messages) => JsonText.Build(w =>
+    public static JsonElement ToJson(IEnumerable<ChatMessage> messages) => JsonText.Build(w => WriteArray(w, messages));
+
+    /// <summary>The messages as a span's input or output, written straight into the request's payloads.</summary>
+    public static JsonPayload ToPayload(IEnumerable<ChatMessage> messages) => JsonPayload.FromWriter(w => WriteArray(w, messages));
+
+    private static void WriteArray(Utf8JsonWriter w, IEnumerable<ChatMessage> messages)
     {
         w.WriteStartArray();
         foreach (var m in messages)
             m.Write(w);
         w.WriteEndArray();
-    });
+    }
 
     /// <summary>
     /// An OpenAI-style message object (<c>{"role","content","tool_calls":[{"id","function":{"name","arguments"}}],

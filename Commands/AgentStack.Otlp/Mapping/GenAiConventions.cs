@@ -32,11 +32,16 @@ internal sealed class GenAiConventions
     public long? InputTokens { get; private set; }
     public long? OutputTokens { get; private set; }
     public decimal? CostUsd { get; private set; }
-    public JsonElement? Input { get; private set; }
-    public JsonElement? Output { get; private set; }
+    public JsonPayload? Input { get; private set; }
+    public JsonPayload? Output { get; private set; }
     public bool Failed { get; private set; }
     public string? ErrorMessage { get; private set; }
-    public HashSet<int> ConsumedEvents { get; } = [];
+    private HashSet<int>? consumedEvents;
+
+    /// <summary>Indexes of the span's events mapped to messages (not repeated in <c>otel.events</c>).</summary>
+    public IReadOnlySet<int> ConsumedEvents => consumedEvents ?? NoEvents;
+
+    private static readonly HashSet<int> NoEvents = [];
 
     public static GenAiConventions Read(OtlpSpan span, OtlpAttributes a)
     {
@@ -117,8 +122,9 @@ internal sealed class GenAiConventions
     /// the span's own status wins where it is set (see the mapper).</summary>
     private void ReadErrors(OtlpSpan span, OtlpAttributes a)
     {
-        foreach (var e in span.Events)
+        for (var i = 0; i < span.Events.Count; i++)
         {
+            var e = span.Events[i];
             if (e.Name != "exception")
                 continue;
             var attributes = new OtlpAttributes(e.Attributes);
@@ -143,12 +149,12 @@ internal sealed class GenAiConventions
     {
         if (a.Get("gen_ai.tool.call.arguments") is { } arguments)
         {
-            Input = ValueAsJson(arguments);
+            Input = JsonPayload.FromValue(arguments);
             a.Consume("gen_ai.tool.call.arguments");
         }
         if (a.Get("gen_ai.tool.call.result") is { } result)
         {
-            Output = ValueAsJson(result);
+            Output = JsonPayload.FromValue(result);
             a.Consume("gen_ai.tool.call.result");
         }
     }
@@ -159,24 +165,32 @@ internal sealed class GenAiConventions
         // leading system message so one array holds the whole prompt).
         if (Input is null && a.Get("gen_ai.input.messages") is { } inputMessages)
         {
-            var instructions = a.Get("gen_ai.system_instructions");
-            var messages = ValueAsJson(inputMessages);
-            // Taken as parsed when there is nothing to prepend (the common case; no second build).
-            Input = instructions is null || messages.ValueKind != JsonValueKind.Array ? messages : JsonText.Build(w =>
+            // Taken as sent when there is nothing to prepend (the common case: copied once, never parsed here).
+            if (a.Get("gen_ai.system_instructions") is not { } instructions)
+                Input = JsonPayload.FromValue(inputMessages);
+            else
             {
-                w.WriteStartArray();
-                w.WriteStartObject();
-                w.WriteString("role", "system");
-                w.WritePropertyName("parts");
-                ValueAsJson(instructions).WriteTo(w);
-                w.WriteEndObject();
-                foreach (var m in messages.EnumerateArray())
-                    m.WriteTo(w);
-                w.WriteEndArray();
-            });
+                var messages = ValueAsJson(inputMessages);
+                if (messages.ValueKind != JsonValueKind.Array)
+                    Input = messages;
+                else
+                {
+                    Input = JsonText.Build(w =>
+                    {
+                        w.WriteStartArray();
+                        w.WriteStartObject();
+                        w.WriteString("role", "system");
+                        w.WritePropertyName("parts");
+                        ValueAsJson(instructions).WriteTo(w);
+                        w.WriteEndObject();
+                        foreach (var m in messages.EnumerateArray())
+                            m.WriteTo(w);
+                        w.WriteEndArray();
+                    });
+                    a.Consume("gen_ai.system_instructions");
+                }
+            }
             a.Consume("gen_ai.input.messages");
-            if (instructions is not null && Input.Value.ValueKind == JsonValueKind.Array)
-                a.Consume("gen_ai.system_instructions");
         }
         else if (Input is null && a.Get("gen_ai.system_instructions") is { } onlyInstructions)
         {
@@ -194,7 +208,7 @@ internal sealed class GenAiConventions
         }
         if (Output is null && a.Get("gen_ai.output.messages") is { } outputMessages)
         {
-            Output = ValueAsJson(outputMessages);
+            Output = JsonPayload.FromValue(outputMessages);
             a.Consume("gen_ai.output.messages");
         }
 
@@ -208,9 +222,9 @@ internal sealed class GenAiConventions
 
         // OpenInference flattened messages.
         if (Input is null && a.AnyWithPrefix("llm.input_messages."))
-            Input = ChatMessage.ToJson(ChatMessage.FromOpenInference(a, "llm.input_messages.", "user"));
+            Input = ChatMessage.ToPayload(ChatMessage.FromOpenInference(a, "llm.input_messages.", "user"));
         if (Output is null && a.AnyWithPrefix("llm.output_messages."))
-            Output = ChatMessage.ToJson(ChatMessage.FromOpenInference(a, "llm.output_messages.", "assistant"));
+            Output = ChatMessage.ToPayload(ChatMessage.FromOpenInference(a, "llm.output_messages.", "assistant"));
     }
 
     /// <summary>
@@ -219,6 +233,8 @@ internal sealed class GenAiConventions
     /// </summary>
     private void ReadMessageEvents(OtlpSpan span)
     {
+        if (span.Events.Count == 0)
+            return;
         var input = new List<ChatMessage>();
         var output = new List<ChatMessage>();
         var inputEvents = new List<int>();
@@ -255,13 +271,13 @@ internal sealed class GenAiConventions
         }
         if (Input is null && (input.Count > 0 || skPrompt is not null))
         {
-            Input = input.Count > 0 ? ChatMessage.ToJson(input) : skPrompt;
-            ConsumedEvents.UnionWith(inputEvents);
+            Input = input.Count > 0 ? ChatMessage.ToPayload(input) : skPrompt!.Value;
+            (consumedEvents ??= []).UnionWith(inputEvents);
         }
         if (Output is null && (output.Count > 0 || skCompletion is not null))
         {
-            Output = output.Count > 0 ? ChatMessage.ToJson(output) : skCompletion;
-            ConsumedEvents.UnionWith(outputEvents);
+            Output = output.Count > 0 ? ChatMessage.ToPayload(output) : skCompletion!.Value;
+            (consumedEvents ??= []).UnionWith(outputEvents);
         }
     }
 
@@ -298,12 +314,12 @@ internal sealed class GenAiConventions
         return ChatMessage.ToJson(value.EnumerateArray().Select(m => ChatMessage.FromOpenAiStyle(m, defaultRole)).ToList());
     }
 
-    private static JsonElement? Indexed(OtlpAttributes a, string prefix, string defaultRole)
+    private static JsonPayload? Indexed(OtlpAttributes a, string prefix, string defaultRole)
     {
         if (!a.AnyWithPrefix(prefix))
             return null;
         var messages = ChatMessage.FromIndexed(a, prefix, defaultRole);
-        return messages.Count > 0 ? ChatMessage.ToJson(messages) : null;
+        return messages.Count > 0 ? ChatMessage.ToPayload(messages) : null;
     }
 
     /// <summary>Generic inputs and outputs: OpenInference retrieval/embedding/value attributes, traceloop entities,
@@ -362,7 +378,7 @@ internal sealed class GenAiConventions
     }
 
     /// <summary>OpenInference <c>input.value</c>: JSON when its mime type says so, else the text as a JSON string.</summary>
-    private static JsonElement? MimeValue(OtlpAttributes a, string key, string mimeKey)
+    private static JsonPayload? MimeValue(OtlpAttributes a, string key, string mimeKey)
     {
         if (a.Get(key) is not { } value)
             return null;
@@ -370,24 +386,16 @@ internal sealed class GenAiConventions
         var mime = a.String(mimeKey);
         if (mime is not null)
             a.Consume(mimeKey);
-        if (value.ValueCase == AnyValue.ValueOneofCase.StringValue)
-        {
-            if (mime is not null && mime.Contains("json", StringComparison.OrdinalIgnoreCase)
-                && JsonText.TryParseStructured(value.StringValue) is { } parsed)
-                return parsed;
-            return JsonText.Build(w => w.WriteStringValue(value.StringValue));
-        }
-        return JsonText.Build(w => OtlpAttributes.Write(w, value));
+        var json = mime is not null && mime.Contains("json", StringComparison.OrdinalIgnoreCase);
+        return JsonPayload.FromValue(value, json ? JsonPayload.Parse.Structured : JsonPayload.Parse.None);
     }
 
-    private static JsonElement? Structured(OtlpAttributes a, string key, bool anyJson = false)
+    private static JsonPayload? Structured(OtlpAttributes a, string key, bool anyJson = false)
     {
         if (a.Get(key) is not { } value)
             return null;
         a.Consume(key);
-        if (anyJson && value.ValueCase == AnyValue.ValueOneofCase.StringValue && JsonText.TryParseAny(value.StringValue) is { } parsed)
-            return parsed;
-        return ValueAsJson(value);
+        return JsonPayload.FromValue(value, anyJson ? JsonPayload.Parse.Any : JsonPayload.Parse.Structured);
     }
 
     /// <summary>An attribute value as JSON; a string holding a JSON object or array becomes that JSON.</summary>

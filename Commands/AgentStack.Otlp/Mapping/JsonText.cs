@@ -9,7 +9,10 @@ namespace AgentStack.Otlp.Mapping;
 internal static class JsonText
 {
     // Relaxed escaping keeps text as the sender wrote it (no \u00B0 for °); the output is JSON data, never HTML.
-    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    public static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    /// <summary>How deeply JSON carried in a string may nest to be taken as JSON (deeper is kept as the string).</summary>
+    public const int MaxParseDepth = 256;
 
     /// <summary>Writes with <paramref name="write"/> and returns the result as an element that owns its memory.</summary>
     public static JsonElement Build(Action<Utf8JsonWriter> write)
@@ -33,7 +36,7 @@ internal static class JsonText
         try
         {
             var bytes = Encoding.UTF8.GetBytes(text);
-            var reader = new Utf8JsonReader(bytes, new JsonReaderOptions { MaxDepth = 256 });
+            var reader = new Utf8JsonReader(bytes, new JsonReaderOptions { MaxDepth = MaxParseDepth });
             var element = JsonElement.ParseValue(ref reader);
             return reader.BytesConsumed == bytes.Length || IsWhitespace(bytes.AsSpan((int)reader.BytesConsumed)) ? element : null;
         }
@@ -49,7 +52,7 @@ internal static class JsonText
         try
         {
             var bytes = Encoding.UTF8.GetBytes(text);
-            var reader = new Utf8JsonReader(bytes, new JsonReaderOptions { MaxDepth = 256 });
+            var reader = new Utf8JsonReader(bytes, new JsonReaderOptions { MaxDepth = MaxParseDepth });
             var element = JsonElement.ParseValue(ref reader);
             return reader.BytesConsumed == bytes.Length || IsWhitespace(bytes.AsSpan((int)reader.BytesConsumed)) ? element : null;
         }
@@ -68,7 +71,7 @@ internal static class JsonText
             w.WriteStringValue(text);
     }
 
-    private static bool IsWhitespace(ReadOnlySpan<byte> bytes)
+    public static bool IsWhitespace(ReadOnlySpan<byte> bytes)
     {
         foreach (var b in bytes)
             if (b is not ((byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n'))

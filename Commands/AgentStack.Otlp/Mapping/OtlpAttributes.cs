@@ -13,31 +13,69 @@ namespace AgentStack.Otlp.Mapping;
 /// </summary>
 internal sealed class OtlpAttributes
 {
-    private readonly Dictionary<string, AnyValue> values = new(StringComparer.Ordinal);
-    private readonly List<string> order = [];
-    private readonly HashSet<string> consumed = new(StringComparer.Ordinal);
+    // Spans carry a handful of attributes and the conventions look up a few dozen names per span, so a linear scan
+    // over arrays beats hashing each name (issue 5, OTLP throughput); a dictionary indexes only a long list, so a
+    // sender's thousands of attributes still cost linear, not quadratic, time.
+    private const int IndexAbove = 16;
+    private readonly string[] keys;
+    private readonly AnyValue[] values;
+    private readonly bool[] consumed;
+    private readonly Dictionary<string, int>? index;
+    private readonly int count;
 
     public OtlpAttributes(RepeatedField<KeyValue> attributes)
     {
-        foreach (var kv in attributes)
+        keys = attributes.Count == 0 ? [] : new string[attributes.Count];
+        values = attributes.Count == 0 ? [] : new AnyValue[attributes.Count];
+        if (attributes.Count > IndexAbove)
+            index = new Dictionary<string, int>(attributes.Count, StringComparer.Ordinal);
+        // An index loop: RepeatedField's enumerator is a class, allocated per foreach.
+        for (var k = 0; k < attributes.Count; k++)
         {
-            if (!values.ContainsKey(kv.Key))
-                order.Add(kv.Key);
-            values[kv.Key] = kv.Value ?? new AnyValue();
+            var kv = attributes[k];
+            var at = IndexOf(kv.Key);
+            if (at < 0)
+            {
+                at = count++;
+                keys[at] = kv.Key;
+                index?.Add(kv.Key, at);
+            }
+            values[at] = kv.Value ?? new AnyValue();
         }
+        consumed = count == 0 ? [] : new bool[count];
     }
 
-    public IEnumerable<string> Keys => order;
+    private int IndexOf(string key)
+    {
+        if (index is not null)
+            return index.TryGetValue(key, out var i) ? i : -1;
+        for (var i = 0; i < count; i++)
+            if (string.Equals(keys[i], key, StringComparison.Ordinal))
+                return i;
+        return -1;
+    }
 
-    public bool Has(string key) => values.ContainsKey(key);
+    /// <summary>How many distinct keys; <see cref="KeyAt"/>, <see cref="ValueAt"/> and <see cref="IsConsumedAt"/>
+    /// read them in the order received.</summary>
+    public int Count => count;
 
-    public AnyValue? Get(string key) => values.GetValueOrDefault(key);
+    public string KeyAt(int i) => keys[i];
 
-    public string? String(string key) => values.TryGetValue(key, out var v) ? AsString(v) : null;
+    public AnyValue ValueAt(int i) => values[i];
 
-    public long? Long(string key) => values.TryGetValue(key, out var v) ? AsLong(v) : null;
+    public bool IsConsumedAt(int i) => consumed[i];
 
-    public decimal? Decimal(string key) => values.TryGetValue(key, out var v) ? AsDecimal(v) : null;
+    public IEnumerable<string> Keys => keys.Take(count);
+
+    public bool Has(string key) => IndexOf(key) >= 0;
+
+    public AnyValue? Get(string key) => IndexOf(key) is var i and >= 0 ? values[i] : null;
+
+    public string? String(string key) => IndexOf(key) is var i and >= 0 ? AsString(values[i]) : null;
+
+    public long? Long(string key) => IndexOf(key) is var i and >= 0 ? AsLong(values[i]) : null;
+
+    public decimal? Decimal(string key) => IndexOf(key) is var i and >= 0 ? AsDecimal(values[i]) : null;
 
     /// <summary>The first of <paramref name="keys"/> that is present, as a string.</summary>
     public string? FirstString(params ReadOnlySpan<string> keys)
@@ -64,46 +102,70 @@ internal sealed class OtlpAttributes
         return null;
     }
 
-    public void Consume(string key) => consumed.Add(key);
-
-    public void ConsumeWhere(Func<string, bool> predicate)
+    public void Consume(string key)
     {
-        foreach (var key in order)
-            if (predicate(key))
-                consumed.Add(key);
+        if (IndexOf(key) is var i and >= 0)
+            consumed[i] = true;
     }
 
-    public bool IsConsumed(string key) => consumed.Contains(key);
+    public bool IsConsumed(string key) => IndexOf(key) is var i and >= 0 && consumed[i];
 
     /// <summary>Keys starting with <paramref name="prefix"/>, e.g. <c>gen_ai.prompt.</c>.</summary>
-    public bool AnyWithPrefix(string prefix) => order.Any(k => k.StartsWith(prefix, StringComparison.Ordinal));
+    public bool AnyWithPrefix(string prefix)
+    {
+        for (var i = 0; i < count; i++)
+            if (keys[i].StartsWith(prefix, StringComparison.Ordinal))
+                return true;
+        return false;
+    }
 
     /// <summary>
     /// Groups indexed keys <c>{prefix}{N}.{rest}</c> by N, in index order: <c>gen_ai.prompt.0.role</c> →
     /// item 0, key <c>role</c>. The keys read are marked consumed when <paramref name="consume"/>.
     /// </summary>
-    public SortedDictionary<int, Dictionary<string, AnyValue>> Indexed(string prefix, bool consume = true) =>
-        IndexedFrom(order.Where(k => k.StartsWith(prefix, StringComparison.Ordinal)).Select(k => (k, values[k])), prefix,
-            consume ? consumed : null);
+    public SortedDictionary<int, Dictionary<string, AnyValue>> Indexed(string prefix, bool consume = true)
+    {
+        var entries = new List<(string, AnyValue)>();
+        for (var i = 0; i < count; i++)
+            if (keys[i].StartsWith(prefix, StringComparison.Ordinal))
+                entries.Add((keys[i], values[i]));
+        var items = IndexedFrom(entries, prefix);
+        if (consume)
+            foreach (var (key, _) in entries)
+                if (IsIndexedKey(key, prefix))
+                    Consume(key);
+        return items;
+    }
 
     public static SortedDictionary<int, Dictionary<string, AnyValue>> IndexedFrom(
-        IEnumerable<(string Key, AnyValue Value)> entries, string prefix, HashSet<string>? consumedKeys = null)
+        IEnumerable<(string Key, AnyValue Value)> entries, string prefix)
     {
         var items = new SortedDictionary<int, Dictionary<string, AnyValue>>();
         foreach (var (key, value) in entries)
         {
-            if (!key.StartsWith(prefix, StringComparison.Ordinal))
-                continue;
-            var rest = key.AsSpan(prefix.Length);
-            var dot = rest.IndexOf('.');
-            if (dot <= 0 || !int.TryParse(rest[..dot], NumberStyles.None, CultureInfo.InvariantCulture, out var index))
+            if (!TrySplitIndexed(key, prefix, out var index, out var rest))
                 continue;
             if (!items.TryGetValue(index, out var item))
                 items[index] = item = new Dictionary<string, AnyValue>(StringComparer.Ordinal);
-            item[rest[(dot + 1)..].ToString()] = value;
-            consumedKeys?.Add(key);
+            item[rest.ToString()] = value;
         }
         return items;
+    }
+
+    private static bool IsIndexedKey(string key, string prefix) => TrySplitIndexed(key, prefix, out _, out _);
+
+    private static bool TrySplitIndexed(string key, string prefix, out int index, out ReadOnlySpan<char> rest)
+    {
+        index = 0;
+        rest = default;
+        if (!key.StartsWith(prefix, StringComparison.Ordinal))
+            return false;
+        var after = key.AsSpan(prefix.Length);
+        var dot = after.IndexOf('.');
+        if (dot <= 0 || !int.TryParse(after[..dot], NumberStyles.None, CultureInfo.InvariantCulture, out index))
+            return false;
+        rest = after[(dot + 1)..];
+        return true;
     }
 
     public static string? AsString(AnyValue v) => v.ValueCase switch
@@ -164,22 +226,43 @@ internal sealed class OtlpAttributes
         }
     }
 
-    /// <summary>Key-value pairs as one JSON object; a repeated key keeps its last value.</summary>
+    /// <summary>Key-value pairs as one JSON object; a repeated key keeps its last value, at its last place.</summary>
     public static void WriteObject(Utf8JsonWriter w, RepeatedField<KeyValue> pairs)
     {
         w.WriteStartObject();
-        foreach (var kv in Deduplicate(pairs))
+        if (pairs.Count <= IndexAbove)
         {
-            w.WritePropertyName(kv.Key);
-            Write(w, kv.Value);
+            // Without a dictionary per object: these are written for every span (events, links, scope attributes).
+            for (var i = 0; i < pairs.Count; i++)
+            {
+                if (RepeatedLater(pairs, i))
+                    continue;
+                w.WritePropertyName(pairs[i].Key);
+                Write(w, pairs[i].Value);
+            }
+        }
+        else
+        {
+            foreach (var kv in Deduplicate(pairs))
+            {
+                w.WritePropertyName(kv.Key);
+                Write(w, kv.Value);
+            }
         }
         w.WriteEndObject();
     }
 
-    public static IEnumerable<KeyValue> Deduplicate(RepeatedField<KeyValue> pairs)
+    private static bool RepeatedLater(RepeatedField<KeyValue> pairs, int i)
     {
-        if (pairs.Count < 2)
-            return pairs;
+        var key = pairs[i].Key;
+        for (var j = i + 1; j < pairs.Count; j++)
+            if (string.Equals(pairs[j].Key, key, StringComparison.Ordinal))
+                return true;
+        return false;
+    }
+
+    private static IEnumerable<KeyValue> Deduplicate(RepeatedField<KeyValue> pairs)
+    {
         var last = new Dictionary<string, int>(StringComparer.Ordinal);
         for (var i = 0; i < pairs.Count; i++)
             last[pairs[i].Key] = i;

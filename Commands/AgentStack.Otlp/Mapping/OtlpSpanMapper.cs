@@ -36,29 +36,38 @@ public static class OtlpSpanMapper
     {
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
         var spans = new List<SpanJson?>();
-        var locations = new List<SpanLocation>();
+        // Where each span sat, turned into a SpanLocation (strings, hex) only when an error has to name it.
+        var places = new List<(int R, int S, int I, OtlpSpan Span)>();
+        using var payloads = new SpanPayloads();
         for (var r = 0; r < request.ResourceSpans.Count; r++)
         {
             var resourceSpans = request.ResourceSpans[r];
+            // The resource's and scope's attributes are the same for each of their spans: written to JSON once.
+            var resource = resourceSpans.Resource is { Attributes.Count: > 0 } res ? ObjectJson(res.Attributes) : null;
             for (var s = 0; s < resourceSpans.ScopeSpans.Count; s++)
             {
                 var scopeSpans = resourceSpans.ScopeSpans[s];
+                var scopeAttributes = scopeSpans.Scope is { Attributes.Count: > 0 } scope ? ObjectJson(scope.Attributes) : null;
                 for (var i = 0; i < scopeSpans.Spans.Count; i++)
                 {
                     var span = scopeSpans.Spans[i];
-                    var location = new SpanLocation($"resourceSpans[{r}].scopeSpans[{s}].spans[{i}]", span.Name, ValidHex(span.SpanId, 8));
-                    var idErrors = CheckIds(span);
-                    if (idErrors.Count > 0)
+                    places.Add((r, s, i, span));
+                    if (!IdsValid(span))
                     {
-                        foreach (var (field, message) in idErrors)
+                        var location = Locate(places[^1]);
+                        foreach (var (field, message) in CheckIds(span))
                             errors[$"{location.Path}.{field}"] = [$"{Describe(location)}: {message}"];
                         spans.Add(null);
                     }
+                    else if (errors.Count == 0)
+                    {
+                        spans.Add(MapSpan(span, scopeSpans, resource, scopeAttributes, project, prices, payloads));
+                    }
                     else
                     {
-                        spans.Add(MapSpan(span, resourceSpans, scopeSpans, project, prices));
+                        // The request is refused already; the remaining spans are only checked for id errors.
+                        spans.Add(null);
                     }
-                    locations.Add(location);
                 }
             }
         }
@@ -76,16 +85,28 @@ public static class OtlpSpanMapper
         if (errors.Count > 0)
             return new MappingResult([], errors, spans.Count);
 
+        payloads.AttachTo(spans);
         var (records, validation) = SpanValidator.Validate(new SpanBatchRequest { Spans = spans }, limits, now);
         foreach (var (key, messages) in validation)
         {
             // "spans[3].startTime" → "resourceSpans[0].scopeSpans[0].spans[3].startTimeUnixNano", naming the span.
             var (index, field) = SplitNativeKey(key);
-            var location = index >= 0 && index < locations.Count ? locations[index] : null;
+            var location = index >= 0 && index < places.Count ? Locate(places[index]) : null;
             var path = location is null ? key : $"{location.Path}.{OtlpField(field)}";
             errors[path] = messages.Select(m => location is null ? m : $"{Describe(location)}: {m}").ToArray();
         }
         return new MappingResult(errors.Count > 0 ? [] : records, errors, spans.Count);
+    }
+
+    private static SpanLocation Locate((int R, int S, int I, OtlpSpan Span) place) =>
+        new($"resourceSpans[{place.R}].scopeSpans[{place.S}].spans[{place.I}]", place.Span.Name, ValidHex(place.Span.SpanId, 8));
+
+    private static byte[] ObjectJson(Google.Protobuf.Collections.RepeatedField<OpenTelemetry.Proto.Common.V1.KeyValue> attributes)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(256);
+        using (var w = new Utf8JsonWriter(buffer, JsonText.WriterOptions))
+            OtlpAttributes.WriteObject(w, attributes);
+        return buffer.WrittenSpan.ToArray();
     }
 
     private static string Describe(SpanLocation l) =>
@@ -115,6 +136,10 @@ public static class OtlpSpanMapper
         _ => field,
     };
 
+    private static bool IdsValid(OtlpSpan span) =>
+        span.TraceId.Length == 16 && !IsZero(span.TraceId) && span.SpanId.Length == 8 && !IsZero(span.SpanId)
+        && span.ParentSpanId.Length is 0 or 8;
+
     /// <summary>OTLP ids are fixed-size byte strings; an all-zero id is invalid (W3C trace context).</summary>
     private static List<(string Field, string Message)> CheckIds(OtlpSpan span)
     {
@@ -143,7 +168,8 @@ public static class OtlpSpanMapper
     private static string? ValidHex(ByteString id, int length) =>
         id.Length == length ? Convert.ToHexStringLower(id.Span) : null;
 
-    private static SpanJson MapSpan(OtlpSpan span, ResourceSpans resourceSpans, ScopeSpans scopeSpans, string project, PriceTable prices)
+    private static SpanJson MapSpan(OtlpSpan span, ScopeSpans scopeSpans, byte[]? resource, byte[]? scopeAttributes,
+        string project, PriceTable prices, SpanPayloads payloads)
     {
         var attributes = new OtlpAttributes(span.Attributes);
         var start = FromUnixNanos(span.StartTimeUnixNano);
@@ -166,6 +192,11 @@ public static class OtlpSpanMapper
             cost = decimal.Round(p.CostUsd, 12);
         }
 
+        // Input, output and attributes go to the request's payloads; SpanPayloads.AttachTo sets them on the span.
+        var w = payloads.BeginSpan(genAi.Input, genAi.Output);
+        WriteAttributes(w, span, attributes, genAi, scopeSpans, resource, scopeAttributes, priced);
+        payloads.EndSpan();
+
         var name = span.Name.Length > 0 ? span.Name : genAi.OperationName ?? "span";
         return new SpanJson
         {
@@ -183,9 +214,6 @@ public static class OtlpSpanMapper
             InputTokens = genAi.InputTokens,
             OutputTokens = genAi.OutputTokens,
             CostUsd = cost,
-            Input = genAi.Input,
-            Output = genAi.Output,
-            Attributes = JsonText.Build(w => WriteAttributes(w, span, attributes, genAi, resourceSpans, scopeSpans, priced)),
         };
     }
 
@@ -197,15 +225,15 @@ public static class OtlpSpanMapper
     /// dropped counts; then <c>agentstack.price_table</c> and <c>agentstack.price</c> when the cost was computed here.
     /// </summary>
     private static void WriteAttributes(Utf8JsonWriter w, OtlpSpan span, OtlpAttributes attributes, GenAiConventions genAi,
-        ResourceSpans resourceSpans, ScopeSpans scopeSpans, PricedCost? priced)
+        ScopeSpans scopeSpans, byte[]? resource, byte[]? scopeAttributes, PricedCost? priced)
     {
         w.WriteStartObject();
-        foreach (var key in attributes.Keys)
+        for (var i = 0; i < attributes.Count; i++)
         {
-            if (attributes.IsConsumed(key))
+            if (attributes.IsConsumedAt(i))
                 continue;
-            w.WritePropertyName(key);
-            OtlpAttributes.Write(w, attributes.Get(key));
+            w.WritePropertyName(attributes.KeyAt(i));
+            OtlpAttributes.Write(w, attributes.ValueAt(i));
         }
         if (span.Kind != OtlpSpan.Types.SpanKind.Unspecified)
             w.WriteString("otel.span_kind", span.Kind switch
@@ -223,25 +251,27 @@ public static class OtlpSpanMapper
                 w.WriteString("otel.scope.name", scope.Name);
             if (scope.Version.Length > 0)
                 w.WriteString("otel.scope.version", scope.Version);
-            if (scope.Attributes.Count > 0)
+            if (scopeAttributes is not null)
             {
                 w.WritePropertyName("otel.scope.attributes");
-                OtlpAttributes.WriteObject(w, scope.Attributes);
+                w.WriteRawValue(scopeAttributes, skipInputValidation: true);
             }
         }
-        if (resourceSpans.Resource is { Attributes.Count: > 0 } resource)
+        if (resource is not null)
         {
             w.WritePropertyName("otel.resource");
-            OtlpAttributes.WriteObject(w, resource.Attributes);
+            w.WriteRawValue(resource, skipInputValidation: true);
         }
         if (span.Status?.Code is Status.Types.StatusCode.Error or Status.Types.StatusCode.Ok)
             w.WriteString("otel.status_code", span.Status.Code == Status.Types.StatusCode.Ok ? "OK" : "ERROR");
-        var events = span.Events.Where((_, i) => !genAi.ConsumedEvents.Contains(i)).ToList();
-        if (events.Count > 0)
+        if (span.Events.Count > genAi.ConsumedEvents.Count)
         {
             w.WriteStartArray("otel.events");
-            foreach (var e in events)
+            for (var i = 0; i < span.Events.Count; i++)
             {
+                if (genAi.ConsumedEvents.Contains(i))
+                    continue;
+                var e = span.Events[i];
                 w.WriteStartObject();
                 w.WriteString("name", e.Name);
                 w.WriteString("time", Format(FromUnixNanos(e.TimeUnixNano)));
@@ -299,8 +329,33 @@ public static class OtlpSpanMapper
 
     private static DateTimeOffset FromUnixNanosExact(ulong nanos) => DateTimeOffset.UnixEpoch.AddTicks((long)(nanos / 100));
 
-    public static string Format(DateTimeOffset t) =>
-        t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture);
+    /// <summary>
+    /// RFC 3339 UTC with six fractional digits (truncated, as the format <c>yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'</c> gives),
+    /// written digit by digit: two per span, and the general custom-format path was a visible cost per span.
+    /// </summary>
+    public static string Format(DateTimeOffset t) => string.Create(27, t.UtcDateTime, static (c, d) =>
+    {
+        Digits(c[..4], d.Year);
+        c[4] = '-';
+        Digits(c.Slice(5, 2), d.Month);
+        c[7] = '-';
+        Digits(c.Slice(8, 2), d.Day);
+        c[10] = 'T';
+        Digits(c.Slice(11, 2), d.Hour);
+        c[13] = ':';
+        Digits(c.Slice(14, 2), d.Minute);
+        c[16] = ':';
+        Digits(c.Slice(17, 2), d.Second);
+        c[19] = '.';
+        Digits(c.Slice(20, 6), (int)(d.Ticks % TimeSpan.TicksPerSecond / 10));
+        c[26] = 'Z';
+    });
+
+    private static void Digits(Span<char> into, int value)
+    {
+        for (var i = into.Length - 1; i >= 0; i--, value /= 10)
+            into[i] = (char)('0' + value % 10);
+    }
 
     private static string Truncate(string value) => value.Length <= 64 ? value : value[..64] + "…";
 }

@@ -8,8 +8,9 @@ namespace AgentStack.Otlp.Pricing;
 /// <summary>One price: USD per input and output token for a model, from a date on (issue 5, cost).</summary>
 public sealed record ModelPrice(string Model, string? Provider, DateOnly ValidFrom, decimal InputUsdPerToken, decimal OutputUsdPerToken)
 {
-    /// <summary>How a span records which entry priced it, e.g. <c>gpt-4o@2024-08-06</c>.</summary>
-    public string Key => $"{Model}@{ValidFrom:yyyy-MM-dd}";
+    /// <summary>How a span records which entry priced it, e.g. <c>gpt-4o@2024-08-06</c>. Built once: it is
+    /// written on every priced span.</summary>
+    public string Key { get; } = $"{Model}@{ValidFrom.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)}";
 }
 
 /// <summary>What <see cref="PriceTable.Price"/> found: the cost, the entry, and the table version to record beside it.</summary>
@@ -102,11 +103,20 @@ public sealed class PriceTable
             if (length < name.Length && !IsSeparator(name[length]))
                 continue;
             var candidate = name[..length];
-            if (own is not null && own.TryGetValue(candidate, out var ownEntries) && ownEntries.LastOrDefault(e => e.ValidFrom <= date) is { } ownEntry)
+            if (own is not null && own.TryGetValue(candidate, out var ownEntries) && LatestValid(ownEntries, date) is { } ownEntry)
                 return ownEntry;
             if (table.TryGetValue(candidate, out var entries))
-                return entries.LastOrDefault(e => e.ValidFrom <= date);
+                return LatestValid(entries, date);
         }
+        return null;
+    }
+
+    /// <summary>Entries are sorted by validFrom: the last one not after <paramref name="date"/>.</summary>
+    private static ModelPrice? LatestValid(List<ModelPrice> entries, DateOnly date)
+    {
+        for (var i = entries.Count - 1; i >= 0; i--)
+            if (entries[i].ValidFrom <= date)
+                return entries[i];
         return null;
     }
 
