@@ -10,9 +10,19 @@ using System.Text.Json.Nodes;
 
 namespace AgentStack.Testing;
 
+/// <summary>Which AgentStack host a <see cref="ServerProcess"/> runs (issue 4: three thin hosts and the all-in-one server).</summary>
+public enum AgentStackHost
+{
+    Server,
+    Commands,
+    Projections,
+    Queries,
+}
+
 /// <summary>
-/// AgentStack.Server started as a real child process on a free loopback port with its own data
-/// directory, so tests go through HTTP exactly as clients do and can kill it with SIGKILL.
+/// An AgentStack host (the all-in-one server by default) started as a real child process on a free
+/// loopback port with its own data directory, so tests go through HTTP exactly as clients do and can
+/// kill it with SIGKILL.
 /// </summary>
 public sealed class ServerProcess : IAsyncDisposable
 {
@@ -21,26 +31,29 @@ public sealed class ServerProcess : IAsyncDisposable
     private readonly StringBuilder output = new();
     private Process? process;
 
-    private ServerProcess(string dataDirectory, int port)
+    private ServerProcess(AgentStackHost host, string dataDirectory, int port)
     {
+        Host = host;
         DataDirectory = dataDirectory;
         Port = port;
         BaseAddress = new Uri($"http://127.0.0.1:{port}");
         Client = CreateClient(BootstrapKey);
     }
 
+    public AgentStackHost Host { get; }
     public string DataDirectory { get; }
     public int Port { get; }
     public Uri BaseAddress { get; }
     public HttpClient Client { get; }
     public string Output { get { lock (output) return output.ToString(); } }
 
-    /// <summary>Starts a server on a new, empty data directory and waits until it is ready.</summary>
-    public static async Task<ServerProcess> StartAsync(Dictionary<string, string>? settings = null)
+    /// <summary>Starts a host on a new, empty data directory and waits until it is ready.</summary>
+    public static async Task<ServerProcess> StartAsync(Dictionary<string, string>? settings = null,
+        AgentStackHost host = AgentStackHost.Server)
     {
         var directory = Path.Combine(Path.GetTempPath(), "agentstack-e2e", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(directory);
-        var server = new ServerProcess(directory, FreePort());
+        var server = new ServerProcess(host, directory, FreePort());
         try
         {
             await server.StartProcessAsync(settings);
@@ -100,7 +113,7 @@ public sealed class ServerProcess : IAsyncDisposable
 
     private async Task StartProcessAsync(Dictionary<string, string>? settings)
     {
-        var info = new ProcessStartInfo("dotnet", [ServerAssembly()])
+        var info = new ProcessStartInfo("dotnet", [HostAssembly(Host)])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -143,8 +156,8 @@ public sealed class ServerProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>The server built beside this test project (same configuration), never copied into it.</summary>
-    private static string ServerAssembly()
+    /// <summary>The host built beside this test project (same configuration), never copied into it.</summary>
+    private static string HostAssembly(AgentStackHost host)
     {
         var configuration = AppContext.BaseDirectory.Contains("/bin/Release/", StringComparison.Ordinal) ? "Release" : "Debug";
         var directory = new DirectoryInfo(AppContext.BaseDirectory);
@@ -152,8 +165,15 @@ public sealed class ServerProcess : IAsyncDisposable
             directory = directory.Parent;
         if (directory is null)
             throw new InvalidOperationException("AgentStack.sln not found above " + AppContext.BaseDirectory);
-        var path = Path.Combine(directory.FullName, "Queries", "AgentStack.Server", "bin", configuration, "net10.0", "AgentStack.Server.dll");
-        return File.Exists(path) ? path : throw new FileNotFoundException("Build the server first", path);
+        var (folder, name) = host switch
+        {
+            AgentStackHost.Commands => ("Commands", "AgentStack.Commands.Host"),
+            AgentStackHost.Projections => ("Projections", "AgentStack.Projections.Host"),
+            AgentStackHost.Queries => ("Queries", "AgentStack.Queries.Host"),
+            _ => ("Queries", "AgentStack.Server"),
+        };
+        var path = Path.Combine(directory.FullName, folder, name, "bin", configuration, "net10.0", name + ".dll");
+        return File.Exists(path) ? path : throw new FileNotFoundException($"Build {name} first", path);
     }
 
     private static int FreePort()
