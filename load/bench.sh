@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
-# The ingestion benchmark harness on the embedded default: starts AgentStack.Server (Release) on a fresh
-# data directory, drives it with wrk and a Lua script that builds unique requests (load/spans.lua for
-# POST /v1/spans, load/otlp-protobuf.lua for POST /v1/traces), and reports durable spans/s, request
-# latency, the server's CPU and peak RSS, and how long after the load the last span is queryable.
+# The ingestion benchmark harness: starts AgentStack (Release) on a fresh data directory, drives it with
+# wrk and a Lua script that builds unique requests (load/spans.lua for POST /v1/spans,
+# load/otlp-protobuf.lua for POST /v1/traces), and reports durable spans/s, request latency, the CPU and
+# peak RSS of AgentStack's processes, and how long after the load the last span is queryable.
 #   load/bench.sh <script.lua> [seconds=30] [connections=32]
 # (load/bench-ingest.sh and load/bench-otlp.sh call it with their script.)
+# TOPOLOGY=embedded (default): the all-in-one server on SQLite, chDB and the in-memory bus.
+# TOPOLOGY=distributed: the thin hosts as separate processes — a commands host (collector and handlers),
+# a projection worker, a queries host — on PostgreSQL (Marten), RabbitMQ and a ClickHouse HTTP endpoint
+# (the chDB stand-in here, tests/AgentStack.ChDbHttpServer), all on this machine (scripts/services.sh).
 # A warm-up run (WARMUP seconds, default 15) comes first and is not counted: .NET's tiered JIT is still
 # recompiling hot paths in the first seconds. Durable spans/s counts only the events appended during the
 # measured run (from the log position before and after it).
 set -euo pipefail
+[ -n "${TRACE:-}" ] && set -x
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
 SCRIPT="${1:?usage: load/bench.sh <script.lua> [seconds] [connections]}"
@@ -21,19 +26,53 @@ command -v wrk >/dev/null || { apt-get -o DPkg::Lock::Timeout=600 update -qq; DE
 [ "${SKIP_SETUP:-}" = 1 ] || scripts/setup.sh
 
 DATA="$(mktemp -d /tmp/agentstack-bench.XXXXXX)"
-env ${SERVER_ENV:-} ASPNETCORE_URLS="http://127.0.0.1:$PORT" AgentStack__DataDirectory="$DATA" AgentStack__BootstrapApiKey="$KEY" \
-  Logging__LogLevel__Default=Warning AgentStack__Otlp__GrpcPort=0 \
-  dotnet Queries/AgentStack.Server/bin/Release/net10.0/AgentStack.Server.dll >"$DATA/server.log" 2>&1 &
-SERVER=$!
-trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true; rm -rf "$DATA"' EXIT
-until curl -fs "http://127.0.0.1:$PORT/health/ready" >/dev/null; do
-  kill -0 $SERVER 2>/dev/null || { cat "$DATA/server.log"; exit 1; }
-  sleep 0.2
-done
+PIDS=()
+trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$DATA"' EXIT
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$SERVER/stat"; }
+# start <name> <port> <dll> [VAR=value ...]: one host in the background, waiting until it is ready.
+start() {
+  local name="$1" port="$2" dll="$3"; shift 3
+  env ${SERVER_ENV:-} "$@" ASPNETCORE_URLS="http://127.0.0.1:$port" AgentStack__DataDirectory="$DATA/$name" \
+    AgentStack__BootstrapApiKey="$KEY" Logging__LogLevel__Default=Warning AgentStack__Otlp__GrpcPort=0 \
+    dotnet "$dll" >"$DATA/$name.log" 2>&1 &
+  PIDS+=($!)
+  until curl -fs "http://127.0.0.1:$port/health/ready" >/dev/null; do
+    kill -0 "${PIDS[-1]}" 2>/dev/null || { cat "$DATA/$name.log"; exit 1; }
+    sleep 0.2
+  done
+}
+bin() { echo "$1/bin/Release/net10.0/$(basename "$1").dll"; }
+
+case "${TOPOLOGY:-embedded}" in
+  embedded)
+    start server "$PORT" "$(bin Queries/AgentStack.Server)"
+    QUERY_PORT=$PORT
+    ;;
+  distributed)
+    eval "$(scripts/services.sh start)"
+    SCHEMA="bench_$(date +%s)"
+    CH_PORT=$((PORT + 3))
+    mkdir -p "$DATA/clickhouse"
+    AgentStack__ChDb__DataPath="$DATA/clickhouse" Logging__LogLevel__Default=Warning \
+      dotnet "$(bin tests/AgentStack.ChDbHttpServer)" --urls "http://127.0.0.1:$CH_PORT" >"$DATA/clickhouse.log" 2>&1 &
+    PIDS+=($!)
+    until curl -fs "http://127.0.0.1:$CH_PORT/ping" >/dev/null; do sleep 0.2; done
+    shared=(AgentStack__EventStore__Provider=Marten AgentStack__EventStore__Schema="$SCHEMA" AgentStack__Access__Provider=Marten
+      AgentStack__Bus__Transport=RabbitMq AgentStack__Bus__QueuePrefix="$SCHEMA"
+      AgentStack__Analytics__Provider=ClickHouse ConnectionStrings__ClickHouse="Host=127.0.0.1;Port=$CH_PORT;Username=default;Password=")
+    start commands "$PORT" "$(bin Commands/AgentStack.Commands.Host)" "${shared[@]}"
+    start projections $((PORT + 1)) "$(bin Projections/AgentStack.Projections.Host)" "${shared[@]}"
+    start queries $((PORT + 2)) "$(bin Queries/AgentStack.Queries.Host)" "${shared[@]}"
+    QUERY_PORT=$((PORT + 2))
+    ;;
+  *) echo "TOPOLOGY must be embedded or distributed" >&2; exit 2 ;;
+esac
+
+# CPU and peak RSS of AgentStack's own processes (in the distributed topology: not PostgreSQL or RabbitMQ).
+cpu_ticks() { local t=0 p; for p in "${PIDS[@]}"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo $t; }
+peak_rss_kb() { local t=0 p; for p in "${PIDS[@]}"; do t=$((t + $(awk '/VmHWM/ {print $2}' "/proc/$p/status"))); done; echo $t; }
 log_position() {
-  curl -fs -H "Authorization: Bearer $KEY" "http://127.0.0.1:$PORT/api/projections" | sed -E 's/.*"logPosition":([0-9]+).*/\1/'
+  curl -fs -H "Authorization: Bearer $KEY" "http://127.0.0.1:$QUERY_PORT/api/projections" | sed -E 's/.*"logPosition":([0-9]+).*/\1/'
 }
 WARMUP="${WARMUP:-15}"
 if [ "$WARMUP" -gt 0 ]; then
@@ -50,14 +89,15 @@ cpu1=$(cpu_ticks)
 
 events=$(( $(log_position) - events0 ))
 w0=$(date +%s.%N)
-curl -fs -H "Authorization: Bearer $KEY" "http://127.0.0.1:$PORT/api/projections/analytics/wait?timeoutSeconds=300" >/dev/null
+curl -fsS -H "Authorization: Bearer $KEY" "http://127.0.0.1:$QUERY_PORT/api/projections/analytics/wait?timeoutSeconds=300" >/dev/null \
+  || { tail -n 40 "$DATA"/*.log; exit 1; }
 w1=$(date +%s.%N)
-rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$SERVER/status")
+rss_kb=$(peak_rss_kb)
 
 elapsed=$(echo "$t1 - $t0" | bc -l)
 echo
 echo "durable spans: $events in ${elapsed}s => $(echo "$events / $elapsed" | bc) spans/s"
 grep -E "latency_p50_ms|non2xx" "$DATA/wrk.txt"
-echo "server CPU: $(echo "($cpu1 - $cpu0) / $hz / $elapsed * 100" | bc -l | xargs printf '%.0f')% of one core (2 cores = 200%)"
-echo "server peak RSS: $((rss_kb / 1024)) MiB"
+echo "AgentStack CPU (${#PIDS[@]} processes): $(echo "($cpu1 - $cpu0) / $hz / $elapsed * 100" | bc -l | xargs printf '%.0f')% of one core (2 cores = 200%)"
+echo "AgentStack peak RSS (sum): $((rss_kb / 1024)) MiB"
 echo "last span queryable in traces: $(echo "$w1 - $w0" | bc -l | xargs printf '%.2f')s after the load ended"

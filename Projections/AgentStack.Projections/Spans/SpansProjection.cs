@@ -18,6 +18,9 @@ public sealed class SpansProjection(IAnalyticsStore analytics) : IProjection
 
     public string Name => ProjectionName;
 
+    /// <summary>The most traces recomputed by one statement: about 40 KB of ids in the request URL.</summary>
+    public const int RecomputeChunk = 1000;
+
     public async Task ApplyAsync(IReadOnlyList<StoredEvent> batch, CancellationToken cancellationToken)
     {
         var rows = new ArrayBufferWriter<byte>(batch.Count * 1024);
@@ -49,9 +52,11 @@ public sealed class SpansProjection(IAnalyticsStore analytics) : IProjection
             return;
 
         await analytics.InsertJsonEachRowAsync("agentstack.spans", rows.WrittenMemory, cancellationToken);
+        // In chunks: over HTTP the trace ids travel in the URL, which a ClickHouse server caps (1 MiB by default).
         foreach (var (project, traceIds) in touched)
-            await analytics.ExecuteAsync(RecomputeTraces,
-                new Dictionary<string, object?> { ["project"] = project, ["traces"] = traceIds.ToArray() }, cancellationToken);
+            foreach (var chunk in traceIds.Chunk(RecomputeChunk))
+                await analytics.ExecuteAsync(RecomputeTraces,
+                    new Dictionary<string, object?> { ["project"] = project, ["traces"] = chunk }, cancellationToken);
     }
 
     /// <summary>
