@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
 
 namespace AgentStack.Testing;
@@ -34,7 +32,7 @@ public sealed class ChDbHttpServerProcess : IAsyncDisposable
     {
         var directory = Path.Combine(Path.GetTempPath(), "agentstack-chdb-http", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(directory);
-        var port = FreePort();
+        var port = ChildProcesses.FreePort();
         var info = new ProcessStartInfo("dotnet", [ServerAssembly(), "--urls", $"http://127.0.0.1:{port}"])
         {
             RedirectStandardOutput = true,
@@ -67,47 +65,10 @@ public sealed class ChDbHttpServerProcess : IAsyncDisposable
         return server;
     }
 
-    private async Task WaitUntilReadyAsync()
-    {
-        using var probe = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{Port}"), Timeout = TimeSpan.FromSeconds(5) };
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (true)
-        {
-            if (process.HasExited)
-                throw new InvalidOperationException($"The chDB HTTP stand-in exited with {process.ExitCode}:\n{Output}");
-            try
-            {
-                using var ping = await probe.GetAsync(new Uri("/ping", UriKind.Relative));
-                if (ping.IsSuccessStatusCode)
-                    return;
-            }
-            catch (HttpRequestException) { }
-            catch (TaskCanceledException) { }
-            if (DateTime.UtcNow > deadline)
-                throw new TimeoutException($"The chDB HTTP stand-in did not answer /ping within 60 s:\n{Output}");
-            await Task.Delay(100);
-        }
-    }
+    private Task WaitUntilReadyAsync() =>
+        ChildProcesses.WaitUntilReadyAsync(process, new Uri($"http://127.0.0.1:{Port}"), "/ping", "The chDB HTTP stand-in", () => Output);
 
-    /// <summary>The stand-in built beside the calling test project (same configuration), never copied into it.</summary>
-    private static string ServerAssembly()
-    {
-        var configuration = AppContext.BaseDirectory.Contains("/bin/Release/", StringComparison.Ordinal) ? "Release" : "Debug";
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "AgentStack.sln")))
-            directory = directory.Parent;
-        if (directory is null)
-            throw new InvalidOperationException("AgentStack.sln not found above " + AppContext.BaseDirectory);
-        var path = Path.Combine(directory.FullName, "tests", "AgentStack.ChDbHttpServer", "bin", configuration, "net10.0", "AgentStack.ChDbHttpServer.dll");
-        return File.Exists(path) ? path : throw new FileNotFoundException("Build tests/AgentStack.ChDbHttpServer first", path);
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    private static string ServerAssembly() => ChildProcesses.BuiltAssembly("tests/AgentStack.ChDbHttpServer");
 
     public async ValueTask DisposeAsync()
     {

@@ -4,7 +4,6 @@ using Xunit;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json.Nodes;
 
@@ -53,7 +52,7 @@ public sealed class ServerProcess : IAsyncDisposable
     {
         var directory = Path.Combine(Path.GetTempPath(), "agentstack-e2e", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(directory);
-        var server = new ServerProcess(host, directory, FreePort());
+        var server = new ServerProcess(host, directory, ChildProcesses.FreePort());
         try
         {
             await server.StartProcessAsync(settings);
@@ -135,53 +134,17 @@ public sealed class ServerProcess : IAsyncDisposable
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
 
-        // Readiness is the condition: poll /health/ready until it answers 200, the process dies, or 60 s pass.
-        using var probe = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(5) };
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (true)
-        {
-            if (process.HasExited)
-                throw new InvalidOperationException($"The server exited with {process.ExitCode}:\n{Output}");
-            try
-            {
-                using var ready = await probe.GetAsync(new Uri("/health/ready", UriKind.Relative));
-                if (ready.IsSuccessStatusCode)
-                    return;
-            }
-            catch (HttpRequestException) { }
-            catch (TaskCanceledException) { }
-            if (DateTime.UtcNow > deadline)
-                throw new TimeoutException($"The server was not ready within 60 s:\n{Output}");
-            await Task.Delay(100);
-        }
+        // Readiness is the condition: /health/ready answers 200 (or the process dies, or 60 s pass).
+        await ChildProcesses.WaitUntilReadyAsync(process, BaseAddress, "/health/ready", Host.ToString(), () => Output);
     }
 
-    /// <summary>The host built beside this test project (same configuration), never copied into it.</summary>
-    private static string HostAssembly(AgentStackHost host)
+    private static string HostAssembly(AgentStackHost host) => ChildProcesses.BuiltAssembly(host switch
     {
-        var configuration = AppContext.BaseDirectory.Contains("/bin/Release/", StringComparison.Ordinal) ? "Release" : "Debug";
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "AgentStack.sln")))
-            directory = directory.Parent;
-        if (directory is null)
-            throw new InvalidOperationException("AgentStack.sln not found above " + AppContext.BaseDirectory);
-        var (folder, name) = host switch
-        {
-            AgentStackHost.Commands => ("Commands", "AgentStack.Commands.Host"),
-            AgentStackHost.Projections => ("Projections", "AgentStack.Projections.Host"),
-            AgentStackHost.Queries => ("Queries", "AgentStack.Queries.Host"),
-            _ => ("Queries", "AgentStack.Server"),
-        };
-        var path = Path.Combine(directory.FullName, folder, name, "bin", configuration, "net10.0", name + ".dll");
-        return File.Exists(path) ? path : throw new FileNotFoundException($"Build {name} first", path);
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+        AgentStackHost.Commands => "Commands/AgentStack.Commands.Host",
+        AgentStackHost.Projections => "Projections/AgentStack.Projections.Host",
+        AgentStackHost.Queries => "Queries/AgentStack.Queries.Host",
+        _ => "Queries/AgentStack.Server",
+    });
 
     public async ValueTask DisposeAsync()
     {

@@ -23,9 +23,7 @@ public sealed class when_hosts_share_projects_and_keys : IAsyncLifetime
     {
         ["AgentStack__Access__Provider"] = "Marten",
         ["AgentStack__Access__Schema"] = schema,
-        ["ConnectionStrings__Postgres"] = Environment.GetEnvironmentVariable("ConnectionStrings__Postgres") is { Length: > 0 } pg
-            ? pg
-            : "Host=127.0.0.1;Port=55432;Username=postgres;Database=postgres",
+        ["ConnectionStrings__Postgres"] = Postgres.ConnectionString,
     };
 
     public async ValueTask InitializeAsync()

@@ -23,14 +23,8 @@ public sealed class when_two_processes_share_the_log : IAsyncLifetime
     private readonly string queuePrefix = "t" + NewId()[..8];
 
     // Both processes on the same queues: that sharing is the point of the test.
-    private Dictionary<string, string> Settings() => new(RabbitMq.BusSettings(queuePrefix))
-    {
-        ["AgentStack__EventStore__Provider"] = "Marten",
-        ["AgentStack__EventStore__Schema"] = schema,
-        ["ConnectionStrings__Postgres"] = Environment.GetEnvironmentVariable("ConnectionStrings__Postgres") is { Length: > 0 } pg
-            ? pg
-            : "Host=127.0.0.1;Port=55432;Username=postgres;Database=postgres",
-    };
+    private Dictionary<string, string> Settings() =>
+        RabbitMq.BusSettings(queuePrefix).Concat(Postgres.EventStoreSettings(schema)).ToDictionary();
 
     public async ValueTask InitializeAsync()
     {
