@@ -30,7 +30,13 @@ public sealed class OtlpIngestor(
 {
     public IngestOptions Limits => options.Value;
 
-    public async Task<OtlpOutcome> IngestAsync(ExportTraceServiceRequest request, string project, string keyId, CancellationToken ct)
+    /// <summary>
+    /// Maps synchronously, then waits for durability in <see cref="SendAsync"/>. Not <c>async</c> itself on purpose:
+    /// an async method keeps its parameters in its state machine until it completes, so the parsed protobuf request
+    /// (a string per attribute key and value, several objects per attribute) would stay reachable for the whole
+    /// durable round trip and be promoted by the gen0 collections of that time. Once mapped, nothing needs it.
+    /// </summary>
+    public Task<OtlpOutcome> IngestAsync(ExportTraceServiceRequest request, string project, string keyId, CancellationToken ct)
     {
         var limits = options.Value;
         var now = clock.GetUtcNow();
@@ -38,10 +44,14 @@ public sealed class OtlpIngestor(
         if (mapped.Errors.Count > 0)
         {
             metrics.Rejected.Add(1);
-            return Invalid(mapped.Errors);
+            return Task.FromResult<OtlpOutcome>(Invalid(mapped.Errors));
         }
 
-        var command = new RecordSpans(NewId.NextGuid(), project, keyId, now, mapped.Spans);
+        return SendAsync(new RecordSpans(NewId.NextGuid(), project, keyId, now, mapped.Spans), limits, ct);
+    }
+
+    private async Task<OtlpOutcome> SendAsync(RecordSpans command, IngestOptions limits, CancellationToken ct)
+    {
         try
         {
             var response = await bus.GetResponse<SpansRecorded, SpansConflicted>(command, ct,
