@@ -4,6 +4,7 @@ using AgentStack.Projections.Running;
 using AgentStack.Projections.Spans;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -30,6 +31,7 @@ public static class ProjectionsRegistration
         if (runWorkers)
         {
             services.AddSingleton<SpansProjection>();
+            services.TryAddSingleton<IProjectionNotifier, NoProjectionNotifier>();
             services.AddSingleton<IProjectionLeases>(_ => options.SharesWork
                 ? new PostgresProjectionLeases(configuration.GetConnectionString("Postgres")
                     ?? throw new InvalidOperationException(
@@ -38,6 +40,7 @@ public static class ProjectionsRegistration
             services.AddHostedService(sp => new ProjectionRunner(sp.GetRequiredService<SpansProjection>(),
                 sp.GetRequiredService<IEventStore>(), sp.GetRequiredService<ICheckpointStore>(),
                 sp.GetRequiredService<IProjectionLeases>(), sp.GetRequiredService<ProjectionProgress>(),
+                sp.GetRequiredService<IProjectionNotifier>(), sp.GetService<TimeProvider>() ?? TimeProvider.System,
                 sp.GetRequiredService<ILogger<ProjectionRunner>>(), options));
         }
         if (!runWorkers || options.SharesWork || options.Partitions > 1)

@@ -10,6 +10,7 @@ using AgentStack.Otlp;
 using AgentStack.Projections;
 using AgentStack.Projections.Analytics;
 using AgentStack.Projections.Analytics.ChDb;
+using AgentStack.Projections.Running;
 using AgentStack.Queries;
 using AgentStack.Queries.Dashboard;
 using AgentStack.ServiceDefaults;
@@ -62,8 +63,19 @@ public static class AgentStackHosting
         {
             services.AddCollector(configuration);
             services.AddOtlp(configuration);
-            services.AddAgentStackBus(configuration, (bus, options) => bus.AddRecordSpans(options));
         }
+
+        // The bus: commands for the commands role, integration events out of the projections role.
+        if (roles.HasFlag(AgentStackRoles.Commands) || roles.HasFlag(AgentStackRoles.Projections))
+        {
+            services.AddAgentStackBus(configuration, (bus, options) =>
+            {
+                if (roles.HasFlag(AgentStackRoles.Commands))
+                    bus.AddRecordSpans(options);
+            });
+        }
+        if (roles.HasFlag(AgentStackRoles.Projections))
+            services.AddSingleton<IProjectionNotifier, BusProjectionNotifier>();
 
         if (roles.HasFlag(AgentStackRoles.Projections) || roles.HasFlag(AgentStackRoles.Queries))
         {

@@ -14,7 +14,9 @@ namespace AgentStack.Projections.Running;
 /// </summary>
 public sealed partial class ProjectionRunner(
     IProjection projection, IEventStore store, ICheckpointStore checkpoints, IProjectionLeases leases,
-    ProjectionProgress progress, ILogger<ProjectionRunner> logger, ProjectionOptions options) : BackgroundService
+    ProjectionProgress progress, IProjectionNotifier notifier, TimeProvider clock, ILogger<ProjectionRunner> logger,
+    ProjectionOptions options)
+    : BackgroundService
 {
     public static readonly ActivitySource Source = new("AgentStack.Projections");
 
@@ -109,6 +111,8 @@ public sealed partial class ProjectionRunner(
                 positions[part] = last;
                 progress.Report(names[part], last);
             }
+            await notifier.AdvancedAsync(new ProjectionAdvanced(projection.Name, last, [.. held.Order()], options.Partitions,
+                options.WorkerId, clock.GetUtcNow()), cancellationToken);
             from = last;
             // Under load, let the next batch grow for a moment: every ClickHouse insert makes a part
             // that background merges must rewrite, so a few large inserts beat many small ones.
