@@ -175,18 +175,7 @@ internal sealed class GenAiConventions
                     Input = messages;
                 else
                 {
-                    Input = JsonText.Build(w =>
-                    {
-                        w.WriteStartArray();
-                        w.WriteStartObject();
-                        w.WriteString("role", "system");
-                        w.WritePropertyName("parts");
-                        ValueAsJson(instructions).WriteTo(w);
-                        w.WriteEndObject();
-                        foreach (var m in messages.EnumerateArray())
-                            m.WriteTo(w);
-                        w.WriteEndArray();
-                    });
+                    Input = SystemThenMessages(instructions, messages);
                     a.Consume("gen_ai.system_instructions");
                 }
             }
@@ -194,16 +183,7 @@ internal sealed class GenAiConventions
         }
         else if (Input is null && a.Get("gen_ai.system_instructions") is { } onlyInstructions)
         {
-            Input = JsonText.Build(w =>
-            {
-                w.WriteStartArray();
-                w.WriteStartObject();
-                w.WriteString("role", "system");
-                w.WritePropertyName("parts");
-                ValueAsJson(onlyInstructions).WriteTo(w);
-                w.WriteEndObject();
-                w.WriteEndArray();
-            });
+            Input = SystemThenMessages(onlyInstructions, null);
             a.Consume("gen_ai.system_instructions");
         }
         if (Output is null && a.Get("gen_ai.output.messages") is { } outputMessages)
@@ -399,6 +379,22 @@ internal sealed class GenAiConventions
     }
 
     /// <summary>An attribute value as JSON; a string holding a JSON object or array becomes that JSON.</summary>
+    /// <summary><c>gen_ai.system_instructions</c> as a leading system message, then the input messages if any.</summary>
+    private static JsonElement SystemThenMessages(AnyValue instructions, JsonElement? messages) =>
+        JsonText.Build(w =>
+        {
+            w.WriteStartArray();
+            w.WriteStartObject();
+            w.WriteString("role", "system");
+            w.WritePropertyName("parts");
+            ValueAsJson(instructions).WriteTo(w);
+            w.WriteEndObject();
+            if (messages is { } list)
+                foreach (var m in list.EnumerateArray())
+                    m.WriteTo(w);
+            w.WriteEndArray();
+        });
+
     private static JsonElement ValueAsJson(AnyValue value) =>
         value.ValueCase == AnyValue.ValueOneofCase.StringValue && JsonText.TryParseStructured(value.StringValue) is { } parsed
             ? parsed

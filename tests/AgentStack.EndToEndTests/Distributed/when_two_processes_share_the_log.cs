@@ -1,7 +1,5 @@
 using System.Collections.Concurrent;
 using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json.Nodes;
 using AgentStack.Testing;
 using static AgentStack.Testing.Spans;
 
@@ -94,25 +92,9 @@ public sealed class when_two_processes_share_the_log : IAsyncLifetime
         await second.WaitForProjectionAsync();
         foreach (var server in new[] { first, second })
         {
-            var counts = await TraceSpanCountsAsync(server);
+            var counts = await IngestionLoad.TraceSpanCountsAsync(server.Client);
             acked.ShouldAllBe(t => counts.ContainsKey(t));
             counts.Values.ShouldAllBe(c => c == 2);
         }
     }
-
-    private static async Task<Dictionary<string, int>> TraceSpanCountsAsync(ServerProcess server)
-    {
-        var counts = new Dictionary<string, int>();
-        string? cursor = null;
-        do
-        {
-            var page = await server.Client.GetFromJsonAsync<JsonObject>(new Uri(
-                "/api/projects/default/traces?limit=500" + (cursor is null ? "" : $"&cursor={cursor}"), UriKind.Relative));
-            foreach (var item in page!["items"]!.AsArray())
-                counts.Add(item!["traceId"]!.GetValue<string>(), item["spanCount"]!.GetValue<int>());
-            cursor = page["next"]?.GetValue<string>();
-        } while (cursor is not null);
-        return counts;
-    }
-
 }
