@@ -53,8 +53,7 @@ internal readonly struct JsonPayload
 
     /// <summary>
     /// Writes <paramref name="text"/> raw when the whole of it is one JSON value of the allowed kind (surrounding
-    /// whitespace left out), with the rules <see cref="JsonText.TryParseStructured"/> and <see cref="JsonText.TryParseAny"/>
-    /// apply: the same reader, depth limit and UTF-8 encoding, so the bytes stored are the ones those gave.
+    /// whitespace left out), with the rules <see cref="JsonText.TryParseStructured"/> applies: the same reader, depth limit and UTF-8 encoding, so the bytes stored are the ones those gave.
     /// </summary>
     private static bool TryWriteJsonText(Utf8JsonWriter w, string text, Parse parse)
     {

@@ -33,21 +33,11 @@ internal static class JsonText
         var first = text.AsSpan().TrimStart();
         if (first.Length == 0 || (first[0] != '{' && first[0] != '['))
             return null;
-        try
-        {
-            var bytes = Encoding.UTF8.GetBytes(text);
-            var reader = new Utf8JsonReader(bytes, new JsonReaderOptions { MaxDepth = MaxParseDepth });
-            var element = JsonElement.ParseValue(ref reader);
-            return reader.BytesConsumed == bytes.Length || IsWhitespace(bytes.AsSpan((int)reader.BytesConsumed)) ? element : null;
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
+        return TryParseWhole(text);
     }
 
-    /// <summary>Parses <paramref name="text"/> when the whole of it is one JSON value of any kind; null when it is not.</summary>
-    public static JsonElement? TryParseAny(string text)
+    /// <summary>The one JSON value <paramref name="text"/> holds, surrounding whitespace aside; null when it holds anything else.</summary>
+    private static JsonElement? TryParseWhole(string text)
     {
         try
         {

@@ -4,6 +4,8 @@ using AgentStack.Commands.Spans.Ingesting;
 using AgentStack.Events;
 using AgentStack.Otlp.Pricing;
 using Google.Protobuf;
+using Google.Protobuf.Collections;
+using OpenTelemetry.Proto.Common.V1;
 using OpenTelemetry.Proto.Collector.Trace.V1;
 using OpenTelemetry.Proto.Trace.V1;
 using OtlpSpan = OpenTelemetry.Proto.Trace.V1.Span;
@@ -224,6 +226,15 @@ public static class OtlpSpanMapper
     /// attributes), <c>otel.events</c> (events not mapped to messages), <c>otel.links</c>, <c>otel.trace_state</c>,
     /// dropped counts; then <c>agentstack.price_table</c> and <c>agentstack.price</c> when the cost was computed here.
     /// </summary>
+    /// <summary>An event's or link's attributes as an <c>attributes</c> object, left out when there are none.</summary>
+    private static void WriteAttributesIfAny(Utf8JsonWriter w, RepeatedField<KeyValue> attributes)
+    {
+        if (attributes.Count == 0)
+            return;
+        w.WritePropertyName("attributes");
+        OtlpAttributes.WriteObject(w, attributes);
+    }
+
     private static void WriteAttributes(Utf8JsonWriter w, OtlpSpan span, OtlpAttributes attributes, GenAiConventions genAi,
         ScopeSpans scopeSpans, byte[]? resource, byte[]? scopeAttributes, PricedCost? priced)
     {
@@ -275,11 +286,7 @@ public static class OtlpSpanMapper
                 w.WriteStartObject();
                 w.WriteString("name", e.Name);
                 w.WriteString("time", Format(FromUnixNanos(e.TimeUnixNano)));
-                if (e.Attributes.Count > 0)
-                {
-                    w.WritePropertyName("attributes");
-                    OtlpAttributes.WriteObject(w, e.Attributes);
-                }
+                WriteAttributesIfAny(w, e.Attributes);
                 w.WriteEndObject();
             }
             w.WriteEndArray();
@@ -294,11 +301,7 @@ public static class OtlpSpanMapper
                 w.WriteString("spanId", Convert.ToHexStringLower(link.SpanId.Span));
                 if (link.TraceState.Length > 0)
                     w.WriteString("traceState", link.TraceState);
-                if (link.Attributes.Count > 0)
-                {
-                    w.WritePropertyName("attributes");
-                    OtlpAttributes.WriteObject(w, link.Attributes);
-                }
+                WriteAttributesIfAny(w, link.Attributes);
                 w.WriteEndObject();
             }
             w.WriteEndArray();
