@@ -113,7 +113,6 @@ public sealed partial class ProjectionRunner(
             }
             await notifier.AdvancedAsync(new ProjectionAdvanced(projection.Name, last, [.. held.Order()], options.Partitions,
                 options.WorkerId, clock.GetUtcNow()), cancellationToken);
-            from = last;
             // Under load, let the next batch grow for a moment: every ClickHouse insert makes a part
             // that background merges must rewrite, so a few large inserts beat many small ones.
             if (batch.Count < options.BatchSize && options.Linger > TimeSpan.Zero)
