@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text.RegularExpressions;
 using AgentStack.Projections.Analytics.ChDb;
 using ClickHouse.Driver;
@@ -108,7 +109,10 @@ public sealed partial class ClickHouseAnalyticsStore : IAnalyticsStore, IDisposa
         {
             // One HTTP request, one INSERT: the server parses the whole body before it commits the part,
             // so a bad row fails the batch and nothing lands (all or nothing, as the port promises).
-            using var body = new MemoryStream(rows.ToArray(), writable: false);
+            // The projection's rows are array-backed: stream them in place instead of copying a batch (MBs).
+            using var body = MemoryMarshal.TryGetArray(rows, out var segment)
+                ? new MemoryStream(segment.Array!, segment.Offset, segment.Count, writable: false)
+                : new MemoryStream(rows.ToArray(), writable: false);
             using var response = await _client.InsertRawStreamAsync(
                 table, body, "JSONEachRow", columns: null, useCompression: true, Options(), cancellationToken);
         }
