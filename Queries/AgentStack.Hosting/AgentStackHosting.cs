@@ -54,6 +54,9 @@ public static class AgentStackHosting
         var services = builder.Services;
         services.AddSingleton(TimeProvider.System);
         AddEventStore(services, configuration, dataDirectory);
+        // The adapter as stored, before any presentation (verification and exports need the stored bytes).
+        services.AddSingleton(sp => new RawEventStore(sp.GetRequiredService<IEventStore>()));
+        services.AddSingleton<IEventPresenter, StoredBytesPresenter>();
         services.AddReadyCheck("event-store", (sp, ct) => sp.GetRequiredService<IEventStore>().GetLastPositionAsync(ct));
 
         if (roles.HasFlag(AgentStackRoles.Commands) || roles.HasFlag(AgentStackRoles.Queries))
