@@ -28,7 +28,7 @@ RUN mkdir /projects \
       -not -path './web-ui/*' -exec cp --parents {} /projects/ \;
 
 FROM ${DOTNET_SDK_IMAGE} AS build
-# curl, unzip and python3: scripts/setup-nuget-shims.sh (a no-op where nuget.org is complete).
+# curl, unzip and python3: scripts/setup-nuget-shims.sh (a no-op where the NuGet registry is complete).
 RUN apt-get update \
  && apt-get install -y --no-install-recommends curl unzip python3 \
  && rm -rf /var/lib/apt/lists/*

@@ -12,14 +12,24 @@ VERSION=1.0.11
 mkdir -p "$FEED"
 
 [ -f "$FEED/$ID.$VERSION.nupkg" ] && exit 0
-INDEX="https://api.nuget.org/v3-flatcontainer"
-if curl -fsS -o /dev/null "$INDEX/$ID/index.json" 2>/dev/null; then
-  exit 0 # the real package is there: no shim
-fi
-
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
-curl -fsSL -o "$WORK/upstream.nupkg" "$INDEX/distributedlock.core/1.0.9/distributedlock.core.1.0.9.nupkg"
+# Ask the configured registries through dotnet itself (no registry host named here): a throwaway
+# project restored with the user's sources only, into a throwaway packages folder.
+restore() { # id version -> 0 when the registry serves it
+  mkdir -p "$WORK/probe-$1"
+  cat > "$WORK/probe-$1/probe.csproj" <<XML
+<Project Sdk="Microsoft.NET.Sdk"><PropertyGroup><TargetFramework>netstandard2.0</TargetFramework>
+<ManagePackageVersionsCentrally>false</ManagePackageVersionsCentrally></PropertyGroup>
+<ItemGroup><PackageReference Include="$1" Version="[$2]" /></ItemGroup></Project>
+XML
+  (cd "$WORK/probe-$1" && dotnet restore probe.csproj --packages "$WORK/packages" -nologo -v q >/dev/null 2>&1)
+}
+if restore Patched.DistributedLock.Core "$VERSION"; then
+  exit 0 # the real package is there: no shim
+fi
+restore DistributedLock.Core 1.0.9 || { echo "[setup] DistributedLock.Core 1.0.9 could not be restored" >&2; exit 1; }
+cp "$WORK/packages/distributedlock.core/1.0.9/distributedlock.core.1.0.9.nupkg" "$WORK/upstream.nupkg"
 mkdir "$WORK/pkg"
 (cd "$WORK/pkg" && unzip -q ../upstream.nupkg)
 NUSPEC="$(ls "$WORK/pkg"/*.nuspec)"
