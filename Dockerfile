@@ -14,8 +14,12 @@
 # code loads chDB only when AgentStack:Analytics:Provider is ChDb).
 
 # .NET 10 images are Ubuntu 24.04 (noble); the tag names the OS so a base change is a visible edit.
-ARG DOTNET_SDK_IMAGE=mcr.microsoft.com/dotnet/sdk:10.0-noble
-ARG DOTNET_RUNTIME_IMAGE=mcr.microsoft.com/dotnet/aspnet:10.0-noble
+# The official .NET images are served by Microsoft's own container registry, not Docker's default one:
+# DOTNET_REGISTRY names it (the compose file and scripts/build-images.sh require it; no registry host
+# is written into this repository).
+ARG DOTNET_REGISTRY
+ARG DOTNET_SDK_IMAGE=${DOTNET_REGISTRY}/dotnet/sdk:10.0-noble
+ARG DOTNET_RUNTIME_IMAGE=${DOTNET_REGISTRY}/dotnet/aspnet:10.0-noble
 # Angular 21 needs Node 20.19 or newer (the SDK image's apt Node is older), and chDB comes from npm.
 ARG NODE_IMAGE=node:20.19-bookworm-slim
 
