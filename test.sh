@@ -54,6 +54,10 @@ failed=$((failed + $(grep -oE '[0-9]+ failed' <<<"$web" | grep -oE '[0-9]+' || e
 
 # The SDK packages (issue 6): dotnet pack, then README, licence, repository metadata, XML docs, symbols.
 scripts/check-packages.sh || status=1
+# Security and delivery checks (issue 17), the same commands the GitHub workflow runs.
+scripts/check-vulnerable.sh || status=1
+scripts/scan-secrets.sh || status=1
+scripts/check-workflows.sh || status=1
 
 echo
 echo "$passed passed, $failed failed, $skipped skipped"
