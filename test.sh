@@ -4,7 +4,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")" && pwd)"
 cd "$ROOT"
-scripts/setup.sh
+AGENTSTACK_SETUP_TESTS=1 scripts/setup.sh
 scripts/setup-chromium.sh  # the dashboard's browser tests drive /usr/bin/chromium
 
 # Real PostgreSQL and RabbitMQ for the distributed tests, in a temp folder, stopped at the end.

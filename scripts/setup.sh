@@ -21,9 +21,10 @@ apt_install() {
 
 command -v dotnet >/dev/null || { log "the .NET 10 SDK is required (dotnet on PATH): https://dot.net"; exit 1; }
 command -v npm >/dev/null || { log "installing Node.js and npm"; apt_install nodejs npm; }
-
-# yamllint checks the GitHub workflows (scripts/check-workflows.sh, run by ./test.sh).
-command -v yamllint >/dev/null || { log "installing yamllint"; apt_install yamllint; }
+# yamllint checks the GitHub workflows; only the tests need it (./test.sh sets AGENTSTACK_SETUP_TESTS).
+if [ -n "${AGENTSTACK_SETUP_TESTS:-}" ]; then
+  command -v yamllint >/dev/null || { log "installing yamllint"; apt_install yamllint; }
+fi
 
 # NuGet: the local feed for packages this registry copy lacks (Marten's lock dependency).
 scripts/setup-nuget-shims.sh
