@@ -20,9 +20,12 @@ projects=(
   tests/AgentStack.Sdk.Tests
   tests/AgentStack.Otlp.Tests
   tests/AgentStack.Dashboard.Tests
+  tests/AgentStack.FuzzTests
 )
 passed=0 failed=0 skipped=0 status=0
 results="$(mktemp -d)"
+# Suites that count what they did (fuzzing, isolation matrix) leave their counts here; printed at the end.
+export AGENTSTACK_TEST_REPORT_DIR="$results/reports"
 for project in "${projects[@]}"; do
   name="$(basename "$project")"
   echo "=== $name" >&2
@@ -60,5 +63,8 @@ scripts/scan-secrets.sh || status=1
 scripts/check-workflows.sh || status=1
 
 echo
+if [ -d "$AGENTSTACK_TEST_REPORT_DIR" ]; then
+  cat "$AGENTSTACK_TEST_REPORT_DIR"/*.txt
+fi
 echo "$passed passed, $failed failed, $skipped skipped"
 exit $status

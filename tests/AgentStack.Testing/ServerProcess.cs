@@ -46,6 +46,17 @@ public sealed class ServerProcess : IAsyncDisposable
     public HttpClient Client { get; }
     public string Output { get { lock (output) return output.ToString(); } }
 
+    /// <summary>The server process's resident memory (VmRSS), in bytes; 0 once it has exited.</summary>
+    public long ResidentBytes()
+    {
+        if (process is not { HasExited: false } p)
+            return 0;
+        foreach (var line in File.ReadLines($"/proc/{p.Id}/status"))
+            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+                return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) * 1024;
+        return 0;
+    }
+
     /// <summary>Starts a host on a new, empty data directory and waits until it is ready.</summary>
     public static async Task<ServerProcess> StartAsync(Dictionary<string, string>? settings = null,
         AgentStackHost host = AgentStackHost.Server)
