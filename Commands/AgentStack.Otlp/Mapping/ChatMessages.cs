@@ -7,7 +7,7 @@ namespace AgentStack.Otlp.Mapping;
 /// Every message family is normalised to the shape of the current GenAI semantic conventions
 /// (<c>gen_ai.input.messages</c> / <c>gen_ai.output.messages</c> JSON schema):
 /// <c>{"role", "parts":[{"type":"text","content"} | {"type":"tool_call","id","name","arguments"} |
-/// {"type":"tool_call_response","id","result"} | {"type":"uri","modality","uri"}], "finish_reason"?}</c>,
+/// {"type":"tool_call_response","id","response"} | {"type":"uri","modality","uri"}], "finish_reason"?}</c>,
 /// so the dashboard reads one shape whatever the instrumentation.
 /// </summary>
 internal sealed class ChatMessage
@@ -200,7 +200,8 @@ internal sealed class ChatMessage
     /// <summary>
     /// OpenInference <c>llm.input_messages.N.message.*</c> / <c>llm.output_messages.N.message.*</c>: role, content,
     /// name, tool_call_id, <c>contents.M.message_content.{type,text,image.image.url}</c>,
-    /// <c>tool_calls.M.tool_call.{id,function.name,function.arguments}</c>.
+    /// <c>tool_calls.M.tool_call.{id,function.name,function.arguments}</c>, <c>function_call_name</c>/<c>_arguments_json</c>;
+    /// AutoGen's <c>thought</c> and <c>function.M</c> result blobs (issue 16).
     /// </summary>
     public static List<ChatMessage> FromOpenInference(OtlpAttributes attributes, string prefix, string defaultRole)
     {
@@ -216,6 +217,10 @@ internal sealed class ChatMessage
             if (Take(item, "message.content", at) is { } content)
                 message.Parts.Add(role == "function" ? new ChatPart.ToolCallResponse(toolCallId, JsonString(content)) { Name = message.Name }
                     : ContentPart(message.Role, toolCallId, content));
+            // The older function-calling form: message.function_call_name / message.function_call_arguments_json.
+            if (Take(item, "message.function_call_name", at) is { } functionName)
+                message.Parts.Add(new ChatPart.ToolCall(null, functionName,
+                    Take(item, "message.function_call_arguments_json", at) is { } functionArgs ? JsonString(functionArgs) : null));
             if (Take(item, "thought", at) is { } thought)
                 message.Parts.Add(new ChatPart.Reasoning(JsonString(thought)));
             // AutoGen AgentChat writes each FunctionExecutionResult as one JSON blob, function.M: {"name","content","call_id","is_error"}.
@@ -348,7 +353,9 @@ internal abstract record ChatPart
                 w.WriteString("id", Id);
             if (Name is not null)
                 w.WriteString("name", Name);
-            w.WritePropertyName("result");
+            // "response", as the conventions' ToolCallResponsePart names it (and as senders of gen_ai.input.messages
+            // write it); "result" until issue 16, which the dashboard never read.
+            w.WritePropertyName("response");
             WriteValue(w, Result);
             if (IsError)
                 w.WriteBoolean("is_error", true);
