@@ -156,6 +156,28 @@ public sealed class when_framework_spans_are_mapped
         spans.Where(s => s.InputTokens is not null).Sum(s => s.InputTokens).ShouldBe(40 + 50 + 50 + 5);
     }
 
+    [Fact]
+    public void then_the_vercel_ai_sdk_before_version_5_generate_object_and_embed_many_match_the_golden_file()
+    {
+        // Written from the SDK 4 attribute names: args/result, ai.usage.promptTokens/completionTokens, no gen_ai.usage.
+        var spans = Golden("vercel_ai_v4");
+        spans.Select(s => s.Kind).ShouldBe([SpanKinds.Chain, SpanKinds.Llm, SpanKinds.Tool, SpanKinds.Llm, SpanKinds.Chain, SpanKinds.Llm,
+            SpanKinds.Chain, SpanKinds.Embedding]);
+        var toolTurn = Span(spans, "9a00000000000002");
+        (toolTurn.Model, toolTurn.InputTokens, toolTurn.OutputTokens).ShouldBe(("gpt-4o-mini", 40L, 8L));
+        ToolCallNames(toolTurn.Output!.Value).ShouldBe(["get_weather"]);
+        var answer = Span(spans, "9a00000000000004");
+        ToolCallNames(answer.Input!.Value).ShouldBe(["get_weather"]);
+        ToolResults(answer.Input!.Value).ShouldBe(["rainy in Paris"]);
+        Span(spans, "9a00000000000001").Input!.Value.GetArrayLength().ShouldBe(2);
+        Span(spans, "9a00000000000003").Output!.Value.GetString().ShouldBe("rainy in Paris");
+        Span(spans, "9a00000000000006").Output!.Value.GetProperty("celsius").GetInt32().ShouldBe(14);
+        (Span(spans, "9a00000000000006").Model, Span(spans, "9a00000000000006").InputTokens).ShouldBe(("gpt-4o-mini-2024-07-18", 30L));
+        Span(spans, "9a00000000000005").InputTokens.ShouldBeNull();
+        var embed = Span(spans, "9a00000000000008");
+        (embed.Model, embed.InputTokens, embed.Input!.Value.GetArrayLength(), embed.Output!.Value[1][0].GetDouble()).ShouldBe(("text-embedding-3-small", 8L, 2, 0.3));
+    }
+
     private static IReadOnlyList<SpanRecord> Golden(string family)
     {
         var spans = GoldenFiles.Map(family);
