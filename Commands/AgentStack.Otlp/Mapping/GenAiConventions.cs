@@ -353,6 +353,8 @@ internal sealed partial class GenAiConventions
         }
 
         Input ??= MimeValue(a, "input.value", "input.mime_type");
+        if (Kind == SpanKinds.Llm)
+            Output ??= AutoGenCreateResult(a);
         Output ??= MimeValue(a, "output.value", "output.mime_type");
         // Traceloop stores entities json.dumps'd, so a plain string output arrives as "\"text\"".
         Input ??= Structured(a, "traceloop.entity.input", anyJson: true);

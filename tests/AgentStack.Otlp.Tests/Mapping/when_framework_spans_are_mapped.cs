@@ -46,8 +46,11 @@ public sealed class when_framework_spans_are_mapped
     {
         var spans = Golden("autogen");
 
+        // The model client's answer (AutoGen's CreateResult in output.value) as an assistant message with its tool calls.
+        ToolCallNames(Span(spans, "a0a0000000000003").Output!.Value).ShouldBe(["get_weather"]);
         var answer = Span(spans, "a0a0000000000004");
         answer.Kind.ShouldBe(SpanKinds.Llm);
+        answer.Output!.Value[0].GetProperty("parts")[0].GetProperty("content").GetString().ShouldBe("It is rainy in Paris.");
         var input = answer.Input!.Value;
         input.GetArrayLength().ShouldBe(4);
         Parts(input[2], "reasoning").Single().GetProperty("content").GetString().ShouldBe("I should look the weather up.");
