@@ -35,5 +35,8 @@ scripts/setup-chdb.sh >/dev/null
 # The dashboard (Angular), served by the query host from web-ui/dist/browser.
 scripts/setup-web-ui.sh
 
+# Real JavaScript OpenTelemetry clients for the OTLP tests (Node; installed from npm).
+scripts/setup-otlp-clients.sh
+
 log "building AgentStack (Release)"
 dotnet build AgentStack.sln -c Release -nologo -v quiet -clp:ErrorsOnly

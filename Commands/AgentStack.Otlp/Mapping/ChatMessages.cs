@@ -7,7 +7,7 @@ namespace AgentStack.Otlp.Mapping;
 /// Every message family is normalised to the shape of the current GenAI semantic conventions
 /// (<c>gen_ai.input.messages</c> / <c>gen_ai.output.messages</c> JSON schema):
 /// <c>{"role", "parts":[{"type":"text","content"} | {"type":"tool_call","id","name","arguments"} |
-/// {"type":"tool_call_response","id","result"} | {"type":"uri","modality","uri"}], "finish_reason"?}</c>,
+/// {"type":"tool_call_response","id","response"} | {"type":"uri","modality","uri"}], "finish_reason"?}</c>,
 /// so the dashboard reads one shape whatever the instrumentation.
 /// </summary>
 internal sealed class ChatMessage
@@ -88,6 +88,71 @@ internal sealed class ChatMessage
         return message;
     }
 
+    /// <summary>
+    /// A Vercel AI SDK message (<c>ai.prompt.messages</c>, the messages of <c>ai.prompt</c>): content is a string or
+    /// parts <c>{"type":"text","text"}</c>, <c>{"type":"tool-call","toolCallId","toolName","input"}</c> (<c>args</c>
+    /// before SDK 5), <c>{"type":"tool-result","toolCallId","toolName","output":{"type","value"}}</c> (<c>result</c>
+    /// before SDK 5), <c>{"type":"reasoning","text"}</c>, <c>{"type":"image"|"file", …}</c>.
+    /// </summary>
+    public static ChatMessage FromVercelAi(JsonElement item)
+    {
+        var message = new ChatMessage { Role = Str(item, "role") ?? "user" };
+        if (item.ValueKind != JsonValueKind.Object || !item.TryGetProperty("content", out var content))
+        {
+            message.Parts.Add(new ChatPart.Raw(item));
+            return message;
+        }
+        if (content.ValueKind != JsonValueKind.Array)
+        {
+            message.Parts.Add(new ChatPart.Text(content));
+            return message;
+        }
+        foreach (var part in content.EnumerateArray())
+        {
+            switch (Str(part, "type"))
+            {
+                case "text" when part.TryGetProperty("text", out var text):
+                    message.Parts.Add(new ChatPart.Text(text));
+                    break;
+                case "reasoning" when part.TryGetProperty("text", out var thought):
+                    message.Parts.Add(new ChatPart.Reasoning(thought));
+                    break;
+                case "tool-call":
+                    message.Parts.Add(VercelAiToolCall(part));
+                    break;
+                case "tool-result":
+                    var result = part.TryGetProperty("output", out var output) ? output
+                        : part.TryGetProperty("result", out var older) ? older : default;
+                    // SDK 5+: {"type":"json"|"text"|"error-text"|…, "value"}: the value is the tool's answer.
+                    if (result.ValueKind == JsonValueKind.Object && result.TryGetProperty("type", out _) && result.TryGetProperty("value", out var value))
+                        result = value;
+                    message.Parts.Add(new ChatPart.ToolCallResponse(Str(part, "toolCallId"),
+                        result.ValueKind == JsonValueKind.Undefined ? JsonString("") : result) { Name = Str(part, "toolName") });
+                    break;
+                case "image" or "file" when HttpUri(part) is { } uri:
+                    message.Parts.Add(new ChatPart.Uri(Str(part, "mediaType") ?? Str(part, "mimeType") ?? Str(part, "type")!, uri));
+                    break;
+                default:
+                    message.Parts.Add(new ChatPart.Raw(part));
+                    break;
+            }
+        }
+        return message;
+    }
+
+    /// <summary>An image or file part's address when it is a web address (inline data stays a raw part).</summary>
+    private static string? HttpUri(JsonElement part)
+    {
+        var text = Str(part, "image") ?? Str(part, "data") ?? Str(part, "url");
+        return text is not null && System.Uri.TryCreate(text, UriKind.Absolute, out var parsed) && parsed.Scheme is "http" or "https" ? text : null;
+    }
+
+    /// <summary>A Vercel AI SDK tool call (<c>ai.response.toolCalls</c> items, <c>tool-call</c> parts): <c>toolCallId</c>,
+    /// <c>toolName</c>, <c>input</c> (<c>args</c> before SDK 5; often JSON text).</summary>
+    public static ChatPart VercelAiToolCall(JsonElement call) =>
+        new ChatPart.ToolCall(Str(call, "toolCallId"), Str(call, "toolName"),
+            call.ValueKind == JsonValueKind.Object && (call.TryGetProperty("input", out var input) || call.TryGetProperty("args", out input)) ? input : null);
+
     private static ChatPart ContentPart(JsonElement item)
     {
         if (item.ValueKind == JsonValueKind.String)
@@ -135,7 +200,8 @@ internal sealed class ChatMessage
     /// <summary>
     /// OpenInference <c>llm.input_messages.N.message.*</c> / <c>llm.output_messages.N.message.*</c>: role, content,
     /// name, tool_call_id, <c>contents.M.message_content.{type,text,image.image.url}</c>,
-    /// <c>tool_calls.M.tool_call.{id,function.name,function.arguments}</c>.
+    /// <c>tool_calls.M.tool_call.{id,function.name,function.arguments}</c>, <c>function_call_name</c>/<c>_arguments_json</c>;
+    /// AutoGen's <c>thought</c> and <c>function.M</c> result blobs (issue 16).
     /// </summary>
     public static List<ChatMessage> FromOpenInference(OtlpAttributes attributes, string prefix, string defaultRole)
     {
@@ -143,10 +209,34 @@ internal sealed class ChatMessage
         foreach (var (index, item) in attributes.Indexed(prefix, consume: false))
         {
             var at = $"{prefix}{index}.";
-            var message = new ChatMessage { Role = Take(item, "message.role", at) ?? defaultRole, Name = Take(item, "message.name", at) };
+            var role = Take(item, "message.role", at) ?? defaultRole;
+            // OpenAI's older "function" role (and AutoGen's function results) is the conventions' "tool": a tool's answer
+            // fed back to the model, where indirect prompt injections arrive (issue 16).
+            var message = new ChatMessage { Role = role == "function" ? "tool" : role, Name = Take(item, "message.name", at) };
             var toolCallId = Take(item, "message.tool_call_id", at);
             if (Take(item, "message.content", at) is { } content)
-                message.Parts.Add(ContentPart(message.Role, toolCallId, content));
+                message.Parts.Add(role == "function" ? new ChatPart.ToolCallResponse(toolCallId, JsonString(content)) { Name = message.Name }
+                    : ContentPart(message.Role, toolCallId, content));
+            // The older function-calling form: message.function_call_name / message.function_call_arguments_json.
+            if (Take(item, "message.function_call_name", at) is { } functionName)
+                message.Parts.Add(new ChatPart.ToolCall(null, functionName,
+                    Take(item, "message.function_call_arguments_json", at) is { } functionArgs ? JsonString(functionArgs) : null));
+            if (Take(item, "thought", at) is { } thought)
+                message.Parts.Add(new ChatPart.Reasoning(JsonString(thought)));
+            // AutoGen AgentChat writes each FunctionExecutionResult as one JSON blob, function.M: {"name","content","call_id","is_error"}.
+            foreach (var (resultIndex, blob) in FunctionResults(item))
+            {
+                if (JsonText.TryParseStructured(OtlpAttributes.AsString(blob)) is not { ValueKind: JsonValueKind.Object } result)
+                    continue;
+                attributes.Consume($"{at}function.{resultIndex}");
+                message.Role = "tool";
+                message.Parts.Add(new ChatPart.ToolCallResponse(Str(result, "call_id"),
+                    result.TryGetProperty("content", out var answer) ? answer : JsonString(""))
+                {
+                    Name = Str(result, "name"),
+                    IsError = result.TryGetProperty("is_error", out var error) && error.ValueKind == JsonValueKind.True,
+                });
+            }
             foreach (var (partIndex, part) in OtlpAttributes.IndexedFrom(item.Select(kv => (kv.Key, kv.Value)), "message.contents."))
             {
                 var partAt = $"{at}message.contents.{partIndex}.";
@@ -168,6 +258,13 @@ internal sealed class ChatMessage
 
         string? Take(Dictionary<string, AnyValue> item, string key, string at) => TakeIndexed(attributes, item, key, at);
     }
+
+    /// <summary>The <c>function.M</c> keys of one OpenInference message, in index order.</summary>
+    private static IEnumerable<(int Index, AnyValue Value)> FunctionResults(Dictionary<string, AnyValue> item) =>
+        item.Where(kv => kv.Key.StartsWith("function.", StringComparison.Ordinal)
+                && int.TryParse(kv.Key.AsSpan("function.".Length), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out _))
+            .Select(kv => (int.Parse(kv.Key.AsSpan("function.".Length), System.Globalization.CultureInfo.InvariantCulture), kv.Value))
+            .OrderBy(r => r.Item1);
 
     /// <summary>Reads one key of an indexed message and marks its full attribute name as mapped.</summary>
     private static string? TakeIndexed(OtlpAttributes attributes, Dictionary<string, AnyValue> item, string key, string at)
@@ -241,16 +338,40 @@ internal abstract record ChatPart
         }
     }
 
+    /// <summary>A tool's answer; <see cref="Name"/> (the tool's name) and <see cref="IsError"/> only where the sender
+    /// names them (AutoGen's function results, the Vercel AI SDK's tool results).</summary>
     public sealed record ToolCallResponse(string? Id, JsonElement Result) : ChatPart
     {
+        public string? Name { get; init; }
+        public bool IsError { get; init; }
+
         public override void Write(Utf8JsonWriter w)
         {
             w.WriteStartObject();
             w.WriteString("type", "tool_call_response");
             if (Id is not null)
                 w.WriteString("id", Id);
-            w.WritePropertyName("result");
+            if (Name is not null)
+                w.WriteString("name", Name);
+            // "response", as the conventions' ToolCallResponsePart names it (and as senders of gen_ai.input.messages
+            // write it); "result" until issue 16, which the dashboard never read.
+            w.WritePropertyName("response");
             WriteValue(w, Result);
+            if (IsError)
+                w.WriteBoolean("is_error", true);
+            w.WriteEndObject();
+        }
+    }
+
+    /// <summary>The model's reasoning (the conventions' <c>reasoning</c> part).</summary>
+    public sealed record Reasoning(JsonElement Content) : ChatPart
+    {
+        public override void Write(Utf8JsonWriter w)
+        {
+            w.WriteStartObject();
+            w.WriteString("type", "reasoning");
+            w.WritePropertyName("content");
+            Content.WriteTo(w);
             w.WriteEndObject();
         }
     }

@@ -23,7 +23,7 @@ namespace AgentStack.Otlp.Mapping;
 /// model, provider, token and cost attributes stay in <c>attributes</c> as sent, since the first-class fields
 /// pick one of several candidates.
 /// </summary>
-internal sealed class GenAiConventions
+internal sealed partial class GenAiConventions
 {
     public string Kind { get; private set; } = SpanKinds.Other;
     public string? OperationName { get; private set; }
@@ -54,8 +54,11 @@ internal sealed class GenAiConventions
         g.OutputTokens = a.FirstLong("gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens", "llm.usage.completion_tokens",
             "llm.token_count.completion");
         g.CostUsd = a.FirstDecimal("gen_ai.usage.cost", "llm.cost.total", "agentstack.cost_usd");
-        g.Kind = KindOf(a, g);
+        g.Kind = KindOf(span, a, g);
         g.ReadErrors(span, a);
+        // Frameworks whose own attributes say more than the generic families (issue 16).
+        if (!g.ReadVercelAi(a))
+            g.ReadCrewAi(span, a);
         if (g.Kind == SpanKinds.Tool)
             g.ReadTool(a);
         g.ReadMessages(span, a);
@@ -67,7 +70,7 @@ internal sealed class GenAiConventions
     /// OpenInference's explicit kind first, then the GenAI operation, then OpenLLMetry's span kind and request type;
     /// a span that names a model or provider and nothing else is an LLM call.
     /// </summary>
-    private static string KindOf(OtlpAttributes a, GenAiConventions g)
+    private static string KindOf(OtlpSpan span, OtlpAttributes a, GenAiConventions g)
     {
         var kind = a.String("openinference.span.kind")?.ToUpperInvariant() switch
         {
@@ -81,6 +84,10 @@ internal sealed class GenAiConventions
             "EVALUATOR" or "PROMPT" or "UNKNOWN" => SpanKinds.Other,
             _ => null,
         };
+        // OpenLLMetry's workflow and task spans are structure, whatever else they carry: CrewAI's crew kickoff sets
+        // gen_ai.system (or, newer, gen_ai.operation.name invoke_agent on its workflow and task spans), which would
+        // otherwise make it an LLM call or an agent (issue 16).
+        kind ??= a.String("traceloop.span.kind")?.ToLowerInvariant() is "workflow" or "task" || IsCrewAiWorkflow(span, a) ? SpanKinds.Chain : null;
         kind ??= g.OperationName?.ToLowerInvariant() switch
         {
             // Current names, and the dotted ones Semantic Kernel used before the conventions settled.
@@ -95,7 +102,6 @@ internal sealed class GenAiConventions
         };
         kind ??= a.String("traceloop.span.kind")?.ToLowerInvariant() switch
         {
-            "workflow" or "task" => SpanKinds.Chain,
             "agent" => SpanKinds.Agent,
             "tool" => SpanKinds.Tool,
             "unknown" => SpanKinds.Other,
@@ -347,6 +353,8 @@ internal sealed class GenAiConventions
         }
 
         Input ??= MimeValue(a, "input.value", "input.mime_type");
+        if (Kind == SpanKinds.Llm)
+            Output ??= AutoGenCreateResult(a);
         Output ??= MimeValue(a, "output.value", "output.mime_type");
         // Traceloop stores entities json.dumps'd, so a plain string output arrives as "\"text\"".
         Input ??= Structured(a, "traceloop.entity.input", anyJson: true);
