@@ -1,4 +1,4 @@
-using AgentStack.Commands;
+using AgentStack.Access;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace AgentStack.Access.Marten;

@@ -1,5 +1,5 @@
 using System.Text.RegularExpressions;
-using AgentStack.Commands.Access;
+using AgentStack.Access;
 using JasperFx;
 using Marten;
 using Npgsql;

@@ -1,5 +1,5 @@
 using AgentStack.Access.Marten;
-using AgentStack.Commands;
+using AgentStack.Access;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 

@@ -1,6 +1,6 @@
 using AgentStack.Commands;
-using AgentStack.Commands.Access;
-using AgentStack.Commands.Access.SigningIn;
+using AgentStack.Access;
+using AgentStack.Access.SigningIn;
 using AgentStack.Commands.Bus;
 using AgentStack.Commands.Spans.Ingesting;
 using AgentStack.EventStore.Marten;

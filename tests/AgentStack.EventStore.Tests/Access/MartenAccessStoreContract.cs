@@ -1,6 +1,6 @@
 using System.Text;
 using AgentStack.Access.Marten;
-using AgentStack.Commands.Access;
+using AgentStack.Access;
 using AgentStack.EventStore.Tests.Marten;
 using Npgsql;
 

@@ -1,5 +1,5 @@
 using System.Text;
-using AgentStack.Commands.Access;
+using AgentStack.Access;
 using Microsoft.Data.Sqlite;
 
 namespace AgentStack.EventStore.Tests.Access;

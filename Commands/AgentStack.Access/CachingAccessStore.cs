@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 
-namespace AgentStack.Commands.Access;
+namespace AgentStack.Access;
 
 /// <summary>
 /// Every request authenticates, so lookups by key hash (found or not) are cached briefly, in front of

@@ -2,7 +2,7 @@ using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Text;
 
-namespace AgentStack.Commands.Access;
+namespace AgentStack.Access;
 
 /// <summary>The scopes a key can carry (ARCHITECTURE.md, invariant 6). Also the authorization policy names.</summary>
 public static class Scopes

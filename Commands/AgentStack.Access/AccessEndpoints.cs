@@ -3,7 +3,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 
-namespace AgentStack.Commands.Access;
+namespace AgentStack.Access;
 
 public sealed record CreateProject(string? Name);
 

@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 
-namespace AgentStack.Commands.Access;
+namespace AgentStack.Access;
 
 /// <summary>
 /// Projects and their keys (ARCHITECTURE.md invariant 6): the port every host authenticates through.

@@ -1,7 +1,7 @@
 using System.Globalization;
 using Microsoft.Data.Sqlite;
 
-namespace AgentStack.Commands.Access;
+namespace AgentStack.Access;
 
 /// <summary>
 /// Projects and their keys in the embedded default: a small SQLite file beside the event log.
