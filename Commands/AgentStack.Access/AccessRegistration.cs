@@ -1,3 +1,4 @@
+using AgentStack.Access.Administering;
 using AgentStack.Access.SigningIn;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.DependencyInjection;
@@ -6,10 +7,13 @@ namespace AgentStack.Access;
 
 public static class AccessRegistration
 {
-    /// <summary>The embedded default's projects and keys: <see cref="SqliteAccessStore"/> over <paramref name="accessDatabasePath"/>.</summary>
-    public static IServiceCollection AddAccess(this IServiceCollection services, string accessDatabasePath)
+    /// <summary>
+    /// The embedded default's projects and keys: <see cref="SqliteAccessStore"/> over <paramref name="accessDatabasePath"/>;
+    /// secrets hashed under <paramref name="pepper"/> (<c>AgentStack:Access:Pepper</c>), else under the file beside the database.
+    /// </summary>
+    public static IServiceCollection AddAccess(this IServiceCollection services, string accessDatabasePath, string? pepper = null)
     {
-        services.AddSingleton(sp => new SqliteAccessStore(accessDatabasePath, sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp => new SqliteAccessStore(accessDatabasePath, sp.GetRequiredService<TimeProvider>(), pepper));
         return services.AddAccess<SqliteAccessStore>();
     }
 
@@ -24,6 +28,7 @@ public static class AccessRegistration
             services.AddSingleton(TimeProvider.System);
         services.AddSingleton<IAccessStore>(sp => new CachingAccessStore(sp.GetRequiredService<TStore>(), sp.GetRequiredService<TimeProvider>()));
         services.AddHostedService<AccessBootstrap>();
+        services.AddSingleton<AccessLog>();
         services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
         var authorization = services.AddAuthorizationBuilder();

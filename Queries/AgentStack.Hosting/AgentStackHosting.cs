@@ -1,5 +1,6 @@
 using AgentStack.Commands;
 using AgentStack.Access;
+using AgentStack.Access.Administering;
 using AgentStack.Access.SigningIn;
 using AgentStack.Commands.Bus;
 using AgentStack.Commands.Spans.Ingesting;
