@@ -7,6 +7,7 @@ using AgentStack.Commands.Spans.Ingesting;
 using AgentStack.EventStore.Marten;
 using AgentStack.EventStore.Sqlite;
 using AgentStack.Events;
+using AgentStack.Hosting.Protecting;
 using AgentStack.Otlp;
 using AgentStack.Projections;
 using AgentStack.Projections.Analytics;
@@ -61,7 +62,10 @@ public static class AgentStackHosting
         services.AddReadyCheck("event-store", (sp, ct) => sp.GetRequiredService<IEventStore>().GetLastPositionAsync(ct));
 
         if (roles.HasFlag(AgentStackRoles.Commands) || roles.HasFlag(AgentStackRoles.Queries))
+        {
             services.AddAccess(configuration, dataDirectory);
+            services.AddHttpProtection(configuration);
+        }
 
         if (roles.HasFlag(AgentStackRoles.Commands))
         {
@@ -101,10 +105,14 @@ public static class AgentStackHosting
     /// <summary>The endpoints of <paramref name="roles"/>, after the service defaults (health, OpenAPI).</summary>
     public static WebApplication MapAgentStack(this WebApplication app, AgentStackRoles roles)
     {
+        var keyed = roles.HasFlag(AgentStackRoles.Commands) || roles.HasFlag(AgentStackRoles.Queries);
+        if (keyed)
+            app.UseHttpProtection();
         app.MapServiceDefaults();
-        if (roles.HasFlag(AgentStackRoles.Commands) || roles.HasFlag(AgentStackRoles.Queries))
+        if (keyed)
         {
             app.UseAuthentication();
+            app.UseTenantLimits();
             app.UseAuthorization();
         }
         if (roles.HasFlag(AgentStackRoles.Commands))
