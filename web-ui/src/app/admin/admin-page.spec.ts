@@ -4,10 +4,12 @@ import { HttpTestingController, provideHttpClientTesting } from '@angular/common
 import { AuthService } from '../auth/auth.service';
 import { AdminPage } from './admin-page';
 
-async function settle(fixture: { whenStable(): Promise<unknown> }): Promise<void> {
-  await fixture.whenStable();
+/** Lets promises and the resource's reload run, without waiting for requests the test has not answered yet. */
+async function tick(fixture: { detectChanges(): void }): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve));
-  await fixture.whenStable();
+  fixture.detectChanges();
+  await new Promise((resolve) => setTimeout(resolve));
+  fixture.detectChanges();
 }
 
 describe('AdminPage', () => {
@@ -27,11 +29,11 @@ describe('AdminPage', () => {
     TestBed.inject(AuthService).identity.set({ signedIn: true, project: 'alpha', scopes: ['ingest', 'read', 'admin'], method: 'key' });
     const fixture = TestBed.createComponent(AdminPage);
     const http = TestBed.inject(HttpTestingController);
-    await fixture.whenStable();
+    fixture.detectChanges();
     http.expectOne('/api/projects/alpha/keys').flush([
       { keyId: 'key_1', prefix: 'ask_abcdefgh', scopes: ['read'], createdAt: '2026-12-01T00:00:00Z', expiresAt: null, revokedAt: null, state: 'active' },
     ]);
-    await settle(fixture);
+    await tick(fixture);
     expect(fixture.nativeElement.querySelector('tr[data-key=key_1]').textContent).toContain('ask_abcdefgh');
 
     fixture.nativeElement.querySelector('form').dispatchEvent(new Event('submit'));
@@ -39,9 +41,9 @@ describe('AdminPage', () => {
     expect(issue.request.method).toBe('POST');
     expect(issue.request.body).toEqual({ scopes: ['ingest'], expiresAt: null });
     issue.flush({ project: 'alpha', keyId: 'key_2', scopes: ['ingest'], secret: 'ask_secret_value', prefix: 'ask_secret_v', expiresAt: null });
-    await settle(fixture);
+    await tick(fixture);
     http.expectOne('/api/projects/alpha/keys').flush([]);
-    await settle(fixture);
+    await tick(fixture);
     expect(fixture.nativeElement.querySelector('[data-test=secret]').textContent).toBe('ask_secret_value');
   });
 
@@ -49,20 +51,20 @@ describe('AdminPage', () => {
     TestBed.inject(AuthService).identity.set({ signedIn: true, project: 'alpha', scopes: ['admin', 'read'], method: 'key' });
     const fixture = TestBed.createComponent(AdminPage);
     const http = TestBed.inject(HttpTestingController);
-    await fixture.whenStable();
+    fixture.detectChanges();
     http.expectOne('/api/projects/alpha/keys').flush([
       { keyId: 'key_1', prefix: 'ask_abcdefgh', scopes: ['read'], createdAt: '2026-12-01T00:00:00Z', expiresAt: null, revokedAt: null, state: 'active' },
     ]);
-    await settle(fixture);
+    await tick(fixture);
     (fixture.nativeElement.querySelector('button.danger') as HTMLButtonElement).click();
     const revoke = http.expectOne('/api/projects/alpha/keys/key_1');
     expect(revoke.request.method).toBe('DELETE');
     revoke.flush(null, { status: 204, statusText: 'No Content' });
-    await settle(fixture);
+    await tick(fixture);
     http.expectOne('/api/projects/alpha/keys').flush([
       { keyId: 'key_1', prefix: 'ask_abcdefgh', scopes: ['read'], createdAt: '2026-12-01T00:00:00Z', expiresAt: null, revokedAt: '2026-12-02T00:00:00Z', state: 'revoked' },
     ]);
-    await settle(fixture);
+    await tick(fixture);
     expect(fixture.nativeElement.querySelector('tr[data-key=key_1] .state').textContent).toBe('revoked');
   });
 });
