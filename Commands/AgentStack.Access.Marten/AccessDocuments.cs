@@ -6,10 +6,26 @@ public sealed class ProjectDocument
     public string Id { get; set; } = "";
 
     public DateTimeOffset CreatedAt { get; set; }
+
+    public string? DisplayName { get; set; }
+
+    public DateTimeOffset? ArchivedAt { get; set; }
 }
 
 /// <summary>
-/// A key as a Marten document: the SHA-256 of its secret (unique), never the secret (ARCHITECTURE.md
+/// The pepper of the keyed secret hash when <c>AgentStack:Access:Pepper</c> is not configured (issue 17): one per
+/// schema, so every host of the distributed topology hashes alike. A configured pepper keeps the database alone
+/// from confirming guessed keys; this fallback only keeps a deployment without one working.
+/// </summary>
+public sealed class AccessPepperDocument
+{
+    public string Id { get; set; } = "pepper";
+
+    public string Value { get; set; } = "";
+}
+
+/// <summary>
+/// A key as a Marten document: the keyed hash of its secret (unique), never the secret (ARCHITECTURE.md
 /// invariant 6). Its id derives from that hash, as in the SQLite store, so two hosts storing one secret
 /// write the same document and the second insert conflicts instead of duplicating it.
 /// </summary>
@@ -26,4 +42,8 @@ public sealed class ApiKeyDocument
     public DateTimeOffset CreatedAt { get; set; }
 
     public DateTimeOffset? RevokedAt { get; set; }
+
+    public DateTimeOffset? ExpiresAt { get; set; }
+
+    public string? Prefix { get; set; }
 }

@@ -1,4 +1,4 @@
-using AgentStack.Commands;
+using AgentStack.Access;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace AgentStack.Access.Marten;
@@ -10,12 +10,12 @@ public static class MartenAccessServiceCollectionExtensions
     /// connection string and schema, behind the same authentication and lookup cache as the embedded default.
     /// </summary>
     public static IServiceCollection AddMartenAccess(this IServiceCollection services, string connectionString,
-        string schema = "agentstack")
+        string schema = "agentstack", string? pepper = null)
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
         ArgumentException.ThrowIfNullOrWhiteSpace(schema);
-        services.AddSingleton(sp => new MartenAccessStore(new MartenAccessStoreOptions(connectionString, schema),
+        services.AddSingleton(sp => new MartenAccessStore(new MartenAccessStoreOptions(connectionString, schema, pepper),
             sp.GetRequiredService<TimeProvider>()));
         return services.AddAccess<MartenAccessStore>();
     }

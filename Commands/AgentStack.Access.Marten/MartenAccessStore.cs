@@ -1,5 +1,5 @@
 using System.Text.RegularExpressions;
-using AgentStack.Commands.Access;
+using AgentStack.Access;
 using JasperFx;
 using Marten;
 using Npgsql;
@@ -25,6 +25,9 @@ public sealed partial class MartenAccessStore : IAccessStore, IAsyncDisposable, 
     private readonly DocumentStore store;
     private readonly SemaphoreSlim schemaGate = new(1, 1);
     private volatile bool schemaReady;
+    private SecretHasher? hasher;
+
+    private SecretHasher Hasher => hasher ?? throw new InvalidOperationException("InitializeAsync first.");
 
     public MartenAccessStore(MartenAccessStoreOptions options, TimeProvider clock)
     {
@@ -42,6 +45,7 @@ public sealed partial class MartenAccessStore : IAccessStore, IAsyncDisposable, 
             o.AutoCreateSchemaObjects = AutoCreate.CreateOrUpdate;
             // Aliases keep the tables recognisable beside other documents in a shared schema.
             o.Schema.For<ProjectDocument>().DocumentAlias("access_project");
+            o.Schema.For<AccessPepperDocument>().DocumentAlias("access_pepper");
             o.Schema.For<ApiKeyDocument>().DocumentAlias("access_key")
                 .Duplicate(k => k.SecretHash, notNull: true, configure: index => index.IsUnique = true)
                 .ForeignKey<ProjectDocument>(k => k.Project);
@@ -78,6 +82,9 @@ public sealed partial class MartenAccessStore : IAccessStore, IAsyncDisposable, 
                 unlock.Parameters.AddWithValue("key", $"agentstack-schema:{options.Schema}");
                 await unlock.ExecuteNonQueryAsync(CancellationToken.None);
             }
+            hasher = options.Pepper is { Length: > 0 } configured
+                ? SecretHasher.FromConfigured(configured)
+                : new SecretHasher(await LoadOrCreatePepperAsync(ct));
             schemaReady = true;
         }
         finally
@@ -108,10 +115,11 @@ public sealed partial class MartenAccessStore : IAccessStore, IAsyncDisposable, 
         }
     }
 
-    public async Task<ApiKey> EnsureKeyAsync(string project, string secret, IReadOnlyList<string> scopes, CancellationToken ct)
+    public async Task<ApiKey> EnsureKeyAsync(string project, string secret, IReadOnlyList<string> scopes, DateTimeOffset? expiresAt,
+        CancellationToken ct)
     {
         await EnsureProjectAsync(project, ct);
-        var hash = ApiKey.HashSecret(secret);
+        var hash = Hasher.Hash(secret);
         var stored = await FindByHashAsync(hash, ct);
         if (stored is null)
         {
@@ -123,6 +131,8 @@ public sealed partial class MartenAccessStore : IAccessStore, IAsyncDisposable, 
                 SecretHash = hash,
                 Scopes = [.. scopes],
                 CreatedAt = clock.GetUtcNow(),
+                ExpiresAt = expiresAt,
+                Prefix = ApiKey.PrefixOf(secret),
             });
             try
             {
@@ -139,15 +149,111 @@ public sealed partial class MartenAccessStore : IAccessStore, IAsyncDisposable, 
             : throw new InvalidOperationException($"Key {stored.Id} with this secret was revoked; a revoked secret is never restored. Choose a new secret.");
     }
 
+    public async Task<bool> ExpireKeyAsync(string project, string keyId, DateTimeOffset at, CancellationToken ct)
+    {
+        await InitializeAsync(ct);
+        await using var session = store.LightweightSession();
+        var key = await session.LoadAsync<ApiKeyDocument>(keyId, ct);
+        if (key is null || key.Project != project)
+            return false;
+        if (key.ExpiresAt is null || key.ExpiresAt > at)
+        {
+            key.ExpiresAt = at;
+            session.Update(key);
+            await session.SaveChangesAsync(ct);
+        }
+        return true;
+    }
+
+    public async Task<Project?> GetProjectAsync(string project, CancellationToken ct)
+    {
+        await InitializeAsync(ct);
+        await using var session = store.QuerySession();
+        return await session.LoadAsync<ProjectDocument>(project, ct) is { } found ? ToProject(found) : null;
+    }
+
+    public async Task<IReadOnlyList<Project>> ListProjectsAsync(CancellationToken ct)
+    {
+        await InitializeAsync(ct);
+        await using var session = store.QuerySession();
+        var projects = await session.Query<ProjectDocument>().OrderBy(p => p.Id).ToListAsync(ct);
+        return [.. projects.Select(ToProject)];
+    }
+
+    public Task<bool> RenameProjectAsync(string project, string displayName, CancellationToken ct) =>
+        UpdateProjectAsync(project, p => p.DisplayName = displayName, ct);
+
+    public Task<bool> ArchiveProjectAsync(string project, CancellationToken ct) =>
+        UpdateProjectAsync(project, p => p.ArchivedAt ??= clock.GetUtcNow(), ct);
+
+    private async Task<bool> UpdateProjectAsync(string project, Action<ProjectDocument> change, CancellationToken ct)
+    {
+        await InitializeAsync(ct);
+        await using var session = store.LightweightSession();
+        var found = await session.LoadAsync<ProjectDocument>(project, ct);
+        if (found is null)
+            return false;
+        change(found);
+        session.Update(found);
+        await session.SaveChangesAsync(ct);
+        return true;
+    }
+
+    private static Project ToProject(ProjectDocument p) => new(p.Id, p.DisplayName ?? p.Id, p.CreatedAt, p.ArchivedAt);
+
+    /// <summary>The schema's own pepper: the first host to start inserts it, every other host reads that one.</summary>
+    private async Task<byte[]> LoadOrCreatePepperAsync(CancellationToken ct)
+    {
+        await using (var session = store.LightweightSession())
+        {
+            session.Insert(new AccessPepperDocument { Value = Convert.ToBase64String(SecretHasher.NewPepper()) });
+            try
+            {
+                await session.SaveChangesAsync(ct);
+            }
+            catch (Exception e) when (IsUniqueViolation(e))
+            {
+                // Another host stored it first: theirs stands.
+            }
+        }
+        await using var query = store.QuerySession();
+        var stored = await query.LoadAsync<AccessPepperDocument>("pepper", ct) ?? throw new InvalidOperationException("The access pepper could not be stored.");
+        return Convert.FromBase64String(stored.Value);
+    }
+
     public async Task<bool> AnyKeysAsync(CancellationToken ct)
     {
         await InitializeAsync(ct);
         await using var session = store.QuerySession();
-        return await session.Query<ApiKeyDocument>().AnyAsync(k => k.RevokedAt == null, ct);
+        var now = clock.GetUtcNow();
+        return await session.Query<ApiKeyDocument>().AnyAsync(k => k.RevokedAt == null && (k.ExpiresAt == null || k.ExpiresAt > now), ct);
     }
 
-    public async Task<ApiKey?> FindBySecretAsync(string secret, CancellationToken ct) =>
-        await FindByHashAsync(ApiKey.HashSecret(secret), ct) is { RevokedAt: null } key ? ToKey(key) : null;
+    public async Task<ApiKey?> FindBySecretAsync(string secret, CancellationToken ct)
+    {
+        await InitializeAsync(ct);
+        var hash = Hasher.Hash(secret);
+        var found = await FindByHashAsync(hash, ct);
+        if (found is null)
+        {
+            // Keys stored before issue 17 carry an unkeyed SHA-256; they still match, and are re-hashed when they do.
+            var legacy = ApiKey.HashSecret(secret);
+            found = await FindByHashAsync(legacy, ct);
+            if (found is null || !SecretHasher.Matches(found.SecretHash, legacy))
+                return null;
+            await using var session = store.LightweightSession();
+            found.SecretHash = hash;
+            session.Update(found);
+            await session.SaveChangesAsync(ct);
+        }
+        else if (!SecretHasher.Matches(found.SecretHash, hash))
+            return null;
+        var key = ToKey(found);
+        if (!key.IsActiveAt(clock.GetUtcNow()))
+            return null;
+        await using var projects = store.QuerySession();
+        return await projects.LoadAsync<ProjectDocument>(key.Project, ct) is { ArchivedAt: null } ? key : null;
+    }
 
     public async Task<IReadOnlyList<ApiKey>> ListKeysAsync(string project, CancellationToken ct)
     {
@@ -181,7 +287,8 @@ public sealed partial class MartenAccessStore : IAccessStore, IAsyncDisposable, 
         return await session.Query<ApiKeyDocument>().Where(k => k.SecretHash == hash).SingleOrDefaultAsync(ct);
     }
 
-    private static ApiKey ToKey(ApiKeyDocument key) => new(key.Id, key.Project, key.Scopes, key.CreatedAt, key.RevokedAt);
+    private static ApiKey ToKey(ApiKeyDocument key) =>
+        new(key.Id, key.Project, key.Scopes, key.CreatedAt, key.RevokedAt, key.ExpiresAt, key.Prefix ?? "");
 
     /// <summary>A primary-key or unique-index conflict, however Marten wraps PostgreSQL's 23505.</summary>
     private static bool IsUniqueViolation(Exception e)

@@ -1,10 +1,7 @@
-using AgentStack.Commands.Access;
 using AgentStack.Commands.Bus;
-using AgentStack.Commands.Access.SigningIn;
 using AgentStack.Commands.Spans.Ingesting;
 using AgentStack.Commands.Spans.RecordingSpans;
 using MassTransit;
-using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -12,32 +9,6 @@ namespace AgentStack.Commands;
 
 public static class CommandsRegistration
 {
-    /// <summary>The embedded default's projects and keys: <see cref="SqliteAccessStore"/> over <paramref name="accessDatabasePath"/>.</summary>
-    public static IServiceCollection AddAccess(this IServiceCollection services, string accessDatabasePath)
-    {
-        services.AddSingleton(sp => new SqliteAccessStore(accessDatabasePath, sp.GetRequiredService<TimeProvider>()));
-        return services.AddAccess<SqliteAccessStore>();
-    }
-
-    /// <summary>
-    /// Projects, hashed keys, the ApiKey scheme and one authorization policy per scope, over the store
-    /// <typeparamref name="TStore"/> that the caller registered as a singleton (the container disposes it).
-    /// Hosts use it through <see cref="IAccessStore"/>, behind the short lookup cache of <see cref="CachingAccessStore"/>.
-    /// </summary>
-    public static IServiceCollection AddAccess<TStore>(this IServiceCollection services) where TStore : class, IAccessStore
-    {
-        services.AddTryAddTimeProvider();
-        services.AddSingleton<IAccessStore>(sp => new CachingAccessStore(sp.GetRequiredService<TStore>(), sp.GetRequiredService<TimeProvider>()));
-        services.AddHostedService<AccessBootstrap>();
-        services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
-            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
-        var authorization = services.AddAuthorizationBuilder();
-        foreach (var scope in Scopes.All)
-            authorization.AddPolicy(scope, p => p.RequireClaim(ApiKeyClaims.Scope, scope));
-        services.AddDashboardSignIn();
-        return services;
-    }
-
     /// <summary>The collector's limits and metrics; the bus is wired by the host (<see cref="AddRecordSpans"/>).</summary>
     public static IServiceCollection AddCollector(this IServiceCollection services, IConfiguration configuration)
     {

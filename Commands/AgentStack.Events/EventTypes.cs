@@ -17,6 +17,13 @@ public static class EventTypes
     {
         [typeof(SpanStarted)] = (SpanStarted, EventJsonContext.Default.SpanStarted),
         [typeof(SpanCompleted)] = (SpanCompleted, EventJsonContext.Default.SpanCompleted),
+        // Access events (issue 17, AccessEvents.cs).
+        [typeof(ProjectCreated)] = (AccessEventTypes.ProjectCreated, AccessEventJsonContext.Default.ProjectCreated),
+        [typeof(ProjectRenamed)] = (AccessEventTypes.ProjectRenamed, AccessEventJsonContext.Default.ProjectRenamed),
+        [typeof(ProjectArchived)] = (AccessEventTypes.ProjectArchived, AccessEventJsonContext.Default.ProjectArchived),
+        [typeof(ApiKeyIssued)] = (AccessEventTypes.ApiKeyIssued, AccessEventJsonContext.Default.ApiKeyIssued),
+        [typeof(ApiKeyRevoked)] = (AccessEventTypes.ApiKeyRevoked, AccessEventJsonContext.Default.ApiKeyRevoked),
+        [typeof(ApiKeyRotated)] = (AccessEventTypes.ApiKeyRotated, AccessEventJsonContext.Default.ApiKeyRotated),
     };
 
     private static readonly Dictionary<string, JsonTypeInfo> ByName =

@@ -1,5 +1,5 @@
 using AgentStack.Access.Marten;
-using AgentStack.Commands;
+using AgentStack.Access;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -16,10 +16,15 @@ public static class AccessProvider
     public static IServiceCollection AddAccess(this IServiceCollection services, IConfiguration configuration, string dataDirectory)
     {
         var provider = configuration["AgentStack:Access:Provider"] ?? "Sqlite";
+        // The pepper of the keyed secret hash (issue 17, docs/administration.md): from configuration or the
+        // environment only, never from a file in the repository; without it each store keeps its own.
+        var pepper = configuration["AgentStack:Access:Pepper"] is { Length: > 0 } configuredPepper ? configuredPepper : null;
+        if (pepper is { Length: < 16 })
+            throw new InvalidOperationException("AgentStack:Access:Pepper must be at least 16 characters.");
         switch (provider.ToUpperInvariant())
         {
             case "SQLITE":
-                return services.AddAccess(Path.Combine(dataDirectory, "access.db"));
+                return services.AddAccess(Path.Combine(dataDirectory, "access.db"), pepper);
             case "MARTEN":
                 var connection = configuration.GetConnectionString("Postgres") is { Length: > 0 } configured
                     ? configured
@@ -28,7 +33,7 @@ public static class AccessProvider
                 var schema = configuration["AgentStack:Access:Schema"] is { Length: > 0 } accessSchema ? accessSchema
                     : configuration["AgentStack:EventStore:Schema"] is { Length: > 0 } eventStoreSchema ? eventStoreSchema
                     : "agentstack";
-                return services.AddMartenAccess(connection, schema);
+                return services.AddMartenAccess(connection, schema, pepper);
             default:
                 throw new InvalidOperationException($"AgentStack:Access:Provider '{provider}' is unknown: use Sqlite or Marten.");
         }

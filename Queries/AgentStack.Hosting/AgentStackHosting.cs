@@ -1,11 +1,13 @@
 using AgentStack.Commands;
-using AgentStack.Commands.Access;
-using AgentStack.Commands.Access.SigningIn;
+using AgentStack.Access;
+using AgentStack.Access.Administering;
+using AgentStack.Access.SigningIn;
 using AgentStack.Commands.Bus;
 using AgentStack.Commands.Spans.Ingesting;
 using AgentStack.EventStore.Marten;
 using AgentStack.EventStore.Sqlite;
 using AgentStack.Events;
+using AgentStack.Hosting.Protecting;
 using AgentStack.Otlp;
 using AgentStack.Projections;
 using AgentStack.Projections.Analytics;
@@ -60,7 +62,10 @@ public static class AgentStackHosting
         services.AddReadyCheck("event-store", (sp, ct) => sp.GetRequiredService<IEventStore>().GetLastPositionAsync(ct));
 
         if (roles.HasFlag(AgentStackRoles.Commands) || roles.HasFlag(AgentStackRoles.Queries))
+        {
             services.AddAccess(configuration, dataDirectory);
+            services.AddHttpProtection(configuration);
+        }
 
         if (roles.HasFlag(AgentStackRoles.Commands))
         {
@@ -100,10 +105,14 @@ public static class AgentStackHosting
     /// <summary>The endpoints of <paramref name="roles"/>, after the service defaults (health, OpenAPI).</summary>
     public static WebApplication MapAgentStack(this WebApplication app, AgentStackRoles roles)
     {
+        var keyed = roles.HasFlag(AgentStackRoles.Commands) || roles.HasFlag(AgentStackRoles.Queries);
+        if (keyed)
+            app.UseHttpProtection();
         app.MapServiceDefaults();
-        if (roles.HasFlag(AgentStackRoles.Commands) || roles.HasFlag(AgentStackRoles.Queries))
+        if (keyed)
         {
             app.UseAuthentication();
+            app.UseTenantLimits();
             app.UseAuthorization();
         }
         if (roles.HasFlag(AgentStackRoles.Commands))

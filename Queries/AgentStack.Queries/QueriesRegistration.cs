@@ -1,4 +1,4 @@
-using AgentStack.Commands.Access;
+using AgentStack.Access;
 using AgentStack.Queries.Overview;
 using AgentStack.Queries.Projections;
 using AgentStack.Queries.Replay;

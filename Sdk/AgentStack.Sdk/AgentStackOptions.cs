@@ -48,7 +48,7 @@ public sealed class AgentStackOptions
     /// </summary>
     public bool UseGzip { get; set; }
 
-    /// <summary>How many times one batch is attempted on transient failures (5xx, 429, network) before it is counted as failed.</summary>
+    /// <summary>How many times one batch is attempted on transient failures (5xx, 408, network) before it is counted as failed; a 429 waits its Retry-After and uses no attempt.</summary>
     public int MaxAttempts { get; set; } = 10;
 
     /// <summary>The first retry delay; it doubles per attempt, with full jitter.</summary>

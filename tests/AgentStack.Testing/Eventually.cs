@@ -13,4 +13,16 @@ public static class Eventually
             await Task.Delay(50);
         }
     }
+
+    /// <summary>The same for a condition the test observes through a call, such as an HTTP request.</summary>
+    public static async Task UntilAsync(Func<Task<bool>> condition, TimeSpan timeout, Func<string>? describe = null)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"condition not met within {timeout.TotalSeconds:0} s" + (describe is null ? "" : ":\n" + describe()));
+            await Task.Delay(50);
+        }
+    }
 }

@@ -2,7 +2,7 @@ using System.Buffers;
 using System.IO.Compression;
 using System.IO.Pipelines;
 using System.Text.Json;
-using AgentStack.Commands.Access;
+using AgentStack.Access;
 using AgentStack.Commands.Spans.Ingesting;
 using Google.Protobuf;
 using Microsoft.AspNetCore.Builder;

@@ -1,4 +1,4 @@
-using AgentStack.Commands.Access;
+using AgentStack.Access;
 using Grpc.Core;
 using Microsoft.AspNetCore.Authorization;
 using OpenTelemetry.Proto.Collector.Trace.V1;

@@ -1,5 +1,5 @@
-using AgentStack.Commands.Access;
-using AgentStack.Commands.Spans.Ingesting;
+using AgentStack.Access;
+using AgentStack.Events;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -46,7 +46,7 @@ public static class TraceEndpoints
     {
         if (value is null)
             return null;
-        if (SpanValidator.TryParseRfc3339(value, out var time))
+        if (Rfc3339.TryParse(value, out var time))
             return time;
         errors[field] = [$"{field} must be an RFC 3339 time such as 2026-01-31T12:00:00Z"];
         return null;

@@ -12,7 +12,8 @@ namespace AgentStack.Sdk.Exporting;
 /// <summary>
 /// Sends finished activities to <c>POST /v1/spans</c> from a background task (issue 6): a bounded queue
 /// (full → drop oldest or newest, counted), batches, optional gzip, retries with exponential backoff and
-/// full jitter on 5xx, 429 and network errors (honouring <c>Retry-After</c>), no retry on other 4xx.
+/// full jitter on 5xx and network errors, no retry on other 4xx. A 429 waits as long as its <c>Retry-After</c>
+/// says and is retried without using up an attempt, so rate limiting loses nothing (issue 17).
 /// <see cref="Enqueue"/> is the only call made on the caller's thread: one non-blocking channel write.
 /// </summary>
 internal sealed class NativeExporter : IAsyncDisposable
@@ -188,6 +189,15 @@ internal sealed class NativeExporter : IAsyncDisposable
                 return;
             }
             Volatile.Write(ref lastError, error);
+            if (outcome == Outcome.Throttled)
+            {
+                // 429 (issue 17): the server is well and asks us to slow down, so waiting as long as it says
+                // costs no attempt; the batch is kept until accepted (or the exporter stops), and spans that
+                // keep arriving meanwhile wait in the bounded queue, whose overflow is counted as dropped.
+                await Task.Delay(ThrottledDelay(attempt, retryAfter), token).ConfigureAwait(false);
+                attempt--;
+                continue;
+            }
             if (outcome == Outcome.Permanent || attempt >= options.MaxAttempts)
             {
                 Interlocked.Add(ref failed, spans.Count);
@@ -198,7 +208,7 @@ internal sealed class NativeExporter : IAsyncDisposable
         }
     }
 
-    private enum Outcome { Success, Transient, Permanent }
+    private enum Outcome { Success, Transient, Throttled, Permanent }
 
     private async Task<(Outcome, TimeSpan?, string?)> SendAsync(byte[] body, CancellationToken token)
     {
@@ -214,7 +224,9 @@ internal sealed class NativeExporter : IAsyncDisposable
             var status = (int)response.StatusCode;
             var detail = await ReadDetailAsync(response, token).ConfigureAwait(false);
             var error = $"POST {spansUri} answered {status}: {detail}";
-            if (status >= 500 || response.StatusCode is HttpStatusCode.TooManyRequests or HttpStatusCode.RequestTimeout)
+            if (response.StatusCode == HttpStatusCode.TooManyRequests)
+                return (Outcome.Throttled, RetryAfter(response), error);
+            if (status >= 500 || response.StatusCode is HttpStatusCode.RequestTimeout)
                 return (Outcome.Transient, RetryAfter(response), error);
             return (Outcome.Permanent, null, error);
         }
@@ -260,6 +272,12 @@ internal sealed class NativeExporter : IAsyncDisposable
             return wanted < options.MaxRetryDelay ? wanted : options.MaxRetryDelay;
         return jittered;
     }
+
+    /// <summary>The server's Retry-After (capped by <see cref="AgentStackOptions.MaxRetryDelay"/>), else the usual backoff.</summary>
+    private TimeSpan ThrottledDelay(int attempt, TimeSpan? retryAfter) =>
+        retryAfter is { } wanted && wanted > TimeSpan.Zero
+            ? (wanted < options.MaxRetryDelay ? wanted : options.MaxRetryDelay)
+            : RetryDelay(attempt, null);
 
     private byte[] Serialize(List<SpanData> spans)
     {

@@ -1,4 +1,4 @@
-using AgentStack.Commands.Access;
+using AgentStack.Access;
 
 namespace AgentStack.EventStore.Tests.Access;
 
@@ -16,8 +16,11 @@ public abstract class AccessStoreContract : IAsyncLifetime
     /// <summary>Empties the database this test class owns.</summary>
     protected abstract Task ResetAsync();
 
-    /// <summary>A store over the test's database, as one host would open it; several model several hosts.</summary>
-    protected abstract IAccessStore CreateStore(TimeProvider clock);
+    /// <summary>
+    /// A store over the test's database, as one host would open it; several model several hosts. With
+    /// <paramref name="pepper"/>, secrets are hashed under that configured pepper, else under the store's own.
+    /// </summary>
+    protected abstract IAccessStore CreateStore(TimeProvider clock, string? pepper = null);
 
     /// <summary>Everything the adapter stored about keys, as text an attacker reading the database would see.</summary>
     protected abstract Task<string> ReadStoredKeysAsync();
@@ -32,9 +35,9 @@ public abstract class AccessStoreContract : IAsyncLifetime
         GC.SuppressFinalize(this);
     }
 
-    private async Task<IAccessStore> OpenAsync(TimeProvider? clock = null)
+    private async Task<IAccessStore> OpenAsync(TimeProvider? clock = null, string? pepper = null)
     {
-        var store = CreateStore(clock ?? TimeProvider.System);
+        var store = CreateStore(clock ?? TimeProvider.System, pepper);
         opened.Add(store);
         await store.InitializeAsync(Ct);
         return store;
@@ -53,7 +56,9 @@ public abstract class AccessStoreContract : IAsyncLifetime
 
         var found = (await store.FindBySecretAsync(secret, Ct)).ShouldNotBeNull();
         found.KeyId.ShouldBe(created.KeyId);
-        found.KeyId.ShouldBe(AccessStoreExtensions.KeyIdFor(ApiKey.HashSecret(secret)));
+        found.KeyId.ShouldStartWith("key_");
+        found.Prefix.ShouldBe(secret[..ApiKey.PrefixLength]);
+        found.ExpiresAt.ShouldBeNull();
         found.Project.ShouldBe(project);
         found.Scopes.ShouldBe([Scopes.Ingest, Scopes.Read]);
         found.CreatedAt.ShouldBe(clock.Now);
@@ -63,16 +68,102 @@ public abstract class AccessStoreContract : IAsyncLifetime
     }
 
     [Fact]
-    public async Task when_a_key_is_stored_then_only_the_hash_of_its_secret_is_kept()
+    public async Task when_a_key_is_stored_then_only_a_keyed_hash_of_its_secret_is_kept()
     {
-        var store = await OpenAsync();
+        var pepper = "a-configured-pepper-" + Guid.NewGuid().ToString("N");
+        var store = await OpenAsync(pepper: pepper);
         var (_, secret) = await store.CreateKeyAsync(NewProject("hash"), Scopes.All, Ct);
 
         var stored = await ReadStoredKeysAsync();
 
-        stored.ShouldContain(ApiKey.HashSecret(secret));
+        stored.ShouldContain(SecretHasher.FromConfigured(pepper).Hash(secret));
+        // Neither the secret beyond its shown prefix, nor an unkeyed hash that a database copy could test guesses against.
         stored.ShouldNotContain(secret);
-        stored.ShouldNotContain(secret["ask_".Length..]);
+        stored.ShouldNotContain(secret[ApiKey.PrefixLength..]);
+        stored.ShouldNotContain(ApiKey.HashSecret(secret));
+    }
+
+    [Fact]
+    public async Task when_the_pepper_differs_then_a_stored_secret_is_not_found()
+    {
+        var pepper = "first-pepper-" + Guid.NewGuid().ToString("N");
+        var (_, secret) = await (await OpenAsync(pepper: pepper)).CreateKeyAsync(NewProject("pepper"), Scopes.All, Ct);
+
+        (await (await OpenAsync(pepper: pepper)).FindBySecretAsync(secret, Ct)).ShouldNotBeNull();
+        (await (await OpenAsync(pepper: "another-pepper-" + Guid.NewGuid().ToString("N"))).FindBySecretAsync(secret, Ct)).ShouldBeNull();
+    }
+
+    [Fact]
+    public async Task when_no_pepper_is_configured_then_every_store_over_the_database_shares_one()
+    {
+        var (_, secret) = await (await OpenAsync()).CreateKeyAsync(NewProject("shared"), Scopes.All, Ct);
+
+        (await (await OpenAsync()).FindBySecretAsync(secret, Ct)).ShouldNotBeNull();
+    }
+
+    [Fact]
+    public async Task when_a_key_expires_then_it_is_refused_from_then_on_and_listed_with_its_expiry()
+    {
+        var clock = new FixedTimeProvider(new DateTimeOffset(2026, 3, 1, 12, 0, 0, TimeSpan.Zero));
+        var store = await OpenAsync(clock);
+        var project = NewProject("expiry");
+        var expiresAt = clock.Now.AddHours(1);
+        var (key, secret) = await store.CreateKeyAsync(project, [Scopes.Read], Ct, expiresAt);
+
+        (await store.FindBySecretAsync(secret, Ct)).ShouldNotBeNull().ExpiresAt.ShouldBe(expiresAt);
+        clock.Now = expiresAt.AddTicks(-10);
+        (await store.FindBySecretAsync(secret, Ct)).ShouldNotBeNull();
+        clock.Now = expiresAt;
+        (await store.FindBySecretAsync(secret, Ct)).ShouldBeNull();
+        (await store.AnyKeysAsync(Ct)).ShouldBeFalse();
+        (await store.ListKeysAsync(project, Ct)).ShouldHaveSingleItem().ExpiresAt.ShouldBe(expiresAt);
+        key.KeyId.ShouldNotBeNullOrEmpty();
+    }
+
+    [Fact]
+    public async Task when_a_key_expiry_is_brought_forward_then_it_never_moves_later()
+    {
+        var clock = new FixedTimeProvider(new DateTimeOffset(2026, 3, 1, 12, 0, 0, TimeSpan.Zero));
+        var store = await OpenAsync(clock);
+        var project = NewProject("rotate");
+        var (key, secret) = await store.CreateKeyAsync(project, Scopes.All, Ct);
+
+        (await store.ExpireKeyAsync(project, key.KeyId, clock.Now.AddMinutes(10), Ct)).ShouldBeTrue();
+        (await store.ExpireKeyAsync(project, key.KeyId, clock.Now.AddHours(10), Ct)).ShouldBeTrue();
+        (await store.ExpireKeyAsync(NewProject("other"), key.KeyId, clock.Now, Ct)).ShouldBeFalse();
+
+        (await store.ListKeysAsync(project, Ct)).Single().ExpiresAt.ShouldBe(clock.Now.AddMinutes(10));
+        clock.Now = clock.Now.AddMinutes(10);
+        (await store.FindBySecretAsync(secret, Ct)).ShouldBeNull();
+    }
+
+    [Fact]
+    public async Task when_a_project_is_renamed_and_archived_then_its_id_stays_and_its_keys_are_refused()
+    {
+        var clock = new FixedTimeProvider(new DateTimeOffset(2026, 3, 1, 12, 0, 0, TimeSpan.Zero));
+        var store = await OpenAsync(clock);
+        var project = NewProject("archive");
+        var (_, secret) = await store.CreateKeyAsync(project, Scopes.All, Ct);
+        var (_, otherSecret) = await store.CreateKeyAsync(NewProject("kept"), Scopes.All, Ct);
+        (await store.FindBySecretAsync(secret, Ct)).ShouldNotBeNull();
+
+        (await store.RenameProjectAsync(project, "Checkout agents", Ct)).ShouldBeTrue();
+        clock.Now = clock.Now.AddHours(1);
+        (await store.ArchiveProjectAsync(project, Ct)).ShouldBeTrue();
+        var archivedAt = clock.Now;
+        clock.Now = clock.Now.AddHours(1);
+        (await store.ArchiveProjectAsync(project, Ct)).ShouldBeTrue();
+
+        var stored = (await store.GetProjectAsync(project, Ct)).ShouldNotBeNull();
+        stored.Id.ShouldBe(project);
+        stored.DisplayName.ShouldBe("Checkout agents");
+        stored.ArchivedAt.ShouldBe(archivedAt);
+        (await store.FindBySecretAsync(secret, Ct)).ShouldBeNull();
+        (await store.FindBySecretAsync(otherSecret, Ct)).ShouldNotBeNull();
+        (await store.ListProjectsAsync(Ct)).Select(p => p.Id).ShouldContain(project);
+        (await store.RenameProjectAsync(NewProject("nobody"), "x", Ct)).ShouldBeFalse();
+        (await store.ArchiveProjectAsync(NewProject("nobody"), Ct)).ShouldBeFalse();
+        (await store.GetProjectAsync(NewProject("nobody"), Ct)).ShouldBeNull();
     }
 
     [Fact]

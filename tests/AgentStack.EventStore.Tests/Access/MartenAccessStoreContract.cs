@@ -1,6 +1,6 @@
 using System.Text;
 using AgentStack.Access.Marten;
-using AgentStack.Commands.Access;
+using AgentStack.Access;
 using AgentStack.EventStore.Tests.Marten;
 using Npgsql;
 
@@ -11,8 +11,8 @@ public sealed class MartenAccessStoreContract(PostgresSchema<MartenAccessStoreCo
 {
     protected override Task ResetAsync() => schema.ResetAsync();
 
-    protected override IAccessStore CreateStore(TimeProvider clock) =>
-        new MartenAccessStore(new MartenAccessStoreOptions(PostgresSchema<MartenAccessStoreContract>.ConnectionString, schema.Name), clock);
+    protected override IAccessStore CreateStore(TimeProvider clock, string? pepper = null) =>
+        new MartenAccessStore(new MartenAccessStoreOptions(PostgresSchema<MartenAccessStoreContract>.ConnectionString, schema.Name, pepper), clock);
 
     protected override async Task<string> ReadStoredKeysAsync()
     {

@@ -1,5 +1,5 @@
 using System.Text;
-using AgentStack.Commands.Access;
+using AgentStack.Access;
 using Microsoft.Data.Sqlite;
 
 namespace AgentStack.EventStore.Tests.Access;
@@ -17,7 +17,7 @@ public sealed class SqliteAccessStoreContract(SqliteDatabaseFolder<SqliteAccessS
         return Task.CompletedTask;
     }
 
-    protected override IAccessStore CreateStore(TimeProvider clock) => new SqliteAccessStore(databasePath, clock);
+    protected override IAccessStore CreateStore(TimeProvider clock, string? pepper = null) => new SqliteAccessStore(databasePath, clock, pepper);
 
     protected override async Task<string> ReadStoredKeysAsync()
     {

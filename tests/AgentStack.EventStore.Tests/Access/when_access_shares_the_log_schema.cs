@@ -1,5 +1,5 @@
 using AgentStack.Access.Marten;
-using AgentStack.Commands.Access;
+using AgentStack.Access;
 using AgentStack.EventStore.Tests.Marten;
 using AgentStack.Events;
 

@@ -1,4 +1,4 @@
-using AgentStack.Commands.Access;
+using AgentStack.Access;
 
 namespace AgentStack.EventStore.Tests.Access;
 

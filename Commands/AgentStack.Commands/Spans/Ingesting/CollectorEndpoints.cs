@@ -1,6 +1,6 @@
 using System.IO.Compression;
 using System.Text.Json;
-using AgentStack.Commands.Access;
+using AgentStack.Access;
 using AgentStack.Commands.Spans.RecordingSpans;
 using AgentStack.Events;
 using MassTransit;

@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 
-namespace AgentStack.Commands.Access.SigningIn;
+namespace AgentStack.Access.SigningIn;
 
 /// <summary>Who the dashboard is signed in as: the project it may read and how it got in (link or key).</summary>
 public sealed record DashboardIdentity(bool SignedIn, string? Project, IReadOnlyList<string> Scopes, string? Method);

@@ -4,7 +4,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace AgentStack.Commands.Access;
+namespace AgentStack.Access;
 
 /// <summary>
 /// Authenticates <c>Authorization: Bearer &lt;key&gt;</c> (or <c>x-api-key</c>, which OTLP exporters often use)

@@ -1,11 +1,13 @@
 using System.Collections.Concurrent;
 
-namespace AgentStack.Commands.Access;
+namespace AgentStack.Access;
 
 /// <summary>
 /// Every request authenticates, so lookups by key hash (found or not) are cached briefly, in front of
 /// whichever store the host uses. What this host changes (a key stored or revoked) drops its entries at
-/// once; a revocation made by another host reaches this one within <see cref="CacheFor"/> (issue 4).
+/// once; a revocation made by another host reaches this one within <see cref="CacheFor"/> (issue 4). A cached
+/// key past its expiry is refused without waiting for the entry to go (issue 17). The cache is keyed by an unkeyed
+/// SHA-256 of the secret, held in memory only.
 /// </summary>
 public sealed class CachingAccessStore(IAccessStore inner, TimeProvider clock) : IAccessStore
 {
@@ -19,9 +21,10 @@ public sealed class CachingAccessStore(IAccessStore inner, TimeProvider clock) :
 
     public Task<bool> TryCreateProjectAsync(string project, CancellationToken ct) => inner.TryCreateProjectAsync(project, ct);
 
-    public async Task<ApiKey> EnsureKeyAsync(string project, string secret, IReadOnlyList<string> scopes, CancellationToken ct)
+    public async Task<ApiKey> EnsureKeyAsync(string project, string secret, IReadOnlyList<string> scopes, DateTimeOffset? expiresAt,
+        CancellationToken ct)
     {
-        var key = await inner.EnsureKeyAsync(project, secret, scopes, ct);
+        var key = await inner.EnsureKeyAsync(project, secret, scopes, expiresAt, ct);
         cache.TryRemove(ApiKey.HashSecret(secret), out _);
         return key;
     }
@@ -33,7 +36,7 @@ public sealed class CachingAccessStore(IAccessStore inner, TimeProvider clock) :
         var hash = ApiKey.HashSecret(secret);
         var now = clock.GetUtcNow();
         if (cache.TryGetValue(hash, out var cached) && cached.Until > now)
-            return cached.Key;
+            return cached.Key is { } hit && hit.IsActiveAt(now) ? hit : null;
         var key = await inner.FindBySecretAsync(secret, ct);
         if (cache.Count > MaxEntries)
             cache.Clear();
@@ -46,10 +49,36 @@ public sealed class CachingAccessStore(IAccessStore inner, TimeProvider clock) :
     public async Task<bool> RevokeKeyAsync(string project, string keyId, CancellationToken ct)
     {
         var revoked = await inner.RevokeKeyAsync(project, keyId, ct);
-        // The cache is keyed by hash, which a key id does not give back: drop the entries holding that key.
-        foreach (var (hash, entry) in cache)
-            if (entry.Key is { } key && key.KeyId == keyId)
-                cache.TryRemove(hash, out _);
+        Drop(key => key.KeyId == keyId);
         return revoked;
+    }
+
+    public async Task<bool> ExpireKeyAsync(string project, string keyId, DateTimeOffset at, CancellationToken ct)
+    {
+        var changed = await inner.ExpireKeyAsync(project, keyId, at, ct);
+        Drop(key => key.KeyId == keyId);
+        return changed;
+    }
+
+    public Task<Project?> GetProjectAsync(string project, CancellationToken ct) => inner.GetProjectAsync(project, ct);
+
+    public Task<IReadOnlyList<Project>> ListProjectsAsync(CancellationToken ct) => inner.ListProjectsAsync(ct);
+
+    public Task<bool> RenameProjectAsync(string project, string displayName, CancellationToken ct) =>
+        inner.RenameProjectAsync(project, displayName, ct);
+
+    public async Task<bool> ArchiveProjectAsync(string project, CancellationToken ct)
+    {
+        var archived = await inner.ArchiveProjectAsync(project, ct);
+        Drop(key => key.Project == project);
+        return archived;
+    }
+
+    /// <summary>The cache is keyed by hash, which a key id does not give back: drop the entries holding matching keys.</summary>
+    private void Drop(Func<ApiKey, bool> matches)
+    {
+        foreach (var (hash, entry) in cache)
+            if (entry.Key is { } key && matches(key))
+                cache.TryRemove(hash, out _);
     }
 }

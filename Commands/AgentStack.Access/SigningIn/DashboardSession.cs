@@ -4,7 +4,7 @@ using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace AgentStack.Commands.Access.SigningIn;
+namespace AgentStack.Access.SigningIn;
 
 /// <summary>
 /// The dashboard's browser session after a sign-in link (issue 7): an HttpOnly, SameSite=Strict cookie

@@ -6,7 +6,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
-namespace AgentStack.Commands.Access.SigningIn;
+namespace AgentStack.Access.SigningIn;
 
 /// <summary>
 /// One-time sign-in links for the dashboard (issue 7), as notebook servers print theirs: at start the

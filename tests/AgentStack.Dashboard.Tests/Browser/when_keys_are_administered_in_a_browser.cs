@@ -1,0 +1,49 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text.RegularExpressions;
+using AgentStack.Testing;
+using Microsoft.Playwright;
+using static AgentStack.Testing.Spans;
+
+namespace AgentStack.Dashboard.Tests.Browser;
+
+/// <summary>
+/// Issue 17 acceptance: on the projects-and-keys page an admin issues a key, the key works, the admin revokes
+/// it, and the revoked key is refused within a second.
+/// </summary>
+public sealed class when_keys_are_administered_in_a_browser(DashboardFixture fixture)
+{
+    [Fact]
+    public async Task then_a_key_is_issued_used_and_revoked_and_refused_within_a_second()
+    {
+        await using var page = await WatchedPage.OpenAsync(fixture);
+        await page.Page.GotoAsync("/login");
+        await page.Page.GetByLabel("Project key").FillAsync(ServerProcess.BootstrapKey);
+        await page.Page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await Assertions.Expect(page.Page).ToHaveURLAsync(new Regex("/overview$"));
+
+        await page.Page.GetByRole(AriaRole.Link, new() { Name = "Keys" }).ClickAsync();
+        await Assertions.Expect(page.Page.GetByRole(AriaRole.Heading, new() { Name = "Projects and keys" })).ToBeVisibleAsync();
+        await page.Page.GetByRole(AriaRole.Button, new() { Name = "Issue key" }).ClickAsync();
+        var secretText = page.Page.Locator("[data-test=secret]");
+        await Assertions.Expect(secretText).ToContainTextAsync("ask_");
+        var secret = (await secretText.TextContentAsync())!.Trim();
+        await page.ScreenshotAsync(fixture, "admin-issued");
+
+        using var client = fixture.Server.CreateClient(secret);
+        using (var used = await client.PostSpansAsync(Batch(Span(NewId(), "s1", end: DateTimeOffset.UtcNow))))
+            used.StatusCode.ShouldBe(HttpStatusCode.OK, "the new key ingests");
+
+        var row = page.Page.Locator("tr", new() { HasText = secret[..12] });
+        await row.GetByRole(AriaRole.Button, new() { Name = "Revoke" }).ClickAsync();
+        await Assertions.Expect(row.Locator(".state")).ToHaveTextAsync("revoked");
+        var sinceRevoked = Stopwatch.StartNew();
+        using var refused = await client.PostSpansAsync(Batch(Span(NewId(), "s1", end: DateTimeOffset.UtcNow)));
+        sinceRevoked.Stop();
+        refused.StatusCode.ShouldBe(HttpStatusCode.Unauthorized);
+        sinceRevoked.Elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(1), "the revoked key is refused within a second");
+        TestContext.Current.TestOutputHelper?.WriteLine($"revoked key refused {sinceRevoked.ElapsedMilliseconds} ms after the page showed it revoked");
+        await page.ScreenshotAsync(fixture, "admin-revoked");
+        page.ShouldHaveNoErrors();
+    }
+}

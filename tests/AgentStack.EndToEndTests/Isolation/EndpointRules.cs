@@ -1,0 +1,82 @@
+namespace AgentStack.EndToEndTests.Isolation;
+
+/// <summary>What an endpoint requires of its caller.</summary>
+public enum Requires
+{
+    /// <summary>No key: it answers anyone (and must still leak nothing).</summary>
+    Anyone,
+    Ingest,
+    Read,
+    Admin,
+
+    /// <summary>An admin key of project <c>default</c>, the operator's (creating projects).</summary>
+    Operator,
+}
+
+/// <summary>Whose data an endpoint reaches.</summary>
+public enum Reach
+{
+    /// <summary>A route under <c>/api/projects/{project}</c>: another project's key gets 404 there.</summary>
+    Project,
+
+    /// <summary>The caller's own project or none (ingestion writes into the key's project): another project's key is served, and must see nothing of ours.</summary>
+    Own,
+}
+
+/// <summary>One row of the isolation matrix: the route exactly as the OpenAPI document names it.</summary>
+public sealed record EndpointRule(string Method, string Route, Requires Requires, Reach Reach)
+{
+    public string Key => $"{Method} {Route}";
+}
+
+/// <summary>
+/// The isolation rule of every endpoint the server describes at <c>/openapi/v1.json</c> (issue 17, item 4).
+/// <see cref="when_every_endpoint_meets_every_kind_of_key"/> fails for an endpoint without a row here: a new
+/// endpoint gets its rule (required scope, and whether it reaches a project's data) before it can ship.
+/// </summary>
+public static class EndpointRules
+{
+    public static readonly IReadOnlyList<EndpointRule> All =
+    [
+        // Ingestion.
+        new("POST", "/v1/spans", Requires.Ingest, Reach.Own),
+        new("POST", "/v1/traces", Requires.Ingest, Reach.Own),
+
+        // Reads, overview, findings, replay.
+        new("GET", "/api/projects/{project}/traces", Requires.Read, Reach.Project),
+        new("GET", "/api/projects/{project}/traces/{traceId}", Requires.Read, Reach.Project),
+        new("GET", "/api/projects/{project}/traces/{traceId}/replay", Requires.Read, Reach.Project),
+        new("GET", "/api/projects/{project}/traces/{traceId}/findings", Requires.Read, Reach.Project),
+        new("GET", "/api/projects/{project}/trace-search", Requires.Read, Reach.Project),
+        new("GET", "/api/projects/{project}/overview/usage", Requires.Read, Reach.Project),
+        new("GET", "/api/projects/{project}/overview/security", Requires.Read, Reach.Project),
+        new("GET", "/api/projects/{project}/overview/latency", Requires.Read, Reach.Project),
+        new("GET", "/api/projects/{project}/overview/errors", Requires.Read, Reach.Project),
+        new("GET", "/api/projects/{project}/overview/models", Requires.Read, Reach.Project),
+        new("GET", "/api/projects/{project}/overview/filters", Requires.Read, Reach.Project),
+
+        // Administration.
+        new("POST", "/api/projects", Requires.Operator, Reach.Own),
+        new("GET", "/api/projects", Requires.Admin, Reach.Own),
+        new("PATCH", "/api/projects/{project}", Requires.Admin, Reach.Project),
+        new("POST", "/api/projects/{project}/archive", Requires.Admin, Reach.Project),
+        new("POST", "/api/projects/{project}/keys", Requires.Admin, Reach.Project),
+        new("GET", "/api/projects/{project}/keys", Requires.Admin, Reach.Project),
+        new("DELETE", "/api/projects/{project}/keys/{keyId}", Requires.Admin, Reach.Project),
+        new("POST", "/api/projects/{project}/keys/{keyId}/rotate", Requires.Admin, Reach.Project),
+        new("GET", "/api/projects/{project}/access/history", Requires.Admin, Reach.Project),
+
+        // Projections (operations).
+        new("GET", "/api/projections", Requires.Admin, Reach.Own),
+        new("GET", "/api/projections/{name}/wait", Requires.Admin, Reach.Own),
+
+        // Dashboard session (sign-in itself, GET /signin, is not in the document: tested on its own).
+        new("GET", "/api/session", Requires.Anyone, Reach.Own),
+        new("POST", "/signout", Requires.Anyone, Reach.Own),
+    ];
+
+    /// <summary>A value for each route parameter the matrix knows; an unknown one gets a harmless placeholder.</summary>
+    public static string Fill(string route, IReadOnlyDictionary<string, string> values) =>
+        System.Text.RegularExpressions.Regex.Replace(route, @"\{(?<name>[^}:?]+)[^}]*\}",
+            m => Uri.EscapeDataString(values.TryGetValue(m.Groups["name"].Value, out var value) ? value : "x"));
+}
