@@ -21,6 +21,15 @@ public sealed class BusOptions
     /// </summary>
     public string QueuePrefix { get; set; } = "";
 
+    /// <summary>
+    /// Commands stay in this process (the in-memory transport): they are handed to their handler directly,
+    /// never serialised (issue 13).
+    /// </summary>
+    public bool InProcess => Transport.Equals("InMemory", StringComparison.OrdinalIgnoreCase);
+
+    public static BusOptions From(IConfiguration configuration) =>
+        configuration.GetSection(Section).Get<BusOptions>() ?? new BusOptions();
+
     /// <summary>How queues are named: kebab case after <see cref="QueuePrefix"/>.</summary>
     public IEndpointNameFormatter EndpointNames() => new KebabCaseEndpointNameFormatter(QueuePrefix, includeNamespace: false);
 }
@@ -36,7 +45,7 @@ public static class BusRegistration
     public static IServiceCollection AddAgentStackBus(this IServiceCollection services, IConfiguration configuration,
         Action<IBusRegistrationConfigurator, BusOptions> register)
     {
-        var options = configuration.GetSection(BusOptions.Section).Get<BusOptions>() ?? new BusOptions();
+        var options = BusOptions.From(configuration);
         services.AddMassTransit(bus =>
         {
             bus.SetEndpointNameFormatter(options.EndpointNames());
