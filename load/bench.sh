@@ -9,6 +9,8 @@
 # 4 clients grows one trace to 1,000 spans in batches of 5, load/long-trace.py, latency per batch by position).
 # RAW=1 (default): after AgentStack, the same load against load/raw-append (each body appended to a SQLite WAL,
 # group commit, fsync, nothing else) in the same run, and AgentStack's durable spans/s as a ratio to it (issue 13).
+# PROFILE=1: perf samples AgentStack's processes during the measured run (DOTNET_PerfMapEnabled=1 names the JIT'd
+# frames) and the top frames by self time are printed.
 # SERVER_ROOT: where the hosts' builds are (default: this checkout), to measure another commit with this harness.
 # TOPOLOGY=embedded (default): the all-in-one server on SQLite, chDB and the in-memory bus.
 # TOPOLOGY=distributed: the thin hosts as separate processes — a commands host (collector and handlers),
@@ -38,7 +40,7 @@ drive() {
   if [ "$SHAPE" = long ]; then
     python3 "$ROOT/load/long-trace.py" "http://127.0.0.1:$1" "$KEY" 4 1000 5
   else
-    AGENTSTACK_KEY="$KEY" wrk -t2 -c"$CONNECTIONS" -d"${2}s" ${3:-} -s "$SCRIPT" "http://127.0.0.1:$1"
+    AGENTSTACK_KEY="$KEY" wrk -t2 -c"$CONNECTIONS" -d"${2}s" --timeout 30s ${3:-} -s "$SCRIPT" "http://127.0.0.1:$1"
   fi
 }
 
@@ -52,7 +54,7 @@ trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev
 # start <name> <port> <dll> [VAR=value ...]: one host in the background, waiting until it is ready.
 start() {
   local name="$1" port="$2" dll="$3"; shift 3
-  env ${SERVER_ENV:-} "$@" ASPNETCORE_URLS="http://127.0.0.1:$port" AgentStack__DataDirectory="$DATA/$name" \
+  env ${SERVER_ENV:-} ${PROFILE:+DOTNET_PerfMapEnabled=1} "$@" ASPNETCORE_URLS="http://127.0.0.1:$port" AgentStack__DataDirectory="$DATA/$name" \
     AgentStack__BootstrapApiKey="$KEY" Logging__LogLevel__Default=Warning AgentStack__Otlp__GrpcPort=0 \
     dotnet "$dll" >"$DATA/$name.log" 2>&1 &
   PIDS+=($!)
@@ -103,6 +105,10 @@ events0=$(log_position)
 hz=$(getconf CLK_TCK)
 cpu0=$(cpu_ticks)
 t0=$(date +%s.%N)
+if [ "${PROFILE:-}" = 1 ]; then
+  perf record -F 499 -g -o "$DATA/perf.data" -p "$(IFS=,; echo "${PIDS[*]}")" -- sleep "$DURATION" >/dev/null 2>&1 &
+  PERF_PID=$!
+fi
 drive "$PORT" "$DURATION" --latency | tee "$DATA/wrk.txt"
 t1=$(date +%s.%N)
 cpu1=$(cpu_ticks)
@@ -113,6 +119,11 @@ curl -fsS -H "Authorization: Bearer $KEY" "http://127.0.0.1:$QUERY_PORT/api/proj
   || { tail -n 40 "$DATA"/*.log; exit 1; }
 w1=$(date +%s.%N)
 rss_kb=$(peak_rss_kb)
+if [ "${PROFILE:-}" = 1 ]; then
+  wait "$PERF_PID" || true
+  echo "top frames by self time (perf, AgentStack's processes):"
+  perf report -i "$DATA/perf.data" --no-children --sort dso,sym --stdio 2>/dev/null | grep -E '^ +[0-9]' | head -n "${PROFILE_TOP:-30}"
+fi
 
 elapsed=$(echo "$t1 - $t0" | bc -l)
 spans_per_s=$(echo "$events / $elapsed" | bc)

@@ -20,7 +20,7 @@ public abstract record TraceEvent
 /// <summary>
 /// A span was received without an end time: the agent step is under way.
 /// <paramref name="ContentHash"/> is the SHA-256 of the span's canonical JSON, used to tell a
-/// re-send (same hash) from a conflicting one (ARCHITECTURE.md, invariant 2).
+/// re-send (same hash) from a conflicting one (docs/architecture.md, invariant 2).
 /// </summary>
 public sealed record SpanStarted(
     string Project,
@@ -91,7 +91,7 @@ public sealed class CanonicalSpan
     }
 }
 
-/// <summary>Stream naming: one stream per trace (ARCHITECTURE.md, flow).</summary>
+/// <summary>Stream naming: one stream per trace (docs/architecture.md, flow).</summary>
 public static class TraceStream
 {
     public static string Name(string project, string traceId) => $"trace-{project}-{traceId}";

@@ -38,7 +38,7 @@ public static class BusRegistration
 {
     /// <summary>
     /// One MassTransit bus whose transport is chosen by configuration; the consumers, the decider and
-    /// the message contracts are the same on both (ARCHITECTURE.md: two ways to run, one code path).
+    /// the message contracts are the same on both (docs/architecture.md: two ways to run, one code path).
     /// On RabbitMQ, queues are durable and publishes wait for the broker's confirm (MassTransit's
     /// default), and messages that keep failing land in the endpoint's <c>_error</c> queue.
     /// </summary>

@@ -8,7 +8,7 @@ namespace AgentStack.Otlp.Receiving;
 /// <summary>
 /// OTLP's part of ingestion, shared by OTLP/HTTP and OTLP/gRPC: map and validate with the native collector's limits,
 /// then hand the spans to the one <see cref="SpanIngestion"/> that <c>POST /v1/spans</c> uses too (issue 13): same
-/// command, same bound on the round trip, same outcomes (ARCHITECTURE.md, invariant 1).
+/// command, same bound on the round trip, same outcomes (docs/architecture.md, invariant 1).
 /// </summary>
 public sealed class OtlpIngestor(SpanIngestion ingestion, PriceTable prices, TimeProvider clock)
 {

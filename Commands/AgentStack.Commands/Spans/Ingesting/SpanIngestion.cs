@@ -44,7 +44,7 @@ public static class RpcCodes
 /// sends the <see cref="RecordSpans"/> command, bounds the whole round trip by
 /// <see cref="IngestOptions.CommandTimeout"/> (also while a broker is away: MassTransit's own timeout only starts
 /// once the command is sent, and sending waits without observing cancellation), and turns the reply or the failure
-/// into an <see cref="IngestOutcome"/>. A 2xx therefore always means durable (ARCHITECTURE.md, invariant 1).
+/// into an <see cref="IngestOutcome"/>. A 2xx therefore always means durable (docs/architecture.md, invariant 1).
 /// </summary>
 public sealed class SpanIngestion(ISpanRecorder recorder, IOptions<IngestOptions> options, IngestMetrics metrics,
     ILogger<SpanIngestion> logger)

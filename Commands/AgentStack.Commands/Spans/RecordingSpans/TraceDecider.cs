@@ -22,8 +22,8 @@ public sealed record TraceState(ImmutableDictionary<string, SpanEntry> Spans)
 public sealed record TraceDecision(IReadOnlyList<TraceEvent> Events, int Duplicates, IReadOnlyList<SpanConflict> Conflicts);
 
 /// <summary>
-/// The pure decider of a trace stream (STYLE.md, rule 3): no I/O, time and actor come in with the command.
-/// Rules (ARCHITECTURE.md, invariant 2 and the span contract):
+/// The pure decider of a trace stream (docs/style.md, rule 3): no I/O, time and actor come in with the command.
+/// Rules (docs/architecture.md, invariant 2 and the span contract):
 /// a new span is recorded as started (no endTime) or completed; the same content again is a duplicate;
 /// a started span sent again with endTime completes it if its identity (parent, name, kind, start) is
 /// unchanged; a start arriving after its completion is a duplicate; anything else with the same ids conflicts.
