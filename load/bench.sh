@@ -101,6 +101,9 @@ if [ "$WARMUP" -gt 0 ]; then
   echo "warm-up: ${WARMUP}s (not counted)"
   AGENTSTACK_KEY="$KEY" TRACES=10 SPANS=10 wrk -t2 -c"$CONNECTIONS" -d"${WARMUP}s" -s "$ROOT/load/spans.lua" "http://127.0.0.1:$PORT" >/dev/null
 fi
+# Requests the warm-up left in flight finish first, so they are not counted as the measured run's.
+settle() { local a b; a=$(log_position); while sleep 1; b=$(log_position); [ "$a" != "$b" ]; do a=$b; done; }
+settle
 events0=$(log_position)
 hz=$(getconf CLK_TCK)
 cpu0=$(cpu_ticks)
