@@ -2,7 +2,7 @@
 # Sets up what is missing and runs AgentStack (AgentStack.Server) in the foreground on the embedded
 # default: SQLite event log + chDB analytics + in-memory bus, data under ./.data.
 # Honours ASPNETCORE_URLS (default http://localhost:5000), AgentStack__DataDirectory and
-# AgentStack__BootstrapApiKey (ARCHITECTURE.md, public contracts).
+# AgentStack__BootstrapApiKey (docs/architecture.md, public contracts).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")" && pwd)"
 cd "$ROOT"

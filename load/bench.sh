@@ -5,6 +5,13 @@
 # peak RSS of AgentStack's processes, and how long after the load the last span is queryable.
 #   load/bench.sh <script.lua> [seconds=30] [connections=32]
 # (load/bench-ingest.sh and load/bench-otlp.sh call it with their script.)
+# SHAPE (load/spans.lua only): 10x10 (default: 10 traces × 10 spans a request), 1x100, 100x1, or long (each of
+# 4 clients grows one trace to 1,000 spans in batches of 5, load/long-trace.py, latency per batch by position).
+# RAW=1 (default): after AgentStack, the same load against load/raw-append (each body appended to a SQLite WAL,
+# group commit, fsync, nothing else) in the same run, and AgentStack's durable spans/s as a ratio to it (issue 13).
+# PROFILE=1: perf samples AgentStack's processes during the measured run (DOTNET_PerfMapEnabled=1 names the JIT'd
+# frames) and the top frames by self time are printed.
+# SERVER_ROOT: where the hosts' builds are (default: this checkout), to measure another commit with this harness.
 # TOPOLOGY=embedded (default): the all-in-one server on SQLite, chDB and the in-memory bus.
 # TOPOLOGY=distributed: the thin hosts as separate processes — a commands host (collector and handlers),
 # a projection worker, a queries host — on PostgreSQL (Marten), RabbitMQ and a ClickHouse HTTP endpoint
@@ -21,6 +28,21 @@ DURATION="${2:-30}"
 CONNECTIONS="${3:-32}"
 PORT="${PORT:-5099}"
 KEY="bench-$(date +%s)"
+SHAPE="${SHAPE:-10x10}"
+SERVER_ROOT="${SERVER_ROOT:-$ROOT}"
+case "$SHAPE" in
+  long) SPANS_PER_REQUEST=5 ;;
+  *x*) export TRACES="${SHAPE%x*}" SPANS="${SHAPE#*x}"; SPANS_PER_REQUEST=$((TRACES * SPANS)) ;;
+  *) echo "SHAPE must be TRACESxSPANS (10x10, 1x100, 100x1) or long" >&2; exit 2 ;;
+esac
+# drive <port> <seconds> [--latency]: the shape's load; wrk's summary (or long-trace.py's) on stdout.
+drive() {
+  if [ "$SHAPE" = long ]; then
+    python3 "$ROOT/load/long-trace.py" "http://127.0.0.1:$1" "$KEY" 4 1000 5
+  else
+    AGENTSTACK_KEY="$KEY" wrk -t2 -c"$CONNECTIONS" -d"${2}s" --timeout 30s ${3:-} -s "$SCRIPT" "http://127.0.0.1:$1"
+  fi
+}
 
 command -v wrk >/dev/null || { apt-get -o DPkg::Lock::Timeout=600 update -qq; DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq wrk >/dev/null; }
 [ "${SKIP_SETUP:-}" = 1 ] || scripts/setup.sh
@@ -32,7 +54,7 @@ trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev
 # start <name> <port> <dll> [VAR=value ...]: one host in the background, waiting until it is ready.
 start() {
   local name="$1" port="$2" dll="$3"; shift 3
-  env ${SERVER_ENV:-} "$@" ASPNETCORE_URLS="http://127.0.0.1:$port" AgentStack__DataDirectory="$DATA/$name" \
+  env ${SERVER_ENV:-} ${PROFILE:+DOTNET_PerfMapEnabled=1} "$@" ASPNETCORE_URLS="http://127.0.0.1:$port" AgentStack__DataDirectory="$DATA/$name" \
     AgentStack__BootstrapApiKey="$KEY" Logging__LogLevel__Default=Warning AgentStack__Otlp__GrpcPort=0 \
     dotnet "$dll" >"$DATA/$name.log" 2>&1 &
   PIDS+=($!)
@@ -41,7 +63,7 @@ start() {
     sleep 0.2
   done
 }
-bin() { echo "$1/bin/Release/net10.0/$(basename "$1").dll"; }
+bin() { echo "$SERVER_ROOT/$1/bin/Release/net10.0/$(basename "$1").dll"; }
 
 case "${TOPOLOGY:-embedded}" in
   embedded)
@@ -77,13 +99,20 @@ log_position() {
 WARMUP="${WARMUP:-15}"
 if [ "$WARMUP" -gt 0 ]; then
   echo "warm-up: ${WARMUP}s (not counted)"
-  AGENTSTACK_KEY="$KEY" wrk -t2 -c"$CONNECTIONS" -d"${WARMUP}s" -s "$SCRIPT" "http://127.0.0.1:$PORT" >/dev/null
+  AGENTSTACK_KEY="$KEY" TRACES=10 SPANS=10 wrk -t2 -c"$CONNECTIONS" -d"${WARMUP}s" -s "$ROOT/load/spans.lua" "http://127.0.0.1:$PORT" >/dev/null
 fi
+# Requests the warm-up left in flight finish first, so they are not counted as the measured run's.
+settle() { local a b; a=$(log_position); while sleep 1; b=$(log_position); [ "$a" != "$b" ]; do a=$b; done; }
+settle
 events0=$(log_position)
 hz=$(getconf CLK_TCK)
 cpu0=$(cpu_ticks)
 t0=$(date +%s.%N)
-AGENTSTACK_KEY="$KEY" wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$SCRIPT" "http://127.0.0.1:$PORT" | tee "$DATA/wrk.txt"
+if [ "${PROFILE:-}" = 1 ]; then
+  perf record -F 499 -g -o "$DATA/perf.data" -p "$(IFS=,; echo "${PIDS[*]}")" -- sleep "$DURATION" >/dev/null 2>&1 &
+  PERF_PID=$!
+fi
+drive "$PORT" "$DURATION" --latency | tee "$DATA/wrk.txt"
 t1=$(date +%s.%N)
 cpu1=$(cpu_ticks)
 
@@ -93,11 +122,42 @@ curl -fsS -H "Authorization: Bearer $KEY" "http://127.0.0.1:$QUERY_PORT/api/proj
   || { tail -n 40 "$DATA"/*.log; exit 1; }
 w1=$(date +%s.%N)
 rss_kb=$(peak_rss_kb)
+if [ "${PROFILE:-}" = 1 ]; then
+  wait "$PERF_PID" || true
+  echo "top frames by self time (perf, AgentStack's processes):"
+  perf report -i "$DATA/perf.data" --no-children --sort dso,sym --stdio 2>/dev/null | grep -E '^ +[0-9]' | head -n "${PROFILE_TOP:-30}"
+fi
 
 elapsed=$(echo "$t1 - $t0" | bc -l)
+spans_per_s=$(echo "$events / $elapsed" | bc)
 echo
-echo "durable spans: $events in ${elapsed}s => $(echo "$events / $elapsed" | bc) spans/s"
-grep -E "latency_p50_ms|non2xx" "$DATA/wrk.txt"
+echo "shape: $SHAPE ($SPANS_PER_REQUEST spans a request)"
+echo "durable spans: $events in ${elapsed}s => $spans_per_s spans/s"
+grep -E "latency_p50_ms|non2xx|long_trace" "$DATA/wrk.txt" || true
 echo "AgentStack CPU (${#PIDS[@]} processes): $(echo "($cpu1 - $cpu0) / $hz / $elapsed * 100" | bc -l | xargs printf '%.0f')% of one core (2 cores = 200%)"
 echo "AgentStack peak RSS (sum): $((rss_kb / 1024)) MiB"
 echo "last span queryable in traces: $(echo "$w1 - $w0" | bc -l | xargs printf '%.2f')s after the load ended"
+
+[ "${RAW:-1}" = 1 ] || exit 0
+# The raw limit, same load, same run: AgentStack is stopped first so the two never share the cores.
+for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+wait 2>/dev/null || true
+PIDS=()
+RAW_DLL="$ROOT/load/raw-append/bin/Release/net10.0/RawAppend.dll"
+[ -f "$RAW_DLL" ] || dotnet build "$ROOT/load/raw-append" -c Release -v q -clp:ErrorsOnly >/dev/null
+RAW_PORT=$((PORT + 100))
+dotnet "$RAW_DLL" --urls "http://127.0.0.1:$RAW_PORT" --db "$DATA/raw.db" >"$DATA/raw.log" 2>&1 &
+PIDS+=($!)
+until curl -fs "http://127.0.0.1:$RAW_PORT/health/ready" >/dev/null; do sleep 0.2; done
+AGENTSTACK_KEY="$KEY" TRACES=10 SPANS=10 wrk -t2 -c"$CONNECTIONS" -d5s -s "$ROOT/load/spans.lua" "http://127.0.0.1:$RAW_PORT" >/dev/null
+r0=$(date +%s.%N)
+drive "$RAW_PORT" "$DURATION" --latency >"$DATA/raw.txt"
+r1=$(date +%s.%N)
+if [ "$SHAPE" = long ]; then
+  raw_spans_per_s=$(sed -nE 's/.*: ([0-9]+) spans\/s.*/\1/p' "$DATA/raw.txt")
+else
+  requests=$(sed -nE 's/^requests=([0-9]+).*/\1/p' "$DATA/raw.txt")
+  raw_spans_per_s=$(echo "$requests * $SPANS_PER_REQUEST / ($r1 - $r0)" | bc)
+fi
+echo "raw limit (load/raw-append, same bodies): $raw_spans_per_s spans/s; $(grep -E "latency_p50_ms|long_trace_growth" "$DATA/raw.txt" | tr '\n' ' ')"
+echo "ratio to the raw limit: $(echo "$spans_per_s / $raw_spans_per_s" | bc -l | xargs printf '%.2f')"

@@ -1,6 +1,7 @@
--- wrk script for POST /v1/spans: every request is a fresh batch of 100 unique spans
--- (10 traces × 10 spans: one agent root, llm and tool children) of about 1 KB each, with
--- input and output payloads, so no request is a duplicate of another.
+-- wrk script for POST /v1/spans: every request is a fresh batch of unique spans of about 1 KB each,
+-- with input and output payloads, so no request is a duplicate of another. The shape comes from the
+-- environment: TRACES traces × SPANS spans a request (default 10 × 10: one agent root, llm and tool
+-- children); load/bench.sh's SHAPE sets them (10x10, 1x100, 100x1).
 -- Key from AGENTSTACK_KEY. Used by load/bench-ingest.sh.
 
 local threads = {}
@@ -16,6 +17,8 @@ function init(args)
   prefix = string.format("%06x%02x%08x", math.random(0, 0xffffff), tid, os.time() % 0xffffffff)
   key = os.getenv("AGENTSTACK_KEY") or "bench-key"
   filler = string.rep("The quick brown fox jumps over the lazy dog. ", 6)
+  traces = tonumber(os.getenv("TRACES") or "10")
+  spans = tonumber(os.getenv("SPANS") or "10")
   wrk.method = "POST"
   wrk.headers["Content-Type"] = "application/json"
   wrk.headers["Authorization"] = "Bearer " .. key
@@ -29,9 +32,9 @@ function request()
   local start = os.date("!%Y-%m-%dT%H:%M:%S", now - 120)
   local finish = os.date("!%Y-%m-%dT%H:%M:%S", now - 60)
   local parts = {}
-  for t = 1, 10 do
+  for t = 1, traces do
     local trace = string.format("%s%08x%02x", prefix, counter, t)
-    for s = 1, 10 do
+    for s = 1, spans do
       local parent = s == 1 and "" or string.format(',"parentSpanId":"%014x01"', t)
       parts[#parts + 1] = string.format(
         '{"traceId":"%s","spanId":"%014x%02x"%s,"name":"step %d","kind":"%s",' ..
@@ -40,7 +43,7 @@ function request()
         '"input":{"messages":[{"role":"user","content":"%s request %d"}]},' ..
         '"output":{"role":"assistant","content":"%s answer %d"},' ..
         '"attributes":{"agent.name":"bench","step":%d}}',
-        trace, t, s, parent, s, kinds[s], start, s * 1000, finish, s * 1000,
+        trace, t, s, parent, s, kinds[(s - 1) % 10 + 1], start, s * 1000, finish, s * 1000,
         (s == 7 and t % 5 == 0) and "error" or "ok", 100 + s, 20 + s, filler, counter, filler, counter, s)
     end
   end

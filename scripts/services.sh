@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
 # Starts or stops the servers the distributed tests need, without systemd, with data in a temp folder
-# (shared/ENVIRONMENT.md): PostgreSQL (15 here) on 127.0.0.1:55432 and RabbitMQ on 127.0.0.1:5673.
+# (docs/environment.md): PostgreSQL (15 here) on 127.0.0.1:55432 and RabbitMQ on 127.0.0.1:5673.
 # Installs them from apt when missing. Prints the connection strings to use.
 #   scripts/services.sh start   # idempotent; state in $AGENTSTACK_SERVICES_DIR (default /tmp/agentstack-services)
 #   scripts/services.sh stop
+# A private RabbitMQ node for a fault test (issue 13: never pause the shared broker other runs use): give it its
+# own AGENTSTACK_SERVICES_DIR, AGENTSTACK_RABBIT_PORT and AGENTSTACK_RABBIT_DIST_PORT, then
+#   scripts/services.sh rabbitmq-start | rabbitmq-pause | rabbitmq-resume | rabbitmq-stop
+# (its node name carries the port, so it runs beside the shared agentstack@localhost).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DIR="${AGENTSTACK_SERVICES_DIR:-/tmp/agentstack-services}"
 PG_PORT="${AGENTSTACK_PG_PORT:-55432}"
 RABBIT_PORT="${AGENTSTACK_RABBIT_PORT:-5673}"
+RABBIT_DIST_PORT="${AGENTSTACK_RABBIT_DIST_PORT:-$((RABBIT_PORT + 20000))}"
+RABBIT_NODE="agentstack@localhost"
+[ "$RABBIT_PORT" = 5673 ] || RABBIT_NODE="agentstack-$RABBIT_PORT@localhost"
 # The newest PostgreSQL installed (15 on Debian 12, 16 on Ubuntu 24.04); empty until installed.
 pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
 
@@ -23,8 +30,8 @@ apt_install() {
 
 rabbit_env() {
   export HOME="$DIR/rabbitmq" RABBITMQ_MNESIA_BASE="$DIR/rabbitmq/mnesia" RABBITMQ_LOG_BASE="$DIR/rabbitmq/log" \
-    RABBITMQ_NODENAME=agentstack@localhost RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 RABBITMQ_NODE_PORT="$RABBIT_PORT" \
-    RABBITMQ_DIST_PORT=$((RABBIT_PORT + 20000)) RABBITMQ_CONFIG_FILE="$DIR/rabbitmq/rabbitmq" \
+    RABBITMQ_NODENAME="$RABBIT_NODE" RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 RABBITMQ_NODE_PORT="$RABBIT_PORT" \
+    RABBITMQ_DIST_PORT="$RABBIT_DIST_PORT" RABBITMQ_CONFIG_FILE="$DIR/rabbitmq/rabbitmq" \
     RABBITMQ_ENABLED_PLUGINS_FILE="$DIR/rabbitmq/enabled_plugins" RABBITMQ_PID_FILE="$DIR/rabbitmq/rabbit.pid" \
     ERL_EPMD_ADDRESS=127.0.0.1
 }
@@ -79,11 +86,14 @@ case "${1:-start}" in
     echo "export ConnectionStrings__RabbitMq='amqp://guest:guest@127.0.0.1:$RABBIT_PORT/'"
     ;;
   stop) stop_all ;;
+  rabbitmq-start) start_rabbitmq ;;
+  # Only this node; epmd stays, the shared broker may use it.
+  rabbitmq-stop) rabbit_env; /usr/lib/rabbitmq/bin/rabbitmqctl -q stop >/dev/null 2>&1 || true ;;
   # For fault tests: the broker stops accepting (its node stays up) and comes back.
   rabbitmq-pause) rabbit_env; /usr/lib/rabbitmq/bin/rabbitmqctl -q stop_app ;;
   rabbitmq-resume) rabbit_env; /usr/lib/rabbitmq/bin/rabbitmqctl -q start_app ;;
   # PostgreSQL down (fast shutdown: every client is disconnected) and up again on the same data.
   postgres-stop) runuser -u postgres -- "$(pg_bin)/pg_ctl" -D "$DIR/postgres/data" -m fast -w stop >/dev/null ;;
   postgres-start) start_postgres ;;
-  *) echo "usage: $0 start|stop|rabbitmq-pause|rabbitmq-resume|postgres-stop|postgres-start" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|rabbitmq-start|rabbitmq-stop|rabbitmq-pause|rabbitmq-resume|postgres-stop|postgres-start" >&2; exit 2 ;;
 esac

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs chDB (ClickHouse as a library) into <repo>/.deps/chdb, where ChDbLibrary looks for it.
 # The .so is ~570 MB, so it is never committed; npm is the distribution channel we can reach
-# (shared/ENVIRONMENT.md). Idempotent: a present .so of the pinned version is left alone.
+# (docs/environment.md). Idempotent: a present .so of the pinned version is left alone.
 set -euo pipefail
 
 CHDB_PACKAGE="@chdb/lib-linux-x64-gnu"

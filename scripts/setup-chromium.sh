@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs Chromium from Debian when missing: only the dashboard's browser tests need it (issue 7).
 # Playwright drives /usr/bin/chromium through ExecutablePath; a Playwright browser download is never
-# run (it cannot reach its CDN here, shared/ENVIRONMENT.md). Idempotent.
+# run (it cannot reach its CDN here, docs/environment.md). Idempotent.
 set -euo pipefail
 if [ -x /usr/bin/chromium ]; then
   exit 0

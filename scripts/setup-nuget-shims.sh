@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Marten 9.58 depends on `Patched.DistributedLock.Core`, which this machine's copy of NuGet lacks
-# (shared/ENVIRONMENT.md). When the registry has it, this does nothing but create the empty local
+# (docs/environment.md). When the registry has it, this does nothing but create the empty local
 # feed folder nuget.config lists. When it lacks it, we repack the upstream `DistributedLock.Core`
 # 1.0.9 (same code, the package Patched.* was forked from) under the id and version Marten asks for,
 # into .deps/nuget-shims. The shim is generated here at restore time and never committed.

@@ -2,7 +2,7 @@
 # Builds the Angular dashboard into web-ui/dist/browser, which the query host serves (issue 7).
 # Idempotent: npm install only when package.json or the lock changed (or node_modules is missing), and
 # ng build only when a source is newer than the last build (or dist is missing). `npm install`, not
-# `npm ci`: the lock file lacks other platforms' optional binaries (shared/ENVIRONMENT.md).
+# `npm ci`: the lock file lacks other platforms' optional binaries (docs/environment.md).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT/web-ui"

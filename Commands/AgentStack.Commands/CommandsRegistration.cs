@@ -2,6 +2,7 @@ using AgentStack.Commands.Bus;
 using AgentStack.Commands.Spans.Ingesting;
 using AgentStack.Commands.Spans.RecordingSpans;
 using MassTransit;
+using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -9,13 +10,25 @@ namespace AgentStack.Commands;
 
 public static class CommandsRegistration
 {
-    /// <summary>The collector's limits and metrics; the bus is wired by the host (<see cref="AddRecordSpans"/>).</summary>
+    /// <summary>
+    /// The collector's limits and metrics, the one ingestion service every endpoint uses, and the RecordSpans
+    /// handler with its state cache. With the in-memory transport (embedded default) commands are handed to the
+    /// handler in process (<see cref="InProcessSpanRecorder"/>); on RabbitMQ they travel the bus, which the host
+    /// wires with <see cref="AddRecordSpans"/>.
+    /// </summary>
     public static IServiceCollection AddCollector(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<IngestOptions>().Bind(configuration.GetSection(IngestOptions.Section));
         services.AddSingleton<IngestMetrics>();
         services.AddMetrics();
         services.AddTryAddTimeProvider();
+        services.AddSingleton<SpanIngestion>();
+        services.AddSingleton(sp => new TraceStateCache(sp.GetRequiredService<IOptions<IngestOptions>>().Value.TraceStateCacheSize));
+        services.AddSingleton<RecordSpansHandler>();
+        if (BusOptions.From(configuration).InProcess)
+            services.AddSingleton<ISpanRecorder, InProcessSpanRecorder>();
+        else
+            services.AddSingleton<ISpanRecorder, BusSpanRecorder>();
         return services;
     }
 
@@ -28,9 +41,11 @@ public static class CommandsRegistration
     /// </summary>
     public static IBusRegistrationConfigurator AddRecordSpans(this IBusRegistrationConfigurator bus, BusOptions options)
     {
+        if (options.InProcess)
+            return bus; // InProcessSpanRecorder: the command never leaves the process
         if (options.RunHandlers)
-            bus.AddConsumer<RecordSpansHandler, RecordSpansHandlerDefinition>();
-        bus.AddRequestClient<RecordSpans>(new Uri($"queue:{options.EndpointNames().Consumer<RecordSpansHandler>()}"));
+            bus.AddConsumer<RecordSpansConsumer, RecordSpansConsumerDefinition>();
+        bus.AddRequestClient<RecordSpans>(new Uri($"queue:{options.EndpointNames().Consumer<RecordSpansConsumer>()}"));
         return bus;
     }
 

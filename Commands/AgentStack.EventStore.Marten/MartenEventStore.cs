@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
+using AgentStack.EventStore.Common;
 using AgentStack.Events;
 using Npgsql;
 using NpgsqlTypes;

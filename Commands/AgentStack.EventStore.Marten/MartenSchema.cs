@@ -66,7 +66,7 @@ internal sealed partial class MartenSchema
 
     /// <summary>
     /// What Weasel does not model: the lock row, and triggers that make the log append-only for any SQL
-    /// run against the database, not only for this API (ARCHITECTURE.md invariant 3). Idempotent.
+    /// run against the database, not only for this API (docs/architecture.md invariant 3). Idempotent.
     /// </summary>
     public string CompletionSql => $"""
         INSERT INTO {Lock} (id) VALUES (1) ON CONFLICT (id) DO NOTHING;

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using AgentStack.EventStore.Common;
 using AgentStack.Events;
 using Microsoft.Data.Sqlite;
 

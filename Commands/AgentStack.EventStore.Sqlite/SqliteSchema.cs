@@ -6,7 +6,7 @@ internal static class SqliteSchema
     // rolled-back batch had taken it. UNIQUE(stream, version) is both the optimistic-concurrency
     // backstop and the index the writer seeks (descending) for a stream's head.
     // The triggers make invariant 3 hold for any SQL run through a connection to this file, not
-    // only for this API (ARCHITECTURE.md: events are never updated or deleted).
+    // only for this API (docs/architecture.md: events are never updated or deleted).
     public const string Create = """
         CREATE TABLE IF NOT EXISTS events (
             position    INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -1,3 +1,4 @@
+using AgentStack.EventStore.Common;
 using AgentStack.Events;
 using Microsoft.Data.Sqlite;
 

@@ -5,7 +5,7 @@ using System.Text;
 namespace AgentStack.Events;
 
 /// <summary>
-/// The hash chain of a stream (ARCHITECTURE.md, invariant 3). Each event's hash is
+/// The hash chain of a stream (docs/architecture.md, invariant 3). Each event's hash is
 /// SHA-256 over a canonical, length-prefixed encoding of
 /// (prevHash, stream, version, type, recordedAt in Unix microseconds, data bytes),
 /// so editing, removing or reordering any event changes every later hash.

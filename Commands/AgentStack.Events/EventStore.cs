@@ -43,7 +43,7 @@ public sealed class WrongExpectedVersionException(string stream, long expected, 
 public sealed class EventStoreUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
 
 /// <summary>
-/// The write model's port (ARCHITECTURE.md: append/read/subscribe). Every adapter passes the same
+/// The write model's port (docs/architecture.md: append/read/subscribe). Every adapter passes the same
 /// contract suite (tests/AgentStack.EventStore.Tests/EventStoreContract.cs).
 /// </summary>
 public interface IEventStore

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
@@ -5,8 +6,9 @@ using System.Text.Json.Serialization.Metadata;
 namespace AgentStack.Events;
 
 /// <summary>
-/// The stored name of every event type. Names are part of the log's format: never rename one;
-/// a breaking change gets a new name with the next schema version (<c>.v2</c>) and an upcaster.
+/// The one registration place of event types: each <see cref="TraceEvent"/> subtype's stored name and JSON type
+/// info. Names are part of the log's format: never rename one; a breaking change gets a new name with the next
+/// schema version (<c>.v2</c>) and an upcaster. A unit test checks every subtype is registered here.
 /// </summary>
 public static class EventTypes
 {
@@ -29,10 +31,27 @@ public static class EventTypes
     private static readonly Dictionary<string, JsonTypeInfo> ByName =
         ByType.Values.ToDictionary(v => v.Name, v => v.Info, StringComparer.Ordinal);
 
+    /// <summary>Every registered CLR type (for the registration test).</summary>
+    public static IEnumerable<Type> RegisteredTypes => ByType.Keys;
+
     public static string NameOf(object @event) =>
         ByType.TryGetValue(@event.GetType(), out var entry)
             ? entry.Name
             : throw new ArgumentException($"{@event.GetType()} is not a registered event type.", nameof(@event));
+
+    /// <summary>
+    /// The stored form of a trace event. A span event whose canonical span JSON the decider already wrote
+    /// (<see cref="CanonicalSpan"/>) embeds those bytes instead of serialising the span again; the result is byte
+    /// for byte what <see cref="EventJsonContext"/> writes (property order, escaping and time format alike, checked
+    /// by a unit test).
+    /// </summary>
+    public static EventData Serialize(TraceEvent @event) => @event.Match(
+        started => started.CanonicalSpan is { } span
+            ? new EventData(SpanStarted, WriteSpanEvent(started.Project, span, started.ContentHash, started.ReceivedAt, started.ReceivedBy))
+            : Serialize((object)started),
+        completed => completed.CanonicalSpan is { } span
+            ? new EventData(SpanCompleted, WriteSpanEvent(completed.Project, span, completed.ContentHash, completed.ReceivedAt, completed.ReceivedBy))
+            : Serialize((object)completed));
 
     public static EventData Serialize(object @event)
     {
@@ -42,10 +61,31 @@ public static class EventTypes
     }
 
     /// <summary>Deserialises a stored event; null for a type this build does not know (newer writers).</summary>
-    public static object? Deserialize(string type, ReadOnlySpan<byte> data) =>
-        ByName.TryGetValue(type, out var info) ? JsonSerializer.Deserialize(data, info) : null;
+    public static TraceEvent? Deserialize(string type, ReadOnlySpan<byte> data) =>
+        ByName.TryGetValue(type, out var info) ? (TraceEvent?)JsonSerializer.Deserialize(data, info) : null;
 
     public static bool IsKnown(string type) => ByName.ContainsKey(type);
+
+    private static readonly UtcMicrosecondsConverter Times = new();
+
+    // The members of SpanStarted and SpanCompleted in declaration order, as the source generator writes them.
+    private static byte[] WriteSpanEvent(string project, CanonicalSpan span, string contentHash, DateTimeOffset receivedAt, string receivedBy)
+    {
+        var buffer = new ArrayBufferWriter<byte>(span.Utf8.Length + 256);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("project"u8, project);
+            writer.WritePropertyName("span"u8);
+            writer.WriteRawValue(span.Utf8, skipInputValidation: true);
+            writer.WriteString("contentHash"u8, contentHash);
+            writer.WritePropertyName("receivedAt"u8);
+            Times.Write(writer, receivedAt, EventJsonContext.Default.Options);
+            writer.WriteString("receivedBy"u8, receivedBy);
+            writer.WriteEndObject();
+        }
+        return buffer.WrittenSpan.ToArray();
+    }
 }
 
 [JsonSourceGenerationOptions(

@@ -4,7 +4,7 @@ namespace AgentStack.Events;
 /// Integration event (issue 4): a projection worker saved checkpoints. Published on the bus after every
 /// batch so other services can follow projection progress without polling; the checkpoints themselves
 /// stay the truth. <paramref name="Parts"/> are the parts of the log the worker holds (see
-/// ARCHITECTURE.md and docs/distributed.md), out of <paramref name="Partitions"/>.
+/// docs/architecture.md and docs/distributed.md), out of <paramref name="Partitions"/>.
 /// </summary>
 public sealed record ProjectionAdvanced(
     string Projection,

@@ -5,7 +5,7 @@ namespace AgentStack.Events;
 
 /// <summary>
 /// One span exactly as the collector accepted it. <see cref="Input"/>, <see cref="Output"/> and
-/// <see cref="Attributes"/> keep the JSON text the client sent, byte for byte (ARCHITECTURE.md,
+/// <see cref="Attributes"/> keep the JSON text the client sent, byte for byte (docs/architecture.md,
 /// invariant 5): <see cref="RawJsonConverter"/> writes them back verbatim.
 /// Times are UTC, truncated to whole microseconds.
 /// </summary>
@@ -32,7 +32,7 @@ public sealed record SpanRecord(
     public bool IsCompleted => EndTime is not null;
 }
 
-/// <summary>The values of <c>kind</c> the native span JSON allows (ARCHITECTURE.md, public contracts).</summary>
+/// <summary>The values of <c>kind</c> the native span JSON allows (docs/architecture.md, public contracts).</summary>
 public static class SpanKinds
 {
     public const string Agent = "agent";

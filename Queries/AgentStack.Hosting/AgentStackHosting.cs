@@ -39,7 +39,7 @@ public enum AgentStackRoles
 }
 
 /// <summary>
-/// The composition every host shares. Adapters are chosen by configuration (ARCHITECTURE.md, two ways
+/// The composition every host shares. Adapters are chosen by configuration (docs/architecture.md, two ways
 /// to run): with no configuration at all this is the embedded default (SQLite event log, chDB analytics
 /// and the in-memory bus, under <c>AgentStack:DataDirectory</c>, default <c>./.data</c>).
 /// </summary>

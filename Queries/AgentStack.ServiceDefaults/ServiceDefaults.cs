@@ -18,7 +18,7 @@ public static class ServiceDefaults
     public const string ReadyTag = "ready";
 
     /// <summary>
-    /// Our own telemetry (STYLE.md, rule 5): traces, metrics and logs through OpenTelemetry, including
+    /// Our own telemetry (docs/style.md, rule 5): traces, metrics and logs through OpenTelemetry, including
     /// MassTransit's publish/consume spans. Exported over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set.
     /// </summary>
     public static IHostApplicationBuilder AddServiceDefaults(this IHostApplicationBuilder builder)

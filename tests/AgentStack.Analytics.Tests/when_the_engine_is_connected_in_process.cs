@@ -6,7 +6,7 @@ namespace AgentStack.Analytics.Tests;
 
 /// <summary>
 /// chDB replaces the SIGSEGV and SIGRTMIN handlers at connect; the store puts the runtime's back
-/// (shared/ENVIRONMENT.md). The GC test is a smoke test: the multi-second suspension stalls seen under
+/// (docs/environment.md). The GC test is a smoke test: the multi-second suspension stalls seen under
 /// server load did not reproduce in a run this short.
 /// </summary>
 public sealed class when_the_engine_is_connected_in_process(ChDbDatabase db) : IClassFixture<ChDbDatabase>

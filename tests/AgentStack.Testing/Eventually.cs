@@ -1,6 +1,6 @@
 namespace AgentStack.Testing;
 
-/// <summary>Waits for a condition the test can observe, never for a fixed time (STYLE.md 7).</summary>
+/// <summary>Waits for a condition the test can observe, never for a fixed time (docs/style.md 7).</summary>
 public static class Eventually
 {
     public static async Task UntilAsync(Func<bool> condition, TimeSpan timeout, Func<string>? describe = null)

@@ -21,6 +21,15 @@ public sealed class BusOptions
     /// </summary>
     public string QueuePrefix { get; set; } = "";
 
+    /// <summary>
+    /// Commands stay in this process (the in-memory transport): they are handed to their handler directly,
+    /// never serialised (issue 13).
+    /// </summary>
+    public bool InProcess => Transport.Equals("InMemory", StringComparison.OrdinalIgnoreCase);
+
+    public static BusOptions From(IConfiguration configuration) =>
+        configuration.GetSection(Section).Get<BusOptions>() ?? new BusOptions();
+
     /// <summary>How queues are named: kebab case after <see cref="QueuePrefix"/>.</summary>
     public IEndpointNameFormatter EndpointNames() => new KebabCaseEndpointNameFormatter(QueuePrefix, includeNamespace: false);
 }
@@ -29,14 +38,14 @@ public static class BusRegistration
 {
     /// <summary>
     /// One MassTransit bus whose transport is chosen by configuration; the consumers, the decider and
-    /// the message contracts are the same on both (ARCHITECTURE.md: two ways to run, one code path).
+    /// the message contracts are the same on both (docs/architecture.md: two ways to run, one code path).
     /// On RabbitMQ, queues are durable and publishes wait for the broker's confirm (MassTransit's
     /// default), and messages that keep failing land in the endpoint's <c>_error</c> queue.
     /// </summary>
     public static IServiceCollection AddAgentStackBus(this IServiceCollection services, IConfiguration configuration,
         Action<IBusRegistrationConfigurator, BusOptions> register)
     {
-        var options = configuration.GetSection(BusOptions.Section).Get<BusOptions>() ?? new BusOptions();
+        var options = BusOptions.From(configuration);
         services.AddMassTransit(bus =>
         {
             bus.SetEndpointNameFormatter(options.EndpointNames());

@@ -1,6 +1,4 @@
 using System.Buffers;
-using System.IO.Compression;
-using System.IO.Pipelines;
 using System.Text.Json;
 using AgentStack.Access;
 using AgentStack.Commands.Spans.Ingesting;
@@ -57,53 +55,20 @@ public static class OtlpHttpEndpoints
             return Failure(true, StatusCodes.Status415UnsupportedMediaType, Code.InvalidArgument, "Unsupported media type",
                 $"Content-Type '{http.Request.ContentType}' is not supported: send {Protobuf} or {Json} (OTLP/HTTP).", "Content-Type");
 
-        var encoding = http.Request.Headers.ContentEncoding.ToString().Trim();
-        var gzip = encoding.Equals("gzip", StringComparison.OrdinalIgnoreCase);
-        if (!gzip && encoding.Length > 0 && !encoding.Equals("identity", StringComparison.OrdinalIgnoreCase))
-            return Failure(json, StatusCodes.Status415UnsupportedMediaType, Code.InvalidArgument, "Unsupported content encoding",
-                $"Content-Encoding '{encoding}' is not supported: send gzip or no encoding.", "Content-Encoding");
-
-        if (http.Request.ContentLength > limits.MaxBodyBytes)
-            return TooLarge(json, limits.MaxBodyBytes, http.Request.ContentLength);
-        if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature)
-            sizeFeature.MaxRequestBodySize = limits.MaxBodyBytes;
-
-        var reader = http.Request.BodyReader;
-        ReadResult read;
-        try
+        var (body, failure) = await IngestBody.ReadAsync(http, limits);
+        if (failure is not null)
         {
-            while (true)
-            {
-                read = await reader.ReadAsync(ct);
-                if (read.IsCompleted || read.IsCanceled)
-                    break;
-                reader.AdvanceTo(read.Buffer.Start, read.Buffer.End);
-            }
-        }
-        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
-        {
-            return TooLarge(json, limits.MaxBodyBytes, null);
+            ingestor.Ingestion.CountRejected();
+            return Failure(json, failure.HttpStatus, (Code)failure.RpcCode, failure.Title,
+                failure.Detail.Replace("Send smaller batches.", "Export smaller batches.", StringComparison.Ordinal), failure.Field);
         }
 
         ExportTraceServiceRequest request;
         try
         {
-            var body = read.Buffer;
-            byte[]? inflated = null;
-            if (gzip)
-            {
-                inflated = Inflate(body, limits.MaxBodyBytes);
-                if (inflated is null)
-                    return TooLarge(json, limits.MaxBodyBytes, null, decompressed: true);
-            }
             request = json
-                ? OtlpJson.Parse(inflated ?? body.ToArray(), limits.MaxDepth * 4 + 16)
-                : inflated is not null ? ExportTraceServiceRequest.Parser.ParseFrom(inflated) : ExportTraceServiceRequest.Parser.ParseFrom(body);
-        }
-        catch (InvalidDataException e)
-        {
-            return Failure(json, StatusCodes.Status400BadRequest, Code.InvalidArgument, "Invalid gzip body",
-                $"The body is not valid gzip: {e.Message}", "body");
+                ? OtlpJson.Parse(body, limits.MaxDepth * 4 + 16)
+                : ExportTraceServiceRequest.Parser.ParseFrom(body.AsSpan());
         }
         catch (InvalidProtocolBufferException e)
         {
@@ -114,16 +79,12 @@ public static class OtlpHttpEndpoints
         {
             return Failure(json, StatusCodes.Status400BadRequest, Code.InvalidArgument, "Invalid OTLP/JSON body", e.Message, e.Field);
         }
-        finally
-        {
-            reader.AdvanceTo(read.Buffer.End);
-        }
 
         var (project, keyId) = http.User.ApiKey();
         var outcome = await ingestor.IngestAsync(request, project, keyId, ct);
         switch (outcome)
         {
-            case OtlpOutcome.Recorded recorded:
+            case IngestOutcome.Recorded recorded:
                 var response = new ExportTraceServiceResponse();
                 if (recorded.Duplicates > 0)
                     response.PartialSuccess = new ExportTracePartialSuccess
@@ -132,51 +93,19 @@ public static class OtlpHttpEndpoints
                         ErrorMessage = $"{recorded.Duplicates} of {recorded.Accepted + recorded.Duplicates} spans were already recorded; they were accepted as idempotent re-sends",
                     };
                 return new OtlpResult(StatusCodes.Status200OK, json, response, null, null);
-            case OtlpOutcome.Invalid invalid:
-                return Failure(json, StatusCodes.Status400BadRequest, Code.InvalidArgument, "Some spans are invalid; nothing was recorded",
+            case IngestOutcome.Invalid invalid:
+                return Failure(json, invalid.HttpStatus, (Code)invalid.RpcCode, "Some spans are invalid; nothing was recorded",
                     invalid.Message, null, invalid.Errors);
-            case OtlpOutcome.Conflicted conflicted:
-                return Failure(json, StatusCodes.Status409Conflict, Code.AlreadyExists,
+            case IngestOutcome.Conflicted conflicted:
+                return Failure(json, conflicted.HttpStatus, (Code)conflicted.RpcCode,
                     "Spans conflict with what is already recorded; nothing was recorded", conflicted.Message, null,
                     conflicted.Conflicts.ToDictionary(c => $"traceId {c.TraceId} spanId {c.SpanId}", c => new[] { c.Reason }));
             default:
-                var unavailable = (OtlpOutcome.Unavailable)outcome;
-                return Failure(json, StatusCodes.Status503ServiceUnavailable, Code.Unavailable, "Ingestion is temporarily unavailable",
-                    unavailable.Message, null, retryAfterSeconds: 5);
+                var unavailable = (IngestOutcome.Unavailable)outcome;
+                return Failure(json, unavailable.HttpStatus, (Code)unavailable.RpcCode, "Ingestion is temporarily unavailable",
+                    unavailable.Message, null, retryAfterSeconds: IngestOutcome.RetryAfterSeconds);
         }
     }
-
-    /// <summary>Decompresses with a ceiling (a small gzip body can inflate enormously); null when over it.</summary>
-    private static byte[]? Inflate(ReadOnlySequence<byte> body, long limit)
-    {
-        using var input = new GZipStream(new MemoryStream(body.ToArray(), writable: false), CompressionMode.Decompress);
-        using var output = new MemoryStream();
-        var buffer = ArrayPool<byte>.Shared.Rent(81920);
-        try
-        {
-            int n;
-            while ((n = input.Read(buffer, 0, buffer.Length)) > 0)
-            {
-                if (output.Length + n > limit)
-                    return null;
-                output.Write(buffer, 0, n);
-            }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
-        return output.ToArray();
-    }
-
-    private static OtlpResult TooLarge(bool json, long limit, long? size, bool decompressed = false) =>
-        Failure(json, StatusCodes.Status413PayloadTooLarge, Code.ResourceExhausted, "Request body too large",
-            (size, decompressed) switch
-            {
-                ({ } s, _) => $"The body is {s} bytes; the limit is {limit} bytes (AgentStack:Ingest:MaxBodyBytes). Export smaller batches.",
-                (_, true) => $"The body decompresses to more than {limit} bytes (AgentStack:Ingest:MaxBodyBytes). Export smaller batches.",
-                _ => $"The body exceeds the limit of {limit} bytes (AgentStack:Ingest:MaxBodyBytes). Export smaller batches.",
-            }, "body");
 
     private static OtlpResult Failure(bool json, int httpStatus, Code code, string title, string detail, string? field,
         Dictionary<string, string[]>? errors = null, int? retryAfterSeconds = null)

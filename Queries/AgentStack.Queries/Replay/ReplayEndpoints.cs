@@ -10,7 +10,7 @@ using Microsoft.Net.Http.Headers;
 namespace AgentStack.Queries.Replay;
 
 /// <summary>
-/// The Time Machine's source (ARCHITECTURE.md, invariant 5): the trace stream's stored events in
+/// The Time Machine's source (docs/architecture.md, invariant 5): the trace stream's stored events in
 /// stream order, each with its version, position, type, time, hash chain and the data bytes exactly
 /// as stored. NDJSON by default; Server-Sent Events with <c>Accept: text/event-stream</c>.
 /// </summary>

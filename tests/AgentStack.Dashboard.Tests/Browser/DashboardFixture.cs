@@ -77,7 +77,7 @@ public sealed class DashboardFixture : IAsyncLifetime
         {
             ExecutablePath = "/usr/bin/chromium",
             Headless = true,
-            // shared/ENVIRONMENT.md: what headless Chromium needs as root on this machine.
+            // docs/environment.md: what headless Chromium needs as root on this machine.
             Args = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync"],
         });

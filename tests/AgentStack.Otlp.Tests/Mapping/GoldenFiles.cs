@@ -50,7 +50,7 @@ internal static class GoldenFiles
         File.Exists(expectedPath).ShouldBeTrue($"missing golden file {expectedPath}; actual:\n{actual}");
         var expectedText = File.ReadAllText(expectedPath);
         JsonNode.DeepEquals(JsonNode.Parse(expectedText), JsonNode.Parse(actual)).ShouldBeTrue($"{family}: the mapping differs from {expectedPath}; actual:\n{actual}");
-        // Byte for byte too: the content hash that tells a re-send from a conflict (ARCHITECTURE.md, invariant 2) is
+        // Byte for byte too: the content hash that tells a re-send from a conflict (docs/architecture.md, invariant 2) is
         // taken over these exact bytes, so a mapping that only re-spells the same JSON would still turn an exporter's
         // retry after an upgrade into a 409.
         actual.ShouldBe(expectedText.TrimEnd('\n'), $"{family}: same JSON as {expectedPath} but different bytes");

@@ -16,13 +16,13 @@ public abstract class TraceDeciderSpec
             10, 20, 0.001m, JsonDocument.Parse("""{"prompt":"hi"}""").RootElement,
             output is null ? null : JsonDocument.Parse(output).RootElement, null);
 
-    protected static TraceDecision Decide(IEnumerable<object> given, params SpanRecord[] when)
+    protected static TraceDecision Decide(IEnumerable<TraceEvent> given, params SpanRecord[] when)
     {
         var state = given.Aggregate(TraceState.Initial, TraceDecider.Evolve);
         return TraceDecider.Decide(state, "default", "key_1", Now, when);
     }
 
-    protected static IEnumerable<object> Given(params SpanRecord[] spans) =>
+    protected static IEnumerable<TraceEvent> Given(params SpanRecord[] spans) =>
         TraceDecider.Decide(TraceState.Initial, "default", "key_1", Start, spans).Events;
 }
 

@@ -28,4 +28,7 @@ public sealed class IngestOptions
     public DateTimeOffset EarliestTimestamp { get; set; } = new(2000, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
     public TimeSpan CommandTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How many trace streams' decided state the RecordSpans handler keeps, so a batch need not re-read its trace.</summary>
+    public int TraceStateCacheSize { get; set; } = 20_000;
 }

@@ -4,7 +4,7 @@ using AgentStack.Events;
 
 namespace AgentStack.Commands.Spans.Ingesting;
 
-/// <summary>The body of <c>POST /v1/spans</c> (ARCHITECTURE.md, native ingestion).</summary>
+/// <summary>The body of <c>POST /v1/spans</c> (docs/architecture.md, native ingestion).</summary>
 public sealed class SpanBatchRequest
 {
     public List<SpanJson?>? Spans { get; set; }

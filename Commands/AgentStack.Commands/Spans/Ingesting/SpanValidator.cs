@@ -7,7 +7,7 @@ using AgentStack.Events;
 namespace AgentStack.Commands.Spans.Ingesting;
 
 /// <summary>
-/// Validates a whole batch before anything is sent on (ARCHITECTURE.md, invariant 7): every problem is
+/// Validates a whole batch before anything is sent on (docs/architecture.md, invariant 7): every problem is
 /// reported under its field path (<c>spans[3].endTime</c>) with the limit it broke. Valid spans are
 /// normalised: times to UTC whole microseconds.
 /// </summary>

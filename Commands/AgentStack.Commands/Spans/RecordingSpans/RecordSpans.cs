@@ -4,7 +4,7 @@ namespace AgentStack.Commands.Spans.RecordingSpans;
 
 /// <summary>
 /// Record a validated batch of spans for one project. The collector sends it on the bus and answers
-/// the client only from the reply, i.e. after the events are durable (ARCHITECTURE.md, invariant 1).
+/// the client only from the reply, i.e. after the events are durable (docs/architecture.md, invariant 1).
 /// A batch may touch several traces; the handler appends to all of their streams atomically, so a
 /// batch is either recorded whole or refused whole.
 /// </summary>

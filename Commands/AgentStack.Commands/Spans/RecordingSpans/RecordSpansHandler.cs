@@ -1,54 +1,111 @@
 using System.Diagnostics.Metrics;
 using AgentStack.Events;
-using MassTransit;
 
 namespace AgentStack.Commands.Spans.RecordingSpans;
 
+/// <summary>The handler's answer: either recorded (durable) or refused whole for conflicts.</summary>
+public readonly record struct RecordSpansReply(SpansRecorded? Recorded, SpansConflicted? Conflicted);
+
 /// <summary>
-/// Loads each touched trace's state from its stream, runs <see cref="TraceDecider"/>, and appends
-/// every stream's new events in one atomic, durable append with expected versions. A concurrent
-/// writer to the same stream makes the append fail with <see cref="WrongExpectedVersionException"/>;
-/// the consumer definition retries, which re-reads and re-decides.
+/// Gets each touched trace's state (from <see cref="TraceStateCache"/>, or by reading its stream), runs
+/// <see cref="TraceDecider"/>, and appends every stream's new events in one atomic, durable append with expected
+/// versions. The same code runs in both topologies: called directly in process (<see cref="InProcessSpanRecorder"/>)
+/// or by the MassTransit consumer on RabbitMQ (<see cref="RecordSpansConsumer"/>).
+/// A concurrent writer to the same stream (another process) makes the append fail with
+/// <see cref="WrongExpectedVersionException"/>: the cached states of the batch are dropped and the caller retries,
+/// which re-reads and re-decides. A cached state is only ever behind the stream, never ahead, so every decision
+/// that appends is checked by the expected version; a conflict decided on a cached state is decided again on the
+/// stream as read, since a newer event (a completion) could turn it into a duplicate.
 /// </summary>
-public sealed class RecordSpansHandler(IEventStore store, IngestMetrics metrics) : IConsumer<RecordSpans>
+public sealed class RecordSpansHandler(IEventStore store, TraceStateCache cache, IngestMetrics metrics)
 {
-    public async Task Consume(ConsumeContext<RecordSpans> context)
+    public async Task<RecordSpansReply> HandleAsync(RecordSpans command, CancellationToken ct)
     {
-        var command = context.Message;
-        var ct = context.CancellationToken;
         var appends = new List<StreamAppend>();
+        var decided = new List<(string Stream, TraceState State)>();
         var conflicts = new List<SpanConflict>();
         var accepted = 0;
         var duplicates = 0;
 
-        foreach (var trace in command.Spans.GroupBy(s => s.TraceId, StringComparer.Ordinal))
+        foreach (var trace in ByTrace(command.Spans))
         {
-            var stream = TraceStream.Name(command.Project, trace.Key);
-            var (state, version) = await LoadAsync(stream, ct);
-            var decision = TraceDecider.Decide(state, command.Project, command.ReceivedBy, command.ReceivedAt, trace);
+            var stream = TraceStream.Name(command.Project, trace.TraceId);
+            var traceCommand = command with { Spans = trace.Spans };
+            var (state, version, cached) = await LoadAsync(stream, ct);
+            var decision = TraceDecider.Decide(state, traceCommand);
+            if (decision.Conflicts.Count > 0 && cached)
+            {
+                cache.Remove(stream);
+                (state, version, _) = await LoadAsync(stream, ct);
+                decision = TraceDecider.Decide(state, traceCommand);
+            }
             conflicts.AddRange(decision.Conflicts);
             duplicates += decision.Duplicates;
             accepted += decision.Events.Count;
             if (decision.Events.Count > 0)
-                appends.Add(new StreamAppend(stream, version, decision.Events.Select(EventTypes.Serialize).ToList()));
+            {
+                var events = new List<EventData>(decision.Events.Count);
+                foreach (var e in decision.Events)
+                {
+                    events.Add(EventTypes.Serialize(e));
+                    state = TraceDecider.Evolve(state, e);
+                }
+                appends.Add(new StreamAppend(stream, version, events));
+                decided.Add((stream, state));
+            }
         }
 
         if (conflicts.Count > 0)
         {
             metrics.Conflicts.Add(conflicts.Count);
-            await context.RespondAsync(new SpansConflicted(command.CommandId, conflicts));
-            return;
+            return new RecordSpansReply(null, new SpansConflicted(command.CommandId, conflicts));
         }
 
         if (appends.Count > 0)
-            await store.AppendAsync(appends, ct);
+        {
+            AppendResult result;
+            try
+            {
+                result = await store.AppendAsync(appends, ct);
+            }
+            catch
+            {
+                // A concurrent writer (WrongExpectedVersionException), or unknown whether it was applied (the
+                // connection dropped at commit): these streams are read again next time.
+                foreach (var append in appends)
+                    cache.Remove(append.Stream);
+                throw;
+            }
+            for (var i = 0; i < decided.Count; i++)
+                cache.Set(decided[i].Stream, decided[i].State, result.NextVersions[i]);
+        }
         metrics.Accepted.Add(accepted);
         metrics.Duplicates.Add(duplicates);
-        await context.RespondAsync(new SpansRecorded(command.CommandId, accepted, duplicates));
+        return new RecordSpansReply(new SpansRecorded(command.CommandId, accepted, duplicates), null);
     }
 
-    private async Task<(TraceState State, long Version)> LoadAsync(string stream, CancellationToken ct)
+    /// <summary>Groups by trace id in order of first appearance, without LINQ's grouping per batch.</summary>
+    private static List<(string TraceId, List<SpanRecord> Spans)> ByTrace(IReadOnlyList<SpanRecord> spans)
     {
+        var traces = new List<(string TraceId, List<SpanRecord> Spans)>();
+        var index = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var span in spans)
+        {
+            if (index.TryGetValue(span.TraceId, out var i))
+            {
+                traces[i].Spans.Add(span);
+                continue;
+            }
+            index[span.TraceId] = traces.Count;
+            traces.Add((span.TraceId, [span]));
+        }
+        return traces;
+    }
+
+    private async Task<(TraceState State, long Version, bool Cached)> LoadAsync(string stream, CancellationToken ct)
+    {
+        if (cache.TryGet(stream, out var head))
+            return (head.State, head.Version, true);
         var state = TraceState.Initial;
         long version = StreamAppend.NoStream;
         await foreach (var e in store.ReadStreamAsync(stream, 1, ct))
@@ -57,34 +114,7 @@ public sealed class RecordSpansHandler(IEventStore store, IngestMetrics metrics)
                 state = TraceDecider.Evolve(state, @event);
             version = e.Version;
         }
-        return (state, version);
-    }
-}
-
-/// <summary>Retries optimistic-concurrency losses at once (the state is simply re-read), a few times.</summary>
-public sealed class RecordSpansHandlerDefinition : ConsumerDefinition<RecordSpansHandler>
-{
-    public RecordSpansHandlerDefinition()
-    {
-        // Enough parallel handlers for the store's group commit to batch many requests per fsync.
-        ConcurrentMessageLimit = 256;
-    }
-
-    protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator,
-        IConsumerConfigurator<RecordSpansHandler> consumerConfigurator, IRegistrationContext context)
-    {
-        // Commands arrive by send to this queue only (CommandsRegistration.AddRecordSpans): not bound to
-        // the message type's exchange, which every installation on the broker shares.
-        endpointConfigurator.ConfigureConsumeTopology = false;
-        // An unavailable store (database restarting) is retried with backoff, within the collector's wait.
-        endpointConfigurator.UseMessageRetry(r => r
-            .Exponential(6, TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(200))
-            .Handle<EventStoreUnavailableException>());
-        endpointConfigurator.UseMessageRetry(r => r.Immediate(5).Handle<WrongExpectedVersionException>());
-        // One batch per trace at a time in this process: concurrent batches of one trace would only
-        // race on the expected version and retry.
-        var partitioner = endpointConfigurator.CreatePartitioner(64);
-        consumerConfigurator.Message<RecordSpans>(m => m.UsePartitioner(partitioner, c => c.Message.PartitionKey));
+        return (state, version, false);
     }
 }
 

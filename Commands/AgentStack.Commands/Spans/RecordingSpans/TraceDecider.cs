@@ -1,6 +1,4 @@
 using System.Collections.Immutable;
-using System.Security.Cryptography;
-using System.Text.Json;
 using AgentStack.Events;
 
 namespace AgentStack.Commands.Spans.RecordingSpans;
@@ -21,35 +19,41 @@ public sealed record TraceState(ImmutableDictionary<string, SpanEntry> Spans)
 }
 
 /// <summary>The events to append for one trace, and how each incoming span was judged.</summary>
-public sealed record TraceDecision(IReadOnlyList<object> Events, int Duplicates, IReadOnlyList<SpanConflict> Conflicts);
+public sealed record TraceDecision(IReadOnlyList<TraceEvent> Events, int Duplicates, IReadOnlyList<SpanConflict> Conflicts);
 
 /// <summary>
-/// The pure decider of a trace stream (STYLE.md, rule 3): no I/O, time and actor come in with the command.
-/// Rules (ARCHITECTURE.md, invariant 2 and the span contract):
+/// The pure decider of a trace stream (docs/style.md, rule 3): no I/O, time and actor come in with the command.
+/// Rules (docs/architecture.md, invariant 2 and the span contract):
 /// a new span is recorded as started (no endTime) or completed; the same content again is a duplicate;
 /// a started span sent again with endTime completes it if its identity (parent, name, kind, start) is
 /// unchanged; a start arriving after its completion is a duplicate; anything else with the same ids conflicts.
 /// </summary>
 public static class TraceDecider
 {
+    /// <summary>Decides a command whose spans all belong to the trace of <paramref name="state"/> (the handler splits by trace).</summary>
+    public static TraceDecision Decide(TraceState state, RecordSpans command) =>
+        Decide(state, command.Project, command.ReceivedBy, command.ReceivedAt, command.Spans);
+
     public static TraceDecision Decide(TraceState state, string project, string receivedBy, DateTimeOffset receivedAt,
         IEnumerable<SpanRecord> spans)
     {
-        var events = new List<object>();
+        var events = new List<TraceEvent>();
         var conflicts = new List<SpanConflict>();
         var duplicates = 0;
         foreach (var span in spans)
         {
-            var hash = ContentHash(span);
-            object? @event = null;
+            // The span's canonical JSON is written once: hashed here, embedded as-is in the stored event.
+            var content = CanonicalSpan.Of(span);
+            var hash = content.Hash;
+            TraceEvent? @event = null;
             state.Spans.TryGetValue(span.SpanId, out var existing);
             var identityChanged = existing is not null && existing.Identity != SpanIdentity.Of(span);
 
             if (existing is null)
             {
                 @event = span.IsCompleted
-                    ? new SpanCompleted(project, span, hash, receivedAt, receivedBy)
-                    : new SpanStarted(project, span, hash, receivedAt, receivedBy);
+                    ? new SpanCompleted(project, span, hash, receivedAt, receivedBy) { CanonicalSpan = content }
+                    : new SpanStarted(project, span, hash, receivedAt, receivedBy) { CanonicalSpan = content };
             }
             else if (identityChanged)
             {
@@ -58,7 +62,7 @@ public static class TraceDecider
             }
             else if (span.IsCompleted && existing.CompletedHash is null)
             {
-                @event = new SpanCompleted(project, span, hash, receivedAt, receivedBy);
+                @event = new SpanCompleted(project, span, hash, receivedAt, receivedBy) { CanonicalSpan = content };
             }
             else if (span.IsCompleted ? existing.CompletedHash == hash : existing.StartedHash == hash || existing.CompletedHash is not null)
             {
@@ -80,27 +84,21 @@ public static class TraceDecider
         return new TraceDecision(events, duplicates, conflicts);
     }
 
-    public static TraceState Evolve(TraceState state, object @event) => @event switch
-    {
-        SpanStarted e => state with
+    /// <summary>Exhaustive over <see cref="TraceEvent"/>: a new event kind does not compile until it is handled here.</summary>
+    public static TraceState Evolve(TraceState state, TraceEvent @event) => @event.Match(
+        started => state with
         {
-            Spans = state.Spans.SetItem(e.Span.SpanId, state.Spans.TryGetValue(e.Span.SpanId, out var s)
-                ? s with { StartedHash = e.ContentHash }
-                : new SpanEntry(SpanIdentity.Of(e.Span), e.ContentHash, null)),
+            Spans = state.Spans.SetItem(started.Span.SpanId, state.Spans.TryGetValue(started.Span.SpanId, out var s)
+                ? s with { StartedHash = started.ContentHash }
+                : new SpanEntry(SpanIdentity.Of(started.Span), started.ContentHash, null)),
         },
-        SpanCompleted e => state with
+        completed => state with
         {
-            Spans = state.Spans.SetItem(e.Span.SpanId, state.Spans.TryGetValue(e.Span.SpanId, out var s)
-                ? s with { CompletedHash = e.ContentHash }
-                : new SpanEntry(SpanIdentity.Of(e.Span), null, e.ContentHash)),
-        },
-        _ => state,
-    };
+            Spans = state.Spans.SetItem(completed.Span.SpanId, state.Spans.TryGetValue(completed.Span.SpanId, out var s)
+                ? s with { CompletedHash = completed.ContentHash }
+                : new SpanEntry(SpanIdentity.Of(completed.Span), null, completed.ContentHash)),
+        });
 
     /// <summary>SHA-256 of the span's canonical JSON (payloads as received), lower-case hex.</summary>
-    public static string ContentHash(SpanRecord span)
-    {
-        var bytes = JsonSerializer.SerializeToUtf8Bytes(span, EventJsonContext.Default.SpanRecord);
-        return Convert.ToHexStringLower(SHA256.HashData(bytes));
-    }
+    public static string ContentHash(SpanRecord span) => CanonicalSpan.Of(span).Hash;
 }

@@ -1,7 +1,8 @@
 using System.Diagnostics.Metrics;
 using System.Threading.Channels;
+using AgentStack.Events;
 
-namespace AgentStack.Events;
+namespace AgentStack.EventStore.Common;
 
 /// <summary>A stream's last version and hash: what the next event chains to.</summary>
 public readonly record struct StreamHead(long Version, string Hash)

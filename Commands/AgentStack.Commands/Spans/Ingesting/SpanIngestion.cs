@@ -1,0 +1,159 @@
+using System.IO.Compression;
+using AgentStack.Commands.Spans.RecordingSpans;
+using AgentStack.Events;
+using MassTransit;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace AgentStack.Commands.Spans.Ingesting;
+
+/// <summary>
+/// What became of a batch, whatever the endpoint. Each outcome carries its HTTP status and its google.rpc code
+/// (OTLP/HTTP and OTLP/gRPC use the same code), so the mapping lives here once (issue 13).
+/// </summary>
+public abstract record IngestOutcome(int HttpStatus, int RpcCode)
+{
+    /// <summary>Seconds a client should wait before retrying an <see cref="Unavailable"/> outcome (Retry-After).</summary>
+    public const int RetryAfterSeconds = 5;
+
+    public sealed record Recorded(int Accepted, int Duplicates) : IngestOutcome(StatusCodes.Status200OK, 0);
+
+    public sealed record Invalid(string Message, Dictionary<string, string[]> Errors)
+        : IngestOutcome(StatusCodes.Status400BadRequest, RpcCodes.InvalidArgument);
+
+    public sealed record Conflicted(string Message, IReadOnlyList<SpanConflict> Conflicts)
+        : IngestOutcome(StatusCodes.Status409Conflict, RpcCodes.AlreadyExists);
+
+    /// <summary>The spans could not be made durable within the command timeout: 503 + Retry-After, gRPC UNAVAILABLE.</summary>
+    public sealed record Unavailable(string Message) : IngestOutcome(StatusCodes.Status503ServiceUnavailable, RpcCodes.Unavailable);
+}
+
+/// <summary>The google.rpc.Code values ingestion answers with (OTLP spec, failure table).</summary>
+public static class RpcCodes
+{
+    public const int InvalidArgument = 3;
+    public const int AlreadyExists = 6;
+    public const int ResourceExhausted = 8;
+    public const int Unavailable = 14;
+}
+
+/// <summary>
+/// The one ingestion service behind <c>POST /v1/spans</c>, <c>POST /v1/traces</c> and OTLP/gRPC (issue 13): it
+/// sends the <see cref="RecordSpans"/> command, bounds the whole round trip by
+/// <see cref="IngestOptions.CommandTimeout"/> (also while a broker is away: MassTransit's own timeout only starts
+/// once the command is sent, and sending waits without observing cancellation), and turns the reply or the failure
+/// into an <see cref="IngestOutcome"/>. A 2xx therefore always means durable (docs/architecture.md, invariant 1).
+/// </summary>
+public sealed class SpanIngestion(ISpanRecorder recorder, IOptions<IngestOptions> options, IngestMetrics metrics,
+    ILogger<SpanIngestion> logger)
+{
+    public IngestOptions Limits => options.Value;
+
+    public async Task<IngestOutcome> RecordAsync(string project, string keyId, DateTimeOffset receivedAt,
+        IReadOnlyList<SpanRecord> spans, CancellationToken ct)
+    {
+        var timeout = options.Value.CommandTimeout;
+        var command = new RecordSpans(NewId.NextGuid(), project, keyId, receivedAt, spans);
+        try
+        {
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            deadline.CancelAfter(timeout);
+            // WaitAsync bounds the round trip even where the recorder does not observe cancellation; a command
+            // that still arrives late is idempotent.
+            var reply = await recorder.RecordAsync(command, deadline.Token).WaitAsync(timeout, ct);
+            if (reply.Recorded is { } recorded)
+                return new IngestOutcome.Recorded(recorded.Accepted, recorded.Duplicates);
+            var conflicts = reply.Conflicted!.Conflicts;
+            return new IngestOutcome.Conflicted(
+                "spans conflict with what is already recorded; nothing was recorded: " +
+                string.Join("; ", conflicts.Select(c => $"span {c.SpanId} of trace {c.TraceId}: {c.Reason}")),
+                conflicts);
+        }
+        catch (Exception e) when (IsUnavailable(e) || (e is OperationCanceledException && !ct.IsCancellationRequested))
+        {
+            logger.LogWarning(e, "Spans could not be made durable; answering unavailable");
+            return new IngestOutcome.Unavailable(
+                "the spans could not be made durable and were not recorded; retry after the delay in Retry-After");
+        }
+    }
+
+    /// <summary>Validation refused the batch: counted, and described field by field.</summary>
+    public IngestOutcome.Invalid Invalid(Dictionary<string, string[]> errors)
+    {
+        metrics.Rejected.Add(1);
+        return new("the request is invalid; nothing was recorded: " +
+            string.Join("; ", errors.Take(10).SelectMany(e => e.Value.Select(m => $"{e.Key}: {m}")))
+            + (errors.Count > 10 ? $"; and {errors.Count - 10} more" : ""), errors);
+    }
+
+    public void CountRejected() => metrics.Rejected.Add(1);
+
+    private static bool IsUnavailable(Exception e) => e switch
+    {
+        RequestTimeoutException => true,
+        TimeoutException => true,
+        EventStoreUnavailableException => true,
+        RequestFaultException f => f.Fault?.Exceptions.Any(x => x.ExceptionType == typeof(EventStoreUnavailableException).FullName) == true,
+        _ => false,
+    };
+}
+
+/// <summary>Why a request body was refused before parsing; each endpoint renders it in its own format.</summary>
+public sealed record BodyFailure(int HttpStatus, int RpcCode, string Title, string Detail, string Field);
+
+/// <summary>
+/// Reads an ingestion request body once, for every HTTP endpoint: Content-Encoding (gzip or none), the size limit
+/// before and after inflating (a small gzip body can inflate enormously), and the whole body into memory.
+/// </summary>
+public static class IngestBody
+{
+    public static async Task<(ArraySegment<byte> Body, BodyFailure? Failure)> ReadAsync(HttpContext http, IngestOptions limits)
+    {
+        var encoding = http.Request.Headers.ContentEncoding.ToString().Trim();
+        var gzip = encoding.Equals("gzip", StringComparison.OrdinalIgnoreCase);
+        if (!gzip && encoding.Length > 0 && !encoding.Equals("identity", StringComparison.OrdinalIgnoreCase))
+            return (default, new BodyFailure(StatusCodes.Status415UnsupportedMediaType, RpcCodes.InvalidArgument,
+                "Unsupported content encoding", $"Content-Encoding '{encoding}' is not supported: send gzip or no encoding.",
+                "Content-Encoding"));
+
+        if (http.Request.ContentLength > limits.MaxBodyBytes)
+            return (default, TooLarge(limits, $"The body is {http.Request.ContentLength} bytes; the limit is {limits.MaxBodyBytes} bytes"));
+        if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature)
+            sizeFeature.MaxRequestBodySize = limits.MaxBodyBytes;
+
+        var buffer = new MemoryStream(gzip ? 64 * 1024 : (int)(http.Request.ContentLength ?? 64 * 1024));
+        try
+        {
+            if (gzip)
+            {
+                await using var inflater = new LimitedReadStream(
+                    new GZipStream(http.Request.Body, CompressionMode.Decompress, leaveOpen: true), limits.MaxBodyBytes);
+                await inflater.CopyToAsync(buffer, http.RequestAborted);
+            }
+            else
+            {
+                await http.Request.Body.CopyToAsync(buffer, http.RequestAborted);
+            }
+        }
+        catch (InvalidDataException e)
+        {
+            return (default, new BodyFailure(StatusCodes.Status400BadRequest, RpcCodes.InvalidArgument, "Invalid gzip body",
+                $"The body is not valid gzip: {e.Message}", "body"));
+        }
+        catch (LimitedReadStream.LimitExceededException)
+        {
+            return (default, TooLarge(limits, $"The body decompresses to more than {limits.MaxBodyBytes} bytes"));
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return (default, TooLarge(limits, $"The body exceeds the limit of {limits.MaxBodyBytes} bytes"));
+        }
+        return (new ArraySegment<byte>(buffer.GetBuffer(), 0, (int)buffer.Length), null);
+    }
+
+    private static BodyFailure TooLarge(IngestOptions limits, string what) =>
+        new(StatusCodes.Status413PayloadTooLarge, RpcCodes.ResourceExhausted, "Request body too large",
+            $"{what} (AgentStack:Ingest:MaxBodyBytes). Send smaller batches.", "body");
+}

@@ -1,0 +1,132 @@
+using System.Text.Json;
+using AgentStack.Commands.Spans.RecordingSpans;
+using AgentStack.Events;
+
+namespace AgentStack.UnitTests.RecordingSpans;
+
+/// <summary>Issue 13: Decide(TraceState, RecordSpans) over typed events, Given/When/Then.</summary>
+public sealed class when_a_record_spans_command_is_decided : TraceDeciderSpec
+{
+    private static RecordSpans Command(params SpanRecord[] spans) => new(Guid.NewGuid(), "default", "key_1", Now, spans);
+
+    [Fact]
+    public void then_given_nothing_a_started_and_a_completed_span_become_their_events()
+    {
+        var decision = TraceDecider.Decide(TraceState.Initial, Command(Span("s1"), Span("s2", end: Start.AddSeconds(1))));
+        decision.Events.Select(e => e.GetType()).ShouldBe([typeof(SpanStarted), typeof(SpanCompleted)]);
+        decision.Events.ShouldAllBe(e => e.Match(s => s.ReceivedAt, c => c.ReceivedAt) == Now);
+    }
+
+    [Fact]
+    public void then_given_the_start_the_end_completes_it_and_evolving_records_both_hashes()
+    {
+        var given = Given(Span());
+        var state = given.Aggregate(TraceState.Initial, TraceDecider.Evolve);
+        var decision = TraceDecider.Decide(state, Command(Span(end: Start.AddSeconds(1))));
+        var completed = decision.Events.ShouldHaveSingleItem().ShouldBeOfType<SpanCompleted>();
+
+        var entry = TraceDecider.Evolve(state, completed).Spans["s1"];
+        entry.StartedHash.ShouldBe(given.Single().Match(s => s.ContentHash, c => c.ContentHash));
+        entry.CompletedHash.ShouldBe(completed.ContentHash);
+    }
+
+    [Fact]
+    public void then_given_the_completion_the_same_command_again_is_all_duplicates()
+    {
+        var spans = new[] { Span("s1", end: Start.AddSeconds(1)), Span("s2", end: Start.AddSeconds(2)) };
+        var state = Given(spans).Aggregate(TraceState.Initial, TraceDecider.Evolve);
+        var decision = TraceDecider.Decide(state, Command(spans));
+        decision.Events.ShouldBeEmpty();
+        decision.Duplicates.ShouldBe(2);
+        decision.Conflicts.ShouldBeEmpty();
+    }
+
+    [Fact]
+    public void then_an_event_read_back_is_stored_again_as_the_same_bytes()
+    {
+        var decided = Given(Span(end: Start.AddSeconds(1))).Single();
+        var stored = EventTypes.Serialize(decided);
+        var read = EventTypes.Deserialize(stored.Type, stored.Data).ShouldBeOfType<SpanCompleted>();
+        read.ContentHash.ShouldBe(decided.Match(s => s.ContentHash, c => c.ContentHash));
+        EventTypes.Serialize(read).Data.ShouldBe(stored.Data);
+    }
+}
+
+/// <summary>Issue 13: one serialisation per span, and the stored bytes exactly as before.</summary>
+public sealed class when_a_decided_event_is_serialised : TraceDeciderSpec
+{
+    public static TheoryData<string> Payloads => new()
+    {
+        """{"prompt":"hi"}""",
+        """{"text":"<b>tags</b> & 'quotes' + \"escapes\" \u00e9 \ud83d\ude00 ünïcödé"}""",
+        """[1, 2.50, {"nested": [true, null]}]""",
+    };
+
+    [Theory]
+    [MemberData(nameof(Payloads))]
+    public void then_the_bytes_are_those_the_json_context_writes(string payload)
+    {
+        var span = new SpanRecord("t<1>&", "s'1", "p+1", "name with ünïcödé & <html>", SpanKinds.Tool,
+            Start.AddTicks(1234567), Start.AddSeconds(3).AddTicks(89), SpanStatuses.Error, "bad \"thing\"", "gpt-x", "openai",
+            10, null, 0.00042m, JsonDocument.Parse(payload).RootElement, JsonDocument.Parse(payload).RootElement,
+            JsonDocument.Parse("""{"k":"v"}""").RootElement);
+        foreach (var decided in TraceDecider.Decide(TraceState.Initial, "proj-é", "key<1>", Now.AddTicks(7), [span with { EndTime = null }, span]).Events)
+        {
+            var fast = EventTypes.Serialize(decided);
+            var reference = decided.Match(
+                s => JsonSerializer.SerializeToUtf8Bytes(s, EventJsonContext.Default.SpanStarted),
+                c => JsonSerializer.SerializeToUtf8Bytes(c, EventJsonContext.Default.SpanCompleted));
+            System.Text.Encoding.UTF8.GetString(fast.Data).ShouldBe(System.Text.Encoding.UTF8.GetString(reference));
+            fast.Data.ShouldBe(reference);
+            fast.Type.ShouldBe(EventTypes.NameOf(decided));
+        }
+    }
+
+    [Fact]
+    public void then_the_stored_names_are_unchanged()
+    {
+        EventTypes.NameOf(Given(Span()).Single()).ShouldBe("span.started.v1");
+        EventTypes.NameOf(Given(Span(end: Start.AddSeconds(1))).Single()).ShouldBe("span.completed.v1");
+    }
+}
+
+public sealed class when_event_types_are_registered
+{
+    [Fact]
+    public void then_every_trace_event_subtype_has_a_stored_name_and_json_type_info()
+    {
+        var subtypes = typeof(TraceEvent).Assembly.GetTypes()
+            .Where(t => t.IsSubclassOf(typeof(TraceEvent)) && !t.IsAbstract)
+            .ToList();
+        subtypes.ShouldNotBeEmpty();
+        EventTypes.RegisteredTypes.ShouldBe(subtypes, ignoreOrder: true);
+    }
+}
+
+public sealed class when_trace_states_are_cached
+{
+    private static readonly TraceState State = TraceState.Initial;
+
+    [Fact]
+    public void then_the_least_recently_used_stream_leaves_first()
+    {
+        var cache = new TraceStateCache(2);
+        cache.Set("a", State, 1);
+        cache.Set("b", State, 1);
+        cache.TryGet("a", out _).ShouldBeTrue();
+        cache.Set("c", State, 1);
+        cache.TryGet("b", out _).ShouldBeFalse();
+        cache.TryGet("a", out var a).ShouldBeTrue();
+        a.Version.ShouldBe(1);
+        cache.Count.ShouldBe(2);
+    }
+
+    [Fact]
+    public void then_a_removed_stream_is_read_again()
+    {
+        var cache = new TraceStateCache(10);
+        cache.Set("a", State, 3);
+        cache.Remove("a");
+        cache.TryGet("a", out _).ShouldBeFalse();
+    }
+}
