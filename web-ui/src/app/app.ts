@@ -13,6 +13,9 @@ import { AuthService } from './auth/auth.service';
         <nav aria-label="Main">
           <a routerLink="/overview" routerLinkActive="active">Overview</a>
           <a routerLink="/traces" routerLinkActive="active">Traces</a>
+          @if (id.scopes.includes('admin')) {
+            <a routerLink="/operations" routerLinkActive="active">Operations</a>
+          }
         </nav>
         <span class="who">project <strong>{{ id.project }}</strong> · {{ id.method === 'link' ? 'signed in by link' : 'project key' }}</span>
         <button type="button" (click)="signOut()">Sign out</button>
