@@ -56,7 +56,8 @@ await using (var store = new SqliteEventStore(new SqliteEventStoreOptions(Path.C
         }
         await store.AppendAsync(appends, CancellationToken.None);
     }
-    Console.WriteLine(string.Create(inv, $"generated {await store.GetLastPositionAsync(CancellationToken.None):N0} events in {clock.Elapsed.TotalSeconds:0.0} s into {dataDir}"));
+    var written = await store.GetLastPositionAsync(CancellationToken.None);
+    Console.WriteLine(string.Create(inv, $"generated {written:N0} events in {clock.Elapsed.TotalSeconds:0.0} s into {dataDir}"));
 }
 
 // 2. The server on that data directory; its live projection applies the whole log first.
