@@ -2,6 +2,7 @@ using AgentStack.Events;
 using AgentStack.Projections.Analytics;
 using AgentStack.Projections.Running;
 using AgentStack.Projections.Spans;
+using AgentStack.Projections.Spans.Rebuilding;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -26,6 +27,7 @@ public static class ProjectionsRegistration
         options.Validate();
         services.AddSingleton(options);
         services.AddSingleton<ProjectionProgress>();
+        services.AddSingleton<ProjectionControl>();
         services.AddSingleton<ICheckpointStore, AnalyticsCheckpointStore>();
         services.AddHostedService<AnalyticsSchemaInitializer>();
         if (runWorkers)
@@ -41,7 +43,15 @@ public static class ProjectionsRegistration
                 sp.GetRequiredService<IEventStore>(), sp.GetRequiredService<ICheckpointStore>(),
                 sp.GetRequiredService<IProjectionLeases>(), sp.GetRequiredService<ProjectionProgress>(),
                 sp.GetRequiredService<IProjectionNotifier>(), sp.GetService<TimeProvider>() ?? TimeProvider.System,
-                sp.GetRequiredService<ILogger<ProjectionRunner>>(), options));
+                sp.GetRequiredService<ILogger<ProjectionRunner>>(), options, sp.GetRequiredService<ProjectionControl>()));
+            // Rebuilds run where the live runner runs, as they hold it to switch tables (issue 14.6). Where
+            // workers share the log across processes, or tables live on a cluster, the operations endpoint
+            // refuses a rebuild (docs/projections.md).
+            services.AddSingleton(sp => new SpansRebuild(sp.GetRequiredService<IAnalyticsStore>(), sp.GetRequiredService<IEventStore>(),
+                sp.GetRequiredService<ICheckpointStore>(), sp.GetRequiredService<ProjectionProgress>(),
+                sp.GetRequiredService<ProjectionControl>(), options, sp.GetService<TimeProvider>() ?? TimeProvider.System,
+                sp.GetRequiredService<ILogger<SpansRebuild>>()));
+            services.AddHostedService(sp => sp.GetRequiredService<SpansRebuild>());
         }
         if (!runWorkers || options.SharesWork || options.Partitions > 1)
             services.AddHostedService<CheckpointProgressPoller>();
@@ -51,8 +61,18 @@ public static class ProjectionsRegistration
     // The cluster name comes from AgentStack:Analytics (AnalyticsRegistration); without it, plain tables.
     private sealed class AnalyticsSchemaInitializer(IAnalyticsStore analytics, IOptions<AnalyticsOptions> options) : IHostedService
     {
-        public Task StartAsync(CancellationToken cancellationToken) =>
-            AnalyticsSchema.ApplyAsync(analytics, options.Value.Cluster, cancellationToken);
+        public async Task StartAsync(CancellationToken cancellationToken)
+        {
+            var cluster = options.Value.Cluster;
+            // A single ClickHouse (chDB or a server) may hold the traces table of before issue 13.4.
+            var upgrade = cluster is null && await TablesExistAsync(cancellationToken) && await TracesUpgrade.MoveAsideAsync(analytics, cancellationToken);
+            await AnalyticsSchema.ApplyAsync(analytics, cluster, cancellationToken);
+            if (upgrade)
+                await TracesUpgrade.FillAsync(analytics, cancellationToken);
+        }
+
+        private async Task<bool> TablesExistAsync(CancellationToken cancellationToken) =>
+            (await analytics.QueryAsync("SELECT name FROM system.databases WHERE name = 'agentstack'", null, "TabSeparated", cancellationToken)).Length > 0;
 
         public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }

@@ -8,6 +8,9 @@ public sealed class ProjectionOptions
     /// <summary>The most events applied in one batch.</summary>
     public int BatchSize { get; set; } = 10_000;
 
+    /// <summary>The most events a rebuild replays in one batch (issue 14.6): larger than live batches, as it reads a backlog.</summary>
+    public int RebuildBatchSize { get; set; } = 20_000;
+
     /// <summary>
     /// How long to wait after a batch that was not full before reading the next: the added delay until
     /// new spans are queryable, traded for far fewer ClickHouse parts under load.
@@ -43,6 +46,8 @@ public sealed class ProjectionOptions
     {
         if (Partitions is < 1 or > 1024)
             throw new InvalidOperationException($"{Section}:Partitions must be between 1 and 1024 (was {Partitions}).");
+        if (RebuildBatchSize < 1)
+            throw new InvalidOperationException($"{Section}:RebuildBatchSize must be positive (was {RebuildBatchSize}).");
         if (BatchSize < 1)
             throw new InvalidOperationException($"{Section}:BatchSize must be positive (was {BatchSize}).");
         if (SharesWork && !string.Equals(Leases, "Postgres", StringComparison.OrdinalIgnoreCase))

@@ -15,6 +15,17 @@ public sealed class ProjectionProgress
 
     public IReadOnlyDictionary<string, string?> Errors => states.ToDictionary(s => s.Key, s => s.Value.LastError);
 
+    /// <summary>How fast <paramref name="projection"/> advanced over the last <see cref="RateSpan"/>, in log positions a second.</summary>
+    public double Rate(string projection, DateTimeOffset now)
+    {
+        if (!states.TryGetValue(projection, out var state))
+            return 0;
+        lock (state)
+            return state.Rate.PerSecond(now);
+    }
+
+    public static readonly TimeSpan RateSpan = TimeSpan.FromSeconds(10);
+
     public void Report(string projection, long position)
     {
         var state = states.GetOrAdd(projection, _ => new State());
@@ -22,6 +33,7 @@ public sealed class ProjectionProgress
         {
             state.Position = Math.Max(state.Position, position);
             state.LastError = null;
+            state.Rate.Add(DateTimeOffset.UtcNow, state.Position);
             var waiters = state.Waiters.Where(w => w.Position <= state.Position).ToList();
             foreach (var w in waiters)
             {
@@ -57,5 +69,32 @@ public sealed class ProjectionProgress
         public long Position { get; set; }
         public string? LastError { get; set; }
         public List<(long Position, TaskCompletionSource Done)> Waiters { get; } = [];
+        public RateWindow Rate { get; } = new(RateSpan);
+    }
+}
+
+/// <summary>Positions seen over a sliding window of time; the rate is their slope. Not thread-safe.</summary>
+public sealed class RateWindow(TimeSpan window)
+{
+    private readonly Queue<(DateTimeOffset At, long Position)> samples = new();
+
+    public void Add(DateTimeOffset at, long position)
+    {
+        samples.Enqueue((at, position));
+        while (samples.Count > 2 && at - samples.Peek().At > window)
+            samples.Dequeue();
+    }
+
+    /// <summary>0 when fewer than two samples, or when the newest is older than the window (nothing moved lately).</summary>
+    public double PerSecond(DateTimeOffset now)
+    {
+        if (samples.Count < 2)
+            return 0;
+        var first = samples.Peek();
+        var last = samples.Last();
+        if (now - last.At > window)
+            return 0;
+        var seconds = (now - first.At).TotalSeconds;
+        return seconds <= 0 ? 0 : (last.Position - first.Position) / seconds;
     }
 }

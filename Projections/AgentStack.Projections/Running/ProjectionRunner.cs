@@ -15,7 +15,7 @@ namespace AgentStack.Projections.Running;
 public sealed partial class ProjectionRunner(
     IProjection projection, IEventStore store, ICheckpointStore checkpoints, IProjectionLeases leases,
     ProjectionProgress progress, IProjectionNotifier notifier, TimeProvider clock, ILogger<ProjectionRunner> logger,
-    ProjectionOptions options)
+    ProjectionOptions options, ProjectionControl control)
     : BackgroundService
 {
     public static readonly ActivitySource Source = new("AgentStack.Projections");
@@ -92,6 +92,8 @@ public sealed partial class ProjectionRunner(
 
         await foreach (var batch in store.SubscribeAsync(from, options.BatchSize, cancellationToken))
         {
+            // Paused, or held by a rebuild switching tables (issue 14.6): wait here, between batches.
+            using var entered = await control.EnterBatchAsync(projection.Name, cancellationToken);
             var mine = options.Partitions == 1
                 ? batch
                 : batch.Where(e => positions.TryGetValue(LogPartitions.Of(e.Stream, options.Partitions), out var at) && e.Position > at).ToList();
@@ -113,6 +115,7 @@ public sealed partial class ProjectionRunner(
             }
             await notifier.AdvancedAsync(new ProjectionAdvanced(projection.Name, last, [.. held.Order()], options.Partitions,
                 options.WorkerId, clock.GetUtcNow()), cancellationToken);
+            entered.Dispose();
             // Under load, let the next batch grow for a moment: every ClickHouse insert makes a part
             // that background merges must rewrite, so a few large inserts beat many small ones.
             if (batch.Count < options.BatchSize && options.Linger > TimeSpan.Zero)

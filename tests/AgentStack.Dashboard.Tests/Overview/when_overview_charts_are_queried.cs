@@ -22,8 +22,16 @@ public sealed class when_overview_charts_are_queried(OverviewEngine engine) : IC
         string model = "", long? inTokens = null, long? outTokens = null, decimal? cost = null, string status = "ok", long position = 1, string name = "step") =>
         $$"""{"project":"{{project}}","trace_id":"{{trace}}","span_id":"{{span}}","parent_span_id":"","name":"{{name}}","kind":"{{kind}}","start_time":"{{T(start)}}","end_time":"{{T(start.AddMilliseconds(ms))}}","duration_ms":{{ms.ToString(CultureInfo.InvariantCulture)}},"status":"{{status}}","status_message":"","model":"{{model}}","provider":"","input_tokens":{{(inTokens?.ToString(CultureInfo.InvariantCulture) ?? "null")}},"output_tokens":{{(outTokens?.ToString(CultureInfo.InvariantCulture) ?? "null")}},"cost_usd":{{(cost?.ToString(CultureInfo.InvariantCulture) ?? "null")}},"input":null,"output":null,"attributes":null,"received_at":"{{T(start)}}","position":{{position}}}""";
 
-    private static string Trace(string project, string trace, DateTimeOffset start, int errors, long position = 1, string model = "m") =>
-        $$"""{"project":"{{project}}","trace_id":"{{trace}}","name":"agent","start_time":"{{T(start)}}","end_time":"{{T(start.AddSeconds(1))}}","duration_ms":1000,"span_count":3,"open_span_count":0,"error_count":{{errors}},"input_tokens":0,"output_tokens":0,"cost_usd":0,"models":["{{model}}"],"position":{{position}}}""";
+    /// <summary>
+    /// A finished trace of three spans as the projection writes it (Analytics/Schema/020_traces.sql): every span
+    /// completed (phase 2), the first <paramref name="errors"/> of them in error, no tokens or cost.
+    /// </summary>
+    private static string Trace(string project, string trace, DateTimeOffset start, int errors, long position = 1, string model = "m")
+    {
+        const string zero = "36893488147419103232"; // 2 << 64: a completed span's 0
+        var states = string.Join(',', Enumerable.Range(0, 3).Select(i => i < errors ? 5 : 4));
+        return $$"""{"project":"{{project}}","trace_id":"{{trace}}","start_time":"{{T(start)}}","end_time":"{{T(start.AddSeconds(1))}}","root":[0,"{{T(start)}}","agent"],"spans":[["a","b","c"],[{{states}}],[{{zero}},{{zero}},{{zero}}],[{{zero}},{{zero}},{{zero}}],[{{zero}},{{zero}},{{zero}}],["2{{model}}","2","2"]],"position":{{position}}}""";
+    }
 
     private static string Finding(string project, string trace, string span, string kind, string action, DateTimeOffset at, long position = 1) =>
         $$"""{"project":"{{project}}","trace_id":"{{trace}}","span_id":"{{span}}","kind":"{{kind}}","action":"{{action}}","score":0.97,"reason":"test","detected_at":"{{T(at)}}","position":{{position}}}""";

@@ -12,6 +12,7 @@ export const routes: Routes = [
       { path: 'traces', title: 'Traces · AgentStack', loadComponent: () => import('./traces/trace-list/trace-list').then((m) => m.TraceListPage) },
       { path: 'traces/:traceId', title: 'Trace · AgentStack', loadComponent: () => import('./traces/trace-detail/trace-detail').then((m) => m.TraceDetailPage) },
       { path: 'admin', title: 'Projects and keys · AgentStack', loadComponent: () => import('./admin/admin-page').then((m) => m.AdminPage) },
+      { path: 'operations', title: 'Operations · AgentStack', loadComponent: () => import('./operations/operations').then((m) => m.Operations) },
       { path: 'traces/:traceId/replay', title: 'Time Machine · AgentStack', loadComponent: () => import('./replay/replay-viewer').then((m) => m.ReplayViewer) },
     ],
   },

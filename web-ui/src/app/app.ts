@@ -15,6 +15,7 @@ import { AuthService } from './auth/auth.service';
           <a routerLink="/traces" routerLinkActive="active">Traces</a>
           @if (id.scopes.includes('admin')) {
             <a routerLink="/admin" routerLinkActive="active">Keys</a>
+            <a routerLink="/operations" routerLinkActive="active">Operations</a>
           }
         </nav>
         <span class="who">project <strong>{{ id.project }}</strong> · {{ id.method === 'link' ? 'signed in by link' : 'project key' }}</span>

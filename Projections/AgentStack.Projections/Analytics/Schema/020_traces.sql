@@ -1,22 +1,34 @@
--- One row per trace, recomputed from spans FINAL for every trace a projection batch touches, so it is
--- always a pure function of the spans (a rebuild gives the same rows). Versioned by the highest
--- position among its spans. Not partitioned by time: a late span can move a trace's start.
+-- One row per trace (issue 13.4: the projection writes once). Each projection batch inserts, per trace it
+-- touches, a partial summary of that batch's events only; AggregatingMergeTree merges the partials (and
+-- FINAL merges the parts not merged yet), so the projection never reads spans back. Every stored column
+-- merges with an idempotent function (min, max, maxMap): a batch applied twice, or in any order across
+-- parts, gives the same row, and a rebuild from 0 gives exactly the incremental rows (invariant 4).
+-- A span has at most two events, started then completed, and the completed one must win: in `spans`
+-- every value carries the event's phase above it (started 1, completed 2), so maxMap keeps, per span id,
+-- the completed event's value. Readers use the ALIAS columns, which keep the shape the trace list had.
+-- The earlier table (ReplacingMergeTree, recomputed from spans FINAL) is created under its own name
+-- by nothing any more; see docs/projections.md for the switch.
 CREATE TABLE IF NOT EXISTS agentstack.traces
 (
     project LowCardinality(String),
     trace_id String,
-    name String,
-    start_time DateTime64(6, 'UTC'),
-    end_time Nullable(DateTime64(6, 'UTC')),
-    duration_ms Nullable(Float64),
-    span_count UInt32,
-    open_span_count UInt32,
-    error_count UInt32,
-    input_tokens Int64,
-    output_tokens Int64,
-    cost_usd Decimal(18, 9),
-    models Array(String),
-    position UInt64
+    start_time SimpleAggregateFunction(min, DateTime64(6, 'UTC')),
+    end_time SimpleAggregateFunction(max, Nullable(DateTime64(6, 'UTC'))),
+    -- The trace's name is its root span's (no parent first, then the earliest start).
+    root SimpleAggregateFunction(min, Tuple(UInt8, DateTime64(6, 'UTC'), String)),
+    -- Per span id: state (phase * 2 + is error), input and output tokens and cost in nano-dollars
+    -- (each phase << 64 | the value as UInt64), and the model prefixed by the phase digit.
+    spans SimpleAggregateFunction(maxMap, Tuple(Array(String), Array(UInt8), Array(UInt128), Array(UInt128), Array(UInt128), Array(String))),
+    position SimpleAggregateFunction(max, UInt64),
+    name String ALIAS root.3,
+    duration_ms Nullable(Float64) ALIAS if(end_time IS NULL, NULL, dateDiff('microsecond', start_time, assumeNotNull(end_time)) / 1000.0),
+    span_count UInt32 ALIAS length(spans.1),
+    open_span_count UInt32 ALIAS arrayCount(s -> s < 4, spans.2),
+    error_count UInt32 ALIAS arrayCount(s -> s % 2 = 1, spans.2),
+    input_tokens Int64 ALIAS arraySum(arrayMap(v -> reinterpretAsInt64(toUInt64(bitAnd(v, 18446744073709551615))), spans.3)),
+    output_tokens Int64 ALIAS arraySum(arrayMap(v -> reinterpretAsInt64(toUInt64(bitAnd(v, 18446744073709551615))), spans.4)),
+    cost_usd Decimal(18, 9) ALIAS toDecimal64(toDecimal128(arraySum(arrayMap(v -> reinterpretAsInt64(toUInt64(bitAnd(v, 18446744073709551615))), spans.5)), 9) / 1000000000, 9),
+    models Array(String) ALIAS arraySort(arrayDistinct(arrayFilter(m -> m != '', arrayMap(m -> substring(m, 2), spans.6))))
 )
-ENGINE = ReplacingMergeTree(position)
+ENGINE = AggregatingMergeTree
 ORDER BY (project, trace_id);

@@ -1,0 +1,244 @@
+using System.Globalization;
+using System.Text;
+using AgentStack.Events;
+using AgentStack.Projections.Analytics;
+using AgentStack.Projections.Running;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace AgentStack.Projections.Spans.Rebuilding;
+
+/// <summary>
+/// A rebuild's progress: <see cref="Phase"/> is <c>replaying</c> (the log into the new version),
+/// <c>switching</c> (catching up with the live tables, comparing, exchanging), <c>done</c> or <c>failed</c>.
+/// <see cref="Done"/> and <see cref="Total"/> are log positions; <see cref="Rate"/> events a second.
+/// </summary>
+public sealed record RebuildProgress(long Version, string Phase, long Done, long Total, double Rate, double? EtaSeconds,
+    DateTimeOffset StartedAt, DateTimeOffset? FinishedAt, ParityReport? Parity, string? Error);
+
+/// <summary>
+/// Rebuilds the spans projection from position 0 while the current tables keep serving (issue 14.6;
+/// docs/projections.md): replays the whole log into a new version of the tables (<c>spans_v{n}</c>,
+/// <c>traces_v{n}</c>) with its own checkpoint, then holds the live runner between two batches, brings
+/// the new version to exactly the live checkpoint, compares the two (<see cref="ProjectionParity"/>),
+/// swaps each pair with <c>EXCHANGE TABLES</c> and drops the old rows. A restart in the middle resumes
+/// from the new version's checkpoint: the tables are found by name, and re-applied batches change nothing.
+/// </summary>
+public sealed partial class SpansRebuild(
+    IAnalyticsStore analytics, IEventStore store, ICheckpointStore checkpoints, ProjectionProgress progress,
+    ProjectionControl control, ProjectionOptions options, TimeProvider clock, ILogger<SpansRebuild> logger)
+    : BackgroundService
+{
+    private const string Projection = SpansProjection.ProjectionName;
+    private readonly Lock sync = new();
+    private readonly SemaphoreSlim requested = new(0, 1);
+    private RebuildProgress? current;
+    private bool running;
+
+    /// <summary>The rebuild under way, or the last one this process finished; null if none.</summary>
+    public RebuildProgress? Current
+    {
+        get
+        {
+            lock (sync)
+                return current;
+        }
+    }
+
+    public bool IsRebuilding
+    {
+        get
+        {
+            lock (sync)
+                return running;
+        }
+    }
+
+    /// <summary>Starts a rebuild unless one is under way; false if one is.</summary>
+    public bool TryStart()
+    {
+        lock (sync)
+        {
+            if (running)
+                return false;
+            running = true;
+            current = new RebuildProgress(0, "replaying", 0, 0, 0, null, clock.GetUtcNow(), null, null, null);
+        }
+        requested.Release();
+        return true;
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            if (await FindVersionAsync(stoppingToken) is not null)
+            {
+                lock (sync)
+                    running = true;
+                LogResuming(logger);
+                await RunAsync(stoppingToken);
+            }
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                await requested.WaitAsync(stoppingToken);
+                await RunAsync(stoppingToken);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task RunAsync(CancellationToken cancellationToken)
+    {
+        var version = 0L;
+        try
+        {
+            version = await FindVersionAsync(cancellationToken) ?? clock.GetUtcNow().ToUnixTimeMilliseconds();
+            await RebuildAsync(version, cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception e)
+        {
+            // The new version and its checkpoint stay: the next request (or start) resumes from there.
+            LogFailed(logger, e, version);
+            Update(p => p with { Phase = "failed", Error = e.Message, FinishedAt = clock.GetUtcNow() });
+        }
+        finally
+        {
+            lock (sync)
+                running = false;
+        }
+    }
+
+    private async Task RebuildAsync(long version, CancellationToken cancellationToken)
+    {
+        var tables = SpansTables.Version(version);
+        var checkpoint = string.Create(CultureInfo.InvariantCulture, $"{Projection}@v{version}");
+        var projection = new SpansProjection(analytics, tables);
+        await SpansSchema.CreateAsync(analytics, tables, cancellationToken);
+        var done = (await checkpoints.LoadAsync([checkpoint], cancellationToken))[checkpoint];
+        var total = await store.GetLastPositionAsync(cancellationToken);
+        var rate = new RateWindow(TimeSpan.FromSeconds(10));
+        var startedAt = Current is { Version: 0 } requestedAt ? requestedAt.StartedAt : clock.GetUtcNow();
+        rate.Add(clock.GetUtcNow(), done);
+        Report("replaying");
+        LogStarting(logger, version, done, total);
+
+        // Replay: reading the next batch overlaps applying this one.
+        var next = store.ReadAllAsync(done, options.RebuildBatchSize, cancellationToken);
+        while (true)
+        {
+            await control.WaitUntilRunningAsync(Projection, cancellationToken);
+            var batch = await next;
+            if (batch.Count == 0)
+                break;
+            next = store.ReadAllAsync(batch[^1].Position, options.RebuildBatchSize, cancellationToken);
+            await projection.ApplyAsync(batch, cancellationToken);
+            done = batch[^1].Position;
+            await SaveAsync(checkpoint, done, cancellationToken);
+            rate.Add(clock.GetUtcNow(), done);
+            if (done >= total)
+                total = await store.GetLastPositionAsync(cancellationToken);
+            Report("replaying");
+        }
+
+        // Switch: let the live runner reach the rebuild, hold it between batches, and bring the rebuild to
+        // exactly its checkpoint, so both versions describe the same log prefix when they are compared.
+        Report("switching");
+        await progress.WaitForAsync(Projection, done, cancellationToken);
+        ParityReport parity;
+        using (await control.HoldAsync(Projection, cancellationToken))
+        {
+            var names = Enumerable.Range(0, options.Partitions)
+                .Select(p => LogPartitions.CheckpointName(Projection, p, options.Partitions)).ToArray();
+            var live = (await checkpoints.LoadAsync(names, cancellationToken)).Values.Max();
+            while (done < live)
+            {
+                var batch = (await store.ReadAllAsync(done, (int)Math.Min(options.RebuildBatchSize, live - done), cancellationToken))
+                    .Where(e => e.Position <= live).ToList();
+                if (batch.Count == 0)
+                    break;
+                await projection.ApplyAsync(batch, cancellationToken);
+                done = batch[^1].Position;
+                await SaveAsync(checkpoint, done, cancellationToken);
+            }
+            Report("switching");
+            parity = await ProjectionParity.CompareAsync(analytics, SpansTables.Current, tables, cancellationToken);
+            if (!parity.Equal)
+                LogParityDiffers(logger, version, parity.Spans.Rows, parity.Spans.OtherRows, parity.Traces.Rows, parity.Traces.OtherRows);
+            // Each EXCHANGE is atomic; both run while the live runner is held, so readers see either
+            // version of a table, each complete up to the same position.
+            foreach (var (live1, rebuilt) in SpansTables.Current.All.Zip(tables.All))
+                await analytics.ExecuteAsync($"EXCHANGE TABLES {live1} AND {rebuilt}", null, cancellationToken);
+        }
+        foreach (var old in tables.All)
+            await analytics.ExecuteAsync($"DROP TABLE IF EXISTS {old} SYNC", null, cancellationToken);
+        LogDone(logger, version, done, parity.Equal);
+        Update(p => p with { Phase = "done", Done = done, Total = done, Rate = 0, EtaSeconds = 0, FinishedAt = clock.GetUtcNow(), Parity = parity });
+
+        void Report(string phase)
+        {
+            var now = clock.GetUtcNow();
+            var perSecond = rate.PerSecond(now);
+            double? eta = perSecond > 0 ? Math.Max(0, total - done) / perSecond : null;
+            lock (sync)
+                current = new RebuildProgress(version, phase, done, Math.Max(total, done), Math.Round(perSecond, 1),
+                    eta is { } e ? Math.Round(e, 1) : null, startedAt, null, null, null);
+        }
+    }
+
+    private Task SaveAsync(string checkpoint, long position, CancellationToken cancellationToken) =>
+        checkpoints.SaveAsync(new Dictionary<string, long>(StringComparer.Ordinal) { [checkpoint] = position }, cancellationToken);
+
+    private void Update(Func<RebuildProgress, RebuildProgress> change)
+    {
+        lock (sync)
+            current = change(current ?? new RebuildProgress(0, "replaying", 0, 0, 0, null, clock.GetUtcNow(), null, null, null));
+    }
+
+    /// <summary>
+    /// The version a rebuild left behind (both of its tables exist), dropping a lone table a crash after
+    /// the exchange left; null if none.
+    /// </summary>
+    private async Task<long?> FindVersionAsync(CancellationToken cancellationToken)
+    {
+        var text = Encoding.UTF8.GetString(await analytics.QueryAsync(
+            $"SELECT name FROM system.tables WHERE database = '{SpansTables.Database}' AND match(name, '^(spans|traces)_v[0-9]+$')",
+            null, "TabSeparated", cancellationToken));
+        var versions = text.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .GroupBy(name => long.Parse(name.AsSpan(name.LastIndexOf('v') + 1), CultureInfo.InvariantCulture))
+            .ToList();
+        long? found = null;
+        foreach (var version in versions.OrderByDescending(v => v.Key))
+        {
+            if (version.Count() == 2 && found is null)
+            {
+                found = version.Key;
+                continue;
+            }
+            foreach (var table in version)
+                await analytics.ExecuteAsync($"DROP TABLE IF EXISTS {SpansTables.Database}.{table} SYNC", null, cancellationToken);
+        }
+        return found;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Rebuild of the spans projection: resuming the version a restart interrupted")]
+    private static partial void LogResuming(ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Rebuild v{Version} of the spans projection: replaying from {Position} of {Total}")]
+    private static partial void LogStarting(ILogger logger, long version, long position, long total);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Rebuild v{Version}: the rebuilt tables differ from the incremental ones (spans {Rows}/{OtherRows}, traces {Traces}/{OtherTraces} rows); switching anyway, the rebuilt ones follow the code now running")]
+    private static partial void LogParityDiffers(ILogger logger, long version, long rows, long otherRows, long traces, long otherTraces);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Rebuild v{Version} of the spans projection switched at position {Position}; parity {Equal}")]
+    private static partial void LogDone(ILogger logger, long version, long position, bool equal);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Rebuild v{Version} of the spans projection failed; a new request resumes it")]
+    private static partial void LogFailed(ILogger logger, Exception e, long version);
+}

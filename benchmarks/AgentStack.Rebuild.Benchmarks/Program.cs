@@ -1,0 +1,170 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json.Nodes;
+using AgentStack.EventStore.Sqlite;
+using AgentStack.Events;
+
+// Usage: AgentStack.Rebuild.Benchmarks <server dll> [events=1000000] [data dir]
+// Prints: generation time, live catch-up, rebuild replay rate, and the dashboard's query latency idle and during the rebuild.
+var serverDll = Path.GetFullPath(args.Length > 0 ? args[0] : throw new ArgumentException("the path of AgentStack.Server.dll is required"));
+var total = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 1_000_000;
+var dataDir = args.Length > 2 ? args[2] : Path.Combine(Path.GetTempPath(), "agentstack-rebuild-bench", Guid.NewGuid().ToString("N"));
+Directory.CreateDirectory(dataDir);
+const string Key = "ask_rebuild_bench_key_0123456789";
+const int SpansPerTrace = 10;
+var inv = CultureInfo.InvariantCulture;
+
+// 1. The log: traces of 10 spans, each span started then completed (20 events a trace), appended in
+//    batches of 500 traces (10,000 events) a call, as the store's group commit would take them.
+var clock = Stopwatch.StartNew();
+await using (var store = new SqliteEventStore(new SqliteEventStoreOptions(Path.Combine(dataDir, "events.db")), TimeProvider.System))
+{
+    var t0 = DateTimeOffset.UtcNow.AddDays(-1);
+    var traces = total / (SpansPerTrace * 2);
+    string[] models = ["gpt-4o", "claude-sonnet", "llama-3"];
+    for (var first = 0; first < traces; first += 500)
+    {
+        var appends = new List<StreamAppend>();
+        for (var t = first; t < Math.Min(traces, first + 500); t++)
+        {
+            var traceId = t.ToString("x32", inv);
+            var start = t0.AddMilliseconds(t * 80.0);
+            var events = new List<EventData>(SpansPerTrace * 2);
+            var spans = Enumerable.Range(0, SpansPerTrace).Select(i => new SpanRecord(traceId, $"{t:x8}{i:x8}", i == 0 ? null : $"{t:x8}{0:x8}",
+                i == 0 ? "agent run" : $"step {i}", i == 0 ? "agent" : i % 3 == 0 ? "tool" : "llm", start.AddMilliseconds(i * 7), null,
+                null, null, i % 3 == 0 || i == 0 ? null : models[(t + i) % models.Length], i % 3 == 0 || i == 0 ? null : "openai",
+                null, null, null, Json($$"""{"messages":[{"role":"user","content":"question {{t}} step {{i}} about the order status"}]}"""), null,
+                Json($$"""{"agentstack.subject":"user-{{t % 997}}","step":{{i}}}"""))).ToList();
+            foreach (var span in spans)
+                events.Add(EventTypes.Serialize(new SpanStarted("default", span, "h", span.StartTime, "bench")));
+            foreach (var span in spans)
+            {
+                var done = span with
+                {
+                    EndTime = span.StartTime.AddMilliseconds(20 + (t + span.SpanId.Length) % 400),
+                    Status = (t % 17 == 0 && span.ParentSpanId is not null) ? "error" : "ok",
+                    InputTokens = span.Model is null ? null : 100 + t % 50, OutputTokens = span.Model is null ? null : 20 + t % 30,
+                    CostUsd = span.Model is null ? null : 0.00125m,
+                    Output = Json($$"""{"content":"answer {{t}} for step {{span.Name}}"}"""),
+                };
+                events.Add(EventTypes.Serialize(new SpanCompleted("default", done, "h", done.EndTime!.Value, "bench")));
+            }
+            appends.Add(new StreamAppend(TraceStream.Name("default", traceId), StreamAppend.NoStream, events));
+        }
+        await store.AppendAsync(appends, CancellationToken.None);
+    }
+    var written = await store.GetLastPositionAsync(CancellationToken.None);
+    Console.WriteLine(string.Create(inv, $"generated {written:N0} events in {clock.Elapsed.TotalSeconds:0.0} s into {dataDir}"));
+}
+
+// 2. The server on that data directory; its live projection applies the whole log first.
+var port = FreePort();
+var info = new ProcessStartInfo("dotnet", [serverDll]) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+info.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}";
+info.Environment["AgentStack__DataDirectory"] = dataDir;
+info.Environment["AgentStack__BootstrapApiKey"] = Key;
+info.Environment["AgentStack__Otlp__GrpcPort"] = "0";
+info.Environment["Logging__LogLevel__Default"] = "Warning";
+using var server = Process.Start(info)!;
+server.OutputDataReceived += (_, _) => { };
+server.ErrorDataReceived += (_, e) => { if (e.Data is not null) Console.Error.WriteLine("server: " + e.Data); };
+server.BeginOutputReadLine();
+server.BeginErrorReadLine();
+using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromMinutes(10) };
+http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Key);
+try
+{
+    clock.Restart();
+    while (true)
+    {
+        try
+        {
+            if ((await http.GetAsync(new Uri("/health/ready", UriKind.Relative))).IsSuccessStatusCode)
+                break;
+        }
+        catch (HttpRequestException) { }
+        if (server.HasExited)
+            throw new InvalidOperationException("the server exited");
+        await Task.Delay(200);
+    }
+    while (!(await http.GetAsync(new Uri("/api/projections/analytics/wait?timeoutSeconds=300", UriKind.Relative))).IsSuccessStatusCode) { }
+    var catchUp = clock.Elapsed.TotalSeconds;
+    Console.WriteLine(string.Create(inv, $"live projection caught up from 0 in {catchUp:0.0} s (server start included): {total / catchUp:N0} events/s"));
+
+    // 3. The dashboard's reads, idle: the trace list and the error-rate chart, one after the other.
+    var from = Uri.EscapeDataString(DateTimeOffset.UtcNow.AddDays(-2).ToString("O", inv));
+    var to = Uri.EscapeDataString(DateTimeOffset.UtcNow.ToString("O", inv));
+    string[] queries = ["/api/projects/default/traces?limit=50", $"/api/projects/default/overview/errors?from={from}&to={to}&bucket=hour"];
+    var idle = await ReadAsync(http, queries, TimeSpan.FromSeconds(15), () => false);
+    Report("idle", idle);
+
+    // 4. The rebuild, with the same reads going on until it has switched.
+    clock.Restart();
+    (await http.PostAsync(new Uri("/api/projections/analytics/rebuild", UriKind.Relative), null)).EnsureSuccessStatusCode();
+    JsonNode? rebuild = null;
+    double? replayed = null;
+    var polling = Task.Run(async () =>
+    {
+        while (true)
+        {
+            var status = await http.GetFromJsonAsync<JsonObject>(new Uri("/api/projections", UriKind.Relative));
+            rebuild = status!["projections"]!.AsArray().Single(p => p!["name"]!.GetValue<string>() == "analytics")!["rebuild"];
+            var phase = rebuild?["phase"]?.GetValue<string>();
+            if (phase is "switching" or "done")
+                replayed ??= clock.Elapsed.TotalSeconds;
+            if (phase is "done" or "failed")
+                return;
+            await Task.Delay(250);
+        }
+    });
+    var during = await ReadAsync(http, queries, TimeSpan.FromHours(1), () => polling.IsCompleted);
+    await polling;
+    var switched = clock.Elapsed.TotalSeconds;
+    Console.WriteLine(string.Create(inv, $"rebuild: {rebuild?.ToJsonString()}"));
+    Console.WriteLine(string.Create(inv,
+        $"rebuild replayed {total:N0} events in {replayed:0.0} s: {total / replayed:N0} events/s; switched after {switched:0.0} s ({total / switched:N0} events/s overall)"));
+    Report("during rebuild", during);
+}
+finally
+{
+    server.Kill();
+    await server.WaitForExitAsync();
+}
+
+static async Task<List<double>> ReadAsync(HttpClient http, string[] queries, TimeSpan duration, Func<bool> stop)
+{
+    var latencies = new List<double>();
+    var until = DateTime.UtcNow + duration;
+    while (DateTime.UtcNow < until && !stop())
+    {
+        foreach (var query in queries)
+        {
+            var watch = Stopwatch.StartNew();
+            using var response = await http.GetAsync(new Uri(query, UriKind.Relative));
+            await response.Content.ReadAsByteArrayAsync();
+            response.EnsureSuccessStatusCode();
+            latencies.Add(watch.Elapsed.TotalMilliseconds);
+        }
+    }
+    return latencies;
+}
+
+static void Report(string when, List<double> latencies)
+{
+    latencies.Sort();
+    double P(double q) => latencies.Count == 0 ? 0 : latencies[Math.Min(latencies.Count - 1, (int)Math.Ceiling(q * latencies.Count) - 1)];
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"dashboard queries {when}: {latencies.Count} requests, p50 {P(0.5):0.0} ms, p99 {P(0.99):0.0} ms, max {(latencies.Count == 0 ? 0 : latencies[^1]):0.0} ms"));
+}
+
+static System.Text.Json.JsonElement Json(string text) => System.Text.Json.JsonDocument.Parse(Encoding.UTF8.GetBytes(text)).RootElement.Clone();
+
+static int FreePort()
+{
+    using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+    listener.Start();
+    return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+}

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Rebuild benchmark (issue 14): N span events (default 1,000,000) written straight into a SQLite event store,
+# AgentStack.Server started on it, the live projection caught up, then POST /api/projections/analytics/rebuild
+# while the dashboard's trace list and error-rate queries run back to back. Prints events/s replayed and the
+# queries' p50/p99 idle and during the rebuild. Usage: load/bench-rebuild.sh [events] [data dir]
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+dotnet build Queries/AgentStack.Server -c Release -v q -clp:ErrorsOnly
+dotnet build benchmarks/AgentStack.Rebuild.Benchmarks -c Release -v q -clp:ErrorsOnly
+DATA="${2:-$(mktemp -d /tmp/agentstack-rebuild-bench.XXXXXX)}"
+trap 'rm -rf "$DATA"' EXIT
+dotnet benchmarks/AgentStack.Rebuild.Benchmarks/bin/Release/net10.0/AgentStack.Rebuild.Benchmarks.dll \
+  Queries/AgentStack.Server/bin/Release/net10.0/AgentStack.Server.dll "${1:-1000000}" "$DATA"
