@@ -6,7 +6,7 @@ import { provideRouter } from '@angular/router';
 import { ReplayEvent } from '../api/models';
 import { span } from '../../testing/spans';
 import { delayAfter, runIsOver, spansFromEvents, stateAt } from './replay-state';
-import { Subject } from 'rxjs';
+import { BehaviorSubject } from 'rxjs';
 import { ApiService } from '../api/api.service';
 import { ReplayFeed } from '../api/models';
 import { ReplayViewer } from './replay-viewer';
@@ -59,10 +59,11 @@ describe('live runs', () => {
 });
 
 describe('ReplayViewer', () => {
-  let feed: Subject<ReplayFeed>;
+  let feed: BehaviorSubject<ReplayFeed>;
   async function open(version?: string) {
     TestBed.configureTestingModule({ providers: [provideRouter([]), provideHttpClient(), provideHttpClientTesting()] });
-    feed = new Subject<ReplayFeed>();
+    // The live feed has answered (open, nothing new yet), as followReplay does once the server accepts the request.
+    feed = new BehaviorSubject<ReplayFeed>({ events: [], live: true });
     vi.spyOn(TestBed.inject(ApiService), 'followReplay').mockReturnValue(feed);
     const fixture = TestBed.createComponent(ReplayViewer);
     fixture.componentRef.setInput('traceId', 't');
