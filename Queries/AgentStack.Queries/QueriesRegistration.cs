@@ -1,7 +1,9 @@
 using AgentStack.Access;
+using AgentStack.Queries.Comparing;
 using AgentStack.Queries.Overview;
 using AgentStack.Queries.Projections;
 using AgentStack.Queries.Replay;
+using AgentStack.Queries.Sessions;
 using AgentStack.Queries.Traces;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -16,6 +18,7 @@ public static class QueriesRegistration
     {
         services.AddSingleton<TraceQueries>();
         services.AddSingleton<OverviewQueries>();
+        services.AddSingleton<SessionQueries>();
         return services;
     }
 
@@ -34,6 +37,8 @@ public static class QueriesRegistration
         project.MapTraces();
         project.MapReplay();
         project.MapOverview();
+        project.MapSessions();
+        project.MapCompare();
         app.MapProjectionStatus();
         return app;
     }

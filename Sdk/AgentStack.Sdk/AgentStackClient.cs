@@ -35,6 +35,7 @@ public sealed class AgentStackClient : IAsyncDisposable, IDisposable
         {
             ShouldListenTo = IsExported,
             Sample = static (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStarted = exporter.SendsStarts ? exporter.EnqueueStart : null,
             ActivityStopped = exporter.Enqueue,
         };
         ActivitySource.AddActivityListener(listener);

@@ -82,6 +82,17 @@ public sealed class AgentStackOptions
     /// </summary>
     public ISet<string> AdditionalSources { get; } = new HashSet<string>(StringComparer.Ordinal);
 
+    /// <summary>
+    /// The span kinds whose start is sent as soon as the span starts (a started span: <c>POST /v1/spans</c> without
+    /// <c>endTime</c>; its completion follows when it ends). The trace's event stream then follows the order things
+    /// happened, the Time Machine replays a run forwards (root agent first) and a run in progress shows live (issue 16).
+    /// Default: agent, chain and tool. Clear it to send every span only when it ends.
+    /// </summary>
+    public ISet<string> StartEventKinds { get; } = new HashSet<string>(StringComparer.Ordinal)
+    {
+        AgentStackSpanKind.Agent, AgentStackSpanKind.Chain, AgentStackSpanKind.Tool,
+    };
+
     /// <summary>Optional handler for the exporter's HTTP client (proxies, custom certificates).</summary>
     public HttpMessageHandler? HttpMessageHandler { get; set; }
 }

@@ -97,6 +97,16 @@ public readonly struct AgentStackSpan : IDisposable, IEquatable<AgentStackSpan>
         return this;
     }
 
+    /// <summary>Records the session (conversation) this run belongs to, as <c>session.id</c>.</summary>
+    /// <param name="sessionId">The session id, e.g. a chat id.</param>
+    /// <returns>This span.</returns>
+    public AgentStackSpan SetSession(string? sessionId) => sessionId is null ? this : SetAttribute(AgentStackTags.SessionId, sessionId);
+
+    /// <summary>Records the end user this run serves, as <c>user.id</c>.</summary>
+    /// <param name="userId">The user id (an opaque id rather than an e-mail address).</param>
+    /// <returns>This span.</returns>
+    public AgentStackSpan SetUser(string? userId) => userId is null ? this : SetAttribute(AgentStackTags.UserId, userId);
+
     /// <summary>Marks the span as failed with the exception's type and message.</summary>
     /// <param name="exception">What went wrong.</param>
     /// <returns>This span.</returns>

@@ -42,4 +42,16 @@ public static class AgentStackTags
 
     /// <summary>OpenTelemetry: the type of the error that failed the span.</summary>
     public const string ErrorType = "error.type";
+
+    /// <summary>The conversation or session a run belongs to (the dashboard groups traces by it: docs/dashboard.md).</summary>
+    public const string SessionId = "session.id";
+
+    /// <summary>The end user a run serves (a trace-list filter; also the erasure subject when no other is set).</summary>
+    public const string UserId = "user.id";
+
+    /// <summary>On a re-run's root span: the trace id of the run it re-runs (issue 16).</summary>
+    public const string RerunOf = "agentstack.rerun.of";
+
+    /// <summary>On a re-run's root span: how many model and tool calls were answered from the recording.</summary>
+    public const string RerunStep = "agentstack.rerun.step";
 }

@@ -45,11 +45,12 @@ public static class AgentStackTracer
     public static AgentStackSpan StartSpan(ActivitySource source, string kind, string name)
     {
         ArgumentNullException.ThrowIfNull(source);
-        var activity = source.StartActivity(kind);
+        // Created, named, then started: the start record (issue 16) is taken at start and must carry the name.
+        var activity = source.CreateActivity(kind, ActivityKind.Internal);
         if (activity is null)
             return default;
         activity.DisplayName = name;
-        return new AgentStackSpan(activity);
+        return new AgentStackSpan(activity.Start());
     }
 
     /// <summary>
@@ -61,10 +62,11 @@ public static class AgentStackTracer
     /// <returns>The span; dispose it to end it. Empty when nothing listens.</returns>
     public static AgentStackSpan StartSpan(string kind, string name, DateTimeOffset startTime)
     {
-        var activity = Source.StartActivity(kind, ActivityKind.Internal, parentContext: default, startTime: startTime);
+        var activity = Source.CreateActivity(kind, ActivityKind.Internal);
         if (activity is null)
             return default;
         activity.DisplayName = name;
-        return new AgentStackSpan(activity);
+        activity.SetStartTime(startTime.UtcDateTime);
+        return new AgentStackSpan(activity.Start());
     }
 }

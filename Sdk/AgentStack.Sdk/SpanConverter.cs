@@ -117,6 +117,28 @@ internal static class SpanConverter
         return span;
     }
 
+    /// <summary>
+    /// The start record of a span (issue 16): what is known when it starts (ids, parent, name, kind, start time,
+    /// model, input, attributes), without end, status, usage, cost or output.
+    /// </summary>
+    public static SpanData ConvertStart(Activity activity, AgentStackOptions options, Func<ActivitySource, bool> exported)
+    {
+        var span = Convert(activity, options, exported);
+        span.IsStart = true;
+        span.Status = "ok";
+        span.StatusMessage = null;
+        span.InputTokens = span.OutputTokens = null;
+        span.CostUsd = null;
+        span.Output = null;
+        span.Attributes.Remove(AgentStackTags.InputTokens);
+        span.Attributes.Remove(AgentStackTags.OutputTokens);
+        span.Attributes.Remove(AgentStackTags.ErrorType);
+        return span;
+    }
+
+    /// <summary>The span's kind, read without allocating (it runs on the caller's thread when a span starts).</summary>
+    public static string KindOf(Activity activity) => KindOf(activity, activity.GetTagItem(AgentStackTags.Kind) as string);
+
     private static string KindOf(Activity activity, string? kindTag)
     {
         if (AgentStackSpanKind.IsKnown(kindTag))
@@ -124,8 +146,9 @@ internal static class SpanConverter
         if (AgentStackTracer.IsAgentStackSource(activity.Source.Name) && AgentStackSpanKind.IsKnown(activity.OperationName))
             return activity.OperationName;
         // Microsoft.Extensions.AI's function-invoking client names its loop span without an operation tag.
-        var operation = activity.GetTagItem(AgentStackTags.OperationName) as string
-            ?? activity.DisplayName.Split(' ', 2)[0];
+        var name = activity.DisplayName.AsSpan();
+        var space = name.IndexOf(' ');
+        var operation = activity.GetTagItem(AgentStackTags.OperationName) as string is { } tag ? tag.AsSpan() : space < 0 ? name : name[..space];
         return operation switch
         {
             "chat" or "text_completion" or "generate_content" => AgentStackSpanKind.Llm,

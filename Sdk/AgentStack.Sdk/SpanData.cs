@@ -27,8 +27,14 @@ public sealed class SpanData
     /// <summary>When the span started.</summary>
     public DateTimeOffset StartTime { get; set; }
 
-    /// <summary>When the span ended.</summary>
+    /// <summary>When the span ended (ignored while <see cref="IsStart"/>).</summary>
     public DateTimeOffset EndTime { get; set; }
+
+    /// <summary>
+    /// Whether this is the span's start record, sent without <c>endTime</c> when the span started
+    /// (<see cref="AgentStackOptions.StartEventKinds"/>); its completion is sent as a second record when it ends.
+    /// </summary>
+    public bool IsStart { get; set; }
 
     /// <summary><c>ok</c> or <c>error</c>.</summary>
     public string Status { get; set; } = "ok";

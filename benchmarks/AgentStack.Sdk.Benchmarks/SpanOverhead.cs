@@ -6,7 +6,8 @@ namespace AgentStack.Sdk.Benchmarks;
 /// <summary>
 /// What one span costs on the caller's thread: start, one tag, stop. The SDK span is compared with a bare
 /// <see cref="ActivitySource"/> span, both with a listener that samples (the SDK's own client, whose stop
-/// callback enqueues the span for the background exporter) and with none (nothing may be allocated then).
+/// callback enqueues the span for the background exporter; agent, chain and tool spans also enqueue their start) and
+/// with none (nothing may be allocated then).
 /// </summary>
 [MemoryDiagnoser]
 public class SpanOverhead
@@ -63,6 +64,17 @@ public class SpanOverhead
     public void SdkSpan()
     {
         using var span = AgentStackTracer.StartSpan(AgentStackSpanKind.Llm, "chat");
+        span.SetModel("gpt-4o-mini");
+    }
+
+    /// <summary>
+    /// An agent span: its kind is in <see cref="AgentStackOptions.StartEventKinds"/> (the default), so its start is
+    /// enqueued too (issue 16): two channel writes per span instead of one.
+    /// </summary>
+    [Benchmark(Description = "AgentStack agent span (start record on)")]
+    public void SdkAgentSpan()
+    {
+        using var span = AgentStackTracer.StartSpan(AgentStackSpanKind.Agent, "agent");
         span.SetModel("gpt-4o-mini");
     }
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Microsoft.Extensions.AI;
 
 namespace AgentStack.Examples.ResearchAgent;
 
@@ -20,6 +21,21 @@ public sealed record DemoOptions
 
     /// <summary>Use the deterministic local model even when OPENAI_API_KEY is set (tests).</summary>
     public bool ForceLocalModel { get; init; }
+
+    /// <summary>The index of the first run (run i asks question i mod 5); a re-run repeats the original's index.</summary>
+    public int FirstRunIndex { get; init; }
+
+    /// <summary>
+    /// Builds the chat pipeline around the model (default: function invocation, then AgentStack's recording). The
+    /// re-run example (examples/ReRun) puts its replay here.
+    /// </summary>
+    public Func<IChatClient, IChatClient>? ChatPipeline { get; init; }
+
+    /// <summary>Replaces the pricing service behind the get_pricing tool (a changed tool, or one a test holds open).</summary>
+    public Func<string, CancellationToken, Task<string>>? PricingTool { get; init; }
+
+    /// <summary>Called with each run's root span as it starts (the re-run marks it with the original trace).</summary>
+    public Action<AgentStack.Sdk.AgentStackSpan>? OnRunStarted { get; init; }
 
     /// <summary>How long the end-of-run flush may take.</summary>
     public TimeSpan FlushTimeout { get; init; } = TimeSpan.FromSeconds(30);

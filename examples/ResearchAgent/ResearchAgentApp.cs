@@ -55,10 +55,7 @@ public static partial class ResearchAgentApp
 
         var local = new LocalChatClient();
         var (model, modelName) = CreateModel(options, local);
-        using var chat = new ChatClientBuilder(model)
-            .UseFunctionInvocation(configure: f => f.IncludeDetailedErrors = true)
-            .UseAgentStack()
-            .Build();
+        using var chat = options.ChatPipeline?.Invoke(model) ?? DefaultPipeline(model);
         using var embeddings = new EmbeddingGeneratorBuilder<string, Embedding<float>>(new HashEmbeddingGenerator())
             .UseAgentStack()
             .Build();
@@ -73,12 +70,12 @@ public static partial class ResearchAgentApp
         await log.WriteLineAsync($"research agent: {options.Runs} run(s) with {modelName}, exporting to {options.Endpoint}");
         var runs = new List<DemoRun>();
         var started = DateTimeOffset.UtcNow;
-        for (var i = 0; i < options.Runs; i++)
+        for (var i = options.FirstRunIndex; i < options.FirstRunIndex + options.Runs; i++)
         {
-            var shift = Backfill(i, options.Runs, options.BackfillDays);
-            var run = await RunOnceAsync(i, chat, store, local, shift, shifts, ct);
+            var shift = Backfill(i - options.FirstRunIndex, options.Runs, options.BackfillDays);
+            var run = await RunOnceAsync(i, chat, store, local, shift, shifts, options, ct);
             runs.Add(run);
-            await log.WriteLineAsync($"run {i + 1}/{options.Runs}: trace {run.TraceId}"
+            await log.WriteLineAsync($"run {i + 1 - options.FirstRunIndex}/{options.Runs}: trace {run.TraceId}"
                 + (run.ToolTimedOut ? " [tool timeout]" : "") + (run.MalformedAnswer ? " [malformed answer]" : "")
                 + (run.UserInjection ? " [user injection]" : "") + (run.DocumentInjection ? " [document injection]" : ""));
         }
@@ -101,8 +98,14 @@ public static partial class ResearchAgentApp
         return new DemoResult(stats.Exported > 0 && stats.Failed == 0 && stats.Queued == 0 ? 0 : 1, runs, stats);
     }
 
+    /// <summary>The demo's own pipeline: function invocation, then AgentStack's recording of every model call.</summary>
+    public static IChatClient DefaultPipeline(IChatClient model) => new ChatClientBuilder(model)
+        .UseFunctionInvocation(configure: f => f.IncludeDetailedErrors = true)
+        .UseAgentStack()
+        .Build();
+
     private static async Task<DemoRun> RunOnceAsync(int i, IChatClient chat, VectorStore store, LocalChatClient local,
-        TimeSpan shift, ConcurrentDictionary<string, TimeSpan> shifts, CancellationToken ct)
+        TimeSpan shift, ConcurrentDictionary<string, TimeSpan> shifts, DemoOptions options, CancellationToken ct)
     {
         var slowTool = i % 4 == 1;
         var malformed = i % 5 == 2;
@@ -116,7 +119,10 @@ public static partial class ResearchAgentApp
         var traceId = run.Activity?.TraceId.ToHexString() ?? "";
         if (shift != TimeSpan.Zero && traceId.Length > 0)
             shifts[traceId] = shift;
-        run.SetInput(new { question, customer }).SetAttribute("run.index", i);
+        // Two consecutive runs form one conversation (session); the user is the customer (an opaque id, not the address).
+        run.SetInput(new { question, customer }).SetAttribute("run.index", i)
+            .SetSession($"session-{i / 2 + 1}").SetUser($"user-{i % Customers.Length + 1}");
+        options.OnRunStarted?.Invoke(run);
 
         // 1. Guard the user's input.
         using (var guard = AgentStackTracer.StartSpan(AgentStackSpanKind.Guardrail, "input-guard"))
@@ -152,6 +158,8 @@ public static partial class ResearchAgentApp
             var pricing = AIFunctionFactory.Create(
                 async ([Description("The product to price")] string product, CancellationToken token) =>
                 {
+                    if (options.PricingTool is { } pricingTool)
+                        return await pricingTool(product, token);
                     using var timeout = CancellationTokenSource.CreateLinkedTokenSource(token);
                     timeout.CancelAfter(TimeSpan.FromMilliseconds(150));
                     try

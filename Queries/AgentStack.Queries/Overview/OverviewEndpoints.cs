@@ -52,7 +52,8 @@ public static class OverviewEndpoints
     }
 
     private static async Task<Results<Ok<TraceList>, ValidationProblem>> SearchTracesAsync(string project, OverviewQueries queries,
-        string? from, string? to, string? status, string? model, string? kind, string? q, int? limit, string? cursor, CancellationToken ct)
+        string? from, string? to, string? status, string? model, string? kind, string? q, int? limit, string? cursor,
+        string? sessionId, string? userId, CancellationToken ct)
     {
         var errors = new Dictionary<string, string[]>();
         var fromTime = ParseTime(from, "from", errors);
@@ -67,12 +68,17 @@ public static class OverviewEndpoints
             errors["model"] = ["model must be at most 200 characters"];
         if (limit is < 1 or > TraceEndpoints.MaxLimit)
             errors["limit"] = [$"limit must be between 1 and {TraceEndpoints.MaxLimit}"];
+        if (sessionId is { Length: > 200 })
+            errors["sessionId"] = ["sessionId must be at most 200 characters"];
+        if (userId is { Length: > 200 })
+            errors["userId"] = ["userId must be at most 200 characters"];
         if (!Cursor.IsValid(cursor))
             errors["cursor"] = ["cursor is not one this API returned as 'next'"];
         if (errors.Count > 0)
             return TypedResults.ValidationProblem(errors);
         return TypedResults.Ok(await queries.SearchTracesAsync(project, new TraceSearchFilter(fromTime, toTime,
-            string.IsNullOrEmpty(status) ? null : status, model, kind, q?.Trim(), limit ?? TraceEndpoints.DefaultLimit, cursor), ct));
+            string.IsNullOrEmpty(status) ? null : status, model, kind, q?.Trim(), limit ?? TraceEndpoints.DefaultLimit, cursor,
+            string.IsNullOrEmpty(sessionId) ? null : sessionId, string.IsNullOrEmpty(userId) ? null : userId), ct));
     }
 
     private static async Task<Results<Ok<T>, ValidationProblem>> Run<T>(TimeProvider clock, string? from, string? to, string? bucket,

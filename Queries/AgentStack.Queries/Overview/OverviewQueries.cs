@@ -9,7 +9,7 @@ namespace AgentStack.Queries.Overview;
 
 /// <summary>Filters of the dashboard's trace search: the trace list's own plus model, span kind and text.</summary>
 public sealed record TraceSearchFilter(DateTimeOffset? From, DateTimeOffset? To, string? Status, string? Model, string? Kind,
-    string? Text, int Limit, string? Cursor);
+    string? Text, int Limit, string? Cursor, string? SessionId = null, string? UserId = null);
 
 /// <summary>
 /// The dashboard's charts (issue 7), each one aggregate query over the ClickHouse tables the analytics
@@ -152,7 +152,7 @@ public sealed class OverviewQueries(IAnalyticsStore analytics, TraceQueries trac
     /// cursor as <c>GET /traces</c>, narrowed to traces having a span that matches.
     /// </summary>
     public Task<TraceList> SearchTracesAsync(string project, TraceSearchFilter filter, CancellationToken ct) =>
-        traces.ListTracesAsync(project, new TraceFilter(filter.From, filter.To, filter.Status, filter.Limit, filter.Cursor),
+        traces.ListTracesAsync(project, new TraceFilter(filter.From, filter.To, filter.Status, filter.Limit, filter.Cursor, filter.SessionId, filter.UserId),
             (where, parameters) =>
             {
                 var spanWhere = new List<string>();

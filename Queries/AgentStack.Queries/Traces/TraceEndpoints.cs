@@ -21,7 +21,7 @@ public static class TraceEndpoints
     }
 
     private static async Task<Results<Ok<TraceList>, ValidationProblem>> GetTracesAsync(string project, TraceQueries queries,
-        string? from, string? to, string? status, int? limit, string? cursor, CancellationToken ct)
+        string? from, string? to, string? status, int? limit, string? cursor, string? sessionId, string? userId, CancellationToken ct)
     {
         var errors = new Dictionary<string, string[]>();
         var fromTime = ParseTime(from, "from", errors);
@@ -30,12 +30,16 @@ public static class TraceEndpoints
             errors["status"] = ["status must be ok or error"];
         if (limit is < 1 or > MaxLimit)
             errors["limit"] = [$"limit must be between 1 and {MaxLimit}"];
+        if (sessionId is { Length: > 200 })
+            errors["sessionId"] = ["sessionId must be at most 200 characters"];
+        if (userId is { Length: > 200 })
+            errors["userId"] = ["userId must be at most 200 characters"];
         if (!Cursor.IsValid(cursor))
             errors["cursor"] = ["cursor is not one this API returned as 'next'"];
         if (errors.Count > 0)
             return TypedResults.ValidationProblem(errors);
         return TypedResults.Ok(await queries.GetTracesAsync(project,
-            new TraceFilter(fromTime, toTime, status, limit ?? DefaultLimit, cursor), ct));
+            new TraceFilter(fromTime, toTime, status, limit ?? DefaultLimit, cursor, sessionId, userId), ct));
     }
 
     private static async Task<Results<Ok<TraceDetail>, NotFound>> GetTraceAsync(string project, string traceId,

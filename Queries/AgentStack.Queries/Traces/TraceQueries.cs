@@ -6,8 +6,26 @@ using AgentStack.Projections.Analytics;
 
 namespace AgentStack.Queries.Traces;
 
-/// <summary>Filters of the trace list; times are RFC 3339, <see cref="Status"/> is ok or error.</summary>
-public sealed record TraceFilter(DateTimeOffset? From, DateTimeOffset? To, string? Status, int Limit, string? Cursor);
+/// <summary>
+/// Filters of the trace list; times are RFC 3339, <see cref="Status"/> is ok or error; <see cref="SessionId"/> and
+/// <see cref="UserId"/> keep traces having a span with that session or user (<see cref="SessionAttributes"/>).
+/// </summary>
+public sealed record TraceFilter(DateTimeOffset? From, DateTimeOffset? To, string? Status, int Limit, string? Cursor,
+    string? SessionId = null, string? UserId = null);
+
+/// <summary>
+/// Sessions and users are read from the span attributes at query time (issue 16): no column of their own, so every
+/// span already stored counts. The SDK's and OpenInference's <c>session.id</c> / <c>user.id</c>, GenAI's
+/// <c>gen_ai.conversation.id</c>, OpenTelemetry's <c>enduser.id</c>.
+/// </summary>
+public static class SessionAttributes
+{
+    /// <summary>The session of a row of <c>agentstack.spans</c> aliased <c>s</c>, '' when none.</summary>
+    public const string Session = "coalesce(nullIf(JSONExtractString(ifNull(s.attributes, ''), 'session.id'), ''), JSONExtractString(ifNull(s.attributes, ''), 'gen_ai.conversation.id'))";
+
+    /// <summary>The user of a row of <c>agentstack.spans</c> aliased <c>s</c>, '' when none.</summary>
+    public const string User = "coalesce(nullIf(JSONExtractString(ifNull(s.attributes, ''), 'user.id'), ''), JSONExtractString(ifNull(s.attributes, ''), 'enduser.id'))";
+}
 
 /// <summary>Reads traces and spans from the ClickHouse tables the analytics projection builds.</summary>
 public sealed class TraceQueries(IAnalyticsStore analytics)
@@ -43,6 +61,16 @@ public sealed class TraceQueries(IAnalyticsStore analytics)
             where.Append(" AND traces.error_count > 0");
         else if (filter.Status == "ok")
             where.Append(" AND traces.error_count = 0");
+        if (filter.SessionId is { Length: > 0 } session)
+        {
+            where.Append(CultureInfo.InvariantCulture, $" AND traces.trace_id IN (SELECT trace_id FROM agentstack.spans AS s WHERE s.project = {{project:String}} AND {SessionAttributes.Session} = {{sessionId:String}})");
+            parameters["sessionId"] = session;
+        }
+        if (filter.UserId is { Length: > 0 } user)
+        {
+            where.Append(CultureInfo.InvariantCulture, $" AND traces.trace_id IN (SELECT trace_id FROM agentstack.spans AS s WHERE s.project = {{project:String}} AND {SessionAttributes.User} = {{userId:String}})");
+            parameters["userId"] = user;
+        }
         narrow?.Invoke(where, parameters);
         if (Cursor.TryDecode(filter.Cursor, out var afterUs, out var afterTrace))
         {

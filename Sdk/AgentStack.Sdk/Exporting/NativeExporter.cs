@@ -14,7 +14,9 @@ namespace AgentStack.Sdk.Exporting;
 /// (full → drop oldest or newest, counted), batches, optional gzip, retries with exponential backoff and
 /// full jitter on 5xx and network errors, no retry on other 4xx. A 429 waits as long as its <c>Retry-After</c>
 /// says and is retried without using up an attempt, so rate limiting loses nothing (issue 17).
-/// <see cref="Enqueue"/> is the only call made on the caller's thread: one non-blocking channel write.
+/// <see cref="Enqueue"/> and <see cref="EnqueueStart"/> are the only calls made on the caller's thread: one
+/// non-blocking channel write each. A span whose kind is in <see cref="AgentStackOptions.StartEventKinds"/> is
+/// sent twice (issue 16): its start record when it starts, its completion when it ends; the counters count records.
 /// </summary>
 internal sealed class NativeExporter : IAsyncDisposable
 {
@@ -23,7 +25,11 @@ internal sealed class NativeExporter : IAsyncDisposable
 
     private readonly AgentStackOptions options;
     private readonly Func<ActivitySource, bool> exported;
-    private readonly Channel<Activity> queue;
+    private readonly Channel<Item> queue;
+    private readonly HashSet<string> startKinds;
+    // Name and kind each started span was sent with, so its completion keeps them (the decider refuses a change):
+    // touched only by the exporter's loop.
+    private readonly Dictionary<string, (string Name, string Kind)> started = new(StringComparer.Ordinal);
     private readonly HttpClient http;
     private readonly Uri spansUri;
     private readonly SemaphoreSlim wake = new(0);
@@ -40,7 +46,8 @@ internal sealed class NativeExporter : IAsyncDisposable
     {
         this.options = options;
         this.exported = exported;
-        queue = Channel.CreateBounded<Activity>(
+        startKinds = new HashSet<string>(options.StartEventKinds, StringComparer.Ordinal);
+        queue = Channel.CreateBounded<Item>(
             new BoundedChannelOptions(Math.Max(1, options.MaxQueueSize))
             {
                 FullMode = options.QueueFullMode == QueueFullMode.DropOldest ? BoundedChannelFullMode.DropOldest : BoundedChannelFullMode.DropWrite,
@@ -76,11 +83,25 @@ internal sealed class NativeExporter : IAsyncDisposable
     private long Settled => Interlocked.Read(ref exportedCount) + Interlocked.Read(ref dropped)
         + Interlocked.Read(ref failed) + Interlocked.Read(ref filtered);
 
+    /// <summary>Whether any span kind is sent when it starts.</summary>
+    public bool SendsStarts => startKinds.Count > 0;
+
+    /// <summary>Called on the caller's thread when an activity starts: enqueues its start record if its kind asks for one.</summary>
+    public void EnqueueStart(Activity activity)
+    {
+        if (startKinds.Contains(SpanConverter.KindOf(activity)))
+            Write(new Item(activity, Start: true));
+    }
+
     /// <summary>Called on the caller's thread when an activity stops: never blocks, never throws.</summary>
-    public void Enqueue(Activity activity)
+    public void Enqueue(Activity activity) => Write(new Item(activity, Start: false));
+
+    private readonly record struct Item(Activity Activity, bool Start);
+
+    private void Write(Item item)
     {
         Interlocked.Increment(ref enqueued);
-        if (!queue.Writer.TryWrite(activity))
+        if (!queue.Writer.TryWrite(item))
         {
             // Only after disposal: the writer is completed.
             Interlocked.Increment(ref dropped);
@@ -109,7 +130,7 @@ internal sealed class NativeExporter : IAsyncDisposable
 
     private async Task RunAsync()
     {
-        var batch = new List<Activity>(options.MaxBatchSize);
+        var batch = new List<Item>(options.MaxBatchSize);
         var token = stopping.Token;
         try
         {
@@ -152,20 +173,28 @@ internal sealed class NativeExporter : IAsyncDisposable
         ReportProgress();
     }
 
-    private async Task ExportAsync(List<Activity> batch, CancellationToken token)
+    private async Task ExportAsync(List<Item> batch, CancellationToken token)
     {
         var spans = new List<SpanData>(batch.Count);
-        foreach (var activity in batch)
+        foreach (var (activity, start) in batch)
         {
             try
             {
-                var span = SpanConverter.Convert(activity, options, exported);
+                var span = start
+                    ? SpanConverter.ConvertStart(activity, options, exported)
+                    : SpanConverter.Convert(activity, options, exported);
                 if (options.Redact is { } redact)
                     span = redact(span);
                 if (span is null)
+                {
                     Interlocked.Increment(ref filtered);
-                else
-                    spans.Add(span);
+                    continue;
+                }
+                if (start)
+                    started[span.SpanId] = (span.Name, span.Kind);
+                else if (started.Remove(span.SpanId, out var identity))
+                    (span.Name, span.Kind) = identity;
+                spans.Add(span);
             }
 #pragma warning disable CA1031 // A faulty redaction hook or an odd activity must cost one span, never the exporter.
             catch (Exception e)

@@ -32,8 +32,12 @@ internal static class SpanJson
         w.WriteString("name", s.Name);
         w.WriteString("kind", s.Kind);
         w.WriteString("startTime", Time(s.StartTime));
-        w.WriteString("endTime", Time(s.EndTime < s.StartTime ? s.StartTime : s.EndTime));
-        w.WriteString("status", s.Status);
+        // A start record has no end and no outcome yet (the span contract: no endTime means started).
+        if (!s.IsStart)
+        {
+            w.WriteString("endTime", Time(s.EndTime < s.StartTime ? s.StartTime : s.EndTime));
+            w.WriteString("status", s.Status);
+        }
         if (s.StatusMessage is not null)
             w.WriteString("statusMessage", s.StatusMessage);
         if (s.Model is not null)

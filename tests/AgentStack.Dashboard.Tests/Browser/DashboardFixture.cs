@@ -109,11 +109,15 @@ public sealed class WatchedPage : IAsyncDisposable
     public IPage Page { get; }
     public IReadOnlyList<string> Errors { get { lock (errors) return errors.ToList(); } }
 
-    public static async Task<WatchedPage> OpenAsync(DashboardFixture fixture, int width = 1280, int height = 800, string? storageState = null)
+    public static Task<WatchedPage> OpenAsync(DashboardFixture fixture, int width = 1280, int height = 800, string? storageState = null) =>
+        OpenAsync(fixture, fixture.Server.BaseAddress, width, height, storageState);
+
+    /// <summary>A page on another server than the fixture's (a test class that fills a server of its own).</summary>
+    public static async Task<WatchedPage> OpenAsync(DashboardFixture fixture, Uri baseAddress, int width = 1280, int height = 800, string? storageState = null)
     {
         var context = await fixture.Browser.NewContextAsync(new BrowserNewContextOptions
         {
-            BaseURL = fixture.Server.BaseAddress.ToString(),
+            BaseURL = baseAddress.ToString(),
             ViewportSize = new ViewportSize { Width = width, Height = height },
             StorageState = storageState,
             ReducedMotion = ReducedMotion.Reduce,

@@ -13,6 +13,7 @@ import { AuthService } from './auth/auth.service';
         <nav aria-label="Main">
           <a routerLink="/overview" routerLinkActive="active">Overview</a>
           <a routerLink="/traces" routerLinkActive="active">Traces</a>
+          <a routerLink="/sessions" routerLinkActive="active">Sessions</a>
           @if (id.scopes.includes('admin')) {
             <a routerLink="/admin" routerLinkActive="active">Keys</a>
             <a routerLink="/operations" routerLinkActive="active">Operations</a>

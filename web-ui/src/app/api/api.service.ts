@@ -6,6 +6,23 @@ import {
   ErrorRateSeries, FilterOptions, Finding, LatencyScatter, ModelLatencyList, ReplayEvent, SecuritySeries, TimeRange,
   TraceDetail, TraceList, TraceQuery, UsageSeries,
 } from './models';
+import { ReplayFeed, RunComparison, SessionDetail, SessionList } from './models';
+
+/** Splits Server-Sent Events text into complete events (the rest is returned to wait for more bytes). */
+export function parseSse(buffer: string): { events: { event: string; data: string }[]; rest: string } {
+  const blocks = buffer.replace(/\r\n/g, '\n').split('\n\n');
+  const rest = blocks.pop() ?? '';
+  const events = blocks.flatMap((block) => {
+    let event = 'message';
+    const data: string[] = [];
+    for (const line of block.split('\n')) {
+      if (line.startsWith('event:')) event = line.slice(6).trim();
+      else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
+    }
+    return data.length > 0 ? [{ event, data: data.join('\n') }] : [];
+  });
+  return { events, rest };
+}
 
 /** Parses the replay endpoint's NDJSON: one stored event a line. */
 export function parseNdjson(text: string): ReplayEvent[] {
@@ -43,6 +60,59 @@ export class ApiService {
 
   replay(traceId: string): Observable<ReplayEvent[]> {
     return this.http.get(`${this.base()}/traces/${encodeURIComponent(traceId)}/replay`, { responseType: 'text' }).pipe(map(parseNdjson));
+  }
+
+  /**
+   * The live replay (issue 16): the replay endpoint as Server-Sent Events with `follow=true`, read with fetch (an
+   * EventSource cannot send the key). Emits the events pushed so far after each chunk, and `live: false` when the
+   * server ends the stream (the run is over) or it breaks; never errors, so a lost feed only stops the growth.
+   */
+  followReplay(traceId: string, fromVersion = 1): Observable<ReplayFeed> {
+    return new Observable<ReplayFeed>((subscriber) => {
+      const controller = new AbortController();
+      const headers: Record<string, string> = { Accept: 'text/event-stream' };
+      const key = this.auth.key();
+      if (key) headers['Authorization'] = `Bearer ${key}`;
+      const url = `${this.base()}/traces/${encodeURIComponent(traceId)}/replay?follow=true&fromVersion=${fromVersion}`;
+      const events: ReplayEvent[] = [];
+      const read = async () => {
+        const response = await fetch(url, { headers, credentials: 'same-origin', signal: controller.signal });
+        if (!response.ok || !response.body) return;
+        subscriber.next({ events: [], live: true });
+        const reader = response.body.getReader();
+        const decoder = new TextDecoder();
+        let buffer = '';
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) return;
+          const parsed = parseSse(buffer + decoder.decode(value, { stream: true }));
+          buffer = parsed.rest;
+          const added = parsed.events.filter((e) => e.event !== 'end').map((e) => JSON.parse(e.data) as ReplayEvent);
+          if (added.length > 0) {
+            events.push(...added);
+            subscriber.next({ events: [...events], live: true });
+          }
+        }
+      };
+      read().catch(() => undefined).finally(() => {
+        if (controller.signal.aborted) return;
+        subscriber.next({ events: [...events], live: false });
+        subscriber.complete();
+      });
+      return () => controller.abort();
+    });
+  }
+
+  sessions(query: { from?: string; to?: string; userId?: string; limit?: number }): Observable<SessionList> {
+    return this.http.get<SessionList>(`${this.base()}/sessions`, { params: params(query) });
+  }
+
+  session(sessionId: string): Observable<SessionDetail> {
+    return this.http.get<SessionDetail>(`${this.base()}/sessions/${encodeURIComponent(sessionId)}`);
+  }
+
+  compare(left: string, right: string): Observable<RunComparison> {
+    return this.http.get<RunComparison>(`${this.base()}/compare`, { params: params({ left, right }) });
   }
 
   usage(range: TimeRange): Observable<UsageSeries> { return this.overview<UsageSeries>('usage', range); }

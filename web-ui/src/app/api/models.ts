@@ -38,4 +38,27 @@ export interface ModelLatency { model: string; calls: number; p50Ms: number; p95
 export interface ModelLatencyList { from: string; to: string; models: ModelLatency[]; }
 export interface FilterOptions { models: string[]; kinds: string[]; }
 
-export interface TraceQuery extends TimeRange { status?: string; model?: string; kind?: string; q?: string; cursor?: string | null; limit?: number; }
+export interface TraceQuery extends TimeRange { status?: string; model?: string; kind?: string; q?: string; cursor?: string | null; limit?: number; sessionId?: string; userId?: string; }
+
+/** The live replay feed (issue 16): the events pushed so far, and whether the stream is still open. */
+export interface ReplayFeed { events: ReplayEvent[]; live: boolean; }
+
+/** A session (conversation) and its totals over its traces. */
+export interface SessionSummary {
+  sessionId: string; userIds: string[]; traceCount: number; errorCount: number; firstStart: string; lastStart: string;
+  durationMs: number; inputTokens: number; outputTokens: number; costUsd: number;
+}
+export interface SessionList { items: SessionSummary[]; }
+export interface SessionDetail { session: SessionSummary; traces: TraceSummary[]; }
+
+/** Two runs step-aligned (GET .../compare?left=&right=). */
+export interface RunTotals {
+  traceId: string; name: string; startTime: string; durationMs: number; spanCount: number; errorCount: number;
+  inputTokens: number; outputTokens: number; costUsd: number; rerunOf: string | null;
+}
+export interface AlignedStep { index: number; left: SpanView | null; right: SpanView | null; differences: string[]; }
+export interface Divergence { index: number; field: string; label: string; }
+export interface RunComparison {
+  left: RunTotals; right: RunTotals; steps: AlignedStep[]; firstDivergence: Divergence | null;
+  inputTokensDelta: number; outputTokensDelta: number; costUsdDelta: number; durationMsDelta: number;
+}

@@ -70,3 +70,31 @@ export function delayAfter(events: ReplayEvent[], index: number, speed: Speed): 
   const gap = occurredAt(next) - occurredAt(events[index]);
   return Math.min(Math.max(Number.isFinite(gap) ? gap : 0, 0), 10_000);
 }
+
+/** Whether the recorded run is over: its root span completed and no started span left open (as the server's follow decides). */
+export function runIsOver(events: ReplayEvent[]): boolean {
+  const open = new Set<string>();
+  let rootCompleted = false;
+  for (const event of events) {
+    const span = event.data.span;
+    if (!span) continue;
+    if (event.type.startsWith('span.started')) open.add(span.spanId);
+    else if (event.type.startsWith('span.completed')) {
+      open.delete(span.spanId);
+      if (!span.parentSpanId) rootCompleted = true;
+    }
+  }
+  return rootCompleted && open.size === 0;
+}
+
+/** The latest recorded state of each span in the events (a completion replaces its start), with its duration. */
+export function spansFromEvents(events: ReplayEvent[]): SpanView[] {
+  const spans = new Map<string, SpanView>();
+  for (const event of events) {
+    const span = event.data.span;
+    if (!span) continue;
+    const durationMs = span.endTime ? Date.parse(span.endTime) - Date.parse(span.startTime) : null;
+    spans.set(span.spanId, { ...span, durationMs: span.durationMs ?? durationMs });
+  }
+  return [...spans.values()];
+}

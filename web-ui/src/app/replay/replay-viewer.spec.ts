@@ -1,10 +1,14 @@
+import { vi } from 'vitest';
 import { TestBed } from '@angular/core/testing';
 import { provideHttpClient } from '@angular/common/http';
 import { HttpTestingController, provideHttpClientTesting } from '@angular/common/http/testing';
 import { provideRouter } from '@angular/router';
 import { ReplayEvent } from '../api/models';
 import { span } from '../../testing/spans';
-import { delayAfter, stateAt } from './replay-state';
+import { delayAfter, runIsOver, spansFromEvents, stateAt } from './replay-state';
+import { BehaviorSubject } from 'rxjs';
+import { ApiService } from '../api/api.service';
+import { ReplayFeed } from '../api/models';
 import { ReplayViewer } from './replay-viewer';
 
 const events: ReplayEvent[] = [
@@ -34,9 +38,33 @@ describe('replay state', () => {
   });
 });
 
+describe('live runs', () => {
+  const completed = (id: string, parent: string | null, version: number): ReplayEvent => ({
+    version, position: version, type: 'span.completed.v1', recordedAt: '2026-03-10T00:00:05Z', hash: `h${version}`, prevHash: null,
+    data: { span: span(id, parent, '2026-03-10T00:00:00Z', '2026-03-10T00:00:05Z') },
+  });
+
+  it('is over once the root completed and nothing is left open', () => {
+    expect(runIsOver(events)).toBe(false);
+    expect(runIsOver([...events, completed('root', null, 4)])).toBe(true);
+    expect(runIsOver([events[0], completed('root', null, 2)])).toBe(true);
+    expect(runIsOver([events[0], events[1], completed('root', null, 3)])).toBe(false);
+  });
+
+  it('keeps the latest recorded state of each span, with its duration', () => {
+    expect(spansFromEvents(events).map((s) => [s.spanId, s.endTime, s.durationMs])).toEqual([
+      ['root', null, null], ['llm', '2026-03-10T00:00:04Z', 3000],
+    ]);
+  });
+});
+
 describe('ReplayViewer', () => {
+  let feed: BehaviorSubject<ReplayFeed>;
   async function open(version?: string) {
     TestBed.configureTestingModule({ providers: [provideRouter([]), provideHttpClient(), provideHttpClientTesting()] });
+    // The live feed has answered (open, nothing new yet), as followReplay does once the server accepts the request.
+    feed = new BehaviorSubject<ReplayFeed>({ events: [], live: true });
+    vi.spyOn(TestBed.inject(ApiService), 'followReplay').mockReturnValue(feed);
     const fixture = TestBed.createComponent(ReplayViewer);
     fixture.componentRef.setInput('traceId', 't');
     if (version) fixture.componentRef.setInput('version', version);
@@ -62,6 +90,22 @@ describe('ReplayViewer', () => {
     await fixture.whenStable();
     expect(el.querySelector('[data-testid=replay-event-type]')!.textContent).toBe('span.started.v1');
     expect(el.querySelectorAll('[data-testid=replay-spans] li').length).toBe(1);
+    fixture.destroy();
+  });
+
+  it('grows while the run is recorded, following the last step', async () => {
+    const fixture = await open(String(3));
+    const el = fixture.nativeElement as HTMLElement;
+    expect(TestBed.inject(ApiService).followReplay).toHaveBeenCalledWith('t', 4);
+    const more: ReplayEvent = { version: 4, position: 4, type: 'span.completed.v1', recordedAt: '2026-03-10T00:00:05Z', hash: 'h4', prevHash: 'h3',
+      data: { span: span('root', null, '2026-03-10T00:00:00Z', '2026-03-10T00:00:05Z', { kind: 'agent' }) } };
+    feed.next({ events: [more], live: true });
+    await fixture.whenStable();
+    expect(step(el)).toContain('Step 4 of 4 · version 4');
+    expect(el.querySelector('[data-testid=replay-live]')).not.toBeNull();
+    feed.next({ events: [more], live: false });
+    await fixture.whenStable();
+    expect(el.querySelector('[data-testid=replay-live]')).toBeNull();
     fixture.destroy();
   });
 

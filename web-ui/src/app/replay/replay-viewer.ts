@@ -5,11 +5,12 @@ import { RouterLink } from '@angular/router';
 import { ApiService } from '../api/api.service';
 import { ReplayEvent } from '../api/models';
 import { formatTime, formatUsd } from '../shared/format';
-import { Speed, Speeds, delayAfter, stateAt } from './replay-state';
+import { Speed, Speeds, delayAfter, runIsOver, stateAt } from './replay-state';
 
 /**
  * The Time Machine (issue 7): plays a trace's stored event stream back step by step, showing at each
- * step the agent's state as it was (ARCHITECTURE.md, invariant 5: the events are those recorded).
+ * step the agent's state as it was (ARCHITECTURE.md, invariant 5: the events are those recorded). A run still in
+ * progress keeps growing (issue 16): after the stored events, the viewer follows the replay endpoint's live feed.
  */
 @Component({
   selector: 'as-replay-viewer',
@@ -30,7 +31,19 @@ export class ReplayViewer {
   protected readonly formatUsd = formatUsd;
   protected readonly formatTime = formatTime;
   protected readonly replay = rxResource({ params: () => this.traceId(), stream: ({ params }) => this.api.replay(params) });
-  protected readonly events = computed(() => this.replay.value() ?? []);
+  /** While the stored events show a run in progress, the events appended after them, pushed by the server. */
+  protected readonly feed = rxResource({
+    params: () => {
+      const stored = this.replay.value();
+      return stored && stored.length > 0 && !runIsOver(stored) ? { traceId: this.traceId(), from: stored[stored.length - 1].version + 1 } : undefined;
+    },
+    stream: ({ params }) => this.api.followReplay(params.traceId, params.from),
+  });
+  protected readonly events = computed(() => [...(this.replay.value() ?? []), ...(this.feed.value()?.events ?? [])]);
+  /** The run is still being recorded and the feed is open. */
+  protected readonly live = computed(() => this.feed.value()?.live ?? false);
+  private applied: string | null = null;
+  private seen = 0;
   protected readonly index = signal(0);
   protected readonly playing = signal(false);
   protected readonly speed = signal<Speed>('1');
@@ -43,13 +56,24 @@ export class ReplayViewer {
   protected readonly atEnd = computed(() => this.index() >= this.events().length - 1);
 
   constructor() {
-    // The deep link picks the step once the events are there (and whenever the link changes).
+    // The deep link picks the step once the events are there (and whenever the link changes). Events pushed live
+    // later keep the step, unless the viewer was on the last one: then it follows the run as it grows.
     effect(() => {
       const events = this.events();
-      const wanted = Number(this.version());
+      const link = `${this.traceId()}|${this.version()}`;
       if (events.length === 0) return;
-      const at = Number.isFinite(wanted) && this.version() !== undefined ? events.findIndex((e) => e.version >= wanted) : 0;
-      untracked(() => this.index.set(at < 0 ? events.length - 1 : at));
+      untracked(() => {
+        const previous = this.seen;
+        this.seen = events.length;
+        if (this.applied === link) {
+          if (!this.playing() && this.index() === previous - 1) this.index.set(events.length - 1);
+          return;
+        }
+        this.applied = link;
+        const wanted = Number(this.version());
+        const at = Number.isFinite(wanted) && this.version() !== undefined ? events.findIndex((e) => e.version >= wanted) : 0;
+        this.index.set(at < 0 ? events.length - 1 : at);
+      });
     });
     // The address bar follows the step, so any moment can be shared; replaceState keeps history clean.
     effect(() => {

@@ -6,6 +6,7 @@ import { SpanView } from '../../api/models';
 import { formatMs, formatUsd } from '../../shared/format';
 import { SpanInspector } from '../span-inspector/span-inspector';
 import { waterfall } from '../waterfall';
+import { spansFromEvents } from '../../replay/replay-state';
 
 @Component({
   selector: 'as-trace-detail',
@@ -23,7 +24,22 @@ export class TraceDetailPage {
 
   protected readonly trace = rxResource({ params: () => this.traceId(), stream: ({ params }) => this.api.trace(params) });
   protected readonly findings = rxResource({ params: () => this.traceId(), stream: ({ params }) => this.api.findings(params) });
-  protected readonly rows = computed(() => waterfall(this.trace.value()?.spans ?? []));
+  /**
+   * A run still in progress grows live (issue 16): while the trace has open spans, the replay endpoint's live feed
+   * pushes every event as it is recorded, and the spans it carries (exactly as recorded) take the place of the
+   * projected ones, so new steps show at once, before the analytics tables have them.
+   */
+  protected readonly feed = rxResource({
+    params: () => (this.trace.value()?.spans ?? []).some((s) => !s.endTime) ? this.traceId() : undefined,
+    stream: ({ params }) => this.api.followReplay(params),
+  });
+  protected readonly live = computed(() => this.feed.value()?.live ?? false);
+  protected readonly spans = computed<SpanView[]>(() => {
+    const recorded = spansFromEvents(this.feed.value()?.events ?? []);
+    const pushed = new Set(recorded.map((s) => s.spanId));
+    return [...(this.trace.value()?.spans ?? []).filter((s) => !pushed.has(s.spanId)), ...recorded];
+  });
+  protected readonly rows = computed(() => waterfall(this.spans()));
   protected readonly selectedId = signal<string | null>(null);
   protected readonly selected = computed<SpanView | null>(() => {
     const rows = this.rows();
@@ -31,7 +47,7 @@ export class TraceDetailPage {
   });
   protected readonly selectedFindings = computed(() => (this.findings.value() ?? []).filter((f) => f.spanId === this.selected()?.spanId));
   protected readonly totals = computed(() => {
-    const spans = this.trace.value()?.spans ?? [];
+    const spans = this.spans();
     const start = Math.min(...spans.map((s) => Date.parse(s.startTime)));
     const end = Math.max(...spans.map((s) => Date.parse(s.endTime ?? s.startTime)));
     return {

@@ -28,4 +28,33 @@ describe('TraceListPage', () => {
     expect(fixture.nativeElement.querySelector('.empty').textContent).toContain('No traces match');
     fixture.destroy();
   });
+
+  it('filters by session and user and links two picked traces to the comparison', async () => {
+    TestBed.configureTestingModule({ providers: [provideRouter([]), provideHttpClient(), provideHttpClientTesting()] });
+    const fixture = TestBed.createComponent(TraceListPage);
+    fixture.detectChanges();
+    const http = TestBed.inject(HttpTestingController);
+    http.match((r) => r.url.endsWith('/overview/filters')).forEach((r) => r.flush({ models: [], kinds: [] }));
+    const row = (id: string) => ({ traceId: id, name: id, startTime: '2026-03-10T01:00:00Z', endTime: null, durationMs: 1, spanCount: 1,
+      openSpanCount: 0, errorCount: 0, inputTokens: 0, outputTokens: 0, costUsd: 0, status: 'ok', models: [] });
+    http.expectOne((r) => r.url.endsWith('/trace-search')).flush({ items: [row('a'), row('b'), row('c')], next: null });
+    await fixture.whenStable();
+
+    const session = fixture.nativeElement.querySelector('input[name=sessionId]') as HTMLInputElement;
+    session.value = 'chat-7';
+    session.dispatchEvent(new Event('change'));
+    fixture.detectChanges();
+    const request = http.expectOne((r) => r.url.endsWith('/trace-search'));
+    expect(request.request.params.get('sessionId')).toBe('chat-7');
+    request.flush({ items: [row('a'), row('b'), row('c')], next: null });
+    await fixture.whenStable();
+
+    for (const id of ['a', 'b', 'c']) {
+      (fixture.nativeElement.querySelector(`tr[data-trace-id=${id}] input[type=checkbox]`) as HTMLInputElement).click();
+      await fixture.whenStable();
+    }
+    const link = fixture.nativeElement.querySelector('.compare-bar a') as HTMLAnchorElement;
+    expect(link.getAttribute('href')).toBe('/compare?left=b&right=c');
+    fixture.destroy();
+  });
 });

@@ -30,7 +30,11 @@ export class TraceListPage {
   protected readonly model = signal('');
   protected readonly kind = signal('');
   protected readonly text = signal('');
+  protected readonly sessionId = signal('');
+  protected readonly userId = signal('');
   protected readonly live = signal(true);
+  /** Up to two traces picked for the comparison view, oldest pick first. */
+  protected readonly picked = signal<string[]>([]);
   /** Pages loaded past the first with "Load more". */
   protected readonly more = signal<TraceSummary[]>([]);
   protected readonly next = signal<string | null>(null);
@@ -39,6 +43,7 @@ export class TraceListPage {
 
   private readonly query = computed(() => ({
     ...this.ranges.range(), status: this.status(), model: this.model(), kind: this.kind(), q: this.text().trim(),
+    sessionId: this.sessionId().trim(), userId: this.userId().trim(),
   }));
   protected readonly options = rxResource({ params: () => this.ranges.range(), stream: ({ params }) => this.api.filters(params) });
   protected readonly first = rxResource({
@@ -82,6 +87,11 @@ export class TraceListPage {
     } finally {
       this.loadingMore.set(false);
     }
+  }
+
+  /** Picking a third trace drops the oldest pick. */
+  protected togglePick(traceId: string): void {
+    this.picked.update((p) => p.includes(traceId) ? p.filter((t) => t !== traceId) : [...p, traceId].slice(-2));
   }
 
   protected value(event: Event): string {
