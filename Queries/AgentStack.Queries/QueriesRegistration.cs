@@ -1,4 +1,5 @@
 using AgentStack.Commands.Access;
+using AgentStack.Queries.Erasure;
 using AgentStack.Queries.Overview;
 using AgentStack.Queries.Projections;
 using AgentStack.Queries.Replay;
@@ -35,6 +36,7 @@ public static class QueriesRegistration
         project.MapReplay();
         project.MapOverview();
         app.MapProjectionStatus();
+        app.MapErasure();
         return app;
     }
 }
