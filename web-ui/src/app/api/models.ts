@@ -39,3 +39,6 @@ export interface ModelLatencyList { from: string; to: string; models: ModelLaten
 export interface FilterOptions { models: string[]; kinds: string[]; }
 
 export interface TraceQuery extends TimeRange { status?: string; model?: string; kind?: string; q?: string; cursor?: string | null; limit?: number; }
+
+/** The answer of POST /api/projects/{project}/subjects/{subject}/erase (docs/privacy.md). */
+export interface SubjectErasure { subject: string; erasedAt: string; keysDestroyed: number; analyticsSpansErased: number; }
