@@ -16,6 +16,7 @@ public static class QueriesRegistration
     public static IServiceCollection AddQueries(this IServiceCollection services)
     {
         services.AddSingleton<TraceQueries>();
+        services.AddSingleton<TracesAsOf>();
         services.AddSingleton<OverviewQueries>();
         return services;
     }
