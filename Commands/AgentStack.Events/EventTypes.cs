@@ -14,6 +14,7 @@ public static class EventTypes
 {
     public const string SpanStarted = "span.started.v1";
     public const string SpanCompleted = "span.completed.v1";
+    public const string SubjectErased = "subject.erased.v1";
 
     private static readonly Dictionary<Type, (string Name, JsonTypeInfo Info)> ByType = new()
     {
@@ -26,6 +27,7 @@ public static class EventTypes
         [typeof(ApiKeyIssued)] = (AccessEventTypes.ApiKeyIssued, AccessEventJsonContext.Default.ApiKeyIssued),
         [typeof(ApiKeyRevoked)] = (AccessEventTypes.ApiKeyRevoked, AccessEventJsonContext.Default.ApiKeyRevoked),
         [typeof(ApiKeyRotated)] = (AccessEventTypes.ApiKeyRotated, AccessEventJsonContext.Default.ApiKeyRotated),
+        [typeof(SubjectErased)] = (SubjectErased, EventJsonContext.Default.SubjectErased),
     };
 
     private static readonly Dictionary<string, JsonTypeInfo> ByName =
@@ -95,4 +97,5 @@ public static class EventTypes
 [JsonSerializable(typeof(SpanStarted))]
 [JsonSerializable(typeof(SpanCompleted))]
 [JsonSerializable(typeof(SpanRecord))]
+[JsonSerializable(typeof(SubjectErased))]
 public sealed partial class EventJsonContext : JsonSerializerContext;

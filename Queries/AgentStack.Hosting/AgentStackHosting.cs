@@ -4,6 +4,7 @@ using AgentStack.Access.Administering;
 using AgentStack.Access.SigningIn;
 using AgentStack.Commands.Bus;
 using AgentStack.Commands.Spans.Ingesting;
+using AgentStack.Erasure;
 using AgentStack.EventStore.Marten;
 using AgentStack.EventStore.Sqlite;
 using AgentStack.Events;
@@ -56,9 +57,8 @@ public static class AgentStackHosting
         var services = builder.Services;
         services.AddSingleton(TimeProvider.System);
         AddEventStore(services, configuration, dataDirectory);
-        // The adapter as stored, before any presentation (verification and exports need the stored bytes).
-        services.AddSingleton(sp => new RawEventStore(sp.GetRequiredService<IEventStore>()));
-        services.AddSingleton<IEventPresenter, StoredBytesPresenter>();
+        // Payloads sealed on append and opened on read; the adapter as stored stays RawEventStore (issue 14).
+        services.AddErasure(ErasureConfiguration.From(configuration, dataDirectory));
         services.AddReadyCheck("event-store", (sp, ct) => sp.GetRequiredService<IEventStore>().GetLastPositionAsync(ct));
 
         if (roles.HasFlag(AgentStackRoles.Commands) || roles.HasFlag(AgentStackRoles.Queries))

@@ -1,5 +1,6 @@
 using AgentStack.Access;
 using AgentStack.Queries.Comparing;
+using AgentStack.Queries.Erasure;
 using AgentStack.Queries.Overview;
 using AgentStack.Queries.Projections;
 using AgentStack.Queries.Replay;
@@ -17,6 +18,7 @@ public static class QueriesRegistration
     public static IServiceCollection AddQueries(this IServiceCollection services)
     {
         services.AddSingleton<TraceQueries>();
+        services.AddSingleton<TracesAsOf>();
         services.AddSingleton<OverviewQueries>();
         services.AddSingleton<SessionQueries>();
         return services;
@@ -40,6 +42,7 @@ public static class QueriesRegistration
         project.MapSessions();
         project.MapCompare();
         app.MapProjectionStatus();
+        app.MapErasure();
         return app;
     }
 }

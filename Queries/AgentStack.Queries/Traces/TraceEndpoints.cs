@@ -15,13 +15,16 @@ public static class TraceEndpoints
     /// <summary>Maps the trace reads onto a <c>/api/projects/{project}</c> group that already checks the key's project.</summary>
     public static RouteGroupBuilder MapTraces(this RouteGroupBuilder project)
     {
-        project.MapGet("/traces", GetTracesAsync).WithName("GetTraces").WithSummary("Traces, newest first, with filters and paging");
-        project.MapGet("/traces/{traceId}", GetTraceAsync).WithName("GetTrace").WithSummary("Every span of a trace, with its payloads");
+        project.MapGet("/traces", GetTracesAsync).WithName("GetTraces")
+            .WithSummary("Traces, newest first, with filters and paging; ?asOf= a log position or an RFC 3339 time reads them as they were then, from the log");
+        project.MapGet("/traces/{traceId}", GetTraceAsync).WithName("GetTrace")
+            .WithSummary("Every span of a trace, with its payloads; ?asOf= a log position or an RFC 3339 time reads it as it was then, from the log");
         return project;
     }
 
     private static async Task<Results<Ok<TraceList>, ValidationProblem>> GetTracesAsync(string project, TraceQueries queries,
-        string? from, string? to, string? status, int? limit, string? cursor, string? sessionId, string? userId, CancellationToken ct)
+        TracesAsOf history, string? from, string? to, string? status, int? limit, string? cursor, string? sessionId, string? userId,
+        string? asOf, CancellationToken ct)
     {
         var errors = new Dictionary<string, string[]>();
         var fromTime = ParseTime(from, "from", errors);
@@ -36,15 +39,28 @@ public static class TraceEndpoints
             errors["userId"] = ["userId must be at most 200 characters"];
         if (!Cursor.IsValid(cursor))
             errors["cursor"] = ["cursor is not one this API returned as 'next'"];
+        AsOf point = default;
+        if (asOf is not null && !AsOf.TryParse(asOf, out point))
+            errors["asOf"] = [AsOf.Problem];
+        else if (asOf is not null && (sessionId is not null || userId is not null))
+            errors["asOf"] = ["asOf reads the log itself and cannot be combined with sessionId or userId yet"];
         if (errors.Count > 0)
             return TypedResults.ValidationProblem(errors);
-        return TypedResults.Ok(await queries.GetTracesAsync(project,
-            new TraceFilter(fromTime, toTime, status, limit ?? DefaultLimit, cursor, sessionId, userId), ct));
+        var filter = new TraceFilter(fromTime, toTime, status, limit ?? DefaultLimit, cursor, sessionId, userId);
+        return TypedResults.Ok(asOf is null
+            ? await queries.GetTracesAsync(project, filter, ct)
+            : await history.GetTracesAsync(project, filter, point, ct));
     }
 
-    private static async Task<Results<Ok<TraceDetail>, NotFound>> GetTraceAsync(string project, string traceId,
-        TraceQueries queries, CancellationToken ct) =>
-        await queries.GetTraceAsync(project, traceId, ct) is { } trace ? TypedResults.Ok(trace) : TypedResults.NotFound();
+    private static async Task<Results<Ok<TraceDetail>, NotFound, ValidationProblem>> GetTraceAsync(string project, string traceId,
+        TraceQueries queries, TracesAsOf history, string? asOf, CancellationToken ct)
+    {
+        AsOf point = default;
+        if (asOf is not null && !AsOf.TryParse(asOf, out point))
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["asOf"] = [AsOf.Problem] });
+        var trace = asOf is null ? await queries.GetTraceAsync(project, traceId, ct) : await history.GetTraceAsync(project, traceId, point, ct);
+        return trace is not null ? TypedResults.Ok(trace) : TypedResults.NotFound();
+    }
 
     private static DateTimeOffset? ParseTime(string? value, string field, Dictionary<string, string[]> errors)
     {

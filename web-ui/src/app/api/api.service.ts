@@ -3,7 +3,7 @@ import { Injectable, inject } from '@angular/core';
 import { Observable, map } from 'rxjs';
 import { AuthService } from '../auth/auth.service';
 import {
-  ErrorRateSeries, FilterOptions, Finding, LatencyScatter, ModelLatencyList, ReplayEvent, SecuritySeries, TimeRange,
+  ErrorRateSeries, FilterOptions, Finding, LatencyScatter, ModelLatencyList, ReplayEvent, SecuritySeries, SubjectErasure, TimeRange,
   TraceDetail, TraceList, TraceQuery, UsageSeries,
 } from './models';
 import { ReplayFeed, RunComparison, SessionDetail, SessionList } from './models';
@@ -121,6 +121,11 @@ export class ApiService {
   errors(range: TimeRange): Observable<ErrorRateSeries> { return this.overview<ErrorRateSeries>('errors', range); }
   models(range: TimeRange): Observable<ModelLatencyList> { return this.overview<ModelLatencyList>('models', range); }
   filters(range: TimeRange): Observable<FilterOptions> { return this.overview<FilterOptions>('filters', range); }
+
+  /** Erases a subject's payloads by destroying their keys (admin scope; docs/privacy.md). */
+  eraseSubject(subject: string): Observable<SubjectErasure> {
+    return this.http.post<SubjectErasure>(`${this.base()}/subjects/${encodeURIComponent(subject)}/erase`, null);
+  }
 
   private overview<T>(name: string, range: TimeRange): Observable<T> {
     return this.http.get<T>(`${this.base()}/overview/${name}`, { params: params(range) });

@@ -62,3 +62,6 @@ export interface RunComparison {
   left: RunTotals; right: RunTotals; steps: AlignedStep[]; firstDivergence: Divergence | null;
   inputTokensDelta: number; outputTokensDelta: number; costUsdDelta: number; durationMsDelta: number;
 }
+
+/** The answer of POST /api/projects/{project}/subjects/{subject}/erase (docs/privacy.md). */
+export interface SubjectErasure { subject: string; erasedAt: string; keysDestroyed: number; analyticsSpansErased: number; }

@@ -12,6 +12,19 @@ describe('JsonView', () => {
     await fixture.whenStable();
     expect(fixture.nativeElement.querySelector('details').open).toBe(false);
   });
+
+  it('shows an erased payload as "erased", not as JSON', async () => {
+    const fixture = TestBed.createComponent(JsonView);
+    fixture.componentRef.setInput('value', { erased: true });
+    await fixture.whenStable();
+    const el = fixture.nativeElement as HTMLElement;
+    expect(el.querySelector('[data-testid=erased]')!.textContent).toBe('erased');
+    expect(el.querySelector('pre')).toBeNull();
+    fixture.componentRef.setInput('value', { erased: true, note: 'a user payload that only looks similar' });
+    await fixture.whenStable();
+    expect(el.querySelector('[data-testid=erased]')).toBeNull();
+    expect(el.querySelector('pre')!.textContent).toContain('looks similar');
+  });
 });
 
 describe('extractMessages', () => {

@@ -17,4 +17,14 @@ describe('SpanInspector', () => {
     expect(el.querySelector('.finding')!.textContent).toContain('pii · block');
     expect(el.querySelector('as-json-view summary')!.textContent).toContain('Attributes JSON');
   });
+
+  it('shows the payloads of an erased subject as erased', async () => {
+    const fixture = TestBed.createComponent(SpanInspector);
+    fixture.componentRef.setInput('span', span('s', null, '2026-03-10T00:00:00Z', '2026-03-10T00:00:01Z', {
+      input: { erased: true }, output: { erased: true }, attributes: { erased: true } }));
+    await fixture.whenStable();
+    const el = fixture.nativeElement as HTMLElement;
+    expect(el.querySelectorAll('[data-testid=erased]').length).toBe(3);
+    expect(el.textContent).not.toContain('"erased"');
+  });
 });

@@ -1,0 +1,141 @@
+using System.Security.Cryptography;
+using System.Text.RegularExpressions;
+using Npgsql;
+
+namespace AgentStack.Erasure.Keys;
+
+/// <summary>
+/// Payload keys of the distributed topology: tables <c>payload_keys</c> and <c>project_secrets</c> in a
+/// PostgreSQL schema shared by every host (the event store's schema by default), apart from the event
+/// tables. Destroying deletes the rows and then runs <c>VACUUM FULL</c> on the table, which writes a new
+/// table file without them and removes the old one. PostgreSQL's WAL and base backups made before the erasure
+/// still hold the key until they are recycled (docs/privacy.md).
+/// </summary>
+public sealed partial class PostgresSubjectKeyStore : ISubjectKeyStore, IDisposable
+{
+    private readonly NpgsqlDataSource dataSource;
+    private readonly KeyWrapping wrapping;
+    private readonly string keys;
+    private readonly string secrets;
+
+    public PostgresSubjectKeyStore(string connectionString, string schema, KeyWrapping wrapping)
+    {
+        if (!Identifier().IsMatch(schema))
+            throw new ArgumentException($"Schema '{schema}' must be a lower-case PostgreSQL identifier (a-z, 0-9, _).", nameof(schema));
+        this.wrapping = wrapping;
+        dataSource = NpgsqlDataSource.Create(connectionString);
+        keys = $"{schema}.payload_keys";
+        secrets = $"{schema}.project_secrets";
+        using var connection = dataSource.OpenConnection();
+        // Hosts starting together: the advisory lock serialises the DDL (as the Marten stores do for theirs).
+        Execute(connection, $"SELECT pg_advisory_lock(hashtext('agentstack-schema:{schema}'))");
+        try
+        {
+            Execute(connection, $"""
+                CREATE SCHEMA IF NOT EXISTS {schema};
+                CREATE TABLE IF NOT EXISTS {keys} (
+                    id text PRIMARY KEY,
+                    project text NOT NULL,
+                    subject_hash text NOT NULL,
+                    day integer NOT NULL,
+                    key bytea NOT NULL,
+                    UNIQUE (project, subject_hash, day));
+                CREATE TABLE IF NOT EXISTS {secrets} (
+                    project text PRIMARY KEY,
+                    secret bytea NOT NULL);
+                """);
+        }
+        finally
+        {
+            Execute(connection, $"SELECT pg_advisory_unlock(hashtext('agentstack-schema:{schema}'))");
+        }
+    }
+
+    public SubjectKey GetOrCreate(string project, string subjectHash, int day)
+    {
+        using var connection = dataSource.OpenConnection();
+        using (var insert = new NpgsqlCommand(
+            $"INSERT INTO {keys} (id, project, subject_hash, day, key) VALUES (@id, @project, @subject, @day, @key) ON CONFLICT (project, subject_hash, day) DO NOTHING",
+            connection))
+        {
+            insert.Parameters.AddWithValue("id", KeyWrapping.NewKeyId());
+            insert.Parameters.AddWithValue("project", project);
+            insert.Parameters.AddWithValue("subject", subjectHash);
+            insert.Parameters.AddWithValue("day", day);
+            insert.Parameters.AddWithValue("key", wrapping.Wrap(RandomNumberGenerator.GetBytes(32)));
+            insert.ExecuteNonQuery();
+        }
+        using var select = new NpgsqlCommand($"SELECT id, key FROM {keys} WHERE project = @project AND subject_hash = @subject AND day = @day", connection);
+        select.Parameters.AddWithValue("project", project);
+        select.Parameters.AddWithValue("subject", subjectHash);
+        select.Parameters.AddWithValue("day", day);
+        using var reader = select.ExecuteReader();
+        reader.Read();
+        return new SubjectKey(reader.GetString(0), wrapping.Unwrap((byte[])reader[1]));
+    }
+
+    public byte[]? Find(string keyId)
+    {
+        using var connection = dataSource.OpenConnection();
+        using var select = new NpgsqlCommand($"SELECT key FROM {keys} WHERE id = @id", connection);
+        select.Parameters.AddWithValue("id", keyId);
+        return select.ExecuteScalar() is byte[] stored ? wrapping.Unwrap(stored) : null;
+    }
+
+    public IReadOnlyList<string> Destroy(string project, string subjectHash) =>
+        DestroyWhere("project = @project AND subject_hash = @subject", p =>
+        {
+            p.AddWithValue("project", project);
+            p.AddWithValue("subject", subjectHash);
+        });
+
+    public IReadOnlyList<string> DestroyBefore(string project, int day) =>
+        DestroyWhere("project = @project AND day < @day", p =>
+        {
+            p.AddWithValue("project", project);
+            p.AddWithValue("day", day);
+        });
+
+    public byte[] ProjectSecret(string project)
+    {
+        using var connection = dataSource.OpenConnection();
+        using (var insert = new NpgsqlCommand(
+            $"INSERT INTO {secrets} (project, secret) VALUES (@project, @secret) ON CONFLICT (project) DO NOTHING", connection))
+        {
+            insert.Parameters.AddWithValue("project", project);
+            insert.Parameters.AddWithValue("secret", wrapping.Wrap(RandomNumberGenerator.GetBytes(32)));
+            insert.ExecuteNonQuery();
+        }
+        using var select = new NpgsqlCommand($"SELECT secret FROM {secrets} WHERE project = @project", connection);
+        select.Parameters.AddWithValue("project", project);
+        return wrapping.Unwrap((byte[])select.ExecuteScalar()!);
+    }
+
+    private List<string> DestroyWhere(string where, Action<NpgsqlParameterCollection> parameters)
+    {
+        using var connection = dataSource.OpenConnection();
+        var ids = new List<string>();
+        using (var delete = new NpgsqlCommand($"DELETE FROM {keys} WHERE {where} RETURNING id", connection))
+        {
+            parameters(delete.Parameters);
+            using var reader = delete.ExecuteReader();
+            while (reader.Read())
+                ids.Add(reader.GetString(0));
+        }
+        // A plain DELETE only marks the tuples dead; VACUUM FULL rewrites the table without them.
+        if (ids.Count > 0)
+            Execute(connection, $"VACUUM FULL {keys}");
+        return ids;
+    }
+
+    private static void Execute(NpgsqlConnection connection, string sql)
+    {
+        using var command = new NpgsqlCommand(sql, connection);
+        command.ExecuteNonQuery();
+    }
+
+    public void Dispose() => dataSource.Dispose();
+
+    [GeneratedRegex("^[a-z_][a-z0-9_]{0,50}$")]
+    private static partial Regex Identifier();
+}

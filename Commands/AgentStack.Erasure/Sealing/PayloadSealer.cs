@@ -1,0 +1,274 @@
+using System.Buffers;
+using System.Buffers.Text;
+using System.Security.Cryptography;
+using System.Text.Json;
+using AgentStack.Erasure.Keys;
+using AgentStack.Events;
+
+namespace AgentStack.Erasure.Sealing;
+
+/// <summary>
+/// Seals and opens the personal payloads of span events in their stored JSON (issue 14; docs/privacy.md).
+/// Sealed: <c>span.input</c>, <c>span.output</c>, <c>span.attributes</c> and <c>contentHash</c> (a hash of
+/// the whole span, which would let anyone confirm a guessed low-entropy payload). Each becomes
+/// <c>{"sealed":"v1","key":"&lt;key id&gt;","data":"&lt;base64 of nonce ‖ AES-256-GCM ciphertext ‖ tag&gt;"}</c>,
+/// the ciphertext being the exact bytes received, authenticated with the field's name. Everything else
+/// (ids, names, times, models, token counts, costs) stays readable.
+/// <para>
+/// One scan of the event's bytes with <see cref="Utf8JsonReader"/> finds the fields; the output is the
+/// input with those ranges spliced, never a re-serialisation of the event. Opening does the reverse, and a
+/// payload whose key was destroyed reads <c>{"erased":true}</c> (its content hash reads <c>"erased"</c>).
+/// </para>
+/// </summary>
+public sealed class PayloadSealer(SubjectKeyring keys)
+{
+    private const int NonceSize = 12;
+    private const int TagSize = 16;
+    private static readonly byte[] EnvelopeStart = "{\"sealed\":\"v1\",\"key\":\""u8.ToArray();
+    private static readonly byte[] EnvelopeData = "\",\"data\":\""u8.ToArray();
+    private static readonly byte[] EnvelopeEnd = "\"}"u8.ToArray();
+    private static readonly byte[] ErasedPayload = "{\"erased\":true}"u8.ToArray();
+    private static readonly byte[] ErasedHash = "\"erased\""u8.ToArray();
+
+    /// <summary>The payload fields that are sealed, in the order their names authenticate the ciphertext.</summary>
+    private enum Field : byte { Input, Output, Attributes, ContentHash }
+
+    private static readonly byte[][] FieldNames = ["input"u8.ToArray(), "output"u8.ToArray(), "attributes"u8.ToArray(), "contentHash"u8.ToArray()];
+
+    public SubjectKeyring Keys => keys;
+
+    /// <summary>Whether events of this stored type carry sealed payloads.</summary>
+    public static bool Seals(string type) => type is EventTypes.SpanStarted or EventTypes.SpanCompleted;
+
+    /// <summary>The event's JSON with its payloads sealed under the key of its subject and day.</summary>
+    public byte[] Seal(byte[] data)
+    {
+        var scan = Scan(data);
+        if (scan.Project is null || scan.Count == 0)
+            return data;
+        var subject = Subjects.Of(scan.Has(Field.Attributes) ? data.AsSpan(scan.Range(Field.Attributes)) : default);
+        var key = keys.ForSealing(scan.Project, subject, scan.Day);
+        var output = new ArrayBufferWriter<byte>(data.Length * 4 / 3 + 96 * scan.Count);
+        using var aes = new AesGcm(key.Key, TagSize);
+        var at = 0;
+        foreach (var (field, range) in scan.InOrder())
+        {
+            var (offset, length) = range.GetOffsetAndLength(data.Length);
+            output.Write(data.AsSpan(at, offset - at));
+            WriteEnvelope(output, aes, key.KeyId, field, data.AsSpan(offset, length));
+            at = offset + length;
+        }
+        output.Write(data.AsSpan(at));
+        return output.WrittenSpan.ToArray();
+    }
+
+    /// <summary>The event's JSON with its sealed payloads opened, or erased where their key is gone.</summary>
+    public byte[] Open(byte[] data)
+    {
+        var scan = Scan(data);
+        if (scan.Count == 0)
+            return data;
+        ArrayBufferWriter<byte>? output = null;
+        var at = 0;
+        foreach (var (field, range) in scan.InOrder())
+        {
+            var (offset, length) = range.GetOffsetAndLength(data.Length);
+            if (!TryReadEnvelope(data.AsSpan(offset, length), out var keyId, out var sealedData))
+                continue; // stored before sealing existed: shown as stored
+            output ??= new ArrayBufferWriter<byte>(data.Length);
+            output.Write(data.AsSpan(at, offset - at));
+            OpenInto(output, field, keyId, sealedData);
+            at = offset + length;
+        }
+        if (output is null)
+            return data;
+        output.Write(data.AsSpan(at));
+        return output.WrittenSpan.ToArray();
+    }
+
+    private static void WriteEnvelope(ArrayBufferWriter<byte> output, AesGcm aes, string keyId, Field field, ReadOnlySpan<byte> plaintext)
+    {
+        var sealedLength = NonceSize + plaintext.Length + TagSize;
+        var rented = ArrayPool<byte>.Shared.Rent(sealedLength);
+        try
+        {
+            var sealedBytes = rented.AsSpan(0, sealedLength);
+            RandomNumberGenerator.Fill(sealedBytes[..NonceSize]);
+            aes.Encrypt(sealedBytes[..NonceSize], plaintext, sealedBytes.Slice(NonceSize, plaintext.Length),
+                sealedBytes[(NonceSize + plaintext.Length)..], FieldNames[(int)field]);
+            output.Write(EnvelopeStart);
+            output.Advance(System.Text.Encoding.UTF8.GetBytes(keyId, output.GetSpan(keyId.Length * 3)));
+            output.Write(EnvelopeData);
+            var base64 = output.GetSpan(Base64.GetMaxEncodedToUtf8Length(sealedLength));
+            Base64.EncodeToUtf8(sealedBytes, base64, out _, out var written);
+            output.Advance(written);
+            output.Write(EnvelopeEnd);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
+    private void OpenInto(ArrayBufferWriter<byte> output, Field field, string keyId, ReadOnlySpan<byte> base64)
+    {
+        var key = keys.ForOpening(keyId);
+        if (key is null)
+        {
+            output.Write(field == Field.ContentHash ? ErasedHash : ErasedPayload);
+            return;
+        }
+        var rented = ArrayPool<byte>.Shared.Rent(Base64.GetMaxDecodedFromUtf8Length(base64.Length));
+        try
+        {
+            if (Base64.DecodeFromUtf8(base64, rented, out _, out var decoded) != OperationStatus.Done || decoded < NonceSize + TagSize)
+                throw new InvalidDataException($"A sealed {Name(field)} is not valid base64 of a sealed payload.");
+            var sealedBytes = rented.AsSpan(0, decoded);
+            var plaintextLength = decoded - NonceSize - TagSize;
+            var plaintext = output.GetSpan(plaintextLength)[..plaintextLength];
+            using var aes = new AesGcm(key, TagSize);
+            try
+            {
+                aes.Decrypt(sealedBytes[..NonceSize], sealedBytes.Slice(NonceSize, plaintextLength),
+                    sealedBytes[(NonceSize + plaintextLength)..], plaintext, FieldNames[(int)field]);
+            }
+            catch (AuthenticationTagMismatchException e)
+            {
+                // Not erasure: the stored bytes were altered (verification names where).
+                throw new InvalidDataException($"A sealed {Name(field)} does not authenticate under key {keyId}: the stored event was altered.", e);
+            }
+            output.Advance(plaintextLength);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
+    private static string Name(Field field) => System.Text.Encoding.UTF8.GetString(FieldNames[(int)field]);
+
+    /// <summary>An envelope is exactly <c>{"sealed":"v1","key":"…","data":"…"}</c> as <see cref="WriteEnvelope"/> writes it.</summary>
+    private static bool TryReadEnvelope(ReadOnlySpan<byte> value, out string keyId, out ReadOnlySpan<byte> data)
+    {
+        keyId = "";
+        data = default;
+        if (!value.StartsWith(EnvelopeStart) || !value.EndsWith(EnvelopeEnd))
+            return false;
+        var rest = value[EnvelopeStart.Length..^EnvelopeEnd.Length];
+        var split = rest.IndexOf(EnvelopeData);
+        if (split < 0)
+            return false;
+        keyId = System.Text.Encoding.UTF8.GetString(rest[..split]);
+        data = rest[(split + EnvelopeData.Length)..];
+        return true;
+    }
+
+    /// <summary>Where the sealable fields are in a span event, with its project and the day of the span's start.</summary>
+    private static Scanned Scan(byte[] data)
+    {
+        var scan = new Scanned();
+        var reader = new Utf8JsonReader(data);
+        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            return scan;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("project"u8))
+            {
+                reader.Read();
+                scan.Project = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+            }
+            else if (reader.ValueTextEquals("contentHash"u8))
+            {
+                reader.Read();
+                var start = (int)reader.TokenStartIndex;
+                reader.Skip();
+                scan.Set(Field.ContentHash, start, (int)reader.BytesConsumed);
+            }
+            else if (reader.ValueTextEquals("span"u8))
+            {
+                reader.Read();
+                if (reader.TokenType != JsonTokenType.StartObject)
+                {
+                    reader.Skip();
+                    continue;
+                }
+                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                {
+                    Field? field = reader.ValueTextEquals("input"u8) ? Field.Input
+                        : reader.ValueTextEquals("output"u8) ? Field.Output
+                        : reader.ValueTextEquals("attributes"u8) ? Field.Attributes
+                        : null;
+                    var isStart = field is null && reader.ValueTextEquals("startTime"u8);
+                    reader.Read();
+                    if (isStart && reader.TokenType == JsonTokenType.String)
+                        scan.Day = Day(reader.ValueSpan);
+                    var start = (int)reader.TokenStartIndex;
+                    var isNull = reader.TokenType == JsonTokenType.Null;
+                    reader.Skip();
+                    if (field is { } f && !isNull)
+                        scan.Set(f, start, (int)reader.BytesConsumed);
+                }
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+        return scan;
+    }
+
+    /// <summary>yyyyMMdd of an RFC 3339 time's date, as written by the event serialiser (UTC).</summary>
+    private static int Day(ReadOnlySpan<byte> time)
+    {
+        if (time.Length < 10 || !Utf8Parser.TryParse(time[..4], out int year, out _)
+            || !Utf8Parser.TryParse(time.Slice(5, 2), out int month, out _) || !Utf8Parser.TryParse(time.Slice(8, 2), out int day, out _))
+            return 0;
+        return year * 10000 + month * 100 + day;
+    }
+
+    private struct Scanned
+    {
+        private Range input, output, attributes, contentHash;
+        private byte present;
+
+        public string? Project;
+        public int Day;
+
+        public readonly int Count => System.Numerics.BitOperations.PopCount(present);
+
+        public readonly bool Has(Field field) => (present & (1 << (int)field)) != 0;
+
+        public readonly Range Range(Field field) => field switch
+        {
+            Field.Input => input,
+            Field.Output => output,
+            Field.Attributes => attributes,
+            _ => contentHash,
+        };
+
+        public void Set(Field field, int start, int end)
+        {
+            var range = new Range(start, end);
+            switch (field)
+            {
+                case Field.Input: input = range; break;
+                case Field.Output: output = range; break;
+                case Field.Attributes: attributes = range; break;
+                default: contentHash = range; break;
+            }
+            present |= (byte)(1 << (int)field);
+        }
+
+        /// <summary>The present fields by their position in the bytes, so splicing walks forward once.</summary>
+        public readonly IEnumerable<(Field Field, Range Range)> InOrder()
+        {
+            var fields = new List<(Field, Range)>(4);
+            for (var f = Field.Input; f <= Field.ContentHash; f++)
+                if (Has(f))
+                    fields.Add((f, Range(f)));
+            fields.Sort((a, b) => a.Item2.Start.Value.CompareTo(b.Item2.Start.Value));
+            return fields;
+        }
+    }
+}

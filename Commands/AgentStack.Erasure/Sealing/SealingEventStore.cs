@@ -1,0 +1,60 @@
+using System.Runtime.CompilerServices;
+using AgentStack.Events;
+
+namespace AgentStack.Erasure.Sealing;
+
+/// <summary>
+/// The event store every reader and writer uses (issue 14): span payloads are sealed on append and opened on
+/// every read, so the command handler, projections, replay and detectors see the bytes as received, or
+/// <c>{"erased":true}</c> once their key is destroyed, without any of them knowing about keys. The adapter
+/// underneath stores only sealed payloads; <see cref="RawEventStore"/> reads it as stored (verification,
+/// signed exports), and the hash chain covers those stored bytes, so erasure leaves it verifiable.
+/// </summary>
+public sealed class SealingEventStore(IEventStore inner, PayloadSealer sealer) : IEventStore
+{
+    public Task<AppendResult> AppendAsync(IReadOnlyList<StreamAppend> appends, CancellationToken cancellationToken)
+    {
+        var sealedAppends = new StreamAppend[appends.Count];
+        for (var i = 0; i < appends.Count; i++)
+        {
+            var append = appends[i];
+            var events = new EventData[append.Events.Count];
+            for (var j = 0; j < events.Length; j++)
+            {
+                var e = append.Events[j];
+                events[j] = PayloadSealer.Seals(e.Type) ? e with { Data = sealer.Seal(e.Data) } : e;
+            }
+            sealedAppends[i] = append with { Events = events };
+        }
+        return inner.AppendAsync(sealedAppends, cancellationToken);
+    }
+
+    public async IAsyncEnumerable<StoredEvent> ReadStreamAsync(string stream, long fromVersion,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await foreach (var e in inner.ReadStreamAsync(stream, fromVersion, cancellationToken))
+            yield return Open(e);
+    }
+
+    public async Task<IReadOnlyList<StoredEvent>> ReadAllAsync(long afterPosition, int maxCount, CancellationToken cancellationToken)
+    {
+        var batch = await inner.ReadAllAsync(afterPosition, maxCount, cancellationToken);
+        var opened = new StoredEvent[batch.Count];
+        for (var i = 0; i < opened.Length; i++)
+            opened[i] = Open(batch[i]);
+        return opened;
+    }
+
+    public Task WaitForEventsAfterAsync(long afterPosition, CancellationToken cancellationToken) =>
+        inner.WaitForEventsAfterAsync(afterPosition, cancellationToken);
+
+    public Task<long> GetLastPositionAsync(CancellationToken cancellationToken) => inner.GetLastPositionAsync(cancellationToken);
+
+    private StoredEvent Open(StoredEvent e) => PayloadSealer.Seals(e.Type) ? e with { Data = sealer.Open(e.Data) } : e;
+}
+
+/// <summary>What readers of the raw log (exports) show: the same opening as <see cref="SealingEventStore"/>.</summary>
+public sealed class SealedEventPresenter(PayloadSealer sealer) : IEventPresenter
+{
+    public byte[] Present(StoredEvent stored) => PayloadSealer.Seals(stored.Type) ? sealer.Open(stored.Data) : stored.Data;
+}

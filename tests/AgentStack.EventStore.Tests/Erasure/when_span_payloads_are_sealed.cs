@@ -1,0 +1,131 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using AgentStack.Erasure.Keys;
+using AgentStack.Erasure.Sealing;
+using AgentStack.Events;
+
+namespace AgentStack.EventStore.Tests.Erasure;
+
+/// <summary>
+/// Issue 14: the sealing decorator over the real SQLite event store and the real SQLite key store. Payloads
+/// are stored sealed, read back byte for byte, and read erased once their subject's keys are destroyed,
+/// while the chain over the stored bytes still verifies.
+/// </summary>
+public sealed class when_span_payloads_are_sealed : IClassFixture<SqliteDatabaseFolder<when_span_payloads_are_sealed>>
+{
+    private readonly SqliteDatabaseFolder<when_span_payloads_are_sealed> folder;
+    private static readonly DateTimeOffset Start = new(2026, 12, 1, 10, 0, 0, TimeSpan.Zero);
+
+    public when_span_payloads_are_sealed(SqliteDatabaseFolder<when_span_payloads_are_sealed> folder) => this.folder = folder;
+
+    private static EventData SpanEvent(string spanId, string? attributes, string input = """{"q": "é \u00e9 \"quoted\""}""") =>
+        EventTypes.Serialize(new SpanCompleted("p1",
+            new SpanRecord("t1", spanId, null, "step", "llm", Start, Start.AddSeconds(1), "ok", null, null, null, 1, 2, null,
+                Json(input), Json("\"yes\""), attributes is null ? null : Json(attributes)),
+            new string('c', 64), Start, "key-1"));
+
+    private static JsonElement Json(string text) => JsonDocument.Parse(text).RootElement.Clone();
+
+    private (SealingEventStore Store, IEventStore Raw, SubjectKeyring Keys) Open(string name)
+    {
+        var keys = new SubjectKeyring(new SqliteSubjectKeyStore(Path.Combine(folder.Path, name + "-keys.db"), KeyWrapping.None), TimeSpan.FromMinutes(1));
+        var raw = new AgentStack.EventStore.Sqlite.SqliteEventStore(
+            new AgentStack.EventStore.Sqlite.SqliteEventStoreOptions(Path.Combine(folder.Path, name + "-events.db")), TimeProvider.System);
+        return (new SealingEventStore(raw, new PayloadSealer(keys)), raw, keys);
+    }
+
+    [Fact]
+    public async Task then_readers_get_the_bytes_as_received_and_the_store_holds_none_of_them()
+    {
+        var (store, raw, _) = Open("roundtrip");
+        var events = new[] { SpanEvent("a", """{"user.id":"u-1","k":[1,2]}"""), SpanEvent("b", null) };
+        await store.AppendAsync("trace-p1-t1", StreamAppend.NoStream, events, TestContext.Current.CancellationToken);
+
+        var opened = await store.ReadStreamAsync("trace-p1-t1", 1, TestContext.Current.CancellationToken).ToListAsync(TestContext.Current.CancellationToken);
+        opened.Select(e => Convert.ToHexString(e.Data)).ShouldBe(events.Select(e => Convert.ToHexString(e.Data)));
+        (await store.ReadAllAsync(0, 10, TestContext.Current.CancellationToken)).Select(e => Convert.ToHexString(e.Data))
+            .ShouldBe(events.Select(e => Convert.ToHexString(e.Data)));
+
+        var stored = await raw.ReadAllAsync(0, 10, TestContext.Current.CancellationToken);
+        var text = string.Concat(stored.Select(e => Encoding.UTF8.GetString(e.Data)));
+        text.ShouldNotContain("quoted");
+        text.ShouldNotContain("u-1");
+        text.ShouldNotContain(new string('c', 64));
+        var first = JsonNode.Parse(stored[0].Data)!;
+        first["span"]!["input"]!["sealed"]!.GetValue<string>().ShouldBe("v1");
+        first["contentHash"]!["sealed"]!.GetValue<string>().ShouldBe("v1");
+        first["span"]!["name"]!.GetValue<string>().ShouldBe("step");
+        EventHash.Verify(stored).ShouldBeNull();
+    }
+
+    [Fact]
+    public async Task then_erasing_a_subject_erases_only_its_payloads_and_the_chain_still_verifies()
+    {
+        var (store, raw, keys) = Open("erasing");
+        await store.AppendAsync("trace-p1-t1", StreamAppend.NoStream,
+            [SpanEvent("alice", """{"user.id":"alice"}"""), SpanEvent("bob", """{"agentstack.subject":"bob","user.id":"alice"}"""),
+             SpanEvent("nobody", """{"k":"v"}""")], TestContext.Current.CancellationToken);
+        var keyIds = (await raw.ReadAllAsync(0, 10, TestContext.Current.CancellationToken))
+            .Select(e => JsonNode.Parse(e.Data)!["span"]!["input"]!["key"]!.GetValue<string>()).ToList();
+        keyIds.Distinct().Count().ShouldBe(3); // alice, bob (agentstack.subject wins over user.id), the project key
+
+        keys.Erase("p1", "alice").ShouldBe(new[] { keyIds[0] });
+
+        var read = await store.ReadStreamAsync("trace-p1-t1", 1, TestContext.Current.CancellationToken).ToListAsync(TestContext.Current.CancellationToken);
+        var alice = JsonNode.Parse(read[0].Data)!;
+        alice["span"]!["input"]!.ToJsonString().ShouldBe("""{"erased":true}""");
+        alice["span"]!["output"]!.ToJsonString().ShouldBe("""{"erased":true}""");
+        alice["span"]!["attributes"]!.ToJsonString().ShouldBe("""{"erased":true}""");
+        alice["contentHash"]!.GetValue<string>().ShouldBe("erased");
+        EventTypes.Deserialize(read[0].Type, read[0].Data).ShouldBeOfType<SpanCompleted>().Span.Name.ShouldBe("step");
+        read[1].Data.ShouldBe(SpanEvent("bob", """{"agentstack.subject":"bob","user.id":"alice"}""").Data);
+        read[2].Data.ShouldBe(SpanEvent("nobody", """{"k":"v"}""").Data);
+        EventHash.Verify(await raw.ReadStreamAsync("trace-p1-t1", 1, TestContext.Current.CancellationToken).ToListAsync(TestContext.Current.CancellationToken)).ShouldBeNull();
+
+        // A fresh keyring (another process, a restart) finds the key gone too.
+        var fresh = new PayloadSealer(new SubjectKeyring(keys.Store, TimeSpan.FromMinutes(1)));
+        var stored = (await raw.ReadAllAsync(0, 1, TestContext.Current.CancellationToken))[0];
+        Encoding.UTF8.GetString(new SealedEventPresenter(fresh).Present(stored)).ShouldContain("\"input\":{\"erased\":true}");
+    }
+
+    [Fact]
+    public async Task then_an_altered_ciphertext_is_an_error_not_an_erasure()
+    {
+        var (store, raw, keys) = Open("tampered");
+        await store.AppendAsync("trace-p1-t1", StreamAppend.NoStream, [SpanEvent("a", null)], TestContext.Current.CancellationToken);
+        var stored = (await raw.ReadAllAsync(0, 1, TestContext.Current.CancellationToken))[0];
+        var node = JsonNode.Parse(stored.Data)!;
+        var data = Convert.FromBase64String(node["span"]!["input"]!["data"]!.GetValue<string>());
+        data[^1] ^= 1;
+        node["span"]!["input"]!["data"] = Convert.ToBase64String(data);
+        Should.Throw<InvalidDataException>(() => new PayloadSealer(keys).Open(Encoding.UTF8.GetBytes(node.ToJsonString())));
+    }
+
+    [Fact]
+    public void then_a_master_key_wraps_the_stored_keys()
+    {
+        var master = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+        var path = Path.Combine(folder.Path, "wrapped-keys.db");
+        var store = new SqliteSubjectKeyStore(path, KeyWrapping.FromBase64(master));
+        var key = store.GetOrCreate("p1", "subject-hash", 20261201);
+        store.Find(key.KeyId).ShouldBe(key.Key);
+        new SqliteSubjectKeyStore(path, KeyWrapping.None).Find(key.KeyId)!.ShouldNotBe(key.Key);
+        Should.Throw<InvalidOperationException>(() => new SqliteSubjectKeyStore(path,
+            KeyWrapping.FromBase64(Convert.ToBase64String(new byte[32]))).Find(key.KeyId));
+        Should.Throw<InvalidOperationException>(() => KeyWrapping.FromBase64("c2hvcnQ="));
+    }
+
+    [Fact]
+    public void then_retention_destroys_the_keys_of_days_before_a_day()
+    {
+        var store = new SqliteSubjectKeyStore(Path.Combine(folder.Path, "retention-keys.db"), KeyWrapping.None);
+        var old = store.GetOrCreate("p1", "", 20261101);
+        var kept = store.GetOrCreate("p1", "", 20261201);
+        var other = store.GetOrCreate("p2", "", 20261101);
+        store.DestroyBefore("p1", 20261130).ShouldBe(new[] { old.KeyId });
+        store.Find(old.KeyId).ShouldBeNull();
+        store.Find(kept.KeyId).ShouldBe(kept.Key);
+        store.Find(other.KeyId).ShouldBe(other.Key);
+    }
+}
