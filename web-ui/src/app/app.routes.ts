@@ -11,6 +11,7 @@ export const routes: Routes = [
       { path: 'overview', title: 'Overview · AgentStack', loadComponent: () => import('./overview/overview').then((m) => m.Overview) },
       { path: 'traces', title: 'Traces · AgentStack', loadComponent: () => import('./traces/trace-list/trace-list').then((m) => m.TraceListPage) },
       { path: 'traces/:traceId', title: 'Trace · AgentStack', loadComponent: () => import('./traces/trace-detail/trace-detail').then((m) => m.TraceDetailPage) },
+      { path: 'audit', title: 'Audit · AgentStack', loadComponent: () => import('./audit/audit-page').then((m) => m.AuditPage) },
       { path: 'traces/:traceId/replay', title: 'Time Machine · AgentStack', loadComponent: () => import('./replay/replay-viewer').then((m) => m.ReplayViewer) },
     ],
   },

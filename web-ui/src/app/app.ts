@@ -13,6 +13,7 @@ import { AuthService } from './auth/auth.service';
         <nav aria-label="Main">
           <a routerLink="/overview" routerLinkActive="active">Overview</a>
           <a routerLink="/traces" routerLinkActive="active">Traces</a>
+          <a routerLink="/audit" routerLinkActive="active">Audit</a>
         </nav>
         <span class="who">project <strong>{{ id.project }}</strong> · {{ id.method === 'link' ? 'signed in by link' : 'project key' }}</span>
         <button type="button" (click)="signOut()">Sign out</button>
