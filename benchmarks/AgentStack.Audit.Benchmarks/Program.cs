@@ -27,7 +27,7 @@ try
         var appends = Enumerable.Range(first, Math.Min(streamsPerAppend, streams - first)).Select(s => new StreamAppend(
             TraceStream.Name("bench", $"t{s:D8}"), StreamAppend.NoStream,
             Enumerable.Range(0, perStream).Select(v => new EventData("span.completed.v1",
-                Encoding.UTF8.GetBytes($$"""{"project":"bench","span":{"spanId":"s{{v}}","input":"{{filler}}"}}"""))).ToList())).ToList();
+                Encoding.UTF8.GetBytes("{\"project\":\"bench\",\"span\":{\"spanId\":\"s" + v + "\",\"input\":\"" + filler + "\"}}"))).ToList())).ToList();
         await store.AppendAsync(appends, CancellationToken.None);
     }
     Console.WriteLine($"seeded {streams * perStream:N0} events in {streams:N0} streams ({payloadBytes} B payloads) in {seed.Elapsed.TotalSeconds:F1} s");
