@@ -94,6 +94,18 @@ public abstract class when_a_stored_log_is_tampered_with : IAsyncLifetime
         breaks.Count.ShouldBe(6, report.ToJsonString());
         report["checkpoint"]!["consistent"]!.GetValue<bool>().ShouldBeFalse();
 
+        // Streamed with progress lines for large projects; the last line is the same report.
+        using (var request = new HttpRequestMessage(HttpMethod.Get, new Uri("/api/projects/default/audit/verify", UriKind.Relative)))
+        {
+            request.Headers.Accept.ParseAdd("application/x-ndjson");
+            using var streamed = await Server.Client.SendAsync(request, ct);
+            streamed.Content.Headers.ContentType!.MediaType.ShouldBe("application/x-ndjson");
+            var lines = (await streamed.Content.ReadAsStringAsync(ct)).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            lines.Length.ShouldBeGreaterThan(1);
+            JsonNode.Parse(lines[0])!["progress"]!["lastPosition"]!.GetValue<long>().ShouldBeGreaterThan(0);
+            JsonNode.Parse(lines[^1])!["breaks"]!.AsArray().Count.ShouldBe(6);
+        }
+
         // One trace at a time, too: the clean one verifies, the edited one names its event.
         (await VerifyAsync($"?traceId={T("clean")}", ct))["valid"]!.GetValue<bool>().ShouldBeTrue();
         var edited = await VerifyAsync($"?traceId={T("edit")}", ct);
