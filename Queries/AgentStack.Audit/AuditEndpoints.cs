@@ -119,8 +119,18 @@ public static class AuditEndpoints
     private static async Task<Results<Ok<Checkpoint>, NotFound>> GetBySizeAsync(long treeSize, ICheckpointStore store, CancellationToken ct) =>
         await store.GetAsync(treeSize, ct) is { } checkpoint ? TypedResults.Ok(checkpoint) : TypedResults.NotFound();
 
-    private static async Task<Results<Ok<Checkpoint>, NotFound>> CreateAsync(Checkpointer checkpointer, CancellationToken ct) =>
-        await checkpointer.CreateAsync(ct) is { } checkpoint ? TypedResults.Ok(checkpoint) : TypedResults.NotFound();
+    private static async Task<Results<Ok<Checkpoint>, NotFound, ProblemHttpResult>> CreateAsync(Checkpointer checkpointer, CancellationToken ct)
+    {
+        try
+        {
+            return await checkpointer.CreateAsync(ct) is { } checkpoint ? TypedResults.Ok(checkpoint) : TypedResults.NotFound();
+        }
+        catch (InvalidDataException e)
+        {
+            // The log lost events since the last checkpoint: nothing is signed, and verification names the break.
+            return TypedResults.Problem(e.Message, statusCode: StatusCodes.Status409Conflict, title: "The log cannot be checkpointed");
+        }
+    }
 
     private static async Task<Results<Ok<ConsistencyProofResponse>, ValidationProblem>> ConsistencyAsync(long? from, long? to,
         ProofBuilder proofs, ICheckpointStore store, CancellationToken ct)
