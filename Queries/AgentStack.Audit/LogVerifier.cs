@@ -120,7 +120,7 @@ public sealed class LogVerifier(RawEventStore raw, ICheckpointStore? checkpoints
         CheckpointCheck? check = null;
         if (checkpoint is not null)
         {
-            var signatureValid = publicKey is not null && checkpoint.VerifySignature(publicKey);
+            bool? signatureValid = publicKey is null ? null : checkpoint.VerifySignature(publicKey);
             string? computed = null;
             if (frontier is not null && logIntact && frontier.Size == checkpoint.TreeSize)
                 computed = Convert.ToHexStringLower(frontier.Root());
@@ -133,7 +133,7 @@ public sealed class LogVerifier(RawEventStore raw, ICheckpointStore? checkpoints
                     computed is null
                         ? $"the log no longer holds positions 1-{checkpoint.TreeSize} without a hole"
                         : $"the log's Merkle root at size {checkpoint.TreeSize} is not the signed one"));
-            if (scope.IsWholeLog && !signatureValid)
+            if (scope.IsWholeLog && signatureValid == false)
                 breaks.Add(new AuditBreak("", checkpoint.TreeSize, "", "", BreakKinds.CheckpointMismatch, null,
                     "the checkpoint's signature does not verify with the deployment's public key"));
         }

@@ -31,7 +31,8 @@ public sealed record AuditBreak(string Stream, long Version, string ExpectedHash
     long? Position = null, string? Detail = null);
 
 /// <summary>How the log compared with a signed checkpoint.</summary>
-public sealed record CheckpointCheck(long TreeSize, string RootHash, DateTimeOffset Timestamp, bool SignatureValid,
+/// <remarks><see cref="SignatureValid"/> is null when no public key was at hand (a PostgreSQL store checked offline without <c>--public-key</c>).</remarks>
+public sealed record CheckpointCheck(long TreeSize, string RootHash, DateTimeOffset Timestamp, bool? SignatureValid,
     string? ComputedRoot, bool Consistent);
 
 public sealed record VerificationReport(bool Valid, long EventsChecked, IReadOnlyList<AuditBreak> Breaks,

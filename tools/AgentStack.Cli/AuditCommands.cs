@@ -79,7 +79,9 @@ public static class AuditCommands
         }
         if (report.Valid)
         {
-            var against = report.Checkpoint is { } c ? $", consistent with checkpoint {c.TreeSize} ({c.RootHash})" : ", no checkpoint to compare with";
+            var against = report.Checkpoint is { } c
+                ? $", consistent with checkpoint {c.TreeSize} ({c.RootHash}){(c.SignatureValid is null ? "; its signature was not checked (give --public-key)" : "")}"
+                : ", no checkpoint to compare with";
             await stdout.WriteLineAsync($"valid: {report.EventsChecked} events checked{against}");
             return Valid;
         }

@@ -18,7 +18,7 @@ export interface CheckpointCheck {
   treeSize: number;
   rootHash: string;
   timestamp: string;
-  signatureValid: boolean;
+  signatureValid: boolean | null;
   computedRoot: string | null;
   consistent: boolean;
 }
