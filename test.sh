@@ -14,6 +14,7 @@ trap 'scripts/services.sh stop' EXIT
 projects=(
   tests/AgentStack.UnitTests
   tests/AgentStack.EventStore.Tests
+  tests/AgentStack.Audit.Tests
   tests/AgentStack.Analytics.Tests
   tests/AgentStack.Projections.Tests
   tests/AgentStack.EndToEndTests

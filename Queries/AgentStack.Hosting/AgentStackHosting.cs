@@ -1,3 +1,4 @@
+using AgentStack.Audit;
 using AgentStack.Commands;
 using AgentStack.Access;
 using AgentStack.Access.Administering;
@@ -98,7 +99,10 @@ public static class AgentStackHosting
         }
 
         if (roles.HasFlag(AgentStackRoles.Queries))
+        {
             services.AddQueries();
+            services.AddAudit(configuration, dataDirectory, runCheckpoints: true);
+        }
         return builder;
     }
 
@@ -123,6 +127,7 @@ public static class AgentStackHosting
         if (roles.HasFlag(AgentStackRoles.Queries))
         {
             app.MapQueries();
+            app.MapAudit();
             app.MapAccess();
             app.MapDashboardSignIn();
             // Last: the dashboard's SPA fallback answers whatever no endpoint above did.

@@ -13,6 +13,7 @@ export const routes: Routes = [
       { path: 'traces/:traceId', title: 'Trace · AgentStack', loadComponent: () => import('./traces/trace-detail/trace-detail').then((m) => m.TraceDetailPage) },
       { path: 'admin', title: 'Projects and keys · AgentStack', loadComponent: () => import('./admin/admin-page').then((m) => m.AdminPage) },
       { path: 'operations', title: 'Operations · AgentStack', loadComponent: () => import('./operations/operations').then((m) => m.Operations) },
+      { path: 'audit', title: 'Audit · AgentStack', loadComponent: () => import('./audit/audit-page').then((m) => m.AuditPage) },
       { path: 'traces/:traceId/replay', title: 'Time Machine · AgentStack', loadComponent: () => import('./replay/replay-viewer').then((m) => m.ReplayViewer) },
       { path: 'sessions', title: 'Sessions · AgentStack', loadComponent: () => import('./sessions/session-list/session-list').then((m) => m.SessionListPage) },
       { path: 'sessions/:sessionId', title: 'Session · AgentStack', loadComponent: () => import('./sessions/session-detail/session-detail').then((m) => m.SessionDetailPage) },

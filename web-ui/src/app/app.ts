@@ -18,6 +18,7 @@ import { AuthService } from './auth/auth.service';
             <a routerLink="/admin" routerLinkActive="active">Keys</a>
             <a routerLink="/operations" routerLinkActive="active">Operations</a>
           }
+          <a routerLink="/audit" routerLinkActive="active">Audit</a>
         </nav>
         <span class="who">project <strong>{{ id.project }}</strong> · {{ id.method === 'link' ? 'signed in by link' : 'project key' }}</span>
         <button type="button" (click)="signOut()">Sign out</button>

@@ -1,0 +1,3 @@
+using AgentStack.Cli;
+
+return await AuditCommands.RunAsync(args, Console.Out, Console.Error);
