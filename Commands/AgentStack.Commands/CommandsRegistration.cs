@@ -1,5 +1,7 @@
 using AgentStack.Commands.Access;
 using AgentStack.Commands.Bus;
+using AgentStack.Commands.Guarding;
+using AgentStack.Security.SensitiveData;
 using AgentStack.Commands.Access.SigningIn;
 using AgentStack.Commands.Spans.Ingesting;
 using AgentStack.Commands.Spans.RecordingSpans;
@@ -42,6 +44,8 @@ public static class CommandsRegistration
     public static IServiceCollection AddCollector(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<IngestOptions>().Bind(configuration.GetSection(IngestOptions.Section));
+        services.AddOptions<MaskingOptions>().Bind(configuration.GetSection(MaskingOptions.Section));
+        services.AddGuard();
         services.AddSingleton<IngestMetrics>();
         services.AddMetrics();
         services.AddTryAddTimeProvider();

@@ -12,11 +12,13 @@ public static class EventTypes
 {
     public const string SpanStarted = "span.started.v1";
     public const string SpanCompleted = "span.completed.v1";
+    public const string GuardBlocked = "guard.blocked.v1";
 
     private static readonly Dictionary<Type, (string Name, JsonTypeInfo Info)> ByType = new()
     {
         [typeof(SpanStarted)] = (SpanStarted, EventJsonContext.Default.SpanStarted),
         [typeof(SpanCompleted)] = (SpanCompleted, EventJsonContext.Default.SpanCompleted),
+        [typeof(Security.GuardBlocked)] = (GuardBlocked, EventJsonContext.Default.GuardBlocked),
     };
 
     private static readonly Dictionary<string, JsonTypeInfo> ByName =
@@ -48,4 +50,5 @@ public static class EventTypes
 [JsonSerializable(typeof(SpanStarted))]
 [JsonSerializable(typeof(SpanCompleted))]
 [JsonSerializable(typeof(SpanRecord))]
+[JsonSerializable(typeof(Security.GuardBlocked))]
 public sealed partial class EventJsonContext : JsonSerializerContext;

@@ -1,6 +1,7 @@
 using AgentStack.Events;
 using AgentStack.Projections.Analytics;
 using AgentStack.Projections.Running;
+using AgentStack.Projections.Security;
 using AgentStack.Projections.Spans;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -38,6 +39,14 @@ public static class ProjectionsRegistration
                         $"{ProjectionOptions.Section}:Leases is Postgres but ConnectionStrings:Postgres is not set."), options)
                 : new SoleWorkerLeases());
             services.AddHostedService(sp => new ProjectionRunner(sp.GetRequiredService<SpansProjection>(),
+                sp.GetRequiredService<IEventStore>(), sp.GetRequiredService<ICheckpointStore>(),
+                sp.GetRequiredService<IProjectionLeases>(), sp.GetRequiredService<ProjectionProgress>(),
+                sp.GetRequiredService<IProjectionNotifier>(), sp.GetService<TimeProvider>() ?? TimeProvider.System,
+                sp.GetRequiredService<ILogger<ProjectionRunner>>(), options));
+            // Issue 15: the security findings (guard blocks) into their analytics table, with their own checkpoint.
+            // AddSingleton, not AddHostedService: that one skips a second ProjectionRunner (TryAddEnumerable by type).
+            services.AddSingleton<SecurityFindingsProjection>();
+            services.AddSingleton<IHostedService>(sp => new ProjectionRunner(sp.GetRequiredService<SecurityFindingsProjection>(),
                 sp.GetRequiredService<IEventStore>(), sp.GetRequiredService<ICheckpointStore>(),
                 sp.GetRequiredService<IProjectionLeases>(), sp.GetRequiredService<ProjectionProgress>(),
                 sp.GetRequiredService<IProjectionNotifier>(), sp.GetService<TimeProvider>() ?? TimeProvider.System,

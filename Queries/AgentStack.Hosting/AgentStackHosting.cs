@@ -2,6 +2,7 @@ using AgentStack.Commands;
 using AgentStack.Commands.Access;
 using AgentStack.Commands.Access.SigningIn;
 using AgentStack.Commands.Bus;
+using AgentStack.Commands.Guarding;
 using AgentStack.Commands.Spans.Ingesting;
 using AgentStack.EventStore.Marten;
 using AgentStack.EventStore.Sqlite;
@@ -109,6 +110,7 @@ public static class AgentStackHosting
         if (roles.HasFlag(AgentStackRoles.Commands))
         {
             app.MapCollector();
+            app.MapGuard();
             app.MapOtlp();
         }
         if (roles.HasFlag(AgentStackRoles.Queries))

@@ -3,6 +3,7 @@ using AgentStack.Commands.Spans.RecordingSpans;
 using AgentStack.Events;
 using AgentStack.Otlp.Mapping;
 using AgentStack.Otlp.Pricing;
+using AgentStack.Security.SensitiveData;
 using MassTransit;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -26,7 +27,7 @@ public abstract record OtlpOutcome
 /// </summary>
 public sealed class OtlpIngestor(
     IRequestClient<RecordSpans> bus, IOptions<IngestOptions> options, PriceTable prices, IngestMetrics metrics,
-    TimeProvider clock, ILogger<OtlpIngestor> logger)
+    TimeProvider clock, ILogger<OtlpIngestor> logger, IOptions<MaskingOptions> masking)
 {
     public IngestOptions Limits => options.Value;
 
@@ -47,7 +48,8 @@ public sealed class OtlpIngestor(
             return Task.FromResult<OtlpOutcome>(Invalid(mapped.Errors));
         }
 
-        return SendAsync(new RecordSpans(NewId.NextGuid(), project, keyId, now, mapped.Spans), limits, ct);
+        return SendAsync(new RecordSpans(NewId.NextGuid(), project, keyId, now,
+            SpanMasking.Apply(mapped.Spans, project, masking.Value)), limits, ct); // issue 15: mask before storage
     }
 
     private async Task<OtlpOutcome> SendAsync(RecordSpans command, IngestOptions limits, CancellationToken ct)

@@ -3,6 +3,7 @@ using System.Text.Json;
 using AgentStack.Commands.Access;
 using AgentStack.Commands.Spans.RecordingSpans;
 using AgentStack.Events;
+using AgentStack.Security.SensitiveData;
 using MassTransit;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -42,7 +43,7 @@ public static class CollectorEndpoints
 
     private static async Task<Results<Ok<RecordSpansResponse>, ValidationProblem, ProblemHttpResult>> RecordSpansAsync(
         HttpContext http, IRequestClient<RecordSpans> bus, IOptions<IngestOptions> options, IngestMetrics metrics,
-        TimeProvider clock, ILoggerFactory loggers)
+        TimeProvider clock, ILoggerFactory loggers, IOptions<MaskingOptions> masking)
     {
         var limits = options.Value;
         var ct = http.RequestAborted;
@@ -101,7 +102,8 @@ public static class CollectorEndpoints
         }
 
         var key = http.User.ApiKey();
-        var command = new RecordSpans(NewId.NextGuid(), key.Project, key.KeyId, now, spans);
+        var command = new RecordSpans(NewId.NextGuid(), key.Project, key.KeyId, now,
+            SpanMasking.Apply(spans, key.Project, masking.Value)); // issue 15: mask before storage, per project
         try
         {
             // MassTransit's request timeout only starts once the command is sent, and sending waits (without
