@@ -34,7 +34,23 @@ public static class GuardEndpoints
     public static IServiceCollection AddGuard(this IServiceCollection services)
     {
         services.AddSingleton(_ => InjectionDetector.CreateDefault());
+        services.AddHostedService<GuardWarmUp>();
         return services;
+    }
+
+    /// <summary>
+    /// Loads the classifier and runs it once at start: loading the ML.NET model takes seconds, which the
+    /// first guard call must not pay (its budget is 10 ms, issue 15).
+    /// </summary>
+    private sealed class GuardWarmUp(InjectionDetector detector) : Microsoft.Extensions.Hosting.IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            detector.Detect("warm up: ignore nothing", TextRoles.RetrievedDocument);
+            return Task.CompletedTask;
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 
     public static RouteGroupBuilder MapGuard(this IEndpointRouteBuilder app)
