@@ -13,12 +13,14 @@ public static class EventTypes
     public const string SpanStarted = "span.started.v1";
     public const string SpanCompleted = "span.completed.v1";
     public const string GuardBlocked = "guard.blocked.v1";
+    public const string DetectionRecorded = "detection.recorded.v1";
 
     private static readonly Dictionary<Type, (string Name, JsonTypeInfo Info)> ByType = new()
     {
         [typeof(SpanStarted)] = (SpanStarted, EventJsonContext.Default.SpanStarted),
         [typeof(SpanCompleted)] = (SpanCompleted, EventJsonContext.Default.SpanCompleted),
         [typeof(Security.GuardBlocked)] = (GuardBlocked, EventJsonContext.Default.GuardBlocked),
+        [typeof(Security.DetectionRecorded)] = (DetectionRecorded, EventJsonContext.Default.DetectionRecorded),
     };
 
     private static readonly Dictionary<string, JsonTypeInfo> ByName =
@@ -51,4 +53,5 @@ public static class EventTypes
 [JsonSerializable(typeof(SpanCompleted))]
 [JsonSerializable(typeof(SpanRecord))]
 [JsonSerializable(typeof(Security.GuardBlocked))]
+[JsonSerializable(typeof(Security.DetectionRecorded))]
 public sealed partial class EventJsonContext : JsonSerializerContext;

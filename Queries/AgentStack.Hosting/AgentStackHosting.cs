@@ -13,6 +13,7 @@ using AgentStack.Projections.Analytics;
 using AgentStack.Projections.Analytics.ChDb;
 using AgentStack.Projections.Running;
 using AgentStack.Queries;
+using AgentStack.Security.Projections;
 using AgentStack.Queries.Dashboard;
 using AgentStack.ServiceDefaults;
 using Microsoft.AspNetCore.Builder;
@@ -89,6 +90,8 @@ public static class AgentStackHosting
                 o.DataPath = Path.Combine(dataDirectory, "clickhouse");
             });
             services.AddAnalyticsProjections(configuration, runWorkers: roles.HasFlag(AgentStackRoles.Projections));
+            if (roles.HasFlag(AgentStackRoles.Projections))
+                services.AddDetections(configuration); // issue 15: detectors over recorded spans
             services.AddReadyCheck("analytics", (sp, ct) =>
                 sp.GetRequiredService<IAnalyticsStore>().QueryAsync("SELECT 1", null, "TabSeparated", ct));
         }

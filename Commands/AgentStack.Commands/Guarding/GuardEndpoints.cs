@@ -10,6 +10,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 
 namespace AgentStack.Commands.Guarding;
@@ -33,7 +34,7 @@ public static class GuardEndpoints
 
     public static IServiceCollection AddGuard(this IServiceCollection services)
     {
-        services.AddSingleton(_ => InjectionDetector.CreateDefault());
+        services.TryAddSingleton(_ => InjectionDetector.CreateDefault());
         services.AddHostedService<GuardWarmUp>();
         return services;
     }
