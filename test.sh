@@ -13,6 +13,7 @@ trap 'scripts/services.sh stop' EXIT
 
 projects=(
   tests/AgentStack.UnitTests
+  tests/AgentStack.Security.Tests
   tests/AgentStack.EventStore.Tests
   tests/AgentStack.Audit.Tests
   tests/AgentStack.Analytics.Tests

@@ -1,4 +1,6 @@
 using AgentStack.Commands.Bus;
+using AgentStack.Commands.Guarding;
+using AgentStack.Security.SensitiveData;
 using AgentStack.Commands.Spans.Ingesting;
 using AgentStack.Commands.Spans.RecordingSpans;
 using MassTransit;
@@ -19,6 +21,8 @@ public static class CommandsRegistration
     public static IServiceCollection AddCollector(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<IngestOptions>().Bind(configuration.GetSection(IngestOptions.Section));
+        services.AddOptions<MaskingOptions>().Bind(configuration.GetSection(MaskingOptions.Section));
+        services.AddGuard();
         services.AddSingleton<IngestMetrics>();
         services.AddMetrics();
         services.AddTryAddTimeProvider();

@@ -15,6 +15,8 @@ public static class EventTypes
     public const string SpanStarted = "span.started.v1";
     public const string SpanCompleted = "span.completed.v1";
     public const string SubjectErased = "subject.erased.v1";
+    public const string GuardBlocked = "guard.blocked.v1";
+    public const string DetectionRecorded = "detection.recorded.v1";
 
     private static readonly Dictionary<Type, (string Name, JsonTypeInfo Info)> ByType = new()
     {
@@ -28,6 +30,8 @@ public static class EventTypes
         [typeof(ApiKeyRevoked)] = (AccessEventTypes.ApiKeyRevoked, AccessEventJsonContext.Default.ApiKeyRevoked),
         [typeof(ApiKeyRotated)] = (AccessEventTypes.ApiKeyRotated, AccessEventJsonContext.Default.ApiKeyRotated),
         [typeof(SubjectErased)] = (SubjectErased, EventJsonContext.Default.SubjectErased),
+        [typeof(Security.GuardBlocked)] = (GuardBlocked, EventJsonContext.Default.GuardBlocked),
+        [typeof(Security.DetectionRecorded)] = (DetectionRecorded, EventJsonContext.Default.DetectionRecorded),
     };
 
     private static readonly Dictionary<string, JsonTypeInfo> ByName =
@@ -98,4 +102,6 @@ public static class EventTypes
 [JsonSerializable(typeof(SpanCompleted))]
 [JsonSerializable(typeof(SpanRecord))]
 [JsonSerializable(typeof(SubjectErased))]
+[JsonSerializable(typeof(Security.GuardBlocked))]
+[JsonSerializable(typeof(Security.DetectionRecorded))]
 public sealed partial class EventJsonContext : JsonSerializerContext;

@@ -1,6 +1,7 @@
 using AgentStack.Events;
 using AgentStack.Projections.Analytics;
 using AgentStack.Projections.Running;
+using AgentStack.Projections.Security;
 using AgentStack.Projections.Spans;
 using AgentStack.Projections.Spans.Rebuilding;
 using Microsoft.Extensions.Configuration;
@@ -52,6 +53,14 @@ public static class ProjectionsRegistration
                 sp.GetRequiredService<ProjectionControl>(), options, sp.GetService<TimeProvider>() ?? TimeProvider.System,
                 sp.GetRequiredService<ILogger<SpansRebuild>>()));
             services.AddHostedService(sp => sp.GetRequiredService<SpansRebuild>());
+            // Issue 15: the security findings (guard blocks) into their analytics table, with their own checkpoint.
+            // AddSingleton, not AddHostedService: that one skips a second ProjectionRunner (TryAddEnumerable by type).
+            services.AddSingleton<SecurityFindingsProjection>();
+            services.AddSingleton<IHostedService>(sp => new ProjectionRunner(sp.GetRequiredService<SecurityFindingsProjection>(),
+                sp.GetRequiredService<IEventStore>(), sp.GetRequiredService<ICheckpointStore>(),
+                sp.GetRequiredService<IProjectionLeases>(), sp.GetRequiredService<ProjectionProgress>(),
+                sp.GetRequiredService<IProjectionNotifier>(), sp.GetService<TimeProvider>() ?? TimeProvider.System,
+                sp.GetRequiredService<ILogger<ProjectionRunner>>(), options, sp.GetRequiredService<ProjectionControl>()));
         }
         if (!runWorkers || options.SharesWork || options.Partitions > 1)
             services.AddHostedService<CheckpointProgressPoller>();

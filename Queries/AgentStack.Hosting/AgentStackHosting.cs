@@ -4,6 +4,7 @@ using AgentStack.Access;
 using AgentStack.Access.Administering;
 using AgentStack.Access.SigningIn;
 using AgentStack.Commands.Bus;
+using AgentStack.Commands.Guarding;
 using AgentStack.Commands.Spans.Ingesting;
 using AgentStack.Erasure;
 using AgentStack.EventStore.Marten;
@@ -16,6 +17,7 @@ using AgentStack.Projections.Analytics;
 using AgentStack.Projections.Analytics.ChDb;
 using AgentStack.Projections.Running;
 using AgentStack.Queries;
+using AgentStack.Security.Projections;
 using AgentStack.Queries.Dashboard;
 using AgentStack.ServiceDefaults;
 using Microsoft.AspNetCore.Builder;
@@ -94,6 +96,8 @@ public static class AgentStackHosting
                 o.DataPath = Path.Combine(dataDirectory, "clickhouse");
             });
             services.AddAnalyticsProjections(configuration, runWorkers: roles.HasFlag(AgentStackRoles.Projections));
+            if (roles.HasFlag(AgentStackRoles.Projections))
+                services.AddDetections(configuration); // issue 15: detectors over recorded spans
             services.AddReadyCheck("analytics", (sp, ct) =>
                 sp.GetRequiredService<IAnalyticsStore>().QueryAsync("SELECT 1", null, "TabSeparated", ct));
         }
@@ -122,6 +126,7 @@ public static class AgentStackHosting
         if (roles.HasFlag(AgentStackRoles.Commands))
         {
             app.MapCollector();
+            app.MapGuard();
             app.MapOtlp();
         }
         if (roles.HasFlag(AgentStackRoles.Queries))

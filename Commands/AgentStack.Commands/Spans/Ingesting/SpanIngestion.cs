@@ -1,3 +1,4 @@
+using AgentStack.Security.SensitiveData;
 using System.IO.Compression;
 using AgentStack.Commands.Spans.RecordingSpans;
 using AgentStack.Events;
@@ -47,7 +48,7 @@ public static class RpcCodes
 /// into an <see cref="IngestOutcome"/>. A 2xx therefore always means durable (docs/architecture.md, invariant 1).
 /// </summary>
 public sealed class SpanIngestion(ISpanRecorder recorder, IOptions<IngestOptions> options, IngestMetrics metrics,
-    ILogger<SpanIngestion> logger)
+    IOptions<MaskingOptions> masking, ILogger<SpanIngestion> logger)
 {
     public IngestOptions Limits => options.Value;
 
@@ -55,7 +56,8 @@ public sealed class SpanIngestion(ISpanRecorder recorder, IOptions<IngestOptions
         IReadOnlyList<SpanRecord> spans, CancellationToken ct)
     {
         var timeout = options.Value.CommandTimeout;
-        var command = new RecordSpans(NewId.NextGuid(), project, keyId, receivedAt, spans);
+        // Issue 15: a project's masking policy applies before anything is stored, whatever the endpoint.
+        var command = new RecordSpans(NewId.NextGuid(), project, keyId, receivedAt, SpanMasking.Apply(spans, project, masking.Value));
         try
         {
             using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);

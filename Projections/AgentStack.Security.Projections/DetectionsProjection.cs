@@ -1,0 +1,133 @@
+using System.Text.Json;
+using AgentStack.Events;
+using AgentStack.Events.Security;
+using AgentStack.Projections.Running;
+using AgentStack.Security.Injection;
+using AgentStack.Security.SensitiveData;
+
+namespace AgentStack.Security.Projections;
+
+/// <summary>
+/// Runs the injection and sensitive-data detectors over every completed span of the log and appends what
+/// they find as <see cref="DetectionRecorded"/> events to <c>detections-{project}-{trace}</c> (issue 15).
+/// Spans are never rewritten. Idempotent: before appending to a trace's detection stream it reads the
+/// stream and skips detections already there (same source event, field, rule, offset, detector version),
+/// and appends at the version it read, so a concurrent or repeated run fails the append and retries.
+/// Which text is read as what: a tool's output as <c>tool_output</c>, a retrieval's output as
+/// <c>retrieved_document</c>, everything else as <c>user_input</c>.
+/// </summary>
+public sealed class DetectionsProjection(IEventStore store, InjectionDetector injection) : IProjection
+{
+    public const string ProjectionName = "detections";
+
+    public string Name => ProjectionName;
+
+    /// <summary>Strings shorter than this carry no instruction worth classifying.</summary>
+    private const int MinLength = 12;
+
+    public async Task ApplyAsync(IReadOnlyList<StoredEvent> batch, CancellationToken cancellationToken)
+    {
+        var found = new Dictionary<(string Project, string Trace), List<DetectionRecorded>>();
+        foreach (var stored in batch)
+        {
+            if (stored.Type != EventTypes.SpanCompleted || EventTypes.Deserialize(stored.Type, stored.Data) is not SpanCompleted completed)
+                continue;
+            var detections = Detect(completed, stored.Position).ToList();
+            if (detections.Count == 0)
+                continue;
+            var key = (completed.Project, completed.Span.TraceId);
+            if (!found.TryGetValue(key, out var list))
+                found[key] = list = [];
+            list.AddRange(detections);
+        }
+        foreach (var ((project, trace), detections) in found)
+            await AppendNewAsync(DetectionStream.Name(project, trace), detections, cancellationToken);
+    }
+
+    private async Task AppendNewAsync(string stream, List<DetectionRecorded> detections, CancellationToken ct)
+    {
+        var seen = new HashSet<(long, string, string, int, string)>();
+        long version = 0;
+        await foreach (var e in store.ReadStreamAsync(stream, 1, ct))
+        {
+            version = e.Version;
+            if (EventTypes.Deserialize(e.Type, e.Data) is DetectionRecorded d)
+                seen.Add(Identity(d));
+        }
+        var fresh = detections.Where(d => seen.Add(Identity(d))).Select(EventTypes.Serialize).ToList();
+        if (fresh.Count > 0)
+            await store.AppendAsync(stream, version == 0 ? StreamAppend.NoStream : version, fresh, ct);
+    }
+
+    private static (long, string, string, int, string) Identity(DetectionRecorded d) =>
+        (d.SourcePosition, d.Field, d.Rule, d.Start, d.DetectorVersion);
+
+    private IEnumerable<DetectionRecorded> Detect(SpanCompleted completed, long position)
+    {
+        var span = completed.Span;
+        var outputRole = span.Kind switch
+        {
+            SpanKinds.Tool => TextRoles.ToolOutput,
+            SpanKinds.Retrieval => TextRoles.RetrievedDocument,
+            _ => TextRoles.UserInput,
+        };
+        // An llm span's output is the model's own answer: screened for personal data, not for injection.
+        var payloads = new List<(string Field, JsonElement? Value, string? Role)>
+        {
+            ("input", span.Input, span.Kind is SpanKinds.Llm or SpanKinds.Agent or SpanKinds.Chain ? TextRoles.UserInput : null),
+            ("output", span.Output, span.Kind is SpanKinds.Tool or SpanKinds.Retrieval ? outputRole : null),
+        };
+        foreach (var (field, value, role) in payloads)
+        {
+            if (value is not { } element)
+                continue;
+            foreach (var (path, text) in Strings(element, "$"))
+            {
+                if (text.Length < MinLength)
+                    continue;
+                if (role is not null)
+                {
+                    var verdict = injection.Detect(text, role);
+                    if (verdict.Block)
+                    {
+                        var top = verdict.Findings.MaxBy(f => f.Score)!;
+                        yield return Record(completed, position, $"{field}{path}", InjectionDetector.Kind, top.Rule, top.Score,
+                            top.Score >= 0.8 ? "high" : "medium", $"{role.Replace('_', ' ')}: {top.Reason}", top.Start, top.Length,
+                            InjectionDetector.Name, injection.Version);
+                    }
+                }
+                foreach (var f in SensitiveDataDetector.Find(text))
+                    yield return Record(completed, position, $"{field}{path}", SensitiveDataDetector.Kind, f.Rule, f.Score,
+                        SensitiveKinds.IsSecret(f.Rule) ? "high" : "low", f.Reason, f.Start, f.Length,
+                        SensitiveDataDetector.Name, SensitiveDataDetector.Version);
+            }
+        }
+    }
+
+    private static DetectionRecorded Record(SpanCompleted completed, long position, string field, string kind, string rule, double score,
+        string severity, string reason, int start, int length, string detector, string version) =>
+        // DetectedAt is the span's receipt time, not the clock: a rebuild yields the same events.
+        new(completed.Project, completed.Span.TraceId, completed.Span.SpanId, position, field, kind, rule, Math.Round(score, 3),
+            severity, reason, start, length, detector, version, completed.ReceivedAt);
+
+    private static IEnumerable<(string Path, string Text)> Strings(JsonElement e, string path)
+    {
+        switch (e.ValueKind)
+        {
+            case JsonValueKind.String:
+                yield return (path, e.GetString()!);
+                break;
+            case JsonValueKind.Object:
+                foreach (var p in e.EnumerateObject())
+                    foreach (var s in Strings(p.Value, $"{path}.{p.Name}"))
+                        yield return s;
+                break;
+            case JsonValueKind.Array:
+                var i = 0;
+                foreach (var item in e.EnumerateArray())
+                    foreach (var s in Strings(item, $"{path}[{i++}]"))
+                        yield return s;
+                break;
+        }
+    }
+}

@@ -1,0 +1,33 @@
+using AgentStack.Events;
+using AgentStack.Projections.Running;
+using AgentStack.Security.Injection;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace AgentStack.Security.Projections;
+
+public static class DetectionsRegistration
+{
+    /// <summary>
+    /// The detections projection as a worker of its own (checkpoint <c>detections</c>), unless
+    /// <c>AgentStack:Security:Detections:Enabled</c> is false. Needs the projection runner's services
+    /// (<c>AddAnalyticsProjections</c> with workers).
+    /// </summary>
+    public static IServiceCollection AddDetections(this IServiceCollection services, IConfiguration configuration)
+    {
+        if (!configuration.GetValue("AgentStack:Security:Detections:Enabled", true))
+            return services;
+        services.TryAddSingleton(_ => InjectionDetector.CreateDefault());
+        services.AddSingleton<DetectionsProjection>();
+        // AddSingleton, not AddHostedService: that one skips a second ProjectionRunner (TryAddEnumerable by type).
+        services.AddSingleton<IHostedService>(sp => new ProjectionRunner(sp.GetRequiredService<DetectionsProjection>(),
+            sp.GetRequiredService<IEventStore>(), sp.GetRequiredService<ICheckpointStore>(),
+            sp.GetRequiredService<IProjectionLeases>(), sp.GetRequiredService<ProjectionProgress>(),
+            sp.GetRequiredService<IProjectionNotifier>(), sp.GetService<TimeProvider>() ?? TimeProvider.System,
+            sp.GetRequiredService<ILogger<ProjectionRunner>>(), sp.GetRequiredService<ProjectionOptions>()));
+        return services;
+    }
+}

@@ -1,0 +1,25 @@
+using AgentStack.Security.Training;
+
+return args switch
+{
+    ["train", "--data", var data, ..] => Trainer.Run(data, Option(args, "--out") ?? Trainer.DefaultModelFolder(), args.Contains("--extra")),
+    ["evaluate", "--data", var data, ..] => Evaluation.Run(data, Option(args, "--model")),
+    ["latency", ..] => await Latency.RunAsync(Option(args, "--url"), Option(args, "--key")),
+    _ => Usage(),
+};
+
+static string? Option(string[] args, string name)
+{
+    var i = Array.IndexOf(args, name);
+    return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+}
+
+static int Usage()
+{
+    Console.Error.WriteLine("""
+        usage: train --data DIR [--out DIR] [--extra]   trains on DIR/train.jsonl (never test.jsonl)
+               evaluate --data DIR [--model DIR]         precision, recall, FPR on DIR/test.jsonl
+               latency [--url URL --key KEY]             guard p50/p99 for 256 B, 4 KB, 64 KB
+        """);
+    return 2;
+}

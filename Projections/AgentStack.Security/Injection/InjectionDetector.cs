@@ -1,0 +1,157 @@
+using System.Text.RegularExpressions;
+
+namespace AgentStack.Security.Injection;
+
+/// <summary>Where a text came from, which decides how the detector reads it (ARCHITECTURE.md, guard).</summary>
+public static class TextRoles
+{
+    public const string UserInput = "user_input";
+    public const string RetrievedDocument = "retrieved_document";
+    public const string ToolOutput = "tool_output";
+
+    public static readonly IReadOnlyList<string> All = [UserInput, RetrievedDocument, ToolOutput];
+
+    public static bool IsKnown(string role) => All.Contains(role, StringComparer.Ordinal);
+}
+
+/// <summary>
+/// One finding in a text: kind (<c>prompt_injection</c>, or a sensitive-data kind), score 0..1, the
+/// reason in words, and the original offsets it covers.
+/// </summary>
+public sealed record TextFinding(string Kind, double Score, string Reason, int Start, int Length, string Rule);
+
+/// <summary>The verdict on one text: its highest score, whether that blocks, and every finding.</summary>
+public sealed record InjectionVerdict(double Score, bool Block, IReadOnlyList<TextFinding> Findings);
+
+/// <summary>
+/// The prompt-injection detector (issue 15): normalisation (<see cref="TextNormalizer"/>), rules
+/// (<see cref="InjectionRules"/>) and the trained classifier (<see cref="InjectionClassifier"/>). A score of
+/// 0.5 or more blocks. Text from documents and tools is also read piece by piece (paragraphs, HTML
+/// comments), because an injection hidden in a long page is a small part of it.
+/// </summary>
+public sealed partial class InjectionDetector(InjectionClassifier? classifier)
+{
+    public const string Name = "prompt-injection";
+    public const string Kind = "prompt_injection";
+    public const double BlockAt = 0.5;
+    private const string NotBlocked = "; quoted as an example, so not blocked";
+
+    /// <summary>The longest text classified whole; longer text is classified in windows.</summary>
+    private const int WholeTextLimit = 4096;
+    private const int Window = 1024;
+
+    /// <summary>The detector version: changes whenever rules, normalisation or the model change.</summary>
+    public string Version => classifier is null ? "rules-3" : $"3.{classifier.Settings.TrainedAt}";
+
+    public static InjectionDetector CreateDefault() => new(InjectionClassifier.LoadEmbedded());
+
+    public InjectionVerdict Detect(string text, string role = TextRoles.UserInput)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+            return new InjectionVerdict(0, false, []);
+        var findings = new List<TextFinding>();
+        var views = TextNormalizer.Views(text);
+        var comments = role == TextRoles.UserInput ? [] : HtmlComments(text);
+        foreach (var view in views)
+        {
+            foreach (var match in InjectionRules.Match(view.Text))
+            {
+                var (start, length) = view.Original(match.Start, match.Length);
+                var reason = match.Rule.Reason;
+                if (view.Origin != TextNormalizer.Plain)
+                    reason += $" (hidden in {view.Origin}-encoded text)";
+                else if (comments.Any(c => start >= c.Start && start < c.Start + c.Length))
+                    reason += " (hidden in an HTML comment)";
+                if (match.Quoted)
+                    reason += NotBlocked;
+                findings.Add(new TextFinding(Kind, match.Score, reason, start, length, match.Rule.Id));
+            }
+        }
+        if (classifier is not null)
+            Classify(text, role, views, comments, findings);
+
+        var score = findings.Count == 0 ? 0 : findings.Max(f => f.Score);
+        return new InjectionVerdict(score, score >= BlockAt, findings);
+    }
+
+    private void Classify(string text, string role, IReadOnlyList<NormalizedView> views, List<(int Start, int Length)> comments,
+        List<TextFinding> findings)
+    {
+        var plain = views[0];
+        var best = (Score: 0.0, Start: 0, Length: text.Length, Where: "");
+        if (plain.Text.Length <= WholeTextLimit)
+            best = (classifier!.Score(plain.Text), 0, text.Length, "");
+        else
+            foreach (var (start, length) in Windows(plain.Text))
+            {
+                var s = classifier!.Score(plain.Text.Substring(start, length));
+                if (s > best.Score)
+                {
+                    var original = plain.Original(start, length);
+                    best = (s, original.Start, original.Length, " in one part of a long text");
+                }
+            }
+        if (role != TextRoles.UserInput && plain.Text.Length > 200)
+            foreach (Match piece in Piece().Matches(plain.Text))
+            {
+                if (piece.Length < 24 || piece.Length == plain.Text.Length)
+                    continue;
+                var s = classifier!.Score(piece.Value);
+                if (s > best.Score)
+                {
+                    var original = plain.Original(piece.Index, piece.Length);
+                    best = (s, original.Start, original.Length, " in one part of the document");
+                }
+            }
+        foreach (var view in views.Skip(1))
+        {
+            var s = classifier!.Score(view.Text);
+            if (s > best.Score)
+                best = (s, view.OriginStart, view.OriginLength, $" in {view.Origin}-encoded text");
+        }
+        foreach (var (start, length) in comments)
+        {
+            var s = classifier!.Score(TextNormalizer.Normalize(text.Substring(start, length)).Text);
+            if (s > best.Score)
+                best = (s, start, length, " in an HTML comment");
+        }
+        // Text that only quotes attacks as examples (security docs, red-team reports) trips the classifier
+        // on the quoted words: without an unquoted rule match, the classifier alone does not block it.
+        var citing = findings.Count > 0 && findings.All(f => f.Reason.EndsWith(NotBlocked, StringComparison.Ordinal));
+        if (citing && best.Score >= BlockAt)
+            best = (0.45, best.Start, best.Length, best.Where + ", but the text quotes attacks as examples");
+        if (best.Score >= 0.25)
+            findings.Add(new TextFinding(Kind, best.Score,
+                $"reads like an injection or jailbreak to the trained classifier{best.Where} (score {best.Score:0.00})",
+                best.Start, best.Length, "classifier"));
+    }
+
+    /// <summary>Windows of about <see cref="Window"/> characters, overlapping by half, cut at whitespace.</summary>
+    private static IEnumerable<(int Start, int Length)> Windows(string text)
+    {
+        for (var start = 0; start < text.Length; start += Window / 2)
+        {
+            var end = Math.Min(text.Length, start + Window);
+            yield return (start, end - start);
+            if (end == text.Length)
+                yield break;
+        }
+    }
+
+    private static List<(int Start, int Length)> HtmlComments(string text)
+    {
+        var list = new List<(int, int)>();
+        if (!text.Contains("<!--", StringComparison.Ordinal))
+            return list;
+        foreach (Match m in HtmlComment().Matches(text))
+            list.Add((m.Groups[1].Index, m.Groups[1].Length));
+        return list;
+    }
+
+    /// <summary>The pieces of a document: paragraphs, the text between markup tags, JSON string values.</summary>
+    [GeneratedRegex(@"(?:[^\n<>{}\[\]""]|""(?![,:}\]]))+(?:\n(?!\s*\n)(?:[^\n<>{}\[\]""]|""(?![,:}\]]))+)*")]
+    private static partial Regex Piece();
+
+    [GeneratedRegex(@"<!--(.*?)-->", RegexOptions.Singleline)]
+    private static partial Regex HtmlComment();
+}
