@@ -67,8 +67,8 @@ public static class EventTypes
     }
 
     /// <summary>Deserialises a stored event; null for a type this build does not know (newer writers).</summary>
-    public static TraceEvent? Deserialize(string type, ReadOnlySpan<byte> data) =>
-        ByName.TryGetValue(type, out var info) ? (TraceEvent?)JsonSerializer.Deserialize(data, info) : null;
+    public static object? Deserialize(string type, ReadOnlySpan<byte> data) =>
+        ByName.TryGetValue(type, out var info) ? JsonSerializer.Deserialize(data, info) : null;
 
     public static bool IsKnown(string type) => ByName.ContainsKey(type);
 

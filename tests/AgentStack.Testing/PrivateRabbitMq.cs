@@ -38,7 +38,16 @@ public sealed class PrivateRabbitMq : IAsyncDisposable
     {
         var port = ChildProcesses.FreePort();
         var rabbit = new PrivateRabbitMq(port, Path.Combine(Path.GetTempPath(), $"agentstack-rabbit-{port}"));
-        await rabbit.RunAsync("rabbitmq-start");
+        try
+        {
+            await rabbit.RunAsync("rabbitmq-start");
+        }
+        catch
+        {
+            // A node that came up late must not outlive the test.
+            await rabbit.DisposeAsync();
+            throw;
+        }
         return rabbit;
     }
 
@@ -69,7 +78,8 @@ public sealed class PrivateRabbitMq : IAsyncDisposable
         foreach (var (key, value) in environment)
             start.Environment[key] = value;
         using var process = Process.Start(start)!;
-        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(3));
+        // An Erlang VM boots in seconds on an idle machine, in minutes on a saturated one.
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(5));
         if (process.ExitCode != 0)
             throw new InvalidOperationException($"scripts/services.sh {command} exited with {process.ExitCode}");
     }

@@ -38,8 +38,10 @@ public sealed class when_rabbitmq_stops_during_an_otlp_export : IAsyncLifetime
 
     public async ValueTask DisposeAsync()
     {
-        await server.DisposeAsync();
-        await rabbit.DisposeAsync();
+        if (server is not null)
+            await server.DisposeAsync();
+        if (rabbit is not null)
+            await rabbit.DisposeAsync();
     }
 
     [Fact]

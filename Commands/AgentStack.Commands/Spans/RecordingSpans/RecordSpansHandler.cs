@@ -110,7 +110,8 @@ public sealed class RecordSpansHandler(IEventStore store, TraceStateCache cache,
         long version = StreamAppend.NoStream;
         await foreach (var e in store.ReadStreamAsync(stream, 1, ct))
         {
-            if (EventTypes.Deserialize(e.Type, e.Data) is { } @event)
+            // Events of a stream that are not trace events (none today) do not change what deciding needs.
+            if (EventTypes.Deserialize(e.Type, e.Data) is TraceEvent @event)
                 state = TraceDecider.Evolve(state, @event);
             version = e.Version;
         }
