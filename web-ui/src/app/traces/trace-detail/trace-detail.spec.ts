@@ -26,6 +26,24 @@ describe('TraceDetailPage', () => {
   });
 });
 
+describe('TraceDetailPage of a re-run', () => {
+  it('links the original and the comparison', async () => {
+    TestBed.configureTestingModule({ providers: [provideRouter([]), provideHttpClient(), provideHttpClientTesting()] });
+    const fixture = TestBed.createComponent(TraceDetailPage);
+    fixture.componentRef.setInput('traceId', 't2');
+    fixture.detectChanges();
+    const http = TestBed.inject(HttpTestingController);
+    http.expectOne('/api/projects/default/traces/t2').flush({ traceId: 't2', spans: [
+      span('root', null, '2026-03-10T00:00:00Z', '2026-03-10T00:00:01Z', { attributes: { 'agentstack.rerun.of': 't1', 'agentstack.rerun.step': 2 } }),
+    ] });
+    http.expectOne('/api/projects/default/traces/t2/findings').flush({ findings: [] });
+    await fixture.whenStable();
+    const note = fixture.nativeElement.querySelector('[data-testid=trace-rerun-of]') as HTMLElement;
+    expect(note.textContent).toContain('2 step(s) as recorded');
+    expect([...note.querySelectorAll('a')].map((a) => a.getAttribute('href'))).toEqual(['/traces/t1', '/compare?left=t1&right=t2']);
+  });
+});
+
 describe('waterfall', () => {
   it('scales bars to the trace and orders children under parents', () => {
     const rows = waterfall([

@@ -40,6 +40,12 @@ export class TraceDetailPage {
     return [...(this.trace.value()?.spans ?? []).filter((s) => !pushed.has(s.spanId)), ...recorded];
   });
   protected readonly rows = computed(() => waterfall(this.spans()));
+  /** A re-run (issue 16) names the trace it re-runs on its root span: link both to the comparison view. */
+  protected readonly rerunOf = computed(() => {
+    const attributes = this.rows()[0]?.span.attributes as Record<string, unknown> | null | undefined;
+    const of = attributes?.['agentstack.rerun.of'];
+    return typeof of === 'string' ? { traceId: of, step: attributes?.['agentstack.rerun.step'] } : null;
+  });
   protected readonly selectedId = signal<string | null>(null);
   protected readonly selected = computed<SpanView | null>(() => {
     const rows = this.rows();
