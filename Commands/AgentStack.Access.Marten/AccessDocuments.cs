@@ -25,7 +25,7 @@ public sealed class AccessPepperDocument
 }
 
 /// <summary>
-/// A key as a Marten document: the keyed hash of its secret (unique), never the secret (ARCHITECTURE.md
+/// A key as a Marten document: the keyed hash of its secret (unique), never the secret (docs/architecture.md
 /// invariant 6). Its id derives from that hash, as in the SQLite store, so two hosts storing one secret
 /// write the same document and the second insert conflicts instead of duplicating it.
 /// </summary>

@@ -6,7 +6,7 @@ namespace AgentStack.Access;
 
 /// <summary>
 /// On start: ensures project <c>default</c> holds the key in <c>AgentStack:BootstrapApiKey</c>
-/// (ARCHITECTURE.md, public contracts). With no bootstrap key and no key at all yet, it creates one and
+/// (docs/architecture.md, public contracts). With no bootstrap key and no key at all yet, it creates one and
 /// prints it once, the way notebook servers print their token, so a first run needs no configuration.
 /// </summary>
 public sealed partial class AccessBootstrap(IAccessStore access, IConfiguration configuration, ILogger<AccessBootstrap> logger)

@@ -4,7 +4,7 @@ using System.Text;
 
 namespace AgentStack.Access;
 
-/// <summary>The scopes a key can carry (ARCHITECTURE.md, invariant 6). Also the authorization policy names.</summary>
+/// <summary>The scopes a key can carry (docs/architecture.md, invariant 6). Also the authorization policy names.</summary>
 public static class Scopes
 {
     public const string Ingest = "ingest";

@@ -3,7 +3,7 @@ using System.Text.RegularExpressions;
 namespace AgentStack.Access;
 
 /// <summary>
-/// Projects and their keys (ARCHITECTURE.md invariant 6): the port every host authenticates through.
+/// Projects and their keys (docs/architecture.md invariant 6): the port every host authenticates through.
 /// The embedded default keeps them in SQLite (<see cref="SqliteAccessStore"/>); the distributed topology
 /// keeps them as Marten documents in PostgreSQL so every process sees the same projects and keys
 /// (issue 4). Only a keyed hash of a secret is ever stored (<see cref="SecretHasher"/>). These are the read

@@ -8,7 +8,7 @@ using AgentStack.Events;
 namespace AgentStack.Audit;
 
 /// <summary>
-/// The signed export (ARCHITECTURE.md, Audit export; docs/audit.md): one stored event a line in the replay
+/// The signed export (docs/architecture.md, Audit export; docs/audit.md): one stored event a line in the replay
 /// line shape plus <c>stream</c>, then one manifest line signed with the deployment key. Written as it is
 /// read, so memory does not grow with the number of events (only with the number of streams, for the
 /// manifest's heads).

@@ -24,7 +24,7 @@ public static class BreakKinds
 }
 
 /// <summary>
-/// One break. The first four fields are the contract's (ARCHITECTURE.md, Audit); <see cref="Kind"/>,
+/// One break. The first four fields are the contract's (docs/architecture.md, Audit); <see cref="Kind"/>,
 /// <see cref="Position"/> and <see cref="Detail"/> are added.
 /// </summary>
 public sealed record AuditBreak(string Stream, long Version, string ExpectedHash, string FoundHash, string Kind,

@@ -1,7 +1,7 @@
 namespace AgentStack.Sdk;
 
 /// <summary>
-/// The span kinds AgentStack understands (ARCHITECTURE.md, native ingestion: <c>kind</c>).
+/// The span kinds AgentStack understands (docs/architecture.md, native ingestion: <c>kind</c>).
 /// A span started with <see cref="AgentStackTracer.StartSpan(string, string)"/> carries its kind as the
 /// activity's <see cref="System.Diagnostics.Activity.OperationName"/>, so naming the kind costs nothing.
 /// </summary>

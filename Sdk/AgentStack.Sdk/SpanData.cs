@@ -3,7 +3,7 @@ using System.Text.Json.Nodes;
 namespace AgentStack.Sdk;
 
 /// <summary>
-/// A finished span as it will be sent to <c>POST /v1/spans</c> (ARCHITECTURE.md, native ingestion).
+/// A finished span as it will be sent to <c>POST /v1/spans</c> (docs/architecture.md, native ingestion).
 /// The redaction hook (<see cref="AgentStackOptions.Redact"/>) receives it before it leaves the process
 /// and may change any property.
 /// </summary>

@@ -7,7 +7,7 @@ using AgentStack.EventStore.Sqlite;
 namespace AgentStack.Cli;
 
 /// <summary>
-/// The command line's audit checks (ARCHITECTURE.md, command line; docs/audit.md). Exit codes: 0 valid,
+/// The command line's audit checks (docs/architecture.md, command line; docs/audit.md). Exit codes: 0 valid,
 /// 1 invalid (the first break on stdout), 2 usage error.
 /// </summary>
 public static class AuditCommands

@@ -22,7 +22,7 @@ public sealed record GuardFinding(string Kind, double Score, string Reason, int 
 public sealed record GuardResponse(string Action, IReadOnlyList<GuardFinding> Findings);
 
 /// <summary>
-/// <c>POST /v1/guard</c> (ARCHITECTURE.md, guard; issue 15): screens one text before a model sees it.
+/// <c>POST /v1/guard</c> (docs/architecture.md, guard; issue 15): screens one text before a model sees it.
 /// Blocks on a prompt injection; personal data and secrets are reported, never blocked. A block is
 /// recorded as <see cref="GuardBlocked"/> in the project's guard stream before the answer, so the
 /// dashboard counts what the guard stopped.

@@ -4,7 +4,7 @@ using System.Text.Json;
 namespace AgentStack.Erasure.Sealing;
 
 /// <summary>
-/// A span's subject (ARCHITECTURE.md contract, docs/privacy.md): its <c>agentstack.subject</c> attribute,
+/// A span's subject (docs/architecture.md contract, docs/privacy.md): its <c>agentstack.subject</c> attribute,
 /// else <c>user.id</c>, else <c>session.id</c>; keys of the span's flat <c>attributes</c> object, as the
 /// native JSON and the OTLP mapping write them. String values are taken as they are, numbers as their JSON
 /// text; other values and empty strings do not name a subject.

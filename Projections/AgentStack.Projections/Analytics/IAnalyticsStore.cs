@@ -1,7 +1,7 @@
 namespace AgentStack.Projections.Analytics;
 
 /// <summary>
-/// The analytics port (ARCHITECTURE.md: insert/query). The same ClickHouse SQL runs through every
+/// The analytics port (docs/architecture.md: insert/query). The same ClickHouse SQL runs through every
 /// adapter: chDB in-process (embedded default) and a ClickHouse server (distributed).
 /// Query parameters use ClickHouse's own syntax, <c>{name:Type}</c>, never string concatenation.
 /// </summary>

@@ -8,7 +8,7 @@ namespace AgentStack.Projections.Running;
 /// <summary>
 /// Runs one projection over the parts of the log this worker holds leases for: reads the log once from
 /// the lowest of their checkpoints, applies the events of its parts in batches, then saves every held
-/// part's checkpoint (ARCHITECTURE.md, invariant 4). When the leases change (a worker joined, left or
+/// part's checkpoint (docs/architecture.md, invariant 4). When the leases change (a worker joined, left or
 /// died) it starts again from the checkpoints of the parts it holds now. A failing batch is retried
 /// with backoff, never skipped.
 /// </summary>

@@ -26,7 +26,7 @@ public sealed record TracePart(string Project, string TraceId, DateTimeOffset St
 /// <summary>The rows one batch adds to each table.</summary>
 public sealed record SpanRowSet(IReadOnlyList<SpanRow> Spans, IReadOnlyList<TracePart> Traces);
 
-/// <summary>The pure part of the spans projection: events in, rows out (STYLE.md: the projection as a plain function).</summary>
+/// <summary>The pure part of the spans projection: events in, rows out (docs/style.md: the projection as a plain function).</summary>
 public static class SpanRows
 {
     public static SpanRowSet Of(IReadOnlyList<StoredEvent> batch)

@@ -2,7 +2,7 @@ using System.Text.RegularExpressions;
 
 namespace AgentStack.Security.Injection;
 
-/// <summary>Where a text came from, which decides how the detector reads it (ARCHITECTURE.md, guard).</summary>
+/// <summary>Where a text came from, which decides how the detector reads it (docs/architecture.md, guard).</summary>
 public static class TextRoles
 {
     public const string UserInput = "user_input";

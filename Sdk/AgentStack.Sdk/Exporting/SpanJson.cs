@@ -5,7 +5,7 @@ using System.Text.Json.Nodes;
 
 namespace AgentStack.Sdk.Exporting;
 
-/// <summary>Writes the body of <c>POST /v1/spans</c> by hand: no reflection, field names as in ARCHITECTURE.md.</summary>
+/// <summary>Writes the body of <c>POST /v1/spans</c> by hand: no reflection, field names as in docs/architecture.md.</summary>
 internal static class SpanJson
 {
     /// <summary>RFC 3339 with microseconds, e.g. <c>2026-01-31T12:00:00.123456Z</c>.</summary>

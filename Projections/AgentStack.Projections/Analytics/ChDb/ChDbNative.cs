@@ -72,7 +72,7 @@ internal sealed unsafe partial class ChDbNative
     }
 
     /// <summary>
-    /// Connects with the signal fix (shared/ENVIRONMENT.md): chDB installs its own handlers for
+    /// Connects with the signal fix (docs/environment.md): chDB installs its own handlers for
     /// SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE, SIGSEGV, SIGTSTP, SIGSYS and SIGRTMIN at connect.
     /// The .NET runtime needs SIGSEGV to turn a null dereference into a NullReferenceException and
     /// SIGRTMIN to suspend threads for GC, so we disable chDB's handlers and put back whatever was

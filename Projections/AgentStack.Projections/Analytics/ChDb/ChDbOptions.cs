@@ -2,7 +2,7 @@ namespace AgentStack.Projections.Analytics.ChDb;
 
 /// <summary>
 /// Settings of the in-process ClickHouse engine, bound from <c>AgentStack:ChDb</c>.
-/// The defaults cap chDB well below its own default of 90% of RAM (shared/ENVIRONMENT.md):
+/// The defaults cap chDB well below its own default of 90% of RAM (docs/environment.md):
 /// the engine shares the process with the API and the projection workers.
 /// </summary>
 public sealed class ChDbOptions

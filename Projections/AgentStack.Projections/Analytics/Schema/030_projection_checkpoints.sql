@@ -1,5 +1,5 @@
 -- Where each projection has got to in the event log. Written after the batch's rows, so a crash in
--- between re-processes the batch, which the replacing engines absorb (ARCHITECTURE.md, invariant 4).
+-- between re-processes the batch, which the replacing engines absorb (docs/architecture.md, invariant 4).
 CREATE TABLE IF NOT EXISTS agentstack.projection_checkpoints
 (
     name String,

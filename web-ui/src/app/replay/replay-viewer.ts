@@ -9,7 +9,7 @@ import { Speed, Speeds, delayAfter, runIsOver, stateAt } from './replay-state';
 
 /**
  * The Time Machine (issue 7): plays a trace's stored event stream back step by step, showing at each
- * step the agent's state as it was (ARCHITECTURE.md, invariant 5: the events are those recorded). A run still in
+ * step the agent's state as it was (docs/architecture.md, invariant 5: the events are those recorded). A run still in
  * progress keeps growing (issue 16): after the stored events, the viewer follows the replay endpoint's live feed.
  */
 @Component({
