@@ -3,6 +3,7 @@ using System.IO.Compression;
 using System.IO.Pipelines;
 using System.Text.Json;
 using AgentStack.Access;
+using AgentStack.Events;
 using AgentStack.Commands.Spans.Ingesting;
 using Google.Protobuf;
 using Microsoft.AspNetCore.Builder;
@@ -97,7 +98,7 @@ public static class OtlpHttpEndpoints
                     return TooLarge(json, limits.MaxBodyBytes, null, decompressed: true);
             }
             request = json
-                ? OtlpJson.Parse(inflated ?? body.ToArray(), limits.MaxDepth * 4 + 16)
+                ? OtlpJson.Parse(ValidUtf8(inflated ?? body.ToArray()), limits.MaxDepth * 4 + 16)
                 : inflated is not null ? ExportTraceServiceRequest.Parser.ParseFrom(inflated) : ExportTraceServiceRequest.Parser.ParseFrom(body);
         }
         catch (InvalidDataException e)
@@ -147,6 +148,14 @@ public static class OtlpHttpEndpoints
     }
 
     /// <summary>Decompresses with a ceiling (a small gzip body can inflate enormously); null when over it.</summary>
+    /// <summary>
+    /// Issue 17, item 5: invalid UTF-8 anywhere in an OTLP/JSON body (a key included) is a 400 naming the byte,
+    /// not a transcoding exception inside the reader (Utf8Text).
+    /// </summary>
+    private static byte[] ValidUtf8(byte[] json) => Utf8Text.FirstInvalid(json) is var at and >= 0
+        ? throw new OtlpBadRequestException("body", $"The body is not valid UTF-8: the bytes at offset {at} are not a UTF-8 sequence.")
+        : json;
+
     private static byte[]? Inflate(ReadOnlySequence<byte> body, long limit)
     {
         using var input = new GZipStream(new MemoryStream(body.ToArray(), writable: false), CompressionMode.Decompress);
