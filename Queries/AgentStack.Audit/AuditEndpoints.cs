@@ -1,5 +1,5 @@
 using System.Text.Json;
-using AgentStack.Commands.Access;
+using AgentStack.Access;
 using AgentStack.Events;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;

@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
-using AgentStack.Commands.Access;
+using AgentStack.Access;
 using AgentStack.Events;
 using AgentStack.Events.Security;
 using AgentStack.Security.Injection;

@@ -170,21 +170,8 @@ public static partial class SpanValidator
         }
     }
 
-    /// <summary>Parses RFC 3339 (a zone is required); keeps whole microseconds, in UTC.</summary>
-    public static bool TryParseRfc3339(string value, out DateTimeOffset result)
-    {
-        result = default;
-        var match = Rfc3339Pattern().Match(value);
-        if (!match.Success)
-            return false;
-        // .NET parses at most 7 fractional digits; nanoseconds are cut to 100 ns, then to microseconds below.
-        var fraction = match.Groups["fraction"].Value;
-        var text = fraction.Length > 8 ? value.Remove(match.Groups["fraction"].Index + 8, fraction.Length - 8) : value;
-        if (!DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal, out var parsed))
-            return false;
-        result = new DateTimeOffset(parsed.UtcTicks - parsed.UtcTicks % 10, TimeSpan.Zero);
-        return true;
-    }
+    /// <summary>Parses RFC 3339 (a zone is required); keeps whole microseconds, in UTC. One parser for both sides (<see cref="Rfc3339"/>).</summary>
+    public static bool TryParseRfc3339(string value, out DateTimeOffset result) => Rfc3339.TryParse(value, out result);
 
     /// <summary>How deeply objects and arrays nest in already-parsed JSON; a reader scan allocates nothing.</summary>
     private static int Depth(ReadOnlySpan<byte> json)
