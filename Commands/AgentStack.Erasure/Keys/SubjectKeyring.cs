@@ -16,6 +16,8 @@ public sealed class SubjectKeyring(ISubjectKeyStore store, TimeSpan cacheLifetim
     private readonly ConcurrentDictionary<(string Project, string SubjectHash, int Day), (SubjectKey Key, long At)> sealing = new();
     private readonly ConcurrentDictionary<string, (byte[]? Key, long At)> opening = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, byte[]> secrets = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<(string Project, string Subject), string> subjectHashes = new();
+    private const int MaxCachedSubjects = 100_000;
 
     public TimeSpan CacheLifetime { get; } = cacheLifetime;
 
@@ -46,6 +48,15 @@ public sealed class SubjectKeyring(ISubjectKeyStore store, TimeSpan cacheLifetim
 
     /// <summary>HMAC-SHA256 of the subject under the project's secret, lower-case hex.</summary>
     public string SubjectHash(string project, string subject)
+    {
+        if (subjectHashes.TryGetValue((project, subject), out var cached))
+            return cached;
+        if (subjectHashes.Count >= MaxCachedSubjects)
+            subjectHashes.Clear();
+        return subjectHashes[(project, subject)] = Hash(project, subject);
+    }
+
+    private string Hash(string project, string subject)
     {
         var secret = secrets.GetOrAdd(project, store.ProjectSecret);
         return Convert.ToHexStringLower(HMACSHA256.HashData(secret, Encoding.UTF8.GetBytes(subject)));

@@ -50,12 +50,16 @@ public sealed class PayloadSealer(SubjectKeyring keys)
         var key = keys.ForSealing(scan.Project, subject, scan.Day);
         var output = new ArrayBufferWriter<byte>(data.Length * 4 / 3 + 96 * scan.Count);
         using var aes = new AesGcm(key.Key, TagSize);
+        // One random 96-bit nonce per event; each field's nonce differs from it in the last byte (its field
+        // number), so no nonce repeats under a key unless two events draw the same 94 random bits.
+        Span<byte> nonce = stackalloc byte[NonceSize];
+        RandomNumberGenerator.Fill(nonce);
         var at = 0;
         foreach (var (field, range) in scan.InOrder())
         {
             var (offset, length) = range.GetOffsetAndLength(data.Length);
             output.Write(data.AsSpan(at, offset - at));
-            WriteEnvelope(output, aes, key.KeyId, field, data.AsSpan(offset, length));
+            WriteEnvelope(output, aes, nonce, key.KeyId, field, data.AsSpan(offset, length));
             at = offset + length;
         }
         output.Write(data.AsSpan(at));
@@ -69,6 +73,7 @@ public sealed class PayloadSealer(SubjectKeyring keys)
         if (scan.Count == 0)
             return data;
         ArrayBufferWriter<byte>? output = null;
+        var opener = new Opener(keys);
         var at = 0;
         foreach (var (field, range) in scan.InOrder())
         {
@@ -77,23 +82,26 @@ public sealed class PayloadSealer(SubjectKeyring keys)
                 continue; // stored before sealing existed: shown as stored
             output ??= new ArrayBufferWriter<byte>(data.Length);
             output.Write(data.AsSpan(at, offset - at));
-            OpenInto(output, field, keyId, sealedData);
+            opener.OpenInto(output, field, keyId, sealedData);
             at = offset + length;
         }
+        opener.Dispose();
         if (output is null)
             return data;
         output.Write(data.AsSpan(at));
         return output.WrittenSpan.ToArray();
     }
 
-    private static void WriteEnvelope(ArrayBufferWriter<byte> output, AesGcm aes, string keyId, Field field, ReadOnlySpan<byte> plaintext)
+    private static void WriteEnvelope(ArrayBufferWriter<byte> output, AesGcm aes, ReadOnlySpan<byte> nonce, string keyId, Field field,
+        ReadOnlySpan<byte> plaintext)
     {
         var sealedLength = NonceSize + plaintext.Length + TagSize;
         var rented = ArrayPool<byte>.Shared.Rent(sealedLength);
         try
         {
             var sealedBytes = rented.AsSpan(0, sealedLength);
-            RandomNumberGenerator.Fill(sealedBytes[..NonceSize]);
+            nonce.CopyTo(sealedBytes);
+            sealedBytes[NonceSize - 1] ^= (byte)((int)field << 6);
             aes.Encrypt(sealedBytes[..NonceSize], plaintext, sealedBytes.Slice(NonceSize, plaintext.Length),
                 sealedBytes[(NonceSize + plaintext.Length)..], FieldNames[(int)field]);
             output.Write(EnvelopeStart);
@@ -110,39 +118,61 @@ public sealed class PayloadSealer(SubjectKeyring keys)
         }
     }
 
-    private void OpenInto(ArrayBufferWriter<byte> output, Field field, string keyId, ReadOnlySpan<byte> base64)
+    /// <summary>Opens one event's fields, with one AES context per key (an event's fields share one).</summary>
+    private struct Opener(SubjectKeyring keys) : IDisposable
     {
-        var key = keys.ForOpening(keyId);
-        if (key is null)
+        private string? keyId;
+        private AesGcm? aes;
+        private bool destroyed;
+
+        private AesGcm? For(string id)
         {
-            output.Write(field == Field.ContentHash ? ErasedHash : ErasedPayload);
-            return;
+            if (id != keyId)
+            {
+                aes?.Dispose();
+                keyId = id;
+                var key = keys.ForOpening(id);
+                destroyed = key is null;
+                aes = key is null ? null : new AesGcm(key, TagSize);
+            }
+            return destroyed ? null : aes;
         }
-        var rented = ArrayPool<byte>.Shared.Rent(Base64.GetMaxDecodedFromUtf8Length(base64.Length));
-        try
+
+        public void OpenInto(ArrayBufferWriter<byte> output, Field field, string keyId, ReadOnlySpan<byte> base64)
         {
-            if (Base64.DecodeFromUtf8(base64, rented, out _, out var decoded) != OperationStatus.Done || decoded < NonceSize + TagSize)
-                throw new InvalidDataException($"A sealed {Name(field)} is not valid base64 of a sealed payload.");
-            var sealedBytes = rented.AsSpan(0, decoded);
-            var plaintextLength = decoded - NonceSize - TagSize;
-            var plaintext = output.GetSpan(plaintextLength)[..plaintextLength];
-            using var aes = new AesGcm(key, TagSize);
+            var aes = For(keyId);
+            if (aes is null)
+            {
+                output.Write(field == Field.ContentHash ? ErasedHash : ErasedPayload);
+                return;
+            }
+            var rented = ArrayPool<byte>.Shared.Rent(Base64.GetMaxDecodedFromUtf8Length(base64.Length));
             try
             {
-                aes.Decrypt(sealedBytes[..NonceSize], sealedBytes.Slice(NonceSize, plaintextLength),
-                    sealedBytes[(NonceSize + plaintextLength)..], plaintext, FieldNames[(int)field]);
+                if (Base64.DecodeFromUtf8(base64, rented, out _, out var decoded) != OperationStatus.Done || decoded < NonceSize + TagSize)
+                    throw new InvalidDataException($"A sealed {PayloadSealer.Name(field)} is not valid base64 of a sealed payload.");
+                var sealedBytes = rented.AsSpan(0, decoded);
+                var plaintextLength = decoded - NonceSize - TagSize;
+                var plaintext = output.GetSpan(plaintextLength)[..plaintextLength];
+                try
+                {
+                    aes.Decrypt(sealedBytes[..NonceSize], sealedBytes.Slice(NonceSize, plaintextLength),
+                        sealedBytes[(NonceSize + plaintextLength)..], plaintext, FieldNames[(int)field]);
+                }
+                catch (AuthenticationTagMismatchException e)
+                {
+                    // Not erasure: the stored bytes were altered (verification names where).
+                    throw new InvalidDataException($"A sealed {PayloadSealer.Name(field)} does not authenticate under key {keyId}: the stored event was altered.", e);
+                }
+                output.Advance(plaintextLength);
             }
-            catch (AuthenticationTagMismatchException e)
+            finally
             {
-                // Not erasure: the stored bytes were altered (verification names where).
-                throw new InvalidDataException($"A sealed {Name(field)} does not authenticate under key {keyId}: the stored event was altered.", e);
+                ArrayPool<byte>.Shared.Return(rented);
             }
-            output.Advance(plaintextLength);
         }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(rented);
-        }
+
+        public readonly void Dispose() => aes?.Dispose();
     }
 
     private static string Name(Field field) => System.Text.Encoding.UTF8.GetString(FieldNames[(int)field]);

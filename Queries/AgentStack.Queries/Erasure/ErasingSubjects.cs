@@ -154,6 +154,10 @@ public static class ErasedAnalyticsRows
         var deadline = DateTime.UtcNow + timeout;
         while (true)
         {
+            // ClickHouse deletes outdated parts from a background task whose pace it chooses (in chDB it can wait
+            // minutes). Dropping a partition that cannot exist (toYYYYMM is never 0) runs the same cleanup at
+            // once: it deletes outdated parts older than old_parts_lifetime, and drops nothing.
+            await analytics.ExecuteAsync("ALTER TABLE agentstack.spans DROP PARTITION ID '000000'", null, ct);
             var result = await analytics.QueryAsync(
                 "SELECT name, removal_state FROM system.parts WHERE database = 'agentstack' AND table = 'spans' AND NOT active",
                 null, "TabSeparated", ct);

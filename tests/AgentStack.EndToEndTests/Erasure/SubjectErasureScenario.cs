@@ -15,46 +15,39 @@ namespace AgentStack.EndToEndTests.Erasure;
 /// <c>agentstack.subject</c> over a <c>user.id</c>, and spans with no subject), then alice is erased through the
 /// API of a real server. Each store is then read as an attacker would read it: the raw event-store files,
 /// the key store's files, the chDB data directory; and as users read it: trace detail, replay and the
-/// presenter that exports use. The scenario runs once per class; each fact checks one promise.
+/// presenter that exports use. The scenario runs once per class (this fixture); each fact checks one promise.
 /// </summary>
-public abstract class SubjectErasureScenario : IAsyncLifetime
+public sealed class SubjectErasureRun<TStores> : IAsyncLifetime where TStores : ErasureStores, new()
 {
-    protected readonly string Trace = NewId();
-    protected readonly string Alice = "alice-" + NewId()[..8];
-    protected readonly string Bob = "bob-" + NewId()[..8];
-    protected readonly string AliceSecret = "alice-prompt-" + NewId();
-    protected readonly string AliceAnswer = "alice-answer-" + NewId();
-    protected readonly string BobSecret = "bob-prompt-" + NewId();
-    protected readonly string NobodySecret = "nobody-prompt-" + NewId();
+    public readonly TStores Stores = new();
+    public readonly string Trace = NewId();
+    public readonly string Alice = "alice-" + NewId()[..8];
+    public readonly string Bob = "bob-" + NewId()[..8];
+    public readonly string AliceSecret = "alice-prompt-" + NewId();
+    public readonly string AliceAnswer = "alice-answer-" + NewId();
+    public readonly string BobSecret = "bob-prompt-" + NewId();
+    public readonly string NobodySecret = "nobody-prompt-" + NewId();
     private static readonly DateTimeOffset Start = DateTimeOffset.UtcNow.AddMinutes(-5);
 
-    protected ServerProcess Server { get; private set; } = null!;
-    protected JsonObject Erasure { get; private set; } = null!;
-    protected JsonObject DetailBefore { get; private set; } = null!;
-    protected JsonObject DetailAfter { get; private set; } = null!;
-    protected string ReplayAfter { get; private set; } = "";
-    protected HttpStatusCode ResendStatus { get; private set; }
-    protected JsonObject DetailAfterResend { get; private set; } = null!;
-    protected byte[] AliceKeyBytes { get; private set; } = [];
-    protected List<StoredEvent> RawEvents { get; private set; } = [];
+    public ServerProcess Server { get; private set; } = null!;
+    public JsonObject Erasure { get; private set; } = null!;
+    public JsonObject DetailBefore { get; private set; } = null!;
+    public JsonObject DetailAfter { get; private set; } = null!;
+    public string ReplayAfter { get; private set; } = "";
+    public HttpStatusCode ResendStatus { get; private set; }
+    public JsonObject DetailAfterResend { get; private set; } = null!;
+    public byte[] AliceKeyBytes { get; private set; } = [];
+    public List<StoredEvent> RawEvents { get; private set; } = [];
 
-    protected string AliceSpan => Span(Trace, "alice-llm", parent: "root", start: Start, end: Start.AddSeconds(1),
+    public string AliceSpan => Span(Trace, "alice-llm", parent: "root", start: Start, end: Start.AddSeconds(1),
         input: $$"""{"messages":[{"role":"user","content":"{{AliceSecret}}"}]}""", output: $"\"{AliceAnswer}\"",
         extra: $$"""
         "attributes":{"user.id":"{{Alice}}","session.id":"s-1"}
         """);
 
-    protected abstract Dictionary<string, string> Settings();
-
-    /// <summary>The key store as the test reads it directly (to find alice's key bytes before erasure).</summary>
-    protected abstract ISubjectKeyStore OpenKeyStore();
-
-    /// <summary>The event store adapter itself, without sealing: the stored bytes.</summary>
-    protected abstract IEventStore OpenRawEventStore();
-
     public async ValueTask InitializeAsync()
     {
-        Server = await ServerProcess.StartAsync(Settings());
+        Server = await ServerProcess.StartAsync(Stores.Settings());
         var client = Server.Client;
         using (var sent = await client.PostSpansAsync(Batch(
             Span(Trace, "root", kind: "agent", start: Start, end: Start.AddSeconds(3), input: $"\"{NobodySecret}\""),
@@ -94,7 +87,7 @@ public abstract class SubjectErasureScenario : IAsyncLifetime
         var alice = events.Single(e => e.Stream == TraceStream.Name("default", Trace) && Encoding.UTF8.GetString(e.Data).Contains("\"alice-llm\"", StringComparison.Ordinal));
         var input = JsonNode.Parse(alice.Data)!["span"]!["input"]!;
         input["sealed"]!.GetValue<string>().ShouldBe("v1");
-        var keys = OpenKeyStore();
+        var keys = Stores.OpenKeyStore(Server.DataDirectory);
         try
         {
             return keys.Find(input["key"]!.GetValue<string>()).ShouldNotBeNull();
@@ -107,7 +100,7 @@ public abstract class SubjectErasureScenario : IAsyncLifetime
 
     private async Task<List<StoredEvent>> ReadRawLogAsync()
     {
-        var store = OpenRawEventStore();
+        var store = Stores.OpenRawEventStore(Server.DataDirectory);
         try
         {
             return [.. await store.ReadAllAsync(0, 100_000, CancellationToken.None)];
@@ -121,61 +114,66 @@ public abstract class SubjectErasureScenario : IAsyncLifetime
             }
         }
     }
+}
 
+/// <summary>The facts of <see cref="SubjectErasureRun{TStores}"/>, checked against one run per class.</summary>
+public abstract class SubjectErasureScenario<TStores>(SubjectErasureRun<TStores> run) : IClassFixture<SubjectErasureRun<TStores>>
+    where TStores : ErasureStores, new()
+{
     private static JsonObject SpanOf(JsonObject detail, string spanId) =>
         detail["spans"]!.AsArray().Single(s => s!["spanId"]!.GetValue<string>() == spanId)!.AsObject();
 
     [Fact]
     public void then_the_answer_names_the_subject_and_when()
     {
-        Erasure["subject"]!.GetValue<string>().ShouldBe(Alice);
-        Erasure["erasedAt"]!.GetValue<DateTimeOffset>().ShouldBeGreaterThan(DateTimeOffset.UtcNow.AddMinutes(-5));
-        Erasure["keysDestroyed"]!.GetValue<int>().ShouldBe(1);
-        Erasure["analyticsSpansErased"]!.GetValue<int>().ShouldBe(1);
+        run.Erasure["subject"]!.GetValue<string>().ShouldBe(run.Alice);
+        run.Erasure["erasedAt"]!.GetValue<DateTimeOffset>().ShouldBeGreaterThan(DateTimeOffset.UtcNow.AddMinutes(-5));
+        run.Erasure["keysDestroyed"]!.GetValue<int>().ShouldBe(1);
+        run.Erasure["analyticsSpansErased"]!.GetValue<int>().ShouldBe(1);
     }
 
     [Fact]
     public void then_the_trace_detail_shows_her_payloads_erased_and_the_others_intact()
     {
-        SpanOf(DetailBefore, "alice-llm")["input"]!.ToJsonString().ShouldContain(AliceSecret);
-        var alice = SpanOf(DetailAfter, "alice-llm");
+        SpanOf(run.DetailBefore, "alice-llm")["input"]!.ToJsonString().ShouldContain(run.AliceSecret);
+        var alice = SpanOf(run.DetailAfter, "alice-llm");
         alice["input"]!.ToJsonString().ShouldBe("""{"erased":true}""");
         alice["output"]!.ToJsonString().ShouldBe("""{"erased":true}""");
         alice["attributes"]!.ToJsonString().ShouldBe("""{"erased":true}""");
         alice["name"]!.GetValue<string>().ShouldBe("step"); // metadata is not personal payload (docs/privacy.md)
-        SpanOf(DetailAfter, "bob-tool")["input"]!.GetValue<string>().ShouldBe(BobSecret);
-        SpanOf(DetailAfter, "root")["input"]!.GetValue<string>().ShouldBe(NobodySecret);
+        SpanOf(run.DetailAfter, "bob-tool")["input"]!.GetValue<string>().ShouldBe(run.BobSecret);
+        SpanOf(run.DetailAfter, "root")["input"]!.GetValue<string>().ShouldBe(run.NobodySecret);
     }
 
     [Fact]
     public void then_the_replay_shows_her_payloads_erased_and_the_others_as_received()
     {
-        ReplayAfter.ShouldNotContain(AliceSecret);
-        ReplayAfter.ShouldNotContain(AliceAnswer);
-        var alice = ReplayAfter.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonNode.Parse(l)!)
+        run.ReplayAfter.ShouldNotContain(run.AliceSecret);
+        run.ReplayAfter.ShouldNotContain(run.AliceAnswer);
+        var alice = run.ReplayAfter.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonNode.Parse(l)!)
             .Single(l => l["data"]!["span"]!["spanId"]!.GetValue<string>() == "alice-llm");
         alice["data"]!["span"]!["input"]!.ToJsonString().ShouldBe("""{"erased":true}""");
         alice["data"]!["contentHash"]!.GetValue<string>().ShouldBe("erased");
-        ReplayAfter.ShouldContain(BobSecret);
-        ReplayAfter.ShouldContain($"\"input\":\"{NobodySecret}\"");
+        run.ReplayAfter.ShouldContain(run.BobSecret);
+        run.ReplayAfter.ShouldContain($"\"input\":\"{run.NobodySecret}\"");
     }
 
     [Fact]
     public void then_the_event_store_never_held_any_plaintext_payload()
     {
-        var stored = string.Concat(RawEvents.Select(e => Encoding.UTF8.GetString(e.Data)));
-        foreach (var secret in new[] { AliceSecret, AliceAnswer, Alice, BobSecret, Bob, NobodySecret })
+        var stored = string.Concat(run.RawEvents.Select(e => Encoding.UTF8.GetString(e.Data)));
+        foreach (var secret in new[] { run.AliceSecret, run.AliceAnswer, run.Alice, run.BobSecret, run.Bob, run.NobodySecret })
             stored.ShouldNotContain(secret);
-        foreach (var file in EventStoreFiles())
-            foreach (var secret in new[] { AliceSecret, AliceAnswer, BobSecret, NobodySecret })
-                FileContains(file, Encoding.UTF8.GetBytes(secret)).ShouldBeFalse($"{file} holds {secret}");
+        foreach (var file in run.Stores.EventStoreFiles(run.Server.DataDirectory))
+            foreach (var secret in new[] { run.AliceSecret, run.AliceAnswer, run.BobSecret, run.NobodySecret })
+                ErasureStores.FileContains(file, Encoding.UTF8.GetBytes(secret)).ShouldBeFalse($"{file} holds {secret}");
     }
 
     [Fact]
     public void then_the_chain_of_the_stored_bytes_still_verifies()
     {
-        RawEvents.ShouldContain(e => e.Type == EventTypes.SubjectErased);
-        foreach (var stream in RawEvents.GroupBy(e => e.Stream))
+        run.RawEvents.ShouldContain(e => e.Type == EventTypes.SubjectErased);
+        foreach (var stream in run.RawEvents.GroupBy(e => e.Stream))
             EventHash.Verify(stream.OrderBy(e => e.Version)).ShouldBeNull($"stream {stream.Key}");
     }
 
@@ -183,16 +181,16 @@ public abstract class SubjectErasureScenario : IAsyncLifetime
     public void then_an_export_made_afterwards_shows_her_payloads_erased()
     {
         // The export reads RawEventStore and shows each event through IEventPresenter (docs/audit.md).
-        var keys = OpenKeyStore();
+        var keys = run.Stores.OpenKeyStore(run.Server.DataDirectory);
         try
         {
             var presenter = new SealedEventPresenter(new PayloadSealer(new SubjectKeyring(keys, TimeSpan.FromSeconds(10))));
-            var shown = string.Concat(RawEvents.Select(e => Encoding.UTF8.GetString(presenter.Present(e))));
-            shown.ShouldNotContain(AliceSecret);
-            shown.ShouldNotContain(AliceAnswer);
+            var shown = string.Concat(run.RawEvents.Select(e => Encoding.UTF8.GetString(presenter.Present(e))));
+            shown.ShouldNotContain(run.AliceSecret);
+            shown.ShouldNotContain(run.AliceAnswer);
             shown.ShouldContain("{\"erased\":true}");
-            shown.ShouldContain(BobSecret);
-            shown.ShouldContain(NobodySecret);
+            shown.ShouldContain(run.BobSecret);
+            shown.ShouldContain(run.NobodySecret);
         }
         finally
         {
@@ -203,11 +201,11 @@ public abstract class SubjectErasureScenario : IAsyncLifetime
     [Fact]
     public void then_her_key_bytes_are_in_no_key_store_file()
     {
-        AliceKeyBytes.Length.ShouldBe(32);
-        var keys = OpenKeyStore();
+        run.AliceKeyBytes.Length.ShouldBe(32);
+        var keys = run.Stores.OpenKeyStore(run.Server.DataDirectory);
         try
         {
-            KeyStoreHolds(AliceKeyBytes).ShouldBeFalse();
+            run.Stores.KeyStoreHolds(run.Server.DataDirectory, run.AliceKeyBytes).ShouldBeFalse();
         }
         finally
         {
@@ -218,27 +216,21 @@ public abstract class SubjectErasureScenario : IAsyncLifetime
     [Fact]
     public async Task then_the_analytics_files_hold_her_plaintext_no_more()
     {
-        var clickhouse = Path.Combine(Server.DataDirectory, "clickhouse");
-        // Bob's prompt on disk shows the search can find a payload in chDB's files at all.
-        ChDbFilesHolding(clickhouse, BobSecret).ShouldNotBeEmpty();
+        var clickhouse = Path.Combine(run.Server.DataDirectory, "clickhouse");
+        // run.Bob's prompt on disk shows the search can find a payload in chDB's files at all.
+        ChDbFilesHolding(clickhouse, run.BobSecret).ShouldNotBeEmpty();
         // Parts replaced by the erasing mutation are deleted after the table's old_parts_lifetime (10 s).
-        await Eventually.UntilAsync(() => ChDbFilesHolding(clickhouse, AliceSecret).Count == 0 && ChDbFilesHolding(clickhouse, AliceAnswer).Count == 0,
-            TimeSpan.FromSeconds(60), () => string.Join('\n', ChDbFilesHolding(clickhouse, AliceSecret)) + "\n" + Server.Output);
+        await Eventually.UntilAsync(() => ChDbFilesHolding(clickhouse, run.AliceSecret).Count == 0 && ChDbFilesHolding(clickhouse, run.AliceAnswer).Count == 0,
+            TimeSpan.FromSeconds(60), () => string.Join('\n', ChDbFilesHolding(clickhouse, run.AliceSecret)) + "\n" + run.Server.Output);
     }
 
     [Fact]
     public void then_sending_her_span_again_is_refused_and_nothing_comes_back()
     {
-        ResendStatus.ShouldBe(HttpStatusCode.Conflict);
-        SpanOf(DetailAfterResend, "alice-llm")["input"]!.ToJsonString().ShouldBe("""{"erased":true}""");
+        run.ResendStatus.ShouldBe(HttpStatusCode.Conflict);
+        SpanOf(run.DetailAfterResend, "alice-llm")["input"]!.ToJsonString().ShouldBe("""{"erased":true}""");
     }
 
-    protected abstract IEnumerable<string> EventStoreFiles();
-
-    protected abstract bool KeyStoreHolds(byte[] bytes);
-
-    protected static bool FileContains(string path, byte[] needle) =>
-        File.Exists(path) && File.ReadAllBytes(path).AsSpan().IndexOf(needle) >= 0;
 
     private static List<string> ChDbFilesHolding(string directory, string text)
     {
@@ -248,7 +240,7 @@ public abstract class SubjectErasureScenario : IAsyncLifetime
         {
             try
             {
-                if (FileContains(file, needle))
+                if (ErasureStores.FileContains(file, needle))
                     found.Add(file);
             }
             catch (IOException)
@@ -258,4 +250,23 @@ public abstract class SubjectErasureScenario : IAsyncLifetime
         }
         return found;
     }
+}
+
+/// <summary>Where a scenario's stores are, and how the test reads them as stored.</summary>
+public abstract class ErasureStores
+{
+    public abstract Dictionary<string, string> Settings();
+
+    /// <summary>The key store as the test reads it directly (to find alice's key bytes before erasure).</summary>
+    public abstract ISubjectKeyStore OpenKeyStore(string dataDirectory);
+
+    /// <summary>The event store adapter itself, without sealing: the stored bytes.</summary>
+    public abstract IEventStore OpenRawEventStore(string dataDirectory);
+
+    public abstract IEnumerable<string> EventStoreFiles(string dataDirectory);
+
+    public abstract bool KeyStoreHolds(string dataDirectory, byte[] bytes);
+
+    public static bool FileContains(string path, byte[] needle) =>
+        File.Exists(path) && File.ReadAllBytes(path).AsSpan().IndexOf(needle) >= 0;
 }

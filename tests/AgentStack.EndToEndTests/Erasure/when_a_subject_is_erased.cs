@@ -5,19 +5,20 @@ using AgentStack.EventStore.Sqlite;
 namespace AgentStack.EndToEndTests.Erasure;
 
 /// <summary>The embedded default: SQLite event log (events.db, WAL) and SQLite key store (keys.db), chDB.</summary>
-public sealed class when_a_subject_is_erased : SubjectErasureScenario
+public sealed class when_a_subject_is_erased(SubjectErasureRun<EmbeddedStores> run) : SubjectErasureScenario<EmbeddedStores>(run);
+
+public sealed class EmbeddedStores : ErasureStores
 {
-    protected override Dictionary<string, string> Settings() => [];
+    public override Dictionary<string, string> Settings() => [];
 
-    protected override ISubjectKeyStore OpenKeyStore() =>
-        new SqliteSubjectKeyStore(Path.Combine(Server.DataDirectory, "keys.db"), KeyWrapping.None);
+    public override ISubjectKeyStore OpenKeyStore(string dataDirectory) =>
+        new SqliteSubjectKeyStore(Path.Combine(dataDirectory, "keys.db"), KeyWrapping.None);
 
-    protected override IEventStore OpenRawEventStore() =>
-        new SqliteEventStore(new SqliteEventStoreOptions(Path.Combine(Server.DataDirectory, "events.db")), TimeProvider.System);
+    public override IEventStore OpenRawEventStore(string dataDirectory) =>
+        new SqliteEventStore(new SqliteEventStoreOptions(Path.Combine(dataDirectory, "events.db")), TimeProvider.System);
 
-    protected override IEnumerable<string> EventStoreFiles() =>
-        Directory.EnumerateFiles(Server.DataDirectory, "events.db*");
+    public override IEnumerable<string> EventStoreFiles(string dataDirectory) => Directory.EnumerateFiles(dataDirectory, "events.db*");
 
-    protected override bool KeyStoreHolds(byte[] bytes) =>
-        Directory.EnumerateFiles(Server.DataDirectory, "keys.db*").Any(f => FileContains(f, bytes));
+    public override bool KeyStoreHolds(string dataDirectory, byte[] bytes) =>
+        Directory.EnumerateFiles(dataDirectory, "keys.db*").Any(f => FileContains(f, bytes));
 }

@@ -10,21 +10,23 @@ namespace AgentStack.EndToEndTests.Erasure;
 /// The distributed stores: the Marten event log and the key table in PostgreSQL (one fresh schema), chDB for
 /// analytics. The key table's file on the PostgreSQL server is read back to show the key bytes are gone.
 /// </summary>
-public sealed class when_a_subject_is_erased_on_postgres : SubjectErasureScenario
+public sealed class when_a_subject_is_erased_on_postgres(SubjectErasureRun<PostgresStores> run) : SubjectErasureScenario<PostgresStores>(run);
+
+public sealed class PostgresStores : ErasureStores
 {
     private readonly string schema = Postgres.NewSchema();
 
-    protected override Dictionary<string, string> Settings() => Postgres.EventStoreSettings(schema);
+    public override Dictionary<string, string> Settings() => Postgres.EventStoreSettings(schema);
 
-    protected override ISubjectKeyStore OpenKeyStore() => new PostgresSubjectKeyStore(Postgres.ConnectionString, schema, KeyWrapping.None);
+    public override ISubjectKeyStore OpenKeyStore(string dataDirectory) => new PostgresSubjectKeyStore(Postgres.ConnectionString, schema, KeyWrapping.None);
 
-    protected override IEventStore OpenRawEventStore() =>
+    public override IEventStore OpenRawEventStore(string dataDirectory) =>
         new MartenEventStore(new MartenEventStoreOptions(Postgres.ConnectionString, schema), TimeProvider.System);
 
     // The event rows live in the PostgreSQL server's files; the raw rows are checked through the adapter instead.
-    protected override IEnumerable<string> EventStoreFiles() => [];
+    public override IEnumerable<string> EventStoreFiles(string dataDirectory) => [];
 
-    protected override bool KeyStoreHolds(byte[] bytes)
+    public override bool KeyStoreHolds(string dataDirectory, byte[] bytes)
     {
         using var connection = new NpgsqlConnection(Postgres.ConnectionString);
         connection.Open();
