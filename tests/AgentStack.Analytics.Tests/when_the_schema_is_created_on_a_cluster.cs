@@ -66,7 +66,8 @@ public sealed class when_the_schema_is_created_on_a_cluster
         foreach (var table in new[] { "spans", "traces", "projection_checkpoints", "security_findings" })
         {
             statements.ShouldContain(s => s.StartsWith($"CREATE TABLE IF NOT EXISTS agentstack.{table}_local ON CLUSTER", StringComparison.Ordinal)
-                && s.Contains("ENGINE = ReplicatedReplacingMergeTree("));
+                // traces merges per-batch partial summaries (issue 13.4); the others replace rows by position.
+                && s.Contains(table == "traces" ? "ENGINE = ReplicatedAggregatingMergeTree(" : "ENGINE = ReplicatedReplacingMergeTree("));
             statements.ShouldContain(s => s.StartsWith($"CREATE TABLE IF NOT EXISTS agentstack.{table} ON CLUSTER", StringComparison.Ordinal)
                 && s.Contains($"ENGINE = Distributed('agentstack_cluster', agentstack, {table}_local, "));
         }
