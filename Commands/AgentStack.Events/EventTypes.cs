@@ -17,6 +17,9 @@ public static class EventTypes
     {
         [typeof(SpanStarted)] = (SpanStarted, EventJsonContext.Default.SpanStarted),
         [typeof(SpanCompleted)] = (SpanCompleted, EventJsonContext.Default.SpanCompleted),
+        [typeof(Anomalies.AnomalyDetected)] = (Anomalies.AnomalyDetected.TypeName, Anomalies.AnomalyJsonContext.Default.AnomalyDetected),
+        [typeof(Anomalies.AlertRuleAdded)] = (Anomalies.AlertRuleAdded.TypeName, Anomalies.AnomalyJsonContext.Default.AlertRuleAdded),
+        [typeof(Anomalies.AlertRuleRemoved)] = (Anomalies.AlertRuleRemoved.TypeName, Anomalies.AnomalyJsonContext.Default.AlertRuleRemoved),
     };
 
     private static readonly Dictionary<string, JsonTypeInfo> ByName =
