@@ -1,3 +1,5 @@
+using AgentStack.Anomalies;
+using AgentStack.Anomalies.Alerting;
 using AgentStack.Commands;
 using AgentStack.Commands.Access;
 using AgentStack.Commands.Access.SigningIn;
@@ -88,6 +90,12 @@ public static class AgentStackHosting
                 o.DataPath = Path.Combine(dataDirectory, "clickhouse");
             });
             services.AddAnalyticsProjections(configuration, runWorkers: roles.HasFlag(AgentStackRoles.Projections));
+            // Issue 15, points 3 and 7: the anomaly projection and the alert dispatcher (docs/anomalies-and-alerts.md).
+            if (roles.HasFlag(AgentStackRoles.Projections))
+            {
+                services.AddSingleton<IAlertPublisher, BusAlertPublisher>();
+                services.AddAnomalies(configuration);
+            }
             services.AddReadyCheck("analytics", (sp, ct) =>
                 sp.GetRequiredService<IAnalyticsStore>().QueryAsync("SELECT 1", null, "TabSeparated", ct));
         }
@@ -115,6 +123,7 @@ public static class AgentStackHosting
         {
             app.MapQueries();
             app.MapAccess();
+            app.MapAlertRules();
             app.MapDashboardSignIn();
             // Last: the dashboard's SPA fallback answers whatever no endpoint above did.
             app.MapDashboard();
