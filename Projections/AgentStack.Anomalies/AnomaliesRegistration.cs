@@ -5,6 +5,7 @@ using AgentStack.Projections.Running;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace AgentStack.Anomalies;
@@ -27,12 +28,14 @@ public static class AnomaliesRegistration
         services.TryAddSingleton<IAlertPublisher, NoAlertPublisher>();
         services.AddHttpClient<WebhookSender>();
         services.AddSingleton<AlertDispatcher>();
-        services.AddHostedService(sp =>
+        // AddSingleton, not AddHostedService: the latter adds a factory's type only once (TryAddEnumerable),
+        // and the analytics projection's ProjectionRunner is registered already.
+        services.AddSingleton<IHostedService>(sp =>
         {
             var projection = sp.GetRequiredService<AnomalyProjection>();
             return Runner(sp, projection, new InMemoryCheckpoints(projection));
         });
-        services.AddHostedService(sp => Runner(sp, sp.GetRequiredService<AlertDispatcher>(), sp.GetRequiredService<ICheckpointStore>()));
+        services.AddSingleton<IHostedService>(sp => Runner(sp, sp.GetRequiredService<AlertDispatcher>(), sp.GetRequiredService<ICheckpointStore>()));
         return services;
     }
 

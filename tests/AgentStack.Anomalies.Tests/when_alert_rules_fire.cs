@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using AgentStack.Anomalies.Alerting;
@@ -15,57 +13,20 @@ public sealed class when_alert_rules_fire : IAsyncLifetime
 {
     private const string Secret = "test-secret-0123456789";
     private readonly TempStore temp = new();
-    private readonly HttpListener listener = new();
-    private readonly List<(string Body, string? Signature, string? Timestamp, string? Delivery, int Answer)> received = [];
+    private readonly WebhookReceiver webhook = new();
     private readonly RecordingPublisher publisher = new();
     private readonly HttpClient http = new();
-    private int failFirst;
-    private string url = "";
-    private Task? serving;
 
-    public ValueTask InitializeAsync()
-    {
-        var port = FreePort();
-        url = $"http://127.0.0.1:{port}/hook/";
-        listener.Prefixes.Add(url);
-        listener.Start();
-        serving = ServeAsync();
-        return ValueTask.CompletedTask;
-    }
+    private IReadOnlyList<WebhookReceiver.Delivery> Received => webhook.Received;
 
-    private async Task ServeAsync()
-    {
-        while (listener.IsListening)
-        {
-            HttpListenerContext context;
-            try
-            {
-                context = await listener.GetContextAsync();
-            }
-            catch (Exception e) when (e is HttpListenerException or ObjectDisposedException)
-            {
-                return;
-            }
-            using var reader = new StreamReader(context.Request.InputStream, Encoding.UTF8);
-            var body = await reader.ReadToEndAsync();
-            int answer;
-            lock (received)
-            {
-                answer = received.Count < failFirst ? 500 : 204;
-                received.Add((body, context.Request.Headers[WebhookSender.SignatureHeader], context.Request.Headers[WebhookSender.TimestampHeader],
-                    context.Request.Headers[WebhookSender.DeliveryHeader], answer));
-            }
-            context.Response.StatusCode = answer;
-            context.Response.Close();
-        }
-    }
+    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
 
     private AlertDispatcher Dispatcher() => new(temp.Store, publisher, new WebhookSender(http,
         new AlertOptions { InitialBackoff = TimeSpan.FromMilliseconds(20), MaxAttempts = 5 }, TimeProvider.System, NullLogger<WebhookSender>.Instance));
 
     private async Task AddRuleAsync(string project, string kind, string minSeverity, int threshold)
     {
-        var rule = new AlertRuleAdded($"rule_{kind}_{threshold}", project, kind, minSeverity, threshold, 3600, url, Secret,
+        var rule = new AlertRuleAdded($"rule_{kind}_{threshold}", project, kind, minSeverity, threshold, 3600, webhook.Url, Secret,
             DateTimeOffset.UtcNow, "key_test");
         await temp.Store.AppendAsync(AlertRulesStream.Name, StreamAppend.Any, [EventTypes.Serialize(rule)], CancellationToken.None);
     }
@@ -80,21 +41,21 @@ public sealed class when_alert_rules_fire : IAsyncLifetime
     [Fact]
     public async Task then_a_failing_webhook_is_retried_until_it_answers_with_the_same_signed_delivery()
     {
-        failFirst = 2;
+        webhook.FailFirst = 2;
         await AddRuleAsync("acme", AlertKinds.Anomaly, Severities.Medium, threshold: 1);
         await AppendAnomalyAsync("acme", "anomaly-1", Severities.High);
 
         await Dispatcher().ApplyAsync(await temp.ReadAllAsync(), CancellationToken.None);
 
-        received.Select(r => r.Answer).ShouldBe([500, 500, 204]);
-        received.Select(r => r.Delivery).Distinct().ShouldHaveSingleItem().ShouldNotBeNull();
-        foreach (var r in received)
+        Received.Select(r => r.Answer).ShouldBe([500, 500, 204]);
+        Received.Select(r => r.DeliveryId).Distinct().ShouldHaveSingleItem().ShouldNotBeNull();
+        foreach (var r in Received)
         {
             r.Signature.ShouldBe(WebhookSender.Sign(Secret, Encoding.UTF8.GetBytes(r.Body)));
             long.Parse(r.Timestamp!, System.Globalization.CultureInfo.InvariantCulture)
                 .ShouldBeInRange(DateTimeOffset.UtcNow.AddMinutes(-5).ToUnixTimeSeconds(), DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 1);
         }
-        using var body = JsonDocument.Parse(received[0].Body);
+        using var body = JsonDocument.Parse(Received[0].Body);
         body.RootElement.GetProperty("project").GetString().ShouldBe("acme");
         body.RootElement.GetProperty("event").GetProperty("type").GetString().ShouldBe(AnomalyDetected.TypeName);
         body.RootElement.GetProperty("event").GetProperty("data").GetProperty("id").GetString().ShouldBe("anomaly-1");
@@ -127,7 +88,7 @@ public sealed class when_alert_rules_fire : IAsyncLifetime
 
         var alert = publisher.Raised.ShouldHaveSingleItem();
         (alert.Count, alert.Severity).ShouldBe((2, Severities.Critical));
-        received.ShouldHaveSingleItem().Body.ShouldContain("\"a4\"");
+        Received.ShouldHaveSingleItem().Body.ShouldContain("\"a4\"");
     }
 
     [Fact]
@@ -146,7 +107,7 @@ public sealed class when_alert_rules_fire : IAsyncLifetime
         await dispatcher.ApplyAsync(log.Take(3).ToList(), CancellationToken.None);
         await dispatcher.ApplyAsync(log.Skip(3).ToList(), CancellationToken.None);
 
-        received.ShouldHaveSingleItem().Body.ShouldContain("\"during\"");
+        Received.ShouldHaveSingleItem().Body.ShouldContain("\"during\"");
     }
 
     [Fact]
@@ -163,19 +124,9 @@ public sealed class when_alert_rules_fire : IAsyncLifetime
 
     public async ValueTask DisposeAsync()
     {
-        listener.Stop();
-        listener.Close();
-        if (serving is not null)
-            await serving;
+        await webhook.DisposeAsync();
         http.Dispose();
         await temp.DisposeAsync();
-    }
-
-    private static int FreePort()
-    {
-        using var socket = new TcpListener(IPAddress.Loopback, 0);
-        socket.Start();
-        return ((IPEndPoint)socket.LocalEndpoint).Port;
     }
 
     private sealed class RecordingPublisher : IAlertPublisher
