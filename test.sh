@@ -23,6 +23,7 @@ projects=(
   tests/AgentStack.Otlp.Tests
   tests/AgentStack.Dashboard.Tests
   tests/AgentStack.FuzzTests
+  tests/AgentStack.Anomalies.Tests
 )
 passed=0 failed=0 skipped=0 status=0
 results="$(mktemp -d)"

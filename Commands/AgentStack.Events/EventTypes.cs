@@ -32,6 +32,9 @@ public static class EventTypes
         [typeof(SubjectErased)] = (SubjectErased, EventJsonContext.Default.SubjectErased),
         [typeof(Security.GuardBlocked)] = (GuardBlocked, EventJsonContext.Default.GuardBlocked),
         [typeof(Security.DetectionRecorded)] = (DetectionRecorded, EventJsonContext.Default.DetectionRecorded),
+        [typeof(Anomalies.AnomalyDetected)] = (Anomalies.AnomalyDetected.TypeName, Anomalies.AnomalyJsonContext.Default.AnomalyDetected),
+        [typeof(Anomalies.AlertRuleAdded)] = (Anomalies.AlertRuleAdded.TypeName, Anomalies.AnomalyJsonContext.Default.AlertRuleAdded),
+        [typeof(Anomalies.AlertRuleRemoved)] = (Anomalies.AlertRuleRemoved.TypeName, Anomalies.AnomalyJsonContext.Default.AlertRuleRemoved),
     };
 
     private static readonly Dictionary<string, JsonTypeInfo> ByName =

@@ -1,4 +1,6 @@
 using AgentStack.Audit;
+using AgentStack.Anomalies;
+using AgentStack.Anomalies.Alerting;
 using AgentStack.Commands;
 using AgentStack.Access;
 using AgentStack.Access.Administering;
@@ -98,6 +100,12 @@ public static class AgentStackHosting
             services.AddAnalyticsProjections(configuration, runWorkers: roles.HasFlag(AgentStackRoles.Projections));
             if (roles.HasFlag(AgentStackRoles.Projections))
                 services.AddDetections(configuration); // issue 15: detectors over recorded spans
+            // Issue 15, points 3 and 7: the anomaly projection and the alert dispatcher (docs/anomalies-and-alerts.md).
+            if (roles.HasFlag(AgentStackRoles.Projections))
+            {
+                services.AddSingleton<IAlertPublisher, BusAlertPublisher>();
+                services.AddAnomalies(configuration);
+            }
             services.AddReadyCheck("analytics", (sp, ct) =>
                 sp.GetRequiredService<IAnalyticsStore>().QueryAsync("SELECT 1", null, "TabSeparated", ct));
         }
@@ -134,6 +142,7 @@ public static class AgentStackHosting
             app.MapQueries();
             app.MapAudit();
             app.MapAccess();
+            app.MapAlertRules();
             app.MapDashboardSignIn();
             // Last: the dashboard's SPA fallback answers whatever no endpoint above did.
             app.MapDashboard();
