@@ -47,6 +47,7 @@ public static class AnomaliesRegistration
         var options = new ProjectionOptions { BatchSize = shared.BatchSize, Linger = shared.Linger, WorkerId = shared.WorkerId };
         return new ProjectionRunner(projection, sp.GetRequiredService<IEventStore>(), checkpoints, new SoleWorkerLeases(),
             sp.GetRequiredService<ProjectionProgress>(), sp.GetRequiredService<IProjectionNotifier>(),
-            sp.GetService<TimeProvider>() ?? TimeProvider.System, sp.GetRequiredService<ILogger<ProjectionRunner>>(), options);
+            sp.GetService<TimeProvider>() ?? TimeProvider.System, sp.GetRequiredService<ILogger<ProjectionRunner>>(), options,
+            sp.GetRequiredService<ProjectionControl>());
     }
 }

@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using AgentStack.Anomalies.Detecting;
-using AgentStack.Commands.Access;
+using AgentStack.Access;
 using AgentStack.Events;
 using AgentStack.Events.Anomalies;
 using Microsoft.AspNetCore.Builder;

@@ -70,6 +70,35 @@ public static class EndpointRules
         new("GET", "/api/projections", Requires.Admin, Reach.Own),
         new("GET", "/api/projections/{name}/wait", Requires.Admin, Reach.Own),
 
+        // Security (issue 15): the guard screens text for the key's own project; alert rules are a project's.
+        new("POST", "/v1/guard", Requires.Ingest, Reach.Own),
+        new("GET", "/api/projects/{project}/alerts/rules", Requires.Admin, Reach.Project),
+        new("POST", "/api/projects/{project}/alerts/rules", Requires.Admin, Reach.Project),
+        new("DELETE", "/api/projects/{project}/alerts/rules/{ruleId}", Requires.Admin, Reach.Project),
+
+        // Sessions and comparison (issue 16).
+        new("GET", "/api/projects/{project}/compare", Requires.Read, Reach.Project),
+        new("GET", "/api/projects/{project}/sessions", Requires.Read, Reach.Project),
+        new("GET", "/api/projects/{project}/sessions/{sessionId}", Requires.Read, Reach.Project),
+
+        // Projection operations (issue 14.6): deployment-wide, admin scope.
+        new("POST", "/api/projections/{name}/rebuild", Requires.Admin, Reach.Own),
+        new("POST", "/api/projections/{name}/pause", Requires.Admin, Reach.Own),
+        new("POST", "/api/projections/{name}/resume", Requires.Admin, Reach.Own),
+
+        // Audit and erasure (issue 14): a project's history is read scope, erasure admin; the deployment's key,
+        // its signed checkpoints and consistency proofs are public (anyone may hold and check them).
+        new("POST", "/api/projects/{project}/subjects/{subject}/erase", Requires.Admin, Reach.Project),
+        new("GET", "/api/projects/{project}/audit/verify", Requires.Read, Reach.Project),
+        new("GET", "/api/projects/{project}/audit/export", Requires.Read, Reach.Project),
+        new("GET", "/api/projects/{project}/audit/proofs/inclusion", Requires.Read, Reach.Project),
+        new("GET", "/api/audit/public-key", Requires.Anyone, Reach.Own),
+        new("GET", "/api/audit/checkpoints", Requires.Anyone, Reach.Own),
+        new("POST", "/api/audit/checkpoints", Requires.Admin, Reach.Own),
+        new("GET", "/api/audit/checkpoints/latest", Requires.Anyone, Reach.Own),
+        new("GET", "/api/audit/checkpoints/{treeSize}", Requires.Anyone, Reach.Own),
+        new("GET", "/api/audit/proofs/consistency", Requires.Anyone, Reach.Own),
+
         // Dashboard session (sign-in itself, GET /signin, is not in the document: tested on its own).
         new("GET", "/api/session", Requires.Anyone, Reach.Own),
         new("POST", "/signout", Requires.Anyone, Reach.Own),
