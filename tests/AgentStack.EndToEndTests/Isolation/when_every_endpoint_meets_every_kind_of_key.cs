@@ -129,8 +129,7 @@ public sealed class when_every_endpoint_meets_every_kind_of_key(ServerFixture fi
             (await victimClient.GetAsync(Path($"/api/projects/{a.Project}/traces/{traceId}"))).StatusCode.ShouldBe(HttpStatusCode.OK);
 
         var summary = $"isolation matrix: {endpoints.Count} endpoints, {cases} cases run, 5xx seen = {serverErrors}, failures = {failures.Count}";
-        TestContext.Current.TestOutputHelper?.WriteLine(summary);
-        Console.WriteLine(summary);
+        TestReport.Write("isolation", summary);
         failures.ShouldBeEmpty(summary);
         serverErrors.ShouldBe(0);
         cases.ShouldBeGreaterThan(endpoints.Count * 5);
