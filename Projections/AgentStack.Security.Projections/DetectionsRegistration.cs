@@ -27,7 +27,8 @@ public static class DetectionsRegistration
             sp.GetRequiredService<IEventStore>(), sp.GetRequiredService<ICheckpointStore>(),
             sp.GetRequiredService<IProjectionLeases>(), sp.GetRequiredService<ProjectionProgress>(),
             sp.GetRequiredService<IProjectionNotifier>(), sp.GetService<TimeProvider>() ?? TimeProvider.System,
-            sp.GetRequiredService<ILogger<ProjectionRunner>>(), sp.GetRequiredService<ProjectionOptions>()));
+            sp.GetRequiredService<ILogger<ProjectionRunner>>(), sp.GetRequiredService<ProjectionOptions>(),
+            sp.GetRequiredService<ProjectionControl>()));
         return services;
     }
 }

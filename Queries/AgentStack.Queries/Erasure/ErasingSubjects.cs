@@ -1,4 +1,4 @@
-using AgentStack.Commands.Access;
+using AgentStack.Access;
 using AgentStack.Erasure.Keys;
 using AgentStack.Events;
 using AgentStack.Projections.Analytics;

@@ -1,4 +1,4 @@
-using AgentStack.Commands.Spans.Ingesting;
+using AgentStack.Events;
 using AgentStack.Queries.Traces;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -47,7 +47,7 @@ public static class SessionEndpoints
     {
         if (string.IsNullOrEmpty(value))
             return null;
-        if (SpanValidator.TryParseRfc3339(value, out var time))
+        if (Rfc3339.TryParse(value, out var time))
             return time;
         errors[field] = [$"{field} must be an RFC 3339 time such as 2026-01-31T12:00:00Z"];
         return null;

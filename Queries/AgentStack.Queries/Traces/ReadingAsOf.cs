@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
-using AgentStack.Commands.Spans.Ingesting;
 using AgentStack.Events;
 
 namespace AgentStack.Queries.Traces;
@@ -21,7 +20,7 @@ public readonly record struct AsOf(long? Position, DateTimeOffset? Time)
             asOf = new AsOf(position, null);
             return true;
         }
-        if (SpanValidator.TryParseRfc3339(value, out var time))
+        if (Rfc3339.TryParse(value, out var time))
         {
             asOf = new AsOf(null, time);
             return true;
