@@ -1,11 +1,13 @@
 using AgentStack.Otlp.Pricing;
 using AgentStack.Otlp.Receiving;
+using Grpc.AspNetCore.Server.Model;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace AgentStack.Otlp;
@@ -25,6 +27,7 @@ public static class OtlpRegistration
         services.AddSingleton<OtlpKestrelSetup>();
         services.AddSingleton<IConfigureOptions<KestrelServerOptions>>(sp => sp.GetRequiredService<OtlpKestrelSetup>());
         services.AddSingleton<IConfigureOptions<SocketTransportOptions>>(sp => sp.GetRequiredService<OtlpKestrelSetup>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IServiceMethodProvider<OtlpTraceService>, OtlpTraceMethodProvider>());
         services.AddGrpc(o =>
         {
             // The same ceiling as OTLP/HTTP bodies; gRPC answers RESOURCE_EXHAUSTED above it.

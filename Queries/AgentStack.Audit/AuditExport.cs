@@ -23,6 +23,7 @@ public sealed class AuditExportWriter(RawEventStore raw, IEventPresenter present
         CancellationToken ct)
     {
         var scope = VerificationScope.Project(project, traceId, from, to);
+        var owned = scope.Streams();
         var logPosition = await raw.Store.GetLastPositionAsync(ct);
         var heads = new SortedDictionary<string, (long Version, string Hash)>(StringComparer.Ordinal);
         var frontier = new MerkleFrontier();
@@ -45,7 +46,7 @@ public sealed class AuditExportWriter(RawEventStore raw, IEventPresenter present
         if (scope.Stream is not null)
         {
             await foreach (var e in raw.Store.ReadStreamAsync(scope.Stream, 1, ct))
-                if (e.Position <= logPosition && scope.InRange(e.RecordedAt))
+                if (e.Position <= logPosition && scope.InRange(e.RecordedAt) && owned.Owns(e))
                     await WriteLineAsync(e);
         }
         else
@@ -58,7 +59,7 @@ public sealed class AuditExportWriter(RawEventStore raw, IEventPresenter present
                 foreach (var e in batch)
                 {
                     if (e.Position > logPosition) break;
-                    if (e.Stream.StartsWith(scope.StreamPrefix, StringComparison.Ordinal) && scope.InRange(e.RecordedAt))
+                    if (owned.Owns(e) && scope.InRange(e.RecordedAt))
                         await WriteLineAsync(e);
                 }
                 position = batch[^1].Position;

@@ -6,12 +6,16 @@ namespace AgentStack.Audit;
 /// What to verify: one stream, the streams starting with a prefix (a project: <c>trace-{project}-</c>), or
 /// the whole log (an empty prefix); optionally only events recorded in [<see cref="From"/>, <see cref="To"/>).
 /// </summary>
-public sealed record VerificationScope(string StreamPrefix, string? Stream = null, DateTimeOffset? From = null, DateTimeOffset? To = null)
+public sealed record VerificationScope(string StreamPrefix, string? Stream = null, DateTimeOffset? From = null, DateTimeOffset? To = null,
+    string? ProjectName = null)
 {
     public static VerificationScope WholeLog { get; } = new("");
 
     public static VerificationScope Project(string project, string? traceId = null, DateTimeOffset? from = null, DateTimeOffset? to = null) =>
-        new($"trace-{project}-", traceId is null ? null : TraceStream.Name(project, traceId), from, to);
+        new(TraceStream.Name(project, ""), traceId is null ? null : TraceStream.Name(project, traceId), from, to, project);
+
+    /// <summary>A fresh per-run record of which streams under the prefix are the scope's project's own (<see cref="ProjectStreams"/>).</summary>
+    public ProjectStreams Streams() => new(ProjectName, StreamPrefix);
 
     public bool IsWholeLog => StreamPrefix.Length == 0 && Stream is null;
 
@@ -45,6 +49,7 @@ public sealed class LogVerifier(RawEventStore raw, ICheckpointStore? checkpoints
                     heads[head.Stream] = head;
         }
 
+        var owned = scope.Streams();
         var chains = new Dictionary<string, StreamChain>(StringComparer.Ordinal);
         var breaks = new List<AuditBreak>();
         long checkedEvents = 0;
@@ -62,6 +67,7 @@ public sealed class LogVerifier(RawEventStore raw, ICheckpointStore? checkpoints
             var chain = ChainOf(scope.Stream);
             await foreach (var e in raw.Store.ReadStreamAsync(scope.Stream, 1, ct))
             {
+                if (!owned.Owns(e)) break;
                 chain.Accept(e);
                 if (scope.InRange(e.RecordedAt)) { checkedEvents++; chain.InRange = true; }
             }
@@ -88,7 +94,7 @@ public sealed class LogVerifier(RawEventStore raw, ICheckpointStore? checkpoints
                     position = e.Position;
                     if (frontier is not null && logIntact && e.Position <= checkpoint!.TreeSize)
                         frontier.Add(MerkleTree.LeafHash(e.Hash));
-                    if (!e.Stream.StartsWith(scope.StreamPrefix, StringComparison.Ordinal)) continue;
+                    if (!owned.Owns(e)) continue;
                     var chain = ChainOf(e.Stream);
                     chain.Accept(e);
                     if (scope.InRange(e.RecordedAt)) { checkedEvents++; chain.InRange = true; }
@@ -104,6 +110,7 @@ public sealed class LogVerifier(RawEventStore raw, ICheckpointStore? checkpoints
 
         foreach (var head in heads.Values)
         {
+            if (!owned.MayOwn(head.Stream)) continue;
             var chain = chains.GetValueOrDefault(head.Stream);
             if (scope.HasRange && !(chain?.InRange ?? false) && !scope.InRange(head.RecordedAt)) continue;
             if (chain is null || chain.MaxVersion == 0)

@@ -1,17 +1,21 @@
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json;
 using AgentStack.Access;
 using AgentStack.Events;
+using AgentStack.Commands.Spans.Ingesting;
 using AgentStack.Events.Security;
 using AgentStack.Security.Injection;
 using AgentStack.Security.SensitiveData;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Http.Json;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace AgentStack.Commands.Guarding;
 
@@ -63,10 +67,38 @@ public static class GuardEndpoints
         return group;
     }
 
-    private static async Task<Results<Ok<GuardResponse>, ValidationProblem>> GuardAsync(
-        GuardRequest request, HttpContext http, InjectionDetector detector, IEventStore store, TimeProvider clock,
-        ILoggerFactory loggers)
+    private static async Task<Results<Ok<GuardResponse>, ValidationProblem, ProblemHttpResult>> GuardAsync(
+        HttpContext http, InjectionDetector detector, IEventStore store, TimeProvider clock, IOptions<IngestOptions> limits,
+        IOptions<JsonOptions> json, ILoggerFactory loggers)
     {
+        // Read through the ingestion body reader, not model binding: the same size limit, gzip and UTF-8 check
+        // as every other JSON endpoint (issue 17, item 5).
+        if (!http.Request.HasJsonContentType())
+            return TypedResults.Problem(new Microsoft.AspNetCore.Mvc.ProblemDetails
+            {
+                Status = StatusCodes.Status415UnsupportedMediaType, Title = "Unsupported media type",
+                Detail = "Send the guard request as application/json.", Extensions = { ["field"] = "Content-Type" },
+            });
+        var (body, failure) = await IngestBody.ReadAsync(http, limits.Value, json: true);
+        if (failure is not null)
+            return failure.HttpStatus == StatusCodes.Status400BadRequest
+                ? Invalid(failure.Field, failure.Detail)
+                : TypedResults.Problem(new Microsoft.AspNetCore.Mvc.ProblemDetails
+                {
+                    Status = failure.HttpStatus, Title = failure.Title, Detail = failure.Detail, Extensions = { ["field"] = failure.Field },
+                });
+        GuardRequest? request;
+        try
+        {
+            request = JsonSerializer.Deserialize<GuardRequest>(body.AsSpan(), json.Value.SerializerOptions);
+        }
+        catch (JsonException e)
+        {
+            var cut = e.Message.IndexOf(" Path:", StringComparison.Ordinal);
+            return Invalid("body", $"the body is not a guard request {{\"text\": ..., \"role\": ...}}: {(cut > 0 ? e.Message[..cut] : e.Message)}");
+        }
+        if (request is null)
+            return Invalid("body", "the body must be a JSON object {\"text\": ..., \"role\": ...}");
         var role = request.Role ?? TextRoles.UserInput;
         if (request.Text is null)
             return Invalid("text", "text is required");

@@ -56,7 +56,7 @@ public static class OtlpHttpEndpoints
             return Failure(true, StatusCodes.Status415UnsupportedMediaType, Code.InvalidArgument, "Unsupported media type",
                 $"Content-Type '{http.Request.ContentType}' is not supported: send {Protobuf} or {Json} (OTLP/HTTP).", "Content-Type");
 
-        var (body, failure) = await IngestBody.ReadAsync(http, limits);
+        var (body, failure) = await IngestBody.ReadAsync(http, limits, json);
         if (failure is not null)
         {
             ingestor.Ingestion.CountRejected();

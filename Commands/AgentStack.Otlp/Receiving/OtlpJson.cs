@@ -21,7 +21,9 @@ internal static class OtlpJson
         JsonNode? root;
         try
         {
-            root = JsonNode.Parse(body.Span, documentOptions: new JsonDocumentOptions { MaxDepth = maxDepth });
+            // A key twice in one object is ambiguous (which one counts?), and JsonObject and Google.Protobuf's parser
+            // would each fail on it later: refused here, with its path (issue 17, item 5).
+            root = JsonNode.Parse(body.Span, documentOptions: new JsonDocumentOptions { MaxDepth = maxDepth, AllowDuplicateProperties = false });
         }
         catch (JsonException e)
         {
@@ -73,6 +75,15 @@ internal static class OtlpJson
             throw new OtlpBadRequestException("body", $"the body is not an OTLP ExportTraceServiceRequest: {e.Message}");
         }
         catch (FormatException e)
+        {
+            throw new OtlpBadRequestException("body", $"the body is not an OTLP ExportTraceServiceRequest: {e.Message}");
+        }
+        catch (InvalidOperationException e)
+        {
+            // Google.Protobuf's JsonParser reports some malformed input (e.g. a repeated field given twice) this way.
+            throw new OtlpBadRequestException("body", $"the body is not an OTLP ExportTraceServiceRequest: {e.Message}");
+        }
+        catch (ArgumentException e)
         {
             throw new OtlpBadRequestException("body", $"the body is not an OTLP ExportTraceServiceRequest: {e.Message}");
         }

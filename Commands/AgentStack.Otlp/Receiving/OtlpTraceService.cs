@@ -1,5 +1,7 @@
 using AgentStack.Access;
 using AgentStack.Commands.Spans.Ingesting;
+using Google.Protobuf;
+using Grpc.AspNetCore.Server.Model;
 using Grpc.Core;
 using Microsoft.AspNetCore.Authorization;
 using OpenTelemetry.Proto.Collector.Trace.V1;
@@ -12,12 +14,15 @@ namespace AgentStack.Otlp.Receiving;
 /// ApiKey scheme and ingest policy apply. Status codes are the outcome's google.rpc code (<see cref="IngestOutcome"/>,
 /// the OTLP spec's gRPC failure table): invalid data INVALID_ARGUMENT (not retryable), a durable-append failure or
 /// timeout UNAVAILABLE (retryable), a conflicting re-send ALREADY_EXISTS; oversized messages are refused by gRPC
-/// itself with RESOURCE_EXHAUSTED.
+/// itself with RESOURCE_EXHAUSTED. A message that is not valid protobuf (truncated, corrupt, nested too deep) is
+/// INVALID_ARGUMENT naming why, as on OTLP/HTTP: the method is bound by <see cref="OtlpTraceMethodProvider"/>, whose
+/// request marshaller turns the parser's exception into that status (the generated binding's marshaller would
+/// surface it as UNKNOWN, "Exception was thrown by handler"; issue 17, item 5).
 /// </summary>
 [Authorize(Policy = Scopes.Ingest)]
-public sealed class OtlpTraceService(OtlpIngestor ingestor) : TraceService.TraceServiceBase
+public sealed class OtlpTraceService(OtlpIngestor ingestor)
 {
-    public override async Task<ExportTraceServiceResponse> Export(ExportTraceServiceRequest request, ServerCallContext context)
+    public async Task<ExportTraceServiceResponse> Export(ExportTraceServiceRequest request, ServerCallContext context)
     {
         var (project, keyId) = context.GetHttpContext().User.ApiKey();
         var outcome = await ingestor.IngestAsync(request, project, keyId, context.CancellationToken);
@@ -36,5 +41,31 @@ public sealed class OtlpTraceService(OtlpIngestor ingestor) : TraceService.Trace
             IngestOutcome.Unavailable u => throw new RpcException(new Status((StatusCode)u.RpcCode, u.Message)),
             _ => throw new InvalidOperationException($"Unknown outcome {outcome}"),
         };
+    }
+}
+
+/// <summary>Binds <c>TraceService/Export</c> to <see cref="OtlpTraceService"/> with a request marshaller that refuses bad protobuf as INVALID_ARGUMENT.</summary>
+public sealed class OtlpTraceMethodProvider : IServiceMethodProvider<OtlpTraceService>
+{
+    private static readonly Method<ExportTraceServiceRequest, ExportTraceServiceResponse> Export = new(
+        MethodType.Unary, TraceService.Descriptor.FullName, "Export",
+        Marshallers.Create(request => request.ToByteArray(), ParseRequest),
+        Marshallers.Create(response => response.ToByteArray(), ExportTraceServiceResponse.Parser.ParseFrom));
+
+    public void OnServiceMethodDiscovery(ServiceMethodProviderContext<OtlpTraceService> context) =>
+        context.AddUnaryMethod(Export, typeof(OtlpTraceService).GetCustomAttributes(inherit: true).ToList(),
+            (service, request, call) => service.Export(request, call));
+
+    private static ExportTraceServiceRequest ParseRequest(byte[] bytes)
+    {
+        try
+        {
+            return ExportTraceServiceRequest.Parser.ParseFrom(bytes);
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument,
+                $"the message is not a valid OTLP ExportTraceServiceRequest (truncated or corrupt protobuf): {e.Message}"));
+        }
     }
 }

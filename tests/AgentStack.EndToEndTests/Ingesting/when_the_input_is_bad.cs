@@ -123,6 +123,29 @@ public sealed class when_the_input_is_bad(SmallLimitsServer fixture) : IClassFix
         unknown.StatusCode.ShouldBe(HttpStatusCode.Unauthorized);
     }
 
+    /// <summary>Issue 17, item 5: invalid UTF-8 in a key answered 500, in input/output it was stored and replayed as invalid JSON.</summary>
+    [Theory]
+    [InlineData("\"attributes\":{\"k\u00FFey\":1}", "spans[0].attributes", "property name")]
+    [InlineData("\"input\":{\"prompt\":\"caf\xC3\"}", "spans[0].input.prompt", "")]
+    [InlineData("\"output\":\"\xED\xA0\x80\"", "spans[0].output", "")]
+    public async Task then_invalid_utf8_anywhere_gets_a_400_naming_where(string field, string path, string inName)
+    {
+        var before = await fixture.Server.LogPositionAsync();
+        // The \xNN and \u00NN above are bytes, not characters: Latin-1 keeps each one as it is.
+        var body = Encoding.Latin1.GetBytes(With("\"name\":\"n\"", "\"name\":\"n\"," + field));
+        var offset = Array.FindIndex(body, b => b >= 0x80);
+        using var content = new ByteArrayContent(body);
+        content.Headers.ContentType = new("application/json");
+        using var response = await fixture.Server.Client.PostAsync(new Uri("/v1/spans", UriKind.Relative), content);
+        var text = await response.Content.ReadAsStringAsync();
+        response.StatusCode.ShouldBe(HttpStatusCode.BadRequest, text);
+        var message = JsonNode.Parse(text)!["errors"]![path]![0]!.GetValue<string>();
+        message.ShouldContain("not valid UTF-8");
+        message.ShouldContain($"byte offset {offset}");
+        message.ShouldContain(inName);
+        (await fixture.Server.LogPositionAsync()).ShouldBe(before);
+    }
+
     [Fact]
     public async Task then_the_server_stays_healthy()
     {

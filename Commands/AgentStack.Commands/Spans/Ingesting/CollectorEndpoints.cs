@@ -60,12 +60,12 @@ public static class CollectorEndpoints
             return Problem(StatusCodes.Status415UnsupportedMediaType, "Unsupported media type",
                 "Send the batch as application/json.", "Content-Type");
 
-        var (body, failure) = await IngestBody.ReadAsync(http, limits);
+        var (body, failure) = await IngestBody.ReadAsync(http, limits, json: true);
         if (failure is not null)
         {
             ingestion.CountRejected();
             return failure.HttpStatus == StatusCodes.Status400BadRequest
-                ? TypedResults.ValidationProblem(new Dictionary<string, string[]> { [failure.Field] = ["the body is not valid gzip"] },
+                ? TypedResults.ValidationProblem(new Dictionary<string, string[]> { [failure.Field] = [failure.Detail] },
                     title: "The request body is not a valid span batch")
                 : Problem(failure.HttpStatus, failure.Title, failure.Detail, failure.Field);
         }

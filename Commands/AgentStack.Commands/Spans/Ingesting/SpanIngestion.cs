@@ -107,11 +107,12 @@ public sealed record BodyFailure(int HttpStatus, int RpcCode, string Title, stri
 
 /// <summary>
 /// Reads an ingestion request body once, for every HTTP endpoint: Content-Encoding (gzip or none), the size limit
-/// before and after inflating (a small gzip body can inflate enormously), and the whole body into memory.
+/// before and after inflating (a small gzip body can inflate enormously), the whole body into memory, and for JSON
+/// bodies that the text is UTF-8 (<see cref="JsonText"/>).
 /// </summary>
 public static class IngestBody
 {
-    public static async Task<(ArraySegment<byte> Body, BodyFailure? Failure)> ReadAsync(HttpContext http, IngestOptions limits)
+    public static async Task<(ArraySegment<byte> Body, BodyFailure? Failure)> ReadAsync(HttpContext http, IngestOptions limits, bool json)
     {
         var encoding = http.Request.Headers.ContentEncoding.ToString().Trim();
         var gzip = encoding.Equals("gzip", StringComparison.OrdinalIgnoreCase);
@@ -152,7 +153,11 @@ public static class IngestBody
         {
             return (default, TooLarge(limits, $"The body exceeds the limit of {limits.MaxBodyBytes} bytes"));
         }
-        return (new ArraySegment<byte>(buffer.GetBuffer(), 0, (int)buffer.Length), null);
+        var body = new ArraySegment<byte>(buffer.GetBuffer(), 0, (int)buffer.Length);
+        if (json && JsonText.FindInvalidUtf8(body) is var (field, detail))
+            return (default, new BodyFailure(StatusCodes.Status400BadRequest, RpcCodes.InvalidArgument, "Invalid UTF-8 in the JSON body",
+                detail, field));
+        return (body, null);
     }
 
     private static BodyFailure TooLarge(IngestOptions limits, string what) =>

@@ -1,0 +1,106 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+using System.Text.Unicode;
+
+namespace AgentStack.Commands.Spans.Ingesting;
+
+/// <summary>
+/// JSON text is UTF-8 (RFC 8259 §8.1). System.Text.Json only transcodes a string when it is read, so invalid bytes
+/// in a property name it never reads (an attribute key) or in a value kept as raw JSON (input, output) would
+/// otherwise fail late (a 500) or be stored and served back as invalid JSON (issue 17, item 5). Every JSON
+/// ingestion endpoint checks the whole body here first, through <see cref="IngestBody.ReadAsync"/>.
+/// </summary>
+public static class JsonText
+{
+    /// <summary>Null when <paramref name="json"/> is valid UTF-8; else the JSON path and a sentence naming the byte offset.</summary>
+    public static (string Field, string Detail)? FindInvalidUtf8(ReadOnlySpan<byte> json)
+    {
+        if (Utf8.IsValid(json))
+            return null;
+        var offset = FirstInvalidByte(json);
+        var (path, inName) = PathAt(json[..offset]);
+        var field = path == "$" ? "body" : path[2..];
+        var where = path == "$" ? "" : inName ? $" (in a property name of {field})" : $" (in {field})";
+        return (field, $"the body is not valid UTF-8: invalid byte 0x{json[offset]:X2} at byte offset {offset}{where}");
+    }
+
+    private static int FirstInvalidByte(ReadOnlySpan<byte> json)
+    {
+        Span<char> scratch = stackalloc char[1024];
+        var at = 0;
+        while (true)
+        {
+            var status = Utf8.ToUtf16(json[at..], scratch, out var read, out _, replaceInvalidSequences: false);
+            at += read;
+            if (status == OperationStatus.DestinationTooSmall)
+                continue;
+            return Math.Min(at, json.Length - 1);
+        }
+    }
+
+    /// <summary>
+    /// Where the token holding byte <c>prefix.Length</c> sits: the reader walks the valid prefix (a partial final
+    /// token is left unread), tracking containers, array indexes and the last property name.
+    /// </summary>
+    private static (string Path, bool InName) PathAt(ReadOnlySpan<byte> prefix)
+    {
+        var frames = new List<Frame>();
+        var afterName = false;
+        var reader = new Utf8JsonReader(prefix, isFinalBlock: false, new JsonReaderState(new JsonReaderOptions { MaxDepth = 100_000 }));
+        try
+        {
+            while (reader.Read())
+            {
+                var top = frames.Count > 0 ? frames[^1] : null;
+                switch (reader.TokenType)
+                {
+                    case JsonTokenType.StartObject or JsonTokenType.StartArray:
+                        frames.Add(new Frame(Child(top), reader.TokenType == JsonTokenType.StartArray));
+                        if (top is { IsArray: true })
+                            top.Count++;
+                        afterName = false;
+                        break;
+                    case JsonTokenType.EndObject or JsonTokenType.EndArray:
+                        frames.RemoveAt(frames.Count - 1);
+                        afterName = false;
+                        break;
+                    case JsonTokenType.PropertyName:
+                        top!.Name = Encoding.UTF8.GetString(reader.ValueSpan.Length > 64 ? reader.ValueSpan[..64] : reader.ValueSpan);
+                        afterName = true;
+                        break;
+                    default:
+                        if (top is { IsArray: true })
+                            top.Count++;
+                        afterName = false;
+                        break;
+                }
+            }
+        }
+        catch (JsonException)
+        {
+            // Malformed before the bad byte: the path found so far is the best answer.
+        }
+        var last = frames.Count > 0 ? frames[^1] : null;
+        if (last is null)
+            return ("$", false);
+        if (last.IsArray || afterName)
+            return (Child(last), false);
+        return (last.Path, true);
+    }
+
+    private static string Child(Frame? parent) => parent switch
+    {
+        null => "$",
+        { IsArray: true } => $"{parent.Path}[{parent.Count}]",
+        _ => $"{parent.Path}.{parent.Name}",
+    };
+
+    private sealed class Frame(string path, bool isArray)
+    {
+        public string Path { get; } = path;
+        public bool IsArray { get; } = isArray;
+        public int Count { get; set; }
+        public string? Name { get; set; }
+    }
+}
