@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using System.Buffers;
 using System.Globalization;
 using System.IO.Pipelines;
@@ -29,10 +30,13 @@ public sealed class AuditExportWriter(RawEventStore raw, IEventPresenter present
         var frontier = new MerkleFrontier();
         long firstPosition = 0, lastPosition = 0;
         using var writer = new Utf8JsonWriter(output, new JsonWriterOptions { SkipValidation = true });
+        // The hash chain covers the stored bytes; where a line shows its data otherwise (opened or erased payloads),
+        // the signed manifest covers what is shown through this digest, so no line's data can change unnoticed.
+        using var shown = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
 
         async Task WriteLineAsync(StoredEvent e)
         {
-            WriteEvent(writer, e, presenter.Present(e));
+            AppendShown(shown, e.Hash, WriteEvent(writer, e, presenter.Present(e)));
             await writer.FlushAsync(ct);
             writer.Reset();
             output.Write("\n"u8);
@@ -83,6 +87,7 @@ public sealed class AuditExportWriter(RawEventStore raw, IEventPresenter present
             m.WriteNumber("firstPosition", firstPosition);
             m.WriteNumber("lastPosition", lastPosition);
             m.WriteString("merkleRoot", Convert.ToHexStringLower(frontier.Root()));
+            m.WriteString("shownDataDigest", Convert.ToHexStringLower(shown.GetHashAndReset()));
             m.WriteStartObject("streamHeads");
             foreach (var (stream, head) in heads)
             {
@@ -113,7 +118,21 @@ public sealed class AuditExportWriter(RawEventStore raw, IEventPresenter present
         return frontier.Size;
     }
 
-    private static void WriteEvent(Utf8JsonWriter w, StoredEvent e, byte[] presented)
+    /// <summary>SHA-256 over every line's hash and shown data, length-prefixed (the manifest's <c>shownDataDigest</c>).</summary>
+    internal static void AppendShown(IncrementalHash digest, string hash, ReadOnlySpan<byte> data)
+    {
+        Span<byte> length = stackalloc byte[8];
+        var hashBytes = Encoding.UTF8.GetBytes(hash);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt64BigEndian(length, hashBytes.Length);
+        digest.AppendData(length);
+        digest.AppendData(hashBytes);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt64BigEndian(length, data.Length);
+        digest.AppendData(length);
+        digest.AppendData(data);
+    }
+
+    /// <summary>Writes one event line; returns the bytes written as its <c>data</c>.</summary>
+    private static byte[] WriteEvent(Utf8JsonWriter w, StoredEvent e, byte[] presented)
     {
         w.WriteStartObject();
         w.WriteString("stream", e.Stream);
@@ -127,12 +146,20 @@ public sealed class AuditExportWriter(RawEventStore raw, IEventPresenter present
         // A payload shown differently from its stored bytes (opened or erased, docs/audit.md), or one that
         // would break the line, carries the stored bytes too: the hash covers those.
         var literal = presented.AsSpan().SequenceEqual(e.Data) && e.Data.AsSpan().IndexOfAny((byte)'\n', (byte)'\r') < 0 && IsJson(e.Data);
+        byte[] shown;
         if (literal || IsJson(presented) && presented.AsSpan().IndexOfAny((byte)'\n', (byte)'\r') < 0 && !presented.AsSpan().SequenceEqual(e.Data))
+        {
             w.WriteRawValue(presented, skipInputValidation: true);
+            shown = presented;
+        }
         else
+        {
             w.WriteNullValue();
+            shown = "null"u8.ToArray();
+        }
         if (!literal) w.WriteBase64String("stored", e.Data);
         w.WriteEndObject();
+        return shown;
     }
 
     private static bool IsJson(byte[] bytes)
@@ -178,6 +205,7 @@ public static class AuditExportVerifier
         using var reader = new StreamReader(input, new UTF8Encoding(false, throwOnInvalidBytes: true));
         var heads = new Dictionary<string, (long Version, string Hash)>(StringComparer.Ordinal);
         var frontier = new MerkleFrontier();
+        using var shown = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         long lineNumber = 0, firstPosition = 0, lastPosition = 0, previousPosition = 0;
         string? line;
         JsonDocument? manifestLine = null;
@@ -224,6 +252,7 @@ public static class AuditExportVerifier
                     previousPosition = e.Position;
                     heads[e.Stream] = (e.Version, e.Hash);
                     frontier.Add(MerkleTree.LeafHash(e.Hash));
+                    AuditExportWriter.AppendShown(shown, e.Hash, Encoding.UTF8.GetBytes(root.GetProperty("data").GetRawText()));
                     if (firstPosition == 0) firstPosition = e.Position;
                     lastPosition = e.Position;
                 }
@@ -251,6 +280,8 @@ public static class AuditExportVerifier
                 return Fail(lineNumber, $"the manifest counts {manifest.GetProperty("events").GetInt64()} events, the export has {frontier.Size}");
             if (manifest.GetProperty("merkleRoot").GetString() != Convert.ToHexStringLower(frontier.Root()))
                 return Fail(lineNumber, "the manifest's Merkle root is not the root of the exported events");
+            if (!manifest.TryGetProperty("shownDataDigest", out var digest) || digest.GetString() != Convert.ToHexStringLower(shown.GetHashAndReset()))
+                return Fail(lineNumber, "the data shown in the event lines is not the data the manifest signs (a line's data was changed)");
             var manifestHeads = manifest.GetProperty("streamHeads");
             if (manifestHeads.EnumerateObject().Count() != heads.Count || manifest.GetProperty("streams").GetInt64() != heads.Count)
                 return Fail(lineNumber, $"the manifest names {manifestHeads.EnumerateObject().Count()} streams, the export has {heads.Count}");

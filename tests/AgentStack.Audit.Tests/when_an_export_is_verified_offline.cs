@@ -41,22 +41,32 @@ public sealed class when_an_export_is_verified_offline(ServerFixture fixture) : 
         lines.Length.ShouldBeGreaterThanOrEqualTo(traces.Count * 2 + 1);
         lines[^1].ShouldStartWith("{\"manifest\":");
         lines[0].ShouldContain("\"stream\":\"trace-default-");
-        lines[0].ShouldNotContain("\"stored\"");
+        // Payloads are sealed at rest (docs/privacy.md): a line shows them opened and carries the stored bytes the chain covers.
+        lines[0].ShouldContain("\"stored\":\"");
 
         var valid = await Cli.RunAsync("verify-export", export, "--public-key", key);
         valid.ExitCode.ShouldBe(0, valid.Output);
         valid.Output.ShouldStartWith("valid:");
 
-        // One byte of the second event's payload, changed from one letter to another: still JSON, no longer the stored bytes.
+        // One character of the second event's stored bytes (base64, changed to another base64 letter): its hash fails there.
         var bytes = await File.ReadAllBytesAsync(export, ct);
         var secondLine = Array.IndexOf(bytes, (byte)'\n') + 1;
-        var data = secondLine + System.Text.Encoding.UTF8.GetString(bytes, secondLine, bytes.Length - secondLine).IndexOf("\"data\":{\"", StringComparison.Ordinal) + 9;
-        bytes[data] = bytes[data] == (byte)'x' ? (byte)'y' : (byte)'x';
+        var stored = secondLine + System.Text.Encoding.UTF8.GetString(bytes, secondLine, bytes.Length - secondLine).IndexOf("\"stored\":\"", StringComparison.Ordinal) + 10 + 20;
+        bytes[stored] = bytes[stored] == (byte)'A' ? (byte)'B' : (byte)'A';
         var flipped = Path.Combine(Server.DataDirectory, "flipped.ndjson");
         await File.WriteAllBytesAsync(flipped, bytes, ct);
         var invalid = await Cli.RunAsync("verify-export", flipped, "--public-key", key);
         invalid.ExitCode.ShouldBe(1, invalid.Output);
         invalid.Output.ShouldStartWith("INVALID: line 2:");
+
+        // One byte of the shown (opened) data of the second event: the signed digest of what the lines show fails.
+        bytes = await File.ReadAllBytesAsync(export, ct);
+        var data = secondLine + System.Text.Encoding.UTF8.GetString(bytes, secondLine, bytes.Length - secondLine).IndexOf("\"data\":{\"", StringComparison.Ordinal) + 9;
+        bytes[data] = bytes[data] == (byte)'x' ? (byte)'y' : (byte)'x';
+        await File.WriteAllBytesAsync(flipped, bytes, ct);
+        var changedData = await Cli.RunAsync("verify-export", flipped, "--public-key", key);
+        changedData.ExitCode.ShouldBe(1, changedData.Output);
+        changedData.Output.ShouldContain("not the data the manifest signs");
 
         // A byte of the manifest: its signature no longer holds.
         bytes = await File.ReadAllBytesAsync(export, ct);

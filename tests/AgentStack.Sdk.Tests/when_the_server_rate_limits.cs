@@ -46,7 +46,7 @@ public sealed class when_the_server_rate_limits(RateLimitedServerFixture fixture
     {
         var server = fixture.Server;
         using var recorder = new Recorder();
-        var client = new AgentStackClient(new AgentStackOptions
+        var options = new AgentStackOptions
         {
             Endpoint = server.BaseAddress,
             ApiKey = ServerProcess.BootstrapKey,
@@ -57,7 +57,10 @@ public sealed class when_the_server_rate_limits(RateLimitedServerFixture fixture
             MaxRetryDelay = TimeSpan.FromSeconds(5),
             // Were 429s spent as attempts, the batches refused more than twice would be lost.
             MaxAttempts = 2,
-        });
+        };
+        // One record per span, so the count below is spans (start records would double it: docs/sdk.md).
+        options.StartEventKinds.Clear();
+        var client = new AgentStackClient(options);
         await using var _ = client;
 
         string traceId;

@@ -133,6 +133,12 @@ public sealed class ServerProcess : IAsyncDisposable
         info.Environment["ASPNETCORE_URLS"] = BaseAddress.ToString().TrimEnd('/');
         info.Environment["AgentStack__DataDirectory"] = DataDirectory;
         info.Environment["AgentStack__BootstrapApiKey"] = BootstrapKey;
+        // Tests poll reads (projection waits, progress) far faster than a person does: the read-side rate limits
+        // are off unless a test sets them, as are the ingest limits under the load and fault tests (the protection tests set their own).
+        info.Environment["AgentStack__RateLimits__Api__PerKey__RequestsPerSecond"] = "0";
+        info.Environment["AgentStack__RateLimits__Api__PerProject__RequestsPerSecond"] = "0";
+        info.Environment["AgentStack__RateLimits__Ingest__PerKey__RequestsPerSecond"] = "0";
+        info.Environment["AgentStack__RateLimits__Ingest__PerProject__RequestsPerSecond"] = "0";
         info.Environment["Logging__LogLevel__Default"] = "Warning";
         // Parallel test servers must not reach for the OTLP gRPC default port 4317; tests that use gRPC set one.
         info.Environment["AgentStack__Otlp__GrpcPort"] = "0";

@@ -68,7 +68,7 @@ public static class OtlpHttpEndpoints
         try
         {
             request = json
-                ? OtlpJson.Parse(ValidUtf8(body.ToArray()), limits.MaxDepth * 4 + 16)
+                ? OtlpJson.Parse(body, limits.MaxDepth * 4 + 16)
                 : ExportTraceServiceRequest.Parser.ParseFrom(body.AsSpan());
         }
         catch (InvalidProtocolBufferException e)
@@ -107,14 +107,6 @@ public static class OtlpHttpEndpoints
                     unavailable.Message, null, retryAfterSeconds: IngestOutcome.RetryAfterSeconds);
         }
     }
-
-    /// <summary>
-    /// Issue 17, item 5: invalid UTF-8 anywhere in an OTLP/JSON body (a key included) is a 400 naming the byte,
-    /// not a transcoding exception inside the reader (Utf8Text).
-    /// </summary>
-    private static byte[] ValidUtf8(byte[] json) => Utf8Text.FirstInvalid(json) is var at and >= 0
-        ? throw new OtlpBadRequestException("body", $"The body is not valid UTF-8: the bytes at offset {at} are not a UTF-8 sequence.")
-        : json;
 
     private static OtlpResult Failure(bool json, int httpStatus, Code code, string title, string detail, string? field,
         Dictionary<string, string[]>? errors = null, int? retryAfterSeconds = null)

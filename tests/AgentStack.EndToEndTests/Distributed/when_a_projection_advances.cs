@@ -55,7 +55,8 @@ public sealed class when_a_projection_advances : IAsyncLifetime
                 continue;
             }
             var message = JsonNode.Parse(delivery.Body.Span)!["message"]!;
-            if (message["position"]!.GetValue<long>() >= logPosition)
+            // Every projection (analytics, security findings, detections, anomalies, alerts) publishes its own progress.
+            if (message["position"]!.GetValue<long>() >= logPosition && message["projection"]!.GetValue<string>() == "analytics")
                 reached = message;
         }
 

@@ -9,6 +9,7 @@ namespace AgentStack.EndToEndTests.Distributed;
 /// Issue 4: the broker goes away for 20 s; the collector says 503 + Retry-After, never 2xx, and recovers alone.
 /// The broker is a private node of this test (issue 13): the shared one other runs use is never paused.
 /// </summary>
+[Collection(RabbitMq.Collection)]
 public sealed class when_rabbitmq_stops_during_ingestion : IAsyncLifetime
 {
     private PrivateRabbitMq rabbit = null!;

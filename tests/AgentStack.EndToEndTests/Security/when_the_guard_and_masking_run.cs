@@ -1,3 +1,6 @@
+using AgentStack.Erasure.Keys;
+using AgentStack.Erasure.Sealing;
+using AgentStack.Events;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
@@ -64,8 +67,17 @@ public sealed class when_the_guard_and_masking_run : IAsyncLifetime
         await using var command = connection.CreateCommand();
         command.CommandText = "SELECT data FROM events WHERE stream = $stream";
         command.Parameters.AddWithValue("$stream", $"trace-default-{trace}");
-        var stored = Encoding.UTF8.GetString((byte[])(await command.ExecuteScalarAsync())!);
+        var storedBytes = (byte[])(await command.ExecuteScalarAsync())!;
+        var sealedText = Encoding.UTF8.GetString(storedBytes);
+        sealedText.ShouldNotContain("4111 1111 1111 1111");
+        sealedText.ShouldNotContain("ann@example.org");
 
+        // Payloads are sealed at rest (docs/privacy.md): open the stored bytes with the data directory's key store,
+        // as an operator holding the keys would, and find the masked text there, not the original.
+        var keys = new SqliteSubjectKeyStore(Path.Combine(server.DataDirectory, "keys.db"), KeyWrapping.None);
+        var presenter = new SealedEventPresenter(new PayloadSealer(new SubjectKeyring(keys, TimeSpan.FromSeconds(10))));
+        var stored = Encoding.UTF8.GetString(presenter.Present(new StoredEvent(0, $"trace-default-{trace}", 1, EventTypes.SpanCompleted,
+            DateTimeOffset.UnixEpoch, storedBytes, "", "")));
         stored.ShouldNotContain("4111 1111 1111 1111");
         stored.ShouldNotContain("ann@example.org");
         stored.ShouldContain("Charge card [payment_card] and mail [email]");

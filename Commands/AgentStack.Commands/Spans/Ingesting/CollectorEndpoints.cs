@@ -34,24 +34,6 @@ public static class CollectorEndpoints
         return group;
     }
 
-    /// <summary>The first raw JSON field (input, output, attributes) of the batch whose bytes are not valid UTF-8.</summary>
-    private static string? FirstInvalidUtf8(SpanBatchRequest? request)
-    {
-        var spans = request?.Spans ?? [];
-        for (var i = 0; i < spans.Count; i++)
-        {
-            if (spans[i] is not { } span)
-                continue;
-            if (span.Input is { } input && !Utf8Text.IsValid(input))
-                return $"spans[{i}].input";
-            if (span.Output is { } output && !Utf8Text.IsValid(output))
-                return $"spans[{i}].output";
-            if (span.Attributes is { } attributes && !Utf8Text.IsValid(attributes))
-                return $"spans[{i}].attributes";
-        }
-        return null;
-    }
-
     private static async Task<Results<Ok<RecordSpansResponse>, ValidationProblem, ProblemHttpResult>> RecordSpansAsync(
         HttpContext http, SpanIngestion ingestion, TimeProvider clock)
     {
@@ -80,15 +62,6 @@ public static class CollectorEndpoints
             ingestion.CountRejected();
             var (field, detail) = JsonErrors.Describe(e, limits);
             return TypedResults.ValidationProblem(new Dictionary<string, string[]> { [field] = [detail] },
-                title: "The request body is not a valid span batch");
-        }
-
-        // Issue 17, item 5: payloads are kept as the raw bytes received, so invalid UTF-8 in them (or in an
-        // attribute key) is refused here, before validation reads them as text (Utf8Text).
-        if (FirstInvalidUtf8(request) is { } invalidField)
-        {
-            ingestion.CountRejected();
-            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { [invalidField] = [$"{invalidField} is not valid UTF-8"] },
                 title: "The request body is not a valid span batch");
         }
 
