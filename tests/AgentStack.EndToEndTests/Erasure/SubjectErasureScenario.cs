@@ -217,11 +217,11 @@ public abstract class SubjectErasureScenario<TStores>(SubjectErasureRun<TStores>
     public async Task then_the_analytics_files_hold_her_plaintext_no_more()
     {
         var clickhouse = Path.Combine(run.Server.DataDirectory, "clickhouse");
-        // run.Bob's prompt on disk shows the search can find a payload in chDB's files at all.
-        ChDbFilesHolding(clickhouse, run.BobSecret).ShouldNotBeEmpty();
+        // run.Bob's prompt on disk shows the search can find a payload in chDB's files at all (blocks decompressed).
+        ChDbFiles.Holding(clickhouse, run.BobSecret).ShouldNotBeEmpty();
         // Parts replaced by the erasing mutation are deleted after the table's old_parts_lifetime (10 s).
-        await Eventually.UntilAsync(() => ChDbFilesHolding(clickhouse, run.AliceSecret).Count == 0 && ChDbFilesHolding(clickhouse, run.AliceAnswer).Count == 0,
-            TimeSpan.FromSeconds(60), () => string.Join('\n', ChDbFilesHolding(clickhouse, run.AliceSecret)) + "\n" + run.Server.Output);
+        await Eventually.UntilAsync(() => ChDbFiles.Holding(clickhouse, run.AliceSecret).Count == 0 && ChDbFiles.Holding(clickhouse, run.AliceAnswer).Count == 0,
+            TimeSpan.FromSeconds(60), () => string.Join('\n', ChDbFiles.Holding(clickhouse, run.AliceSecret)) + "\n" + run.Server.Output);
     }
 
     [Fact]
@@ -231,26 +231,6 @@ public abstract class SubjectErasureScenario<TStores>(SubjectErasureRun<TStores>
         // a duplicate when it still holds the trace's decided state in its cache: either way nothing is recorded.
         run.ResendStatus.ShouldBeOneOf(HttpStatusCode.Conflict, HttpStatusCode.OK);
         SpanOf(run.DetailAfterResend, "alice-llm")["input"]!.ToJsonString().ShouldBe("""{"erased":true}""");
-    }
-
-
-    private static List<string> ChDbFilesHolding(string directory, string text)
-    {
-        var needle = Encoding.UTF8.GetBytes(text);
-        var found = new List<string>();
-        foreach (var file in Directory.EnumerateFiles(directory, "*", SearchOption.AllDirectories))
-        {
-            try
-            {
-                if (ErasureStores.FileContains(file, needle))
-                    found.Add(file);
-            }
-            catch (IOException)
-            {
-                // A part being removed while we read it: it holds nothing any more.
-            }
-        }
-        return found;
     }
 }
 
