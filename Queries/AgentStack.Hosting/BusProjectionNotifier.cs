@@ -12,19 +12,10 @@ namespace AgentStack.Hosting;
 /// </summary>
 public sealed partial class BusProjectionNotifier(IBus bus, ILogger<BusProjectionNotifier> logger) : IProjectionNotifier
 {
-    private static readonly TimeSpan PublishTimeout = TimeSpan.FromSeconds(5);
-
     public async Task AdvancedAsync(ProjectionAdvanced advanced, CancellationToken cancellationToken)
     {
-        try
-        {
-            // MassTransit's publish does not observe cancellation while the broker is away (see the collector).
-            await bus.Publish(advanced, cancellationToken).WaitAsync(PublishTimeout, cancellationToken);
-        }
-        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-        {
-            LogNotPublished(logger, e, advanced.Projection, advanced.Position);
-        }
+        if (await bus.TryPublishAsync(advanced, cancellationToken) is { } failure)
+            LogNotPublished(logger, failure, advanced.Projection, advanced.Position);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not publish that projection {Projection} reached {Position}; its checkpoints are saved")]

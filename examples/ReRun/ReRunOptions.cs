@@ -1,5 +1,7 @@
 using System.Globalization;
 
+using AgentStack.Examples.ResearchAgent;
+
 namespace AgentStack.Examples.ReRun;
 
 /// <summary>The re-run's command line.</summary>
@@ -23,47 +25,21 @@ public sealed record ReRunOptions
     public string Project { get; init; } = "default";
     public bool ForceLocalModel { get; init; }
 
+    private static readonly CommandLineOption<ReRunOptions>[] Options =
+    [
+        new("--trace", (o, v) => v.Length == 32 ? o with { TraceId = v } : null),
+        new("--replay-steps", (o, v) => CommandLine.Count(v, atLeast: 0) is { } steps ? o with { ReplaySteps = steps } : null),
+        new("--price", (o, v) => decimal.TryParse(v, NumberStyles.Number, CultureInfo.InvariantCulture, out var price) ? o with { Price = price } : null),
+        new("--endpoint", (o, v) => CommandLine.AbsoluteUri(v) is { } endpoint ? o with { Endpoint = endpoint } : null),
+        new("--api-key", (o, v) => CommandLine.NonEmpty(v) is { } key ? o with { ApiKey = key } : null),
+        new("--project", (o, v) => CommandLine.NonEmpty(v) is { } project ? o with { Project = project } : null),
+        new("--local", Flag: o => o with { ForceLocalModel = true }),
+    ];
+
     public static bool TryParse(string[] args, out ReRunOptions options, out string? error)
     {
-        options = new ReRunOptions();
-        error = null;
-        for (var i = 0; i < args.Length; i++)
-        {
-            var value = i + 1 < args.Length ? args[i + 1] : null;
-            switch (args[i])
-            {
-                case "--trace" when value is { Length: 32 }:
-                    options = options with { TraceId = value };
-                    i++;
-                    break;
-                case "--replay-steps" when int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var steps) && steps >= 0:
-                    options = options with { ReplaySteps = steps };
-                    i++;
-                    break;
-                case "--price" when decimal.TryParse(value, NumberStyles.Number, CultureInfo.InvariantCulture, out var price):
-                    options = options with { Price = price };
-                    i++;
-                    break;
-                case "--endpoint" when Uri.TryCreate(value, UriKind.Absolute, out var endpoint):
-                    options = options with { Endpoint = endpoint };
-                    i++;
-                    break;
-                case "--api-key" when !string.IsNullOrEmpty(value):
-                    options = options with { ApiKey = value };
-                    i++;
-                    break;
-                case "--project" when !string.IsNullOrEmpty(value):
-                    options = options with { Project = value };
-                    i++;
-                    break;
-                case "--local":
-                    options = options with { ForceLocalModel = true };
-                    break;
-                default:
-                    error = $"unknown or invalid argument '{args[i]}'" + (value is null ? "" : $" (value '{value}')");
-                    return false;
-            }
-        }
+        if (!CommandLine.TryParse(args, new ReRunOptions(), Options, out options, out error))
+            return false;
         if (options.TraceId.Length == 0)
             error = "--trace is required (a 32-digit trace id)";
         return error is null;

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Microsoft.Extensions.AI;
 
 namespace AgentStack.Examples.ResearchAgent;
@@ -40,39 +39,15 @@ public sealed record DemoOptions
     /// <summary>How long the end-of-run flush may take.</summary>
     public TimeSpan FlushTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
-    public static bool TryParse(string[] args, out DemoOptions options, out string? error)
-    {
-        options = new DemoOptions();
-        error = null;
-        for (var i = 0; i < args.Length; i++)
-        {
-            var value = i + 1 < args.Length ? args[i + 1] : null;
-            switch (args[i])
-            {
-                case "--runs" when int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var runs) && runs > 0:
-                    options = options with { Runs = runs };
-                    i++;
-                    break;
-                case "--backfill-days" when int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var days) && days >= 0:
-                    options = options with { BackfillDays = days };
-                    i++;
-                    break;
-                case "--endpoint" when Uri.TryCreate(value, UriKind.Absolute, out var endpoint):
-                    options = options with { Endpoint = endpoint };
-                    i++;
-                    break;
-                case "--api-key" when !string.IsNullOrEmpty(value):
-                    options = options with { ApiKey = value };
-                    i++;
-                    break;
-                case "--local":
-                    options = options with { ForceLocalModel = true };
-                    break;
-                default:
-                    error = $"unknown or invalid argument '{args[i]}'" + (value is null ? "" : $" (value '{value}')");
-                    return false;
-            }
-        }
-        return true;
-    }
+    private static readonly CommandLineOption<DemoOptions>[] Options =
+    [
+        new("--runs", (o, v) => CommandLine.Count(v, atLeast: 1) is { } runs ? o with { Runs = runs } : null),
+        new("--backfill-days", (o, v) => CommandLine.Count(v, atLeast: 0) is { } days ? o with { BackfillDays = days } : null),
+        new("--endpoint", (o, v) => CommandLine.AbsoluteUri(v) is { } endpoint ? o with { Endpoint = endpoint } : null),
+        new("--api-key", (o, v) => CommandLine.NonEmpty(v) is { } key ? o with { ApiKey = key } : null),
+        new("--local", Flag: o => o with { ForceLocalModel = true }),
+    ];
+
+    public static bool TryParse(string[] args, out DemoOptions options, out string? error) =>
+        CommandLine.TryParse(args, new DemoOptions(), Options, out options, out error);
 }
