@@ -57,6 +57,19 @@ public sealed class ServerProcess : IAsyncDisposable
         return 0;
     }
 
+    /// <summary>The files the server process has mapped (its loaded native libraries and assemblies); empty once it has exited.</summary>
+    public IReadOnlySet<string> MappedFiles()
+    {
+        if (process is not { HasExited: false } p)
+            return new HashSet<string>();
+        // Each line of /proc/PID/maps ends with the mapped path, after five fields (address, perms, offset, dev, inode).
+        return File.ReadLines($"/proc/{p.Id}/maps")
+            .Select(line => line.Split(' ', 6, StringSplitOptions.RemoveEmptyEntries))
+            .Where(fields => fields.Length == 6 && fields[5].StartsWith('/'))
+            .Select(fields => fields[5].Trim())
+            .ToHashSet(StringComparer.Ordinal);
+    }
+
     /// <summary>Starts a host on a new, empty data directory and waits until it is ready.</summary>
     public static async Task<ServerProcess> StartAsync(Dictionary<string, string>? settings = null,
         AgentStackHost host = AgentStackHost.Server)
