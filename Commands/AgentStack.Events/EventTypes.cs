@@ -30,6 +30,9 @@ public static class EventTypes
         [typeof(ApiKeyRevoked)] = (AccessEventTypes.ApiKeyRevoked, AccessEventJsonContext.Default.ApiKeyRevoked),
         [typeof(ApiKeyRotated)] = (AccessEventTypes.ApiKeyRotated, AccessEventJsonContext.Default.ApiKeyRotated),
         [typeof(SubjectErased)] = (SubjectErased, EventJsonContext.Default.SubjectErased),
+        // Retention (issue 17.3, RetentionEvents.cs).
+        [typeof(RetentionPolicySet)] = (RetentionEventTypes.PolicySet, RetentionEventJsonContext.Default.RetentionPolicySet),
+        [typeof(RetentionApplied)] = (RetentionEventTypes.Applied, RetentionEventJsonContext.Default.RetentionApplied),
         [typeof(Security.GuardBlocked)] = (GuardBlocked, EventJsonContext.Default.GuardBlocked),
         [typeof(Security.DetectionRecorded)] = (DetectionRecorded, EventJsonContext.Default.DetectionRecorded),
         [typeof(Anomalies.AnomalyDetected)] = (Anomalies.AnomalyDetected.TypeName, Anomalies.AnomalyJsonContext.Default.AnomalyDetected),

@@ -1,5 +1,6 @@
 using AgentStack.Events;
 using AgentStack.Projections.Analytics;
+using AgentStack.Projections.Retention;
 using AgentStack.Projections.Running;
 using AgentStack.Projections.Security;
 using AgentStack.Projections.Spans;
@@ -30,6 +31,7 @@ public static class ProjectionsRegistration
         services.AddSingleton<ProjectionProgress>();
         services.AddSingleton<ProjectionControl>();
         services.AddSingleton<ICheckpointStore, AnalyticsCheckpointStore>();
+        services.AddSingleton(sp => new RetentionPolicies(sp.GetRequiredService<IEventStore>(), sp.GetService<TimeProvider>() ?? TimeProvider.System));
         services.AddHostedService<AnalyticsSchemaInitializer>();
         if (runWorkers)
         {
@@ -78,6 +80,7 @@ public static class ProjectionsRegistration
             await AnalyticsSchema.ApplyAsync(analytics, cluster, cancellationToken);
             if (upgrade)
                 await TracesUpgrade.FillAsync(analytics, cancellationToken);
+            await RetentionTables.UpgradeAsync(analytics, cluster, cancellationToken);
         }
 
         private async Task<bool> TablesExistAsync(CancellationToken cancellationToken) =>

@@ -4,6 +4,7 @@ using AgentStack.Queries.Erasure;
 using AgentStack.Queries.Overview;
 using AgentStack.Queries.Projections;
 using AgentStack.Queries.Replay;
+using AgentStack.Queries.Retention;
 using AgentStack.Queries.Sessions;
 using AgentStack.Queries.Traces;
 using Microsoft.AspNetCore.Builder;
@@ -21,6 +22,11 @@ public static class QueriesRegistration
         services.AddSingleton<TracesAsOf>();
         services.AddSingleton<OverviewQueries>();
         services.AddSingleton<SessionQueries>();
+        // Issue 17.3: the retention worker (section AgentStack:Retention, docs/retention.md).
+        services.AddOptions<RetentionOptions>().BindConfiguration(RetentionOptions.Section);
+        services.AddSingleton<RetentionRun>();
+        services.AddSingleton<RetentionWorker>();
+        services.AddHostedService(sp => sp.GetRequiredService<RetentionWorker>());
         return services;
     }
 
@@ -43,6 +49,7 @@ public static class QueriesRegistration
         project.MapCompare();
         app.MapProjectionStatus();
         app.MapErasure();
+        app.MapRetention();
         return app;
     }
 }

@@ -80,7 +80,7 @@ public sealed class SqliteSubjectKeyStore : ISubjectKeyStore
         });
 
     public IReadOnlyList<string> DestroyBefore(string project, int day) =>
-        DestroyWhere("project = $project AND day < $day", p =>
+        DestroyWhere("project = $project AND day > 0 AND day < $day", p =>
         {
             p.AddWithValue("$project", project);
             p.AddWithValue("$day", day);

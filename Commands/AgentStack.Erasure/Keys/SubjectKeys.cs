@@ -25,7 +25,11 @@ public interface ISubjectKeyStore
     /// <summary>Destroys every key of the subject in the project; returns their ids.</summary>
     IReadOnlyList<string> Destroy(string project, string subjectHash);
 
-    /// <summary>Destroys every key of the project for days before <paramref name="day"/> (retention); returns their ids.</summary>
+    /// <summary>
+    /// Destroys every key of the project for days before <paramref name="day"/> (retention, docs/retention.md): every
+    /// subject's and the project-wide key of each such day; returns their ids. Keys of day 0 (a span whose start could
+    /// not be read as a date) have no age and are kept.
+    /// </summary>
     IReadOnlyList<string> DestroyBefore(string project, int day);
 
     /// <summary>The project's secret for subject hashes, created once, never destroyed by erasure.</summary>

@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using System.Text.Json;
 using AgentStack.Events;
 using AgentStack.Projections.Analytics;
+using AgentStack.Projections.Retention;
 using AgentStack.Projections.Running;
 
 namespace AgentStack.Projections.Spans;
@@ -13,13 +14,19 @@ namespace AgentStack.Projections.Spans;
 /// read (issue 13.4): a row per span event into <c>spans</c> (ReplacingMergeTree by position), and per
 /// trace the batch's partial summary into <c>traces</c> (AggregatingMergeTree; idempotent merges). Rows
 /// are a pure function of the events (<see cref="SpanRows.Of"/>), so re-applying a batch, applying the
-/// log's parts in any order, or rebuilding from 0 gives the same rows.
+/// log's parts in any order, or rebuilding from 0 gives the same rows. With <paramref name="retention"/>, each row
+/// also carries its project's retention policy (<c>retention_days</c>, issue 17.3); rows written under an older
+/// policy are brought in line by the retention worker (docs/retention.md).
 /// </summary>
-public sealed class SpansProjection(IAnalyticsStore analytics, SpansTables tables) : IProjection
+public sealed class SpansProjection(IAnalyticsStore analytics, SpansTables tables, RetentionPolicies? retention = null) : IProjection
 {
     public const string ProjectionName = "analytics";
 
     public SpansProjection(IAnalyticsStore analytics) : this(analytics, SpansTables.Current)
+    {
+    }
+
+    public SpansProjection(IAnalyticsStore analytics, RetentionPolicies retention) : this(analytics, SpansTables.Current, retention)
     {
     }
 
@@ -32,12 +39,20 @@ public sealed class SpansProjection(IAnalyticsStore analytics, SpansTables table
         var rows = SpanRows.Of(batch);
         if (rows.Spans.Count == 0)
             return;
-        await analytics.InsertJsonEachRowAsync(tables.Spans, SpanRowsJson(rows.Spans), cancellationToken);
-        await analytics.InsertJsonEachRowAsync(tables.Traces, TraceRowsJson(rows.Traces), cancellationToken);
+        Func<string, int>? days = null;
+        if (retention is not null)
+        {
+            var policies = new Dictionary<string, int>(StringComparer.Ordinal);
+            foreach (var project in rows.Spans.Select(r => r.Project).Distinct(StringComparer.Ordinal))
+                policies[project] = (await retention.GetAsync(project, cancellationToken)).ColumnValue;
+            days = project => policies[project];
+        }
+        await analytics.InsertJsonEachRowAsync(tables.Spans, SpanRowsJson(rows.Spans, days), cancellationToken);
+        await analytics.InsertJsonEachRowAsync(tables.Traces, TraceRowsJson(rows.Traces, days), cancellationToken);
     }
 
-    /// <summary>The <c>spans</c> rows as JSONEachRow.</summary>
-    public static ReadOnlyMemory<byte> SpanRowsJson(IReadOnlyList<SpanRow> spans)
+    /// <summary>The <c>spans</c> rows as JSONEachRow; <paramref name="retentionDays"/> gives each project's <c>retention_days</c> (else the column's default, 0).</summary>
+    public static ReadOnlyMemory<byte> SpanRowsJson(IReadOnlyList<SpanRow> spans, Func<string, int>? retentionDays = null)
     {
         var buffer = new ArrayBufferWriter<byte>(spans.Count * 1024);
         using var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { SkipValidation = true });
@@ -77,6 +92,8 @@ public sealed class SpansProjection(IAnalyticsStore analytics, SpansTables table
             WriteRaw(w, "attributes", s.Attributes);
             w.WriteString("received_at", ClickHouseTime(row.ReceivedAt));
             w.WriteNumber("position", row.Position);
+            if (retentionDays is not null)
+                w.WriteNumber("retention_days", retentionDays(row.Project));
             w.WriteEndObject();
             EndLine(w, buffer);
         }
@@ -84,7 +101,7 @@ public sealed class SpansProjection(IAnalyticsStore analytics, SpansTables table
     }
 
     /// <summary>The <c>traces</c> partial rows as JSONEachRow, in the encoding 020_traces.sql describes.</summary>
-    public static ReadOnlyMemory<byte> TraceRowsJson(IReadOnlyList<TracePart> traces)
+    public static ReadOnlyMemory<byte> TraceRowsJson(IReadOnlyList<TracePart> traces, Func<string, int>? retentionDays = null)
     {
         var buffer = new ArrayBufferWriter<byte>(traces.Count * 256);
         using var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { SkipValidation = true });
@@ -121,6 +138,8 @@ public sealed class SpansProjection(IAnalyticsStore analytics, SpansTables table
             w.WriteEndArray();
             w.WriteEndArray();
             w.WriteNumber("position", t.Position);
+            if (retentionDays is not null)
+                w.WriteNumber("retention_days", retentionDays(t.Project));
             w.WriteEndObject();
             EndLine(w, buffer);
         }

@@ -50,6 +50,12 @@ public sealed class when_keys_are_administered_in_a_browser(DashboardFixture fix
         sinceRevoked.Elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(1), "the revoked key is refused within a second");
         TestContext.Current.TestOutputHelper?.WriteLine($"revoked key refused {sinceRevoked.ElapsedMilliseconds} ms after the page showed it revoked");
         await page.ScreenshotAsync(fixture, "admin-revoked");
+
+        // Retention (issue 17.3): the policy is set on the same page and shown as the server stored it.
+        await Assertions.Expect(page.Page.Locator("[data-test=retention-policy]")).ToContainTextAsync("kept forever");
+        await page.Page.GetByLabel("Days (empty: keep forever)").FillAsync("30");
+        await page.Page.GetByRole(AriaRole.Button, new() { Name = "Save" }).ClickAsync();
+        await Assertions.Expect(page.Page.Locator("[data-test=retention-policy]")).ToContainTextAsync("30 days");
         page.ShouldHaveNoErrors();
     }
 }

@@ -44,4 +44,22 @@ public sealed class when_keys_are_kept_in_postgres(PostgresSchema<when_keys_are_
         bytes.AsSpan().IndexOf(key.Key).ShouldBe(-1, "a copy of the destroyed key stayed in the table file for 60 s");
         bytes.AsSpan().IndexOf(bob.Key).ShouldBeGreaterThanOrEqualTo(0); // the file is readable, and holds the kept key
     }
+
+    [Fact]
+    public void then_retention_destroys_every_key_of_the_days_before_a_day()
+    {
+        using var store = new PostgresSubjectKeyStore(PostgresSchema<when_keys_are_kept_in_postgres>.ConnectionString, schema.Name, KeyWrapping.None);
+        var project = "r" + Guid.NewGuid().ToString("N")[..8];
+        var old = store.GetOrCreate(project, "", 20261101);
+        var oldSubject = store.GetOrCreate(project, "h-carol", 20261102);
+        var undated = store.GetOrCreate(project, "", 0);
+        var kept = store.GetOrCreate(project, "h-carol", 20261130);
+
+        store.DestroyBefore(project, 20261130).Order().ShouldBe(new[] { old.KeyId, oldSubject.KeyId }.Order());
+
+        store.Find(old.KeyId).ShouldBeNull();
+        store.Find(oldSubject.KeyId).ShouldBeNull();
+        store.Find(undated.KeyId).ShouldBe(undated.Key);
+        store.Find(kept.KeyId).ShouldBe(kept.Key);
+    }
 }

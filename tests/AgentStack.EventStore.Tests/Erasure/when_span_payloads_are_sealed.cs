@@ -123,8 +123,12 @@ public sealed class when_span_payloads_are_sealed : IClassFixture<SqliteDatabase
         var old = store.GetOrCreate("p1", "", 20261101);
         var kept = store.GetOrCreate("p1", "", 20261201);
         var other = store.GetOrCreate("p2", "", 20261101);
-        store.DestroyBefore("p1", 20261130).ShouldBe(new[] { old.KeyId });
+        var oldSubject = store.GetOrCreate("p1", "h-carol", 20261102);
+        var undated = store.GetOrCreate("p1", "", 0); // a start that was no date: no age, kept
+        store.DestroyBefore("p1", 20261130).Order().ShouldBe(new[] { old.KeyId, oldSubject.KeyId }.Order());
         store.Find(old.KeyId).ShouldBeNull();
+        store.Find(oldSubject.KeyId).ShouldBeNull();
+        store.Find(undated.KeyId).ShouldBe(undated.Key);
         store.Find(kept.KeyId).ShouldBe(kept.Key);
         store.Find(other.KeyId).ShouldBe(other.Key);
     }

@@ -25,8 +25,12 @@ CREATE TABLE IF NOT EXISTS agentstack.spans
     output Nullable(String),
     attributes Nullable(String),
     received_at DateTime64(6, 'UTC'),
-    position UInt64
+    position UInt64,
+    -- Issue 17.3 (docs/retention.md): the project's retention in days, 0 for none (kept). Written by the
+    -- projection from the policy; a changed policy is brought into every row by a mutation.
+    retention_days UInt16 DEFAULT 0
 )
 ENGINE = ReplacingMergeTree(position)
 PARTITION BY toYYYYMM(start_time)
-ORDER BY (project, trace_id, span_id);
+ORDER BY (project, trace_id, span_id)
+TTL toDateTime(start_time) + toIntervalDay(retention_days) WHERE retention_days > 0;

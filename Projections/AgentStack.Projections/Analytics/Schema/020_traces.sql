@@ -20,6 +20,8 @@ CREATE TABLE IF NOT EXISTS agentstack.traces
     -- (each phase << 64 | the value as UInt64), and the model prefixed by the phase digit.
     spans SimpleAggregateFunction(maxMap, Tuple(Array(String), Array(UInt8), Array(UInt128), Array(UInt128), Array(UInt128), Array(String))),
     position SimpleAggregateFunction(max, UInt64),
+    -- Issue 17.3 (docs/retention.md): as in spans; a partial row expires with its own earliest start.
+    retention_days SimpleAggregateFunction(max, UInt16) DEFAULT 0,
     name String ALIAS root.3,
     duration_ms Nullable(Float64) ALIAS if(end_time IS NULL, NULL, dateDiff('microsecond', start_time, assumeNotNull(end_time)) / 1000.0),
     span_count UInt32 ALIAS length(spans.1),
@@ -31,4 +33,5 @@ CREATE TABLE IF NOT EXISTS agentstack.traces
     models Array(String) ALIAS arraySort(arrayDistinct(arrayFilter(m -> m != '', arrayMap(m -> substring(m, 2), spans.6))))
 )
 ENGINE = AggregatingMergeTree
-ORDER BY (project, trace_id);
+ORDER BY (project, trace_id)
+TTL toDateTime(start_time) + toIntervalDay(retention_days) WHERE retention_days > 0;

@@ -5,6 +5,7 @@ import { FormsModule } from '@angular/forms';
 import { firstValueFrom } from 'rxjs';
 import { AuthService } from '../auth/auth.service';
 import { AdminService, AllScopes, CreatedKey } from './admin.service';
+import { RetentionPanel } from './retention-panel';
 
 /**
  * Projects and keys (issue 17): issue a key with scopes and an optional expiry, list keys by prefix, revoke,
@@ -12,7 +13,7 @@ import { AdminService, AllScopes, CreatedKey } from './admin.service';
  */
 @Component({
   selector: 'as-admin-page',
-  imports: [FormsModule],
+  imports: [FormsModule, RetentionPanel],
   changeDetection: ChangeDetectionStrategy.OnPush,
   template: `
     <h1>Projects and keys</h1>
@@ -67,6 +68,7 @@ import { AdminService, AllScopes, CreatedKey } from './admin.service';
         <p class="hint">Rotating issues a key with the same scopes; the old key keeps working for
           <input type="number" min="0" max="2592000" aria-label="Overlap in seconds" [ngModel]="overlap()" (ngModelChange)="overlap.set($event)"> seconds.</p>
       </section>
+      <as-retention-panel [project]="project()" />
     }
   `,
   styles: `
