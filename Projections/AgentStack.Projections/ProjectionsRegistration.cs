@@ -78,6 +78,9 @@ public static class ProjectionsRegistration
             await AnalyticsSchema.ApplyAsync(analytics, cluster, cancellationToken);
             if (upgrade)
                 await TracesUpgrade.FillAsync(analytics, cancellationToken);
+            // Issue 15.6: the detector's version became part of a finding's key.
+            if (cluster is null)
+                await SecurityFindingsUpgrade.ApplyAsync(analytics, cancellationToken);
         }
 
         private async Task<bool> TablesExistAsync(CancellationToken cancellationToken) =>
