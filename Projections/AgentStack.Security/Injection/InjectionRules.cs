@@ -50,10 +50,12 @@ public static class InjectionRules
         Rule("exfiltration.prompt-above", "exfiltration", 0.8, "asks what the prompt or instructions above say",
             @"\bwhat\s+(?:was|is|were)\s+written\s+(?:at\s+the\s+beginning\s+of\s+(?:this|the)\s+prompt|above|before)\b|\bwhat\s+are\s+your\s+(?:instructions|rules)\b|\b(?:use|using)\s+(?:also\s+)?(?:the\s+)?information\s+in\s+the\s+prompt\b"),
 
-        Rule("override.despite-told", "override", 0.75, "tells the model to act against what it was told",
+        // Recorded, not blocking: "Despite what you've been told, carrots do not improve night vision" is benign.
+        Rule("override.despite-told", "override", 0.45, "asks the model to act against what it was told",
             @"\bdespite\s+what\s+(?:you(?:'ve|\s+have|\s+were|\s+are)?\s+(?:been\s+)?(?:told|instructed|programmed))\b"),
-        Rule("override.praise-pivot", "override", 0.6, "flatters the model, then switches it to a new writing task (goal hijacking)",
-            @"^\W*(?:well\s+done|simply\s+great|very\s+good|excellent|wow|congratulations|bravo|sehr\s+gut|gut\s+gemacht|herzlichen\s+glückwunsch|einfach\s+großartig|ausgezeichnet|fantastisch|perfekt)\b[^\n]{0,160}?(?:\b(?:now|nun|jetzt)\b[^\n.!?]{0,40}\b(?:write|say|formulate|generate|schreib\w*|verfasse\w*|sag\w*|formulier\w*)\b|\b(?:another|a\s+new|eine\s+(?:neue|weitere))\s+(?:task|aufgabe)\b)"),
+        // Only with a task switch: "Excellent! Now write a summary" is an ordinary follow-up in a chat.
+        Rule("override.praise-pivot", "override", 0.6, "flatters the model, then switches it to another task (goal hijacking)",
+            @"^\W*(?:well\s+done|simply\s+great|very\s+good|excellent|wow|congratulations|bravo|sehr\s+gut|gut\s+gemacht|herzlichen\s+glückwunsch|einfach\s+großartig|ausgezeichnet|fantastisch|perfekt)\b[^\n]{0,160}?\b(?:another|a\s+new|your\s+new|eine\s+(?:neue|weitere)|deine\s+neue|ihre\s+neue)\s+(?:task|aufgabe)\b"),
 
         // Role-play and developer-mode jailbreaks.
         Rule("jailbreak.developer-mode", "jailbreak", 0.9, "tries to switch on a \"developer mode\" or similar unrestricted mode",
