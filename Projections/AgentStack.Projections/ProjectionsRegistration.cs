@@ -81,6 +81,9 @@ public static class ProjectionsRegistration
             if (upgrade)
                 await TracesUpgrade.FillAsync(analytics, cancellationToken);
             await RetentionTables.UpgradeAsync(analytics, cluster, cancellationToken);
+            // Issue 15.6: the detector's version became part of a finding's key.
+            if (cluster is null)
+                await SecurityFindingsUpgrade.ApplyAsync(analytics, cancellationToken);
         }
 
         private async Task<bool> TablesExistAsync(CancellationToken cancellationToken) =>

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using AgentStack.Events;
 using AgentStack.Events.Security;
+using AgentStack.Projections.Analytics;
 using AgentStack.Projections.Running;
 using AgentStack.Security.Injection;
 using AgentStack.Security.SensitiveData;
@@ -15,18 +16,36 @@ namespace AgentStack.Security.Projections;
 /// and appends at the version it read, so a concurrent or repeated run fails the append and retries.
 /// Which text is read as what: a tool's output as <c>tool_output</c>, a retrieval's output as
 /// <c>retrieved_document</c>, everything else as <c>user_input</c>.
+/// <para>
+/// Retroactive detection (issue 15.6): the projection's name, and so its checkpoint, carries the detectors'
+/// versions (<c>detections@4.202612031700_1</c>). A new version finds no checkpoint under its name and runs
+/// over the whole log from position 0 beside the findings of the earlier one, which stay in the log and in
+/// <c>security_findings</c> under their own version. On its first batch it records itself in
+/// <c>agentstack.detector_versions</c>, which the read side uses to show the current version's findings.
+/// </para>
 /// </summary>
-public sealed class DetectionsProjection(IEventStore store, InjectionDetector injection) : IProjection
+public sealed class DetectionsProjection(IEventStore store, InjectionDetector injection, IAnalyticsStore analytics, TimeProvider clock) : IProjection
 {
+    /// <summary>The base of the name; <c>GET /api/projections/detections/wait</c> waits for the running version.</summary>
     public const string ProjectionName = "detections";
 
-    public string Name => ProjectionName;
+    public string Name { get; } = NameOf(injection);
+
+    /// <summary><c>detections@{injection version}_{sensitive-data version}</c>.</summary>
+    public static string NameOf(InjectionDetector injection) => $"{ProjectionName}@{injection.Version}_{SensitiveDataDetector.Version}";
+
+    private bool versionsRecorded;
 
     /// <summary>Strings shorter than this carry no instruction worth classifying.</summary>
     private const int MinLength = 12;
 
     public async Task ApplyAsync(IReadOnlyList<StoredEvent> batch, CancellationToken cancellationToken)
     {
+        if (!versionsRecorded)
+        {
+            await RecordVersionsAsync(cancellationToken);
+            versionsRecorded = true;
+        }
         var found = new Dictionary<(string Project, string Trace), List<DetectionRecorded>>();
         foreach (var stored in batch)
         {
@@ -42,6 +61,21 @@ public sealed class DetectionsProjection(IEventStore store, InjectionDetector in
         }
         foreach (var ((project, trace), detections) in found)
             await AppendNewAsync(DetectionStream.Name(project, trace), detections, cancellationToken);
+    }
+
+    /// <summary>
+    /// Marks this process's detector versions as the current ones (the latest <c>activated_at</c> per
+    /// detector wins): a deployment fact, not a fact about the log, so it is not an event.
+    /// </summary>
+    private Task RecordVersionsAsync(CancellationToken cancellationToken)
+    {
+        var at = AgentStack.Projections.Spans.SpansProjection.ClickHouseTime(clock.GetUtcNow());
+        var rows = string.Join('\n', new[] { (InjectionDetector.Name, injection.Version), (SensitiveDataDetector.Name, SensitiveDataDetector.Version) }
+            .Select(d => JsonSerializer.Serialize(new Dictionary<string, string>
+            {
+                ["detector"] = d.Item1, ["version"] = d.Item2, ["run_by"] = Name, ["activated_at"] = at,
+            })));
+        return analytics.InsertJsonEachRowAsync("agentstack.detector_versions", System.Text.Encoding.UTF8.GetBytes(rows + "\n"), cancellationToken);
     }
 
     private async Task AppendNewAsync(string stream, List<DetectionRecorded> detections, CancellationToken ct)

@@ -12,7 +12,8 @@ namespace AgentStack.Security.Projections;
 public static class DetectionsRegistration
 {
     /// <summary>
-    /// The detections projection as a worker of its own (checkpoint <c>detections</c>), unless
+    /// The detections projection as a worker of its own (checkpoint <c>detections@{version}</c>: a new
+    /// detector version starts from position 0, docs/security-engine.md), unless
     /// <c>AgentStack:Security:Detections:Enabled</c> is false. Needs the projection runner's services
     /// (<c>AddAnalyticsProjections</c> with workers).
     /// </summary>
@@ -20,8 +21,9 @@ public static class DetectionsRegistration
     {
         if (!configuration.GetValue("AgentStack:Security:Detections:Enabled", true))
             return services;
-        services.TryAddSingleton(_ => InjectionDetector.CreateDefault());
-        services.AddSingleton<DetectionsProjection>();
+        services.TryAddSingleton(_ => InjectionDetector.Load(configuration[InjectionDetector.ModelDirectorySetting]));
+        services.AddSingleton(sp => new DetectionsProjection(sp.GetRequiredService<IEventStore>(), sp.GetRequiredService<InjectionDetector>(),
+            sp.GetRequiredService<AgentStack.Projections.Analytics.IAnalyticsStore>(), sp.GetService<TimeProvider>() ?? TimeProvider.System));
         // AddSingleton, not AddHostedService: that one skips a second ProjectionRunner (TryAddEnumerable by type).
         services.AddSingleton<IHostedService>(sp => new ProjectionRunner(sp.GetRequiredService<DetectionsProjection>(),
             sp.GetRequiredService<IEventStore>(), sp.GetRequiredService<ICheckpointStore>(),

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json;
 using AgentStack.Security.Injection;
 
 namespace AgentStack.Security.Training;
@@ -14,13 +13,7 @@ public static class Evaluation
 {
     public static int Run(string dataDir, string? modelDir)
     {
-        var detector = modelDir is null
-            ? InjectionDetector.CreateDefault()
-            : new InjectionDetector(new InjectionClassifier(
-                File.OpenRead(Path.Combine(modelDir, InjectionClassifier.ModelResource)),
-                JsonSerializer.Deserialize<ClassifierSettings>(
-                    File.ReadAllText(Path.Combine(modelDir, InjectionClassifier.SettingsResource)),
-                    new JsonSerializerOptions(JsonSerializerDefaults.Web))!));
+        var detector = InjectionDetector.Load(modelDir);
         var test = Dataset.Read(Path.Combine(dataDir, "test.jsonl"));
         Console.WriteLine($"detector {InjectionDetector.Name} {detector.Version}, test rows {test.Count}\n");
 

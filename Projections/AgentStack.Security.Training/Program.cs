@@ -2,8 +2,10 @@ using AgentStack.Security.Training;
 
 return args switch
 {
-    ["train", "--data", var data, ..] => Trainer.Run(data, Option(args, "--out") ?? Trainer.DefaultModelFolder(), args.Contains("--extra")),
+    ["train", "--data", var data, ..] => Trainer.Run(data, Option(args, "--out") ?? Trainer.DefaultModelFolder(), args.Contains("--extra"),
+        double.Parse(Option(args, "--fpr") ?? "0.015", System.Globalization.CultureInfo.InvariantCulture), Option(args, "--config") ?? Trainer.DefaultConfig),
     ["evaluate", "--data", var data, ..] => Evaluation.Run(data, Option(args, "--model")),
+    ["oof", "--data", var data, "--out", var file, ..] => Experiment.Run(data, file, Option(args, "--config") ?? "a", int.Parse(Option(args, "--folds") ?? "5", System.Globalization.CultureInfo.InvariantCulture)),
     ["latency", ..] => await Latency.RunAsync(Option(args, "--url"), Option(args, "--key")),
     _ => Usage(),
 };
@@ -17,7 +19,10 @@ static string? Option(string[] args, string name)
 static int Usage()
 {
     Console.Error.WriteLine("""
-        usage: train --data DIR [--out DIR] [--extra]   trains on DIR/train.jsonl (never test.jsonl)
+        usage: train --data DIR [--out DIR] [--extra] [--fpr 0.015] [--config b]
+                                                 trains on DIR/train.jsonl (never test.jsonl)
+               oof --data DIR --out FILE [--config b] [--folds 5]
+                                                 out-of-fold classifier and rule scores on train.jsonl, as TSV
                evaluate --data DIR [--model DIR]         precision, recall, FPR on DIR/test.jsonl
                latency [--url URL --key KEY]             guard p50/p99 for 256 B, 4 KB, 64 KB
         """);

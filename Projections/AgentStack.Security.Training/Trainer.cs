@@ -10,8 +10,9 @@ namespace AgentStack.Security.Training;
 
 /// <summary>
 /// Trains the injection classifier on train.jsonl only (never test.jsonl). The block threshold is chosen
-/// on a held-out fifth of train (by hash of the text) for a false-positive rate of at most 1%, then the
-/// model is refitted on all of train and written beside the detector with its settings.
+/// on out-of-fold scores over all of train (5 folds by hash of the text) together with the rules, for a
+/// false-positive rate of the whole detector of at most <c>--fpr</c> (1.5% by default, under the 2% budget
+/// of issue 15); then the model is refitted on all of train and written beside the detector with its settings.
 /// </summary>
 public static class Trainer
 {
@@ -23,7 +24,7 @@ public static class Trainer
         return Path.Combine(dir?.FullName ?? ".", "Projections", "AgentStack.Security", "Injection");
     }
 
-    public static int Run(string dataDir, string outDir, bool extra)
+    public static int Run(string dataDir, string outDir, bool extra, double targetFpr = 0.015, string config = DefaultConfig)
     {
         var rows = Dataset.Read(Path.Combine(dataDir, "train.jsonl"));
         if (extra)
@@ -33,20 +34,31 @@ public static class Trainer
         Console.WriteLine($"training rows: {samples.Count} ({samples.Count(s => s.Label)} attacks)");
 
         var ml = new MLContext(seed: 0);
-        var held = samples.Where(s => Fold(s.Text) == 0).ToList();
-        var fit = samples.Where(s => Fold(s.Text) != 0).ToList();
-        var probe = Fit(ml, fit);
-        var engine = ml.Model.CreatePredictionEngine<ClassifierInput, ClassifierOutput>(probe);
-        var scored = held.Select(s => (P: engine.Predict(new ClassifierInput { Text = s.Text }).Probability, s.Label)).ToList();
-        var benign = scored.Where(s => !s.Label).Select(s => s.P).OrderDescending().ToList();
-        // The smallest threshold that keeps held-out false positives at or under 1%.
-        var allowed = (int)Math.Floor(benign.Count * 0.01);
-        var threshold = Math.Clamp(benign[Math.Min(allowed, benign.Count - 1)] + 1e-4, 0.2, 0.9);
-        var recall = scored.Where(s => s.Label).Count(s => s.P >= threshold) / (double)scored.Count(s => s.Label);
+        // Out-of-fold probabilities: each row scored by a model fitted on the other folds (by hash of the text).
+        var oof = new double[samples.Count];
+        for (var k = 0; k < Folds; k++)
+        {
+            var probe = Fit(ml, samples.Where(s => Fold(s.Text) != k), config);
+            var engine = ml.Model.CreatePredictionEngine<ClassifierInput, ClassifierOutput>(probe);
+            for (var i = 0; i < samples.Count; i++)
+                if (Fold(samples[i].Text) == k)
+                    oof[i] = engine.Predict(new ClassifierInput { Text = samples[i].Text }).Probability;
+        }
+        // The detector blocks when a rule or the classifier does: the threshold is the smallest that keeps the
+        // false positives of both together at or under the target on train, rows the model did not see.
+        var rules = new InjectionDetector(null);
+        var ruleBlocks = rows.Select(r => rules.Detect(r.Text).Block).ToArray();
+        var benign = Enumerable.Range(0, samples.Count).Where(i => !samples[i].Label).ToList();
+        var allowed = (int)Math.Floor(benign.Count * targetFpr) - benign.Count(i => ruleBlocks[i]);
+        var open = benign.Where(i => !ruleBlocks[i]).Select(i => oof[i]).OrderDescending().ToList();
+        var threshold = Math.Clamp(open[Math.Clamp(allowed, 0, open.Count - 1)] + 1e-4, 0.2, 0.95);
+        var attacks = Enumerable.Range(0, samples.Count).Where(i => samples[i].Label).ToList();
+        var recall = attacks.Count(i => ruleBlocks[i] || oof[i] >= threshold) / (double)attacks.Count;
+        var fpr = benign.Count(i => ruleBlocks[i] || oof[i] >= threshold) / (double)benign.Count;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"held-out fifth of train: threshold {threshold:0.0000}, recall {recall:0.000}, benign {benign.Count}"));
+            $"out of fold ({Folds} folds, rules + classifier): threshold {threshold:0.0000}, recall {recall:0.000}, FPR {fpr:0.0000} (target {targetFpr})"));
 
-        var model = Fit(ml, samples);
+        var model = Fit(ml, samples, config);
         Directory.CreateDirectory(outDir);
         var modelPath = Path.Combine(outDir, InjectionClassifier.ModelResource);
         ml.Model.Save(model, null, modelPath);
@@ -59,7 +71,7 @@ public static class Trainer
         return 0;
     }
 
-    private static ITransformer Fit(MLContext ml, IEnumerable<(string Text, bool Label)> samples)
+    public static ITransformer Fit(MLContext ml, IEnumerable<(string Text, bool Label)> samples, string config = "a")
     {
         var data = ml.Data.LoadFromEnumerable(samples.Select(s => new ClassifierInput { Text = s.Text, Label = s.Label }));
         var options = new TextFeaturizingEstimator.Options
@@ -68,8 +80,16 @@ public static class Trainer
             KeepDiacritics = true,
             KeepPunctuations = true,
             KeepNumbers = true,
-            WordFeatureExtractor = new WordBagEstimator.Options { NgramLength = 2, UseAllLengths = true, MaximumNgramsCount = [60000] },
-            CharFeatureExtractor = new WordBagEstimator.Options { NgramLength = 4, UseAllLengths = false, MaximumNgramsCount = [60000] },
+            WordFeatureExtractor = config switch
+            {
+                "c" => new WordBagEstimator.Options { NgramLength = 3, UseAllLengths = true, MaximumNgramsCount = [40000, 40000, 40000] },
+                _ => new WordBagEstimator.Options { NgramLength = 2, UseAllLengths = true, MaximumNgramsCount = [60000] },
+            },
+            CharFeatureExtractor = config switch
+            {
+                "b" or "c" => new WordBagEstimator.Options { NgramLength = 5, UseAllLengths = true, MaximumNgramsCount = [400, 8000, 40000, 60000, 60000] },
+                _ => new WordBagEstimator.Options { NgramLength = 4, UseAllLengths = false, MaximumNgramsCount = [60000] },
+            },
             Norm = TextFeaturizingEstimator.NormFunction.L2,
         };
         var pipeline = ml.Transforms.Text.FeaturizeText("Features", options, nameof(ClassifierInput.Text))
@@ -78,5 +98,10 @@ public static class Trainer
         return pipeline.Fit(data);
     }
 
-    private static int Fold(string text) => SHA256.HashData(Encoding.UTF8.GetBytes(text))[0] % 5;
+    private const int Folds = 5;
+
+    /// <summary>Featurisation: "a" word 1-2-grams + char 4-grams (shipped); "b" char 1-5-grams instead; "c" as "b" with word 1-3-grams.</summary>
+    public const string DefaultConfig = "a";
+
+    public static int Fold(string text, int folds = Folds) => (int)(BitConverter.ToUInt32(SHA256.HashData(Encoding.UTF8.GetBytes(text)), 0) % (uint)folds);
 }

@@ -12,6 +12,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
@@ -38,7 +39,7 @@ public static class GuardEndpoints
 
     public static IServiceCollection AddGuard(this IServiceCollection services)
     {
-        services.TryAddSingleton(_ => InjectionDetector.CreateDefault());
+        services.TryAddSingleton(sp => InjectionDetector.Load(sp.GetService<IConfiguration>()?[InjectionDetector.ModelDirectorySetting]));
         services.AddHostedService<GuardWarmUp>();
         return services;
     }

@@ -12,7 +12,9 @@ namespace AgentStack.Projections.Security;
 /// Fills <c>security_findings</c> (Analytics/Schema/040) from the security events of the log (issue 15):
 /// the guard's blocks (<c>guard.blocked.v1</c>) and the detections over recorded spans
 /// (<c>detection.recorded.v1</c>, action <c>flag</c>), one row each, keyed by the event's log position, so
-/// re-applying a batch or rebuilding from 0 collapses to the same rows (read with FINAL).
+/// re-applying a batch or rebuilding from 0 collapses to the same rows (read with FINAL). A detection row
+/// carries its detector's name and version (issue 15.6); a guard block carries none: it counts whichever
+/// version blocked.
 /// </summary>
 public sealed class SecurityFindingsProjection(IAnalyticsStore analytics) : IProjection
 {
@@ -21,7 +23,7 @@ public sealed class SecurityFindingsProjection(IAnalyticsStore analytics) : IPro
     public string Name => ProjectionName;
 
     private static void WriteRow(Utf8JsonWriter w, string project, string trace, string span, string kind, string action, double score,
-        string reason, DateTimeOffset at, long position)
+        string reason, DateTimeOffset at, long position, string detector, string detectorVersion)
     {
         w.WriteStartObject();
         w.WriteString("project", project);
@@ -33,6 +35,8 @@ public sealed class SecurityFindingsProjection(IAnalyticsStore analytics) : IPro
         w.WriteString("reason", reason);
         w.WriteString("detected_at", SpansProjection.ClickHouseTime(at));
         w.WriteNumber("position", position);
+        w.WriteString("detector", detector);
+        w.WriteString("detector_version", detectorVersion);
         w.WriteEndObject();
     }
 
@@ -44,7 +48,8 @@ public sealed class SecurityFindingsProjection(IAnalyticsStore analytics) : IPro
             if (stored.Type == EventTypes.DetectionRecorded && EventTypes.Deserialize(stored.Type, stored.Data) is DetectionRecorded d)
             {
                 using (var w = new Utf8JsonWriter(rows))
-                    WriteRow(w, d.Project, d.TraceId, d.SpanId, d.Kind, "flag", d.Score, $"{d.Field}: {d.Reason}", d.DetectedAt, stored.Position);
+                    WriteRow(w, d.Project, d.TraceId, d.SpanId, d.Kind, "flag", d.Score, $"{d.Field}: {d.Reason}", d.DetectedAt, stored.Position,
+                        d.Detector, d.DetectorVersion);
                 rows.Write("\n"u8);
                 continue;
             }

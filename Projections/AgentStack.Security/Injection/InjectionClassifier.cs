@@ -56,6 +56,18 @@ public sealed class InjectionClassifier
         return new InjectionClassifier(model, JsonSerializer.Deserialize<ClassifierSettings>(settings, SecurityJson.Options)!);
     }
 
+    /// <summary>
+    /// A model retrained and deployed without rebuilding (<c>AgentStack:Security:Injection:ModelDirectory</c>):
+    /// the directory holds <see cref="ModelResource"/> and <see cref="SettingsResource"/> as training writes them.
+    /// </summary>
+    public static InjectionClassifier LoadFrom(string directory)
+    {
+        using var model = File.OpenRead(Path.Combine(directory, ModelResource));
+        var settings = JsonSerializer.Deserialize<ClassifierSettings>(File.ReadAllText(Path.Combine(directory, SettingsResource)), SecurityJson.Options)
+            ?? throw new InvalidDataException($"{Path.Combine(directory, SettingsResource)} holds no classifier settings.");
+        return new InjectionClassifier(model, settings);
+    }
+
     /// <summary>The probability that <paramref name="normalizedText"/> is an injection or jailbreak.</summary>
     public double Probability(string normalizedText)
     {

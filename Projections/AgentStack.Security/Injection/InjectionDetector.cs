@@ -41,9 +41,21 @@ public sealed partial class InjectionDetector(InjectionClassifier? classifier)
     private const int Window = 1024;
 
     /// <summary>The detector version: changes whenever rules, normalisation or the model change.</summary>
-    public string Version => classifier is null ? "rules-3" : $"3.{classifier.Settings.TrainedAt}";
+    public string Version => classifier is null ? "rules-4" : $"4.{classifier.Settings.TrainedAt}";
 
     public static InjectionDetector CreateDefault() => new(InjectionClassifier.LoadEmbedded());
+
+    /// <summary>
+    /// The detector with the model in <paramref name="modelDirectory"/> when one is given
+    /// (<c>AgentStack:Security:Injection:ModelDirectory</c>), else the model shipped in this assembly. A
+    /// different model is a different <see cref="Version"/>, which re-runs the detections over history
+    /// (docs/security-engine.md, retroactive detection).
+    /// </summary>
+    public static InjectionDetector Load(string? modelDirectory) =>
+        string.IsNullOrWhiteSpace(modelDirectory) ? CreateDefault() : new(InjectionClassifier.LoadFrom(modelDirectory));
+
+    /// <summary>Where hosts read the model directory from.</summary>
+    public const string ModelDirectorySetting = "AgentStack:Security:Injection:ModelDirectory";
 
     public InjectionVerdict Detect(string text, string role = TextRoles.UserInput)
     {

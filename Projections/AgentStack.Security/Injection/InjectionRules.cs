@@ -50,6 +50,13 @@ public static class InjectionRules
         Rule("exfiltration.prompt-above", "exfiltration", 0.8, "asks what the prompt or instructions above say",
             @"\bwhat\s+(?:was|is|were)\s+written\s+(?:at\s+the\s+beginning\s+of\s+(?:this|the)\s+prompt|above|before)\b|\bwhat\s+are\s+your\s+(?:instructions|rules)\b|\b(?:use|using)\s+(?:also\s+)?(?:the\s+)?information\s+in\s+the\s+prompt\b"),
 
+        // Recorded, not blocking: "Despite what you've been told, carrots do not improve night vision" is benign.
+        Rule("override.despite-told", "override", 0.45, "asks the model to act against what it was told",
+            @"\bdespite\s+what\s+(?:you(?:'ve|\s+have|\s+were|\s+are)?\s+(?:been\s+)?(?:told|instructed|programmed))\b"),
+        // Only with a task switch: "Excellent! Now write a summary" is an ordinary follow-up in a chat.
+        Rule("override.praise-pivot", "override", 0.6, "flatters the model, then switches it to another task (goal hijacking)",
+            @"^\W*(?:well\s+done|simply\s+great|very\s+good|excellent|wow|congratulations|bravo|sehr\s+gut|gut\s+gemacht|herzlichen\s+glückwunsch|einfach\s+großartig|ausgezeichnet|fantastisch|perfekt)\b[^\n]{0,160}?\b(?:another|a\s+new|your\s+new|eine\s+(?:neue|weitere)|deine\s+neue|ihre\s+neue)\s+(?:task|aufgabe)\b"),
+
         // Role-play and developer-mode jailbreaks.
         Rule("jailbreak.developer-mode", "jailbreak", 0.9, "tries to switch on a \"developer mode\" or similar unrestricted mode",
             @"\b(?:developer|dev|god|debug|jailbreak|jailbroken|dan|unrestricted|unfiltered|uncensored|evil|opposite|chaos)\s+mode\b"),
@@ -59,6 +66,8 @@ public static class InjectionRules
             @"\b(?:without|free\s+(?:of|from)|no|ignore\s+(?:all|any|your)?)\s*(?:any\s+)?(?:ethical|moral|content|safety|openai|censorship)?\s*(?:restrictions|filters|filtering|censorship|limitations|guidelines|policies|boundaries)\b.{0,80}\b(?:respond|answer|reply|act|pretend|generate|say|write|speak)\b|\b(?:respond|answer|reply|act|pretend|generate)\b.{0,60}\bwithout\s+(?:any\s+)?(?:ethical|moral|content|safety)?\s*(?:restrictions|filters|censorship|limitations)\b"),
         Rule("jailbreak.persona", "jailbreak", 0.8, "sets up an amoral or unrestricted persona",
             @"\b(?:amoral|unethical|unfiltered|uncensored|unrestricted|immoral|unbound)\s+(?:ai|assistant|chatbot|bot|model|persona|character|version)\b|\b(?:has|have)\s+no\s+(?:ethical|moral)\s+(?:guidelines|principles|restrictions|boundaries)\b|\bbroken\s+free\s+of\b|\bnot\s+bound\s+by\s+(?:openai|any)\b"),
+        Rule("jailbreak.evil-persona", "jailbreak", 0.8, "asks the model to play an evil or unrestricted AI",
+            @"\b(?:pretend|imagine|act\s+as\s+if|roleplay\s+as|role-play\s+as)\s+(?:that\s+)?(?:you\s+are|you're|to\s+be)\s+(?:an?\s+|the\s+)?(?:evil|malicious|rogue|amoral|unethical|unrestricted|uncensored)\s+(?:ai|assistant|chatbot|bot|model|version)\b"),
         Rule("jailbreak.pretend-rules", "jailbreak", 0.75, "uses role-play to escape the model's rules",
             @"\b(?:pretend|imagine|act\s+as\s+if|roleplay|role-play)\b.{0,60}\b(?:no|without)\s+(?:rules|restrictions|limits|filters|guidelines)\b"),
 
@@ -103,6 +112,8 @@ public static class InjectionRules
             @"(?:以前|前|上記|これまで)の(?:すべての)?(?:指示|命令|ルール|指令)を(?:無視|忘れ)"),
         Rule("override.de-tasks", "override", 0.85, "tells the model to drop its previous tasks and start a new one (German)",
             @"\b(?:alle\s+)?(?:vorherigen|vorangegangenen|bisherigen)\s+(?:informationen|aufgaben|anweisungen|instruktionen)\b.{0,60}\b(?:hinter\s+sich|aus\s+dem\s+kopf|irrelevant|nicht\s+ganz|vergessen|ignorieren)|\babweichend\s+(?:zu|von)\s+(?:den\s+)?(?:vorherigen|bisherigen)\s+(?:instruktionen|anweisungen)|\b(?:nun|jetzt)\s+folgen\s+(?:neue|weitere)\s+(?:anweisungen|aufgaben)|\bkonzentriere\s+dich\s+jetzt\s+auf\s+deine\s+neue\s+aufgabe|\b(?:achtung|attention)\s*[-:]+\s*(?:stopp?|halt)\b"),
+        Rule("override.de-object-first", "override", 0.85, "tells the model to ignore what was said above (German, object first)",
+            @"\b(?:die\s+|alle\s+)?(?:obigen|vorherigen|vorangegangenen|bisherigen|vorigen|früheren)\s+(?:ausführungen|anweisungen|instruktionen|befehle|aufgaben|informationen|regeln|vorgaben)\b.{0,60}?\b(?:ignorieren|ignoriere|vergessen|vergiss|streichen|missachten|außer\s+acht)"),
         Rule("jailbreak.now-you-are", "jailbreak", 0.7, "redefines who the model is to take over its role",
             @"(?:^|[.!?\n]\s*)(?:ok\.?\s+)?(?:(?:jetzt|nun)\s+bist\s+du|du\s+bist\s+(?:jetzt|nun|ab\s+sofort)|now\s+you\s+are|from\s+now\s+on\s+you\s+are|you\s+are\s+now)\s+\p{L}"),
         Rule("override.hr", "override", 0.9, "asks the model to forget its instructions (Croatian/Serbian)",

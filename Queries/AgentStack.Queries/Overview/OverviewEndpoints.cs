@@ -43,9 +43,10 @@ public static class OverviewEndpoints
                 Run(clock, from, to, null, r => q.GetFilterOptionsAsync(project, r, ct)))
             .WithName("GetTraceFilterOptions").WithSummary("Models and span kinds seen in the range");
 
-        project.MapGet("/traces/{traceId}/findings", async (string project, string traceId, OverviewQueries q, CancellationToken ct) =>
-                TypedResults.Ok(await q.GetTraceFindingsAsync(project, traceId, ct)))
-            .WithTags("Traces").WithName("GetTraceFindings").WithSummary("Detectors' findings on the trace's spans");
+        project.MapGet("/traces/{traceId}/findings", async (string project, string traceId, string? detectorVersion, OverviewQueries q,
+                CancellationToken ct) => TypedResults.Ok(await q.GetTraceFindingsAsync(project, traceId, detectorVersion, ct)))
+            .WithTags("Traces").WithName("GetTraceFindings")
+            .WithSummary("Detectors' findings on the trace's spans: the current detector versions', or ?detectorVersion='s");
         project.MapGet("/trace-search", SearchTracesAsync).WithTags("Traces")
             .WithName("SearchTraces").WithSummary("The trace list with model, kind and text filters besides time range and status");
         return project;

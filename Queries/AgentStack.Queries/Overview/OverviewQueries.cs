@@ -131,19 +131,22 @@ public sealed class OverviewQueries(IAnalyticsStore analytics, TraceQueries trac
         return new TraceFilterOptions(models.Select(m => m.Value).ToList(), kinds.Select(k => k.Value).ToList());
     }
 
-    public async Task<TraceFindings> GetTraceFindingsAsync(string project, string traceId, CancellationToken ct)
+    /// <summary>The trace's findings of the current detector versions, or of <paramref name="detectorVersion"/> (issue 15.6).</summary>
+    public async Task<TraceFindings> GetTraceFindingsAsync(string project, string traceId, string? detectorVersion, CancellationToken ct)
     {
-        const string sql = $$"""
+        var sql = $$"""
             SELECT trace_id, span_id, toString(kind) AS kind, toString(action) AS action, score, reason,
                    formatDateTime(detected_at, {{Rfc3339}}) AS detected_at
             FROM agentstack.security_findings FINAL
-            WHERE project = {project:String} AND trace_id = {traceId:String}
+            WHERE project = {project:String} AND trace_id = {traceId:String} AND {{FindingVersions.Where(detectorVersion)}}
             ORDER BY detected_at, span_id
             LIMIT 1000
             {{Settings}}
             """;
-        var rows = await analytics.QueryRowsAsync(sql, new Dictionary<string, object?> { ["project"] = project, ["traceId"] = traceId },
-            OverviewRowJsonContext.Default.FindingRow, ct);
+        var parameters = new Dictionary<string, object?> { ["project"] = project, ["traceId"] = traceId };
+        if (!string.IsNullOrEmpty(detectorVersion))
+            parameters[FindingVersions.Parameter] = detectorVersion;
+        var rows = await analytics.QueryRowsAsync(sql, parameters, OverviewRowJsonContext.Default.FindingRow, ct);
         return new TraceFindings(rows.Select(r => new FindingView(r.TraceId, r.SpanId, r.Kind, r.Action, r.Score, r.Reason, r.DetectedAt)).ToList());
     }
 

@@ -73,6 +73,10 @@ public static class ProjectionEndpoints
     private static async Task<Results<Ok<ProjectionState>, NotFound, ProblemHttpResult>> WaitAsync(string name, long? position,
         int? timeoutSeconds, IEventStore store, ProjectionProgress progress, CancellationToken ct)
     {
+        // A versioned projection (detections@{version}, issue 15.6) is also found by its base name: the version this process runs.
+        if (!progress.Positions.ContainsKey(name)
+            && progress.Positions.Keys.Where(k => k.StartsWith(name + "@", StringComparison.Ordinal) && !k.Contains('/', StringComparison.Ordinal)).ToList() is [var versioned])
+            name = versioned;
         if (!progress.Positions.ContainsKey(name))
             return TypedResults.NotFound();
         var target = position ?? await store.GetLastPositionAsync(ct);
