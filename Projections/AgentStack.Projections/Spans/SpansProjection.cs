@@ -13,7 +13,9 @@ namespace AgentStack.Projections.Spans;
 /// read (issue 13.4): a row per span event into <c>spans</c> (ReplacingMergeTree by position), and per
 /// trace the batch's partial summary into <c>traces</c> (AggregatingMergeTree; idempotent merges). Rows
 /// are a pure function of the events (<see cref="SpanRows.Of"/>), so re-applying a batch, applying the
-/// log's parts in any order, or rebuilding from 0 gives the same rows.
+/// log's parts in any order, or rebuilding from 0 gives the same rows. They are sent in RowBinary, built
+/// straight from the stored JSON (<see cref="SpanRowsBinary"/>, issue 14's rebuild throughput); the
+/// JSONEachRow encoders below describe the same rows in text and serve as the reference in tests.
 /// </summary>
 public sealed class SpansProjection(IAnalyticsStore analytics, SpansTables tables) : IProjection
 {
@@ -29,11 +31,17 @@ public sealed class SpansProjection(IAnalyticsStore analytics, SpansTables table
 
     public async Task ApplyAsync(IReadOnlyList<StoredEvent> batch, CancellationToken cancellationToken)
     {
-        var rows = SpanRows.Of(batch);
-        if (rows.Spans.Count == 0)
+        await InsertAsync(SpanRowsBinary.Of(batch), cancellationToken);
+    }
+
+    /// <summary>Inserts rows already encoded (a rebuild encodes the next batch while this one is inserted).</summary>
+    public async Task InsertAsync(SpanRowsEncoded rows, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        if (rows.SpanRows == 0)
             return;
-        await analytics.InsertJsonEachRowAsync(tables.Spans, SpanRowsJson(rows.Spans), cancellationToken);
-        await analytics.InsertJsonEachRowAsync(tables.Traces, TraceRowsJson(rows.Traces), cancellationToken);
+        await analytics.InsertRowBinaryAsync(tables.Spans, rows.Spans, cancellationToken);
+        await analytics.InsertRowBinaryAsync(tables.Traces, rows.Traces, cancellationToken);
     }
 
     /// <summary>The <c>spans</c> rows as JSONEachRow.</summary>
