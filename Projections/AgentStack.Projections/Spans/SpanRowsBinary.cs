@@ -42,7 +42,8 @@ public static class SpanRowsBinary
             };
             if (phase == 0)
                 continue;
-            span.Read(stored.Data);
+            if (!span.Read(stored.Data))
+                continue;
             WriteSpan(spans, span, stored.Position);
             rows++;
             var project = span.ProjectString();
@@ -245,8 +246,10 @@ public static class SpanRowsBinary
             return project;
         }
 
-        public void Read(byte[] data)
+        /// <summary>False for an event without a span object, which <see cref="SpanRows.Of"/> skips too.</summary>
+        public bool Read(byte[] data)
         {
+            var hasSpan = false;
             Project = TraceId = SpanId = ParentSpanId = NameBytes = Kind = Status = StatusMessage = ModelBytes = Provider = default;
             Input = Output = Attributes = null;
             StartTime = ReceivedAt = default;
@@ -262,18 +265,22 @@ public static class SpanRowsBinary
                 else if (reader.ValueTextEquals("receivedAt"u8))
                     ReceivedAt = Time(ref reader, data);
                 else if (reader.ValueTextEquals("span"u8))
-                    ReadSpan(ref reader, data);
+                    hasSpan = ReadSpan(ref reader, data);
                 else
                 {
                     reader.Read();
                     reader.Skip();
                 }
             }
+            return hasSpan;
         }
 
-        private void ReadSpan(ref Utf8JsonReader reader, byte[] data)
+        private bool ReadSpan(ref Utf8JsonReader reader, byte[] data)
         {
-            Expect(ref reader, JsonTokenType.StartObject);
+            if (reader.Read() && reader.TokenType == JsonTokenType.Null)
+                return false;
+            if (reader.TokenType != JsonTokenType.StartObject)
+                throw new JsonException($"A span event's JSON has {reader.TokenType} where the span object was expected.");
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
                 if (reader.ValueTextEquals("traceId"u8)) TraceId = Text(ref reader, data);
@@ -299,6 +306,7 @@ public static class SpanRowsBinary
                     reader.Skip();
                 }
             }
+            return true;
         }
 
         private static void Expect(ref Utf8JsonReader reader, JsonTokenType type)
