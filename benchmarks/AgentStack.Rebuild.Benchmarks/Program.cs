@@ -4,61 +4,27 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
-using AgentStack.EventStore.Sqlite;
-using AgentStack.Events;
 
 // Usage: AgentStack.Rebuild.Benchmarks <server dll> [events=1000000] [data dir]
+//    or: AgentStack.Rebuild.Benchmarks phases <data dir> [events=100000] [page size=20000] (Phases.cs)
+if (args is ["phases", var phasesDir, ..])
+{
+    if (!File.Exists(Path.Combine(phasesDir, "events.db")))
+        await SpanLog.WriteAsync(phasesDir, args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 100_000);
+    await Phases.RunAsync(phasesDir, args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 20_000);
+    return;
+}
 // Prints: generation time, live catch-up, rebuild replay rate, and the dashboard's query latency idle and during the rebuild.
 var serverDll = Path.GetFullPath(args.Length > 0 ? args[0] : throw new ArgumentException("the path of AgentStack.Server.dll is required"));
 var total = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 1_000_000;
 var dataDir = args.Length > 2 ? args[2] : Path.Combine(Path.GetTempPath(), "agentstack-rebuild-bench", Guid.NewGuid().ToString("N"));
 Directory.CreateDirectory(dataDir);
 const string Key = "ask_rebuild_bench_key_0123456789";
-const int SpansPerTrace = 10;
 var inv = CultureInfo.InvariantCulture;
 
-// 1. The log: traces of 10 spans, each span started then completed (20 events a trace), appended in
-//    batches of 500 traces (10,000 events) a call, as the store's group commit would take them.
+// 1. The log (SpanLog.WriteAsync).
 var clock = Stopwatch.StartNew();
-await using (var store = new SqliteEventStore(new SqliteEventStoreOptions(Path.Combine(dataDir, "events.db")), TimeProvider.System))
-{
-    var t0 = DateTimeOffset.UtcNow.AddDays(-1);
-    var traces = total / (SpansPerTrace * 2);
-    string[] models = ["gpt-4o", "claude-sonnet", "llama-3"];
-    for (var first = 0; first < traces; first += 500)
-    {
-        var appends = new List<StreamAppend>();
-        for (var t = first; t < Math.Min(traces, first + 500); t++)
-        {
-            var traceId = t.ToString("x32", inv);
-            var start = t0.AddMilliseconds(t * 80.0);
-            var events = new List<EventData>(SpansPerTrace * 2);
-            var spans = Enumerable.Range(0, SpansPerTrace).Select(i => new SpanRecord(traceId, $"{t:x8}{i:x8}", i == 0 ? null : $"{t:x8}{0:x8}",
-                i == 0 ? "agent run" : $"step {i}", i == 0 ? "agent" : i % 3 == 0 ? "tool" : "llm", start.AddMilliseconds(i * 7), null,
-                null, null, i % 3 == 0 || i == 0 ? null : models[(t + i) % models.Length], i % 3 == 0 || i == 0 ? null : "openai",
-                null, null, null, Json($$"""{"messages":[{"role":"user","content":"question {{t}} step {{i}} about the order status"}]}"""), null,
-                Json($$"""{"agentstack.subject":"user-{{t % 997}}","step":{{i}}}"""))).ToList();
-            foreach (var span in spans)
-                events.Add(EventTypes.Serialize(new SpanStarted("default", span, "h", span.StartTime, "bench")));
-            foreach (var span in spans)
-            {
-                var done = span with
-                {
-                    EndTime = span.StartTime.AddMilliseconds(20 + (t + span.SpanId.Length) % 400),
-                    Status = (t % 17 == 0 && span.ParentSpanId is not null) ? "error" : "ok",
-                    InputTokens = span.Model is null ? null : 100 + t % 50, OutputTokens = span.Model is null ? null : 20 + t % 30,
-                    CostUsd = span.Model is null ? null : 0.00125m,
-                    Output = Json($$"""{"content":"answer {{t}} for step {{span.Name}}"}"""),
-                };
-                events.Add(EventTypes.Serialize(new SpanCompleted("default", done, "h", done.EndTime!.Value, "bench")));
-            }
-            appends.Add(new StreamAppend(TraceStream.Name("default", traceId), StreamAppend.NoStream, events));
-        }
-        await store.AppendAsync(appends, CancellationToken.None);
-    }
-    var written = await store.GetLastPositionAsync(CancellationToken.None);
-    Console.WriteLine(string.Create(inv, $"generated {written:N0} events in {clock.Elapsed.TotalSeconds:0.0} s into {dataDir}"));
-}
+await SpanLog.WriteAsync(dataDir, total);
 
 // 2. The server on that data directory; its live projection applies the whole log first.
 var port = FreePort();
@@ -160,7 +126,6 @@ static void Report(string when, List<double> latencies)
         $"dashboard queries {when}: {latencies.Count} requests, p50 {P(0.5):0.0} ms, p99 {P(0.99):0.0} ms, max {(latencies.Count == 0 ? 0 : latencies[^1]):0.0} ms"));
 }
 
-static System.Text.Json.JsonElement Json(string text) => System.Text.Json.JsonDocument.Parse(Encoding.UTF8.GetBytes(text)).RootElement.Clone();
 
 static int FreePort()
 {

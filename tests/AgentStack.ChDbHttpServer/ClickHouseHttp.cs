@@ -25,7 +25,7 @@ namespace AgentStack.ChDbHttpServer;
 /// without its setting. Results are always complete before they are sent, which is what
 /// <c>wait_end_of_query=1</c> asks for, so that one is accepted.
 /// </summary>
-public static class ClickHouseHttp
+public static partial class ClickHouseHttp
 {
     private const int UnknownSetting = 115;
     private const int UnknownException = 1002;
@@ -112,7 +112,19 @@ public static class ClickHouseHttp
         byte[] result;
         try
         {
-            result = await engine.RunAsync(sql, format, parameters, database, write: !IsReadOnly(sql.Span), context.RequestAborted);
+            // Binary rows cannot travel inline through chDB (an empty line ends inline data there): the
+            // engine's own RowBinary insert takes them (ChDbAnalyticsStore.InsertRowBinaryAsync).
+            if (body.Length > 0 && RowBinaryInsert().Match(query) is { Success: true } insert)
+            {
+                var table = insert.Groups["table"].Value.Replace("`", "", StringComparison.Ordinal);
+                await engine.InsertRowBinaryAsync(table.Contains('.', StringComparison.Ordinal) || database is null ? table : $"{database}.{table}",
+                    body, context.RequestAborted);
+                result = [];
+            }
+            else
+            {
+                result = await engine.RunAsync(sql, format, parameters, database, write: !IsReadOnly(sql.Span), context.RequestAborted);
+            }
         }
         catch (AnalyticsException e)
         {
@@ -198,4 +210,7 @@ public static class ClickHouseHttp
         response.Headers["X-ClickHouse-Exception-Code"] = code.ToString(System.Globalization.CultureInfo.InvariantCulture);
         await response.WriteAsync(message.TrimEnd() + "\n", context.RequestAborted);
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^\s*INSERT\s+INTO\s+(?<table>`?[A-Za-z_][A-Za-z0-9_]*`?(\.`?[A-Za-z_][A-Za-z0-9_]*`?)?)\s+FORMAT\s+RowBinary\s*$", System.Text.RegularExpressions.RegexOptions.IgnoreCase)]
+    private static partial System.Text.RegularExpressions.Regex RowBinaryInsert();
 }

@@ -24,6 +24,7 @@ public static class AuditCommands
           agentstack verify-inclusion --checkpoint FILE --proof FILE --public-key FILE
           agentstack prove-consistency (--data-dir DIR | --postgres CONNECTION [--schema NAME]) --from SIZE --to SIZE
           agentstack prove-inclusion (--data-dir DIR | --postgres CONNECTION [--schema NAME]) --position N [--size SIZE]
+          agentstack projections (status | rebuild | parity) --url URL --key KEY   (agentstack projections --help)
         exit codes: 0 valid, 1 invalid (the first problem is named on stdout), 2 usage error
         """;
 
@@ -278,13 +279,13 @@ public sealed class Options
 
     public List<string> Positional { get; } = [];
 
-    public static Options Parse(string[] args)
+    public static Options Parse(string[] args, IReadOnlyCollection<string>? flagNames = null)
     {
         var o = new Options();
         for (var i = 0; i < args.Length; i++)
         {
             var a = args[i];
-            if (Flags.Contains(a)) o.flags.Add(a);
+            if ((flagNames ?? Flags).Contains(a)) o.flags.Add(a);
             else if (a.StartsWith("--", StringComparison.Ordinal))
             {
                 if (i + 1 >= args.Length) throw new UsageException($"{a} needs a value");

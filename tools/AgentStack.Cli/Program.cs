@@ -1,3 +1,5 @@
 using AgentStack.Cli;
 
-return await AuditCommands.RunAsync(args, Console.Out, Console.Error);
+return args is ["projections", .. var rest]
+    ? await ProjectionCommands.RunAsync(rest, Console.Out, Console.Error)
+    : await AuditCommands.RunAsync(args, Console.Out, Console.Error);

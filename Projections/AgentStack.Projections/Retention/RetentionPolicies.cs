@@ -25,14 +25,25 @@ public sealed class RetentionPolicies(IEventStore events, TimeProvider clock)
 
     public async ValueTask<RetentionPolicy> GetAsync(string project, CancellationToken ct)
     {
-        if (cache.TryGetValue(project, out var cached) && clock.GetUtcNow() - cached.At < CacheLifetime)
-            return cached.Policy;
-        var policy = RetentionPolicy.KeepForever;
+        if (TryGetCached(project, out var policy))
+            return policy;
         await foreach (var stored in events.ReadStreamAsync(AccessStream.Name(project), 1, ct))
             if (stored.Type == RetentionEventTypes.PolicySet && EventTypes.Deserialize(stored.Type, stored.Data) is RetentionPolicySet set)
                 policy = new RetentionPolicy(set.Days, set.By, set.At);
         cache[project] = (policy, clock.GetUtcNow());
         return policy;
+    }
+
+    /// <summary>The cached policy of <paramref name="project"/>, when it is fresh (no read of the log).</summary>
+    public bool TryGetCached(string project, out RetentionPolicy policy)
+    {
+        if (cache.TryGetValue(project, out var cached) && clock.GetUtcNow() - cached.At < CacheLifetime)
+        {
+            policy = cached.Policy;
+            return true;
+        }
+        policy = RetentionPolicy.KeepForever;
+        return false;
     }
 
     /// <summary>Drops the cached policy of <paramref name="project"/> (after this process changed it).</summary>

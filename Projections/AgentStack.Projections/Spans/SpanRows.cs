@@ -47,7 +47,8 @@ public static class SpanRows
             spans.Add(new SpanRow(project!, span, receivedAt, stored.Position));
             if (!traces.TryGetValue((project!, span.TraceId), out var trace))
                 traces[(project!, span.TraceId)] = trace = new TraceBuilder(project!, span.TraceId);
-            trace.Add(span, phase, stored.Position);
+            trace.Add(span.SpanId, !string.IsNullOrEmpty(span.ParentSpanId), span.StartTime, span.EndTime, span.Name, phase,
+                span.Status == "error", span.InputTokens ?? 0, span.OutputTokens ?? 0, NanoUsd(span.CostUsd), span.Model ?? "", stored.Position);
         }
         return new SpanRowSet(spans, traces.Values.Select(t => t.Build()).ToList());
     }
@@ -55,37 +56,38 @@ public static class SpanRows
     /// <summary>Nano-dollars, truncated past the 9 decimals the columns keep.</summary>
     public static long NanoUsd(decimal? cost) => cost is { } c ? (long)decimal.Truncate(c * 1_000_000_000m) : 0;
 
-    private sealed class TraceBuilder(string project, string traceId)
+}
+
+/// <summary>One trace's summary over a batch's events, as <see cref="TracePart"/> describes the merge.</summary>
+internal sealed class TraceBuilder(string project, string traceId)
+{
+    private readonly SortedDictionary<string, SpanPart> spans = new(StringComparer.Ordinal);
+    private DateTimeOffset start = DateTimeOffset.MaxValue;
+    private DateTimeOffset? end;
+    private (bool IsChild, DateTimeOffset Start, string Name)? root;
+    private long position;
+
+    public void Add(string spanId, bool isChild, DateTimeOffset spanStart, DateTimeOffset? spanEnd, string name, int phase,
+        bool isError, long inputTokens, long outputTokens, long costNanoUsd, string model, long at)
     {
-        private readonly SortedDictionary<string, SpanPart> spans = new(StringComparer.Ordinal);
-        private DateTimeOffset start = DateTimeOffset.MaxValue;
-        private DateTimeOffset? end;
-        private (bool IsChild, DateTimeOffset Start, string Name)? root;
-        private long position;
-
-        public void Add(SpanRecord span, int phase, long at)
-        {
-            if (span.StartTime < start)
-                start = span.StartTime;
-            if (span.EndTime is { } e && (end is null || e > end))
-                end = e;
-            var key = (IsChild: !string.IsNullOrEmpty(span.ParentSpanId), span.StartTime, span.Name);
-            if (root is not { } r || Compare(key, r) < 0)
-                root = key;
-            var part = new SpanPart(span.SpanId, phase, span.Status == "error", span.InputTokens ?? 0, span.OutputTokens ?? 0,
-                NanoUsd(span.CostUsd), span.Model ?? "");
-            if (!spans.TryGetValue(span.SpanId, out var existing) || existing.Phase < phase)
-                spans[span.SpanId] = part;
-            position = Math.Max(position, at);
-        }
-
-        public TracePart Build() =>
-            new(project, traceId, start, end, root!.Value.IsChild, root.Value.Start, root.Value.Name, spans.Values.ToList(), position);
-
-        /// <summary>ClickHouse's tuple order: false before true, then time, then the name's bytes.</summary>
-        private static int Compare((bool IsChild, DateTimeOffset Start, string Name) a, (bool IsChild, DateTimeOffset Start, string Name) b) =>
-            a.IsChild != b.IsChild ? a.IsChild.CompareTo(b.IsChild)
-            : a.Start != b.Start ? a.Start.CompareTo(b.Start)
-            : ((ReadOnlySpan<byte>)System.Text.Encoding.UTF8.GetBytes(a.Name)).SequenceCompareTo(System.Text.Encoding.UTF8.GetBytes(b.Name));
+        if (spanStart < start)
+            start = spanStart;
+        if (spanEnd is { } e && (end is null || e > end))
+            end = e;
+        var key = (IsChild: isChild, spanStart, name);
+        if (root is not { } r || Compare(key, r) < 0)
+            root = key;
+        if (!spans.TryGetValue(spanId, out var existing) || existing.Phase < phase)
+            spans[spanId] = new SpanPart(spanId, phase, isError, inputTokens, outputTokens, costNanoUsd, model);
+        position = Math.Max(position, at);
     }
+
+    public TracePart Build() =>
+        new(project, traceId, start, end, root!.Value.IsChild, root.Value.Start, root.Value.Name, spans.Values.ToList(), position);
+
+    /// <summary>ClickHouse's tuple order: false before true, then time, then the name's bytes.</summary>
+    private static int Compare((bool IsChild, DateTimeOffset Start, string Name) a, (bool IsChild, DateTimeOffset Start, string Name) b) =>
+        a.IsChild != b.IsChild ? a.IsChild.CompareTo(b.IsChild)
+        : a.Start != b.Start ? a.Start.CompareTo(b.Start)
+        : ((ReadOnlySpan<byte>)System.Text.Encoding.UTF8.GetBytes(a.Name)).SequenceCompareTo(System.Text.Encoding.UTF8.GetBytes(b.Name));
 }

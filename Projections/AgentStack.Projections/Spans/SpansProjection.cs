@@ -14,9 +14,11 @@ namespace AgentStack.Projections.Spans;
 /// read (issue 13.4): a row per span event into <c>spans</c> (ReplacingMergeTree by position), and per
 /// trace the batch's partial summary into <c>traces</c> (AggregatingMergeTree; idempotent merges). Rows
 /// are a pure function of the events (<see cref="SpanRows.Of"/>), so re-applying a batch, applying the
-/// log's parts in any order, or rebuilding from 0 gives the same rows. With <paramref name="retention"/>, each row
-/// also carries its project's retention policy (<c>retention_days</c>, issue 17.3); rows written under an older
-/// policy are brought in line by the retention worker (docs/retention.md).
+/// log's parts in any order, or rebuilding from 0 gives the same rows. They are sent in RowBinary, built
+/// straight from the stored JSON (<see cref="SpanRowsBinary"/>, issue 14's rebuild throughput); the
+/// JSONEachRow encoders below describe the same rows in text and serve as the reference in tests. With
+/// <paramref name="retention"/>, each row also carries its project's retention policy (<c>retention_days</c>,
+/// issue 17.3); rows written under an older policy are brought in line by the retention worker (docs/retention.md).
 /// </summary>
 public sealed class SpansProjection(IAnalyticsStore analytics, SpansTables tables, RetentionPolicies? retention = null) : IProjection
 {
@@ -36,19 +38,43 @@ public sealed class SpansProjection(IAnalyticsStore analytics, SpansTables table
 
     public async Task ApplyAsync(IReadOnlyList<StoredEvent> batch, CancellationToken cancellationToken)
     {
-        var rows = SpanRows.Of(batch);
-        if (rows.Spans.Count == 0)
-            return;
-        Func<string, int>? days = null;
-        if (retention is not null)
+        await InsertAsync(await EncodeAsync(batch, cancellationToken), cancellationToken);
+    }
+
+    /// <summary>
+    /// Encodes a batch with each project's <c>retention_days</c>. The encoder is synchronous, so it reads the cached
+    /// policies; a project whose policy is not cached is read from the log and the batch encoded again (at most once
+    /// per project per <see cref="RetentionPolicies.CacheLifetime"/>).
+    /// </summary>
+    public async Task<SpanRowsEncoded> EncodeAsync(IReadOnlyList<StoredEvent> batch, CancellationToken cancellationToken)
+    {
+        if (retention is null)
+            return SpanRowsBinary.Of(batch);
+        var uncached = new HashSet<string>(StringComparer.Ordinal);
+        int Days(string project)
         {
-            var policies = new Dictionary<string, int>(StringComparer.Ordinal);
-            foreach (var project in rows.Spans.Select(r => r.Project).Distinct(StringComparer.Ordinal))
-                policies[project] = (await retention.GetAsync(project, cancellationToken)).ColumnValue;
-            days = project => policies[project];
+            if (retention.TryGetCached(project, out var policy))
+                return policy.ColumnValue;
+            uncached.Add(project);
+            return 0;
         }
-        await analytics.InsertJsonEachRowAsync(tables.Spans, SpanRowsJson(rows.Spans, days), cancellationToken);
-        await analytics.InsertJsonEachRowAsync(tables.Traces, TraceRowsJson(rows.Traces, days), cancellationToken);
+        var rows = SpanRowsBinary.Of(batch, Days);
+        if (uncached.Count == 0)
+            return rows;
+        var policies = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var project in uncached)
+            policies[project] = (await retention.GetAsync(project, cancellationToken)).ColumnValue;
+        return SpanRowsBinary.Of(batch, project => policies.TryGetValue(project, out var days) ? days : Days(project));
+    }
+
+    /// <summary>Inserts rows already encoded (a rebuild encodes the next batch while this one is inserted).</summary>
+    public async Task InsertAsync(SpanRowsEncoded rows, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        if (rows.SpanRows == 0)
+            return;
+        await analytics.InsertRowBinaryAsync(tables.Spans, rows.Spans, cancellationToken);
+        await analytics.InsertRowBinaryAsync(tables.Traces, rows.Traces, cancellationToken);
     }
 
     /// <summary>The <c>spans</c> rows as JSONEachRow; <paramref name="retentionDays"/> gives each project's <c>retention_days</c> (else the column's default, 0).</summary>

@@ -101,10 +101,14 @@ public static class ProjectionEndpoints
     {
         if (name != AgentStack.Projections.Spans.SpansProjection.ProjectionName || !progress.Positions.ContainsKey(name))
             return TypedResults.NotFound();
-        // The rebuild holds the live runner to switch tables, so it runs where that runner runs, alone.
-        var refusal = services.GetService<SpansRebuild>() is null ? "This host does not run projection workers; ask the projections host."
-            : options.SharesWork ? "Projection workers share the log across processes (AgentStack:Projections:Leases); a rebuild needs a single worker."
-            : analytics.Value.Cluster is not null ? "The analytics tables live on a ClickHouse cluster (AgentStack:Analytics:Cluster), where rebuilds are not supported yet."
+        // The rebuild holds the live runner to switch tables, so it runs where that runner runs, alone; each
+        // refusal says what to do instead (docs/projections.md, "Rebuilding a distributed deployment").
+        var refusal = services.GetService<SpansRebuild>() is null
+            ? "This host serves queries but runs no projection worker, and a rebuild must hold the live worker to switch tables. " + SingleWorker
+            : options.SharesWork
+            ? "Projection workers share the log across processes (AgentStack:Projections:Leases=Postgres); a rebuild can hold only the worker in its own process. " + SingleWorker
+            : analytics.Value.Cluster is not null
+            ? "The analytics tables live on a ClickHouse cluster (AgentStack:Analytics:Cluster); switching replicated tables ON CLUSTER is not built, so rebuilds are not available there."
             : null;
         if (refusal is not null)
             return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Rebuild not available here", detail: refusal);
@@ -115,6 +119,10 @@ public static class ProjectionEndpoints
         return TypedResults.Accepted("/api/projections", await StateAsync(name, progress.Positions[name], last,
             progress.Errors.GetValueOrDefault(name), store, progress, services, clock ?? TimeProvider.System, ct));
     }
+
+    private const string SingleWorker =
+        "To rebuild: stop the projection workers, start one AgentStack.Server on the same event store and analytics settings with " +
+        "AgentStack:Projections:Leases=None, POST this rebuild there and wait for it to switch (GET /api/projections), then stop it and restart the workers.";
 
     private static Task<Results<Ok<ProjectionState>, NotFound>> PauseAsync(string name, IEventStore store, ProjectionProgress progress,
         ProjectionControl control, IServiceProvider services, TimeProvider? clock, CancellationToken ct) =>

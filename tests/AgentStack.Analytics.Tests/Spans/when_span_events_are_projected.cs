@@ -91,6 +91,39 @@ public abstract class when_span_events_are_projected(AnalyticsDatabase db)
         (await db.Store.QueryTextAsync(TraceRow, parameters)).ShouldBe(trace);
         (await db.Store.QueryTextAsync(SpanRowsSql, parameters)).ShouldBe(spans);
     }
+
+    /// <summary>
+    /// The projection sends RowBinary built from the stored JSON (issue 14); the JSONEachRow encoders are the
+    /// reference. Positions around 2,570 put 0x0A0A (an empty line, which ends chDB's inline data) in the rows,
+    /// and names and payloads hold escapes, newlines and non-ASCII text.
+    /// </summary>
+    [Fact]
+    public async Task then_the_binary_rows_equal_the_text_rows_whatever_bytes_they_hold()
+    {
+        var id = Guid.NewGuid().ToString("N")[..10];
+        SpansTables binary = new($"agentstack.bin_spans_{id}", $"agentstack.bin_traces_{id}"), text = new($"agentstack.txt_spans_{id}", $"agentstack.txt_traces_{id}");
+        await AnalyticsSchema.ApplyAsync(db.Store, Ct);
+        await SpansSchema.CreateAsync(db.Store, binary, Ct);
+        await SpansSchema.CreateAsync(db.Store, text, Ct);
+        var payload = System.Text.Json.JsonDocument.Parse("{\n\n  \"prompt\": \"line\\n\\nnext \\\"quoted\\\" é 東京\"\n}").RootElement.Clone();
+        var log = SpanProjectionSpec.Given("p" + id)
+            .Completed(Span("t2", "s\"1\"", null, "naïve \"name\"\n\nwith lines", SpanProjectionSpec.At, 7.25, model: "m\u00e9") with { Input = payload, Output = payload, Attributes = payload });
+        var events = log.Events.Select((e, i) => e with { Position = 2568 + i }).ToList();
+
+        await new SpansProjection(db.Store, binary).ApplyAsync(events, Ct);
+        var rows = SpanRows.Of(events);
+        await db.Store.InsertJsonEachRowAsync(text.Spans, SpansProjection.SpanRowsJson(rows.Spans), Ct);
+        await db.Store.InsertJsonEachRowAsync(text.Traces, SpansProjection.TraceRowsJson(rows.Traces), Ct);
+
+        var parity = await AgentStack.Projections.Spans.Rebuilding.ProjectionParity.CompareAsync(db.Store, text, binary, Ct);
+        parity.Spans.Rows.ShouldBe(4);
+        parity.Traces.Rows.ShouldBe(2);
+        parity.Equal.ShouldBeTrue(parity.ToString());
+        (await db.Store.QueryTextAsync($"SELECT input FROM {binary.Spans} FINAL WHERE trace_id = 't2'", null))
+            .ShouldBe(await db.Store.QueryTextAsync($"SELECT input FROM {text.Spans} FINAL WHERE trace_id = 't2'", null));
+        await SpansSchema.DropAsync(db.Store, binary, Ct);
+        await SpansSchema.DropAsync(db.Store, text, Ct);
+    }
 }
 
 public sealed class when_span_events_are_projected_on_chdb(ChDbDatabase db)

@@ -20,6 +20,7 @@ public sealed partial class ChDbAnalyticsStore : IAnalyticsStore, IDisposable
     // thread that owns the connection; see RunAsync.
     private readonly System.Collections.Concurrent.ConcurrentDictionary<nint, string> _databases = new();
     private readonly ChDbLane _writer;
+    private readonly string _insertsPath;
     private readonly ChDbLane _readers;
     private int _disposed;
 
@@ -36,6 +37,13 @@ public sealed partial class ChDbAnalyticsStore : IAnalyticsStore, IDisposable
 
         _native = ChDbNative.Load(ChDbLibrary.Resolve(options.LibraryPath));
         DataPath = Path.GetFullPath(options.DataPath);
+        _insertsPath = Path.Combine(DataPath, "agentstack_inserts");
+        // Files of inserts a crash interrupted: their rows either landed or were never acknowledged.
+        if (Directory.Exists(_insertsPath))
+        {
+            Directory.Delete(_insertsPath, recursive: true);
+        }
+
         string[] arguments =
         [
             $"--max_server_memory_usage={options.MaxServerMemoryBytes}",
@@ -81,7 +89,47 @@ public sealed partial class ChDbAnalyticsStore : IAnalyticsStore, IDisposable
         return _readers.RunAsync(connection => Run(connection, statement), cancellationToken);
     }
 
-    public Task InsertJsonEachRowAsync(string table, ReadOnlyMemory<byte> rows, CancellationToken cancellationToken)
+    public Task InsertJsonEachRowAsync(string table, ReadOnlyMemory<byte> rows, CancellationToken cancellationToken) =>
+        InsertAsync(table, "JSONEachRow", rows, cancellationToken);
+
+    /// <summary>
+    /// Binary rows go through a file (<c>INSERT … FROM INFILE</c>), not inline after the statement: chDB
+    /// takes an empty line (two newline bytes) in inline data as its end, which JSON lines never hold but
+    /// binary rows may (a position of 2,570 is 0x0A0A). The file lives in the engine's folder while the
+    /// insert runs and is deleted after it.
+    /// </summary>
+    public async Task InsertRowBinaryAsync(string table, ReadOnlyMemory<byte> rows, CancellationToken cancellationToken)
+    {
+        if (!TableName().IsMatch(table))
+        {
+            throw new ArgumentException($"'{table}' is not a [database.]table identifier.", nameof(table));
+        }
+
+        if (rows.IsEmpty)
+        {
+            return;
+        }
+
+        Directory.CreateDirectory(_insertsPath);
+        var file = Path.Combine(_insertsPath, $"{Guid.NewGuid():N}.bin");
+        try
+        {
+            await using (var stream = new FileStream(file, FileMode.CreateNew, FileAccess.Write, FileShare.Read, 1 << 16, useAsync: true))
+            {
+                await stream.WriteAsync(rows, cancellationToken);
+            }
+
+            var literal = file.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("'", "\\'", StringComparison.Ordinal);
+            var statement = new Statement(Encoding.UTF8.GetBytes($"INSERT INTO {table} FROM INFILE '{literal}' FORMAT RowBinary"), NullFormat, null);
+            await _writer.RunAsync(connection => Run(connection, statement), cancellationToken);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    private Task InsertAsync(string table, string format, ReadOnlyMemory<byte> rows, CancellationToken cancellationToken)
     {
         // The table name is spliced into SQL (ClickHouse cannot bind an identifier in INSERT INTO), so
         // only a plain [database.]table identifier is accepted.
@@ -95,9 +143,9 @@ public sealed partial class ChDbAnalyticsStore : IAnalyticsStore, IDisposable
             return Task.CompletedTask;
         }
 
-        // One statement carries the data: chDB parses it with the JSONEachRow reader and the insert
-        // becomes one part, all or nothing.
-        var header = Encoding.UTF8.GetBytes($"INSERT INTO {table} FORMAT JSONEachRow\n");
+        // One statement carries the data (its length is passed, so binary rows may hold any byte): chDB
+        // parses it with the format's reader and the insert becomes one part, all or nothing.
+        var header = Encoding.UTF8.GetBytes($"INSERT INTO {table} FORMAT {format}\n");
         var sql = new byte[header.Length + rows.Length];
         header.CopyTo(sql, 0);
         rows.Span.CopyTo(sql.AsSpan(header.Length));

@@ -91,7 +91,13 @@ public sealed partial class ClickHouseAnalyticsStore : IAnalyticsStore, IDisposa
         }
     }
 
-    public async Task InsertJsonEachRowAsync(string table, ReadOnlyMemory<byte> rows, CancellationToken cancellationToken)
+    public Task InsertJsonEachRowAsync(string table, ReadOnlyMemory<byte> rows, CancellationToken cancellationToken) =>
+        InsertAsync(table, "JSONEachRow", rows, cancellationToken);
+
+    public Task InsertRowBinaryAsync(string table, ReadOnlyMemory<byte> rows, CancellationToken cancellationToken) =>
+        InsertAsync(table, "RowBinary", rows, cancellationToken);
+
+    private async Task InsertAsync(string table, string format, ReadOnlyMemory<byte> rows, CancellationToken cancellationToken)
     {
         // Spliced into INSERT INTO by the driver (an identifier cannot be a parameter there), so only a
         // plain [database.]table is accepted, as on chDB.
@@ -114,7 +120,7 @@ public sealed partial class ClickHouseAnalyticsStore : IAnalyticsStore, IDisposa
                 ? new MemoryStream(segment.Array!, segment.Offset, segment.Count, writable: false)
                 : new MemoryStream(rows.ToArray(), writable: false);
             using var response = await _client.InsertRawStreamAsync(
-                table, body, "JSONEachRow", columns: null, useCompression: true, Options(), cancellationToken);
+                table, body, format, columns: null, useCompression: true, Options(), cancellationToken);
         }
         catch (ClickHouseServerException e)
         {

@@ -1,0 +1,390 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Buffers.Text;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using AgentStack.Events;
+
+namespace AgentStack.Projections.Spans;
+
+/// <summary>A batch's rows in ClickHouse's RowBinary format, ready for one insert per table.</summary>
+public sealed record SpanRowsEncoded(ReadOnlyMemory<byte> Spans, ReadOnlyMemory<byte> Traces, int SpanRows, int TraceRows);
+
+/// <summary>
+/// The spans projection's rows straight from the stored event JSON, in RowBinary (issue 14, rebuild
+/// throughput; BENCHMARKS.md): one <see cref="Utf8JsonReader"/> pass per event, ids and payloads copied
+/// as bytes, no <see cref="SpanRecord"/> or <see cref="JsonDocument"/> built and nothing escaped for
+/// ClickHouse to unescape. The rows are the ones <see cref="SpanRows.Of"/> and the JSONEachRow encoders
+/// describe (a test compares both through chDB); this is the path the live projection and rebuilds use.
+/// </summary>
+public static class SpanRowsBinary
+{
+    private static readonly long EpochTicks = DateTime.UnixEpoch.Ticks;
+
+    /// <summary>
+    /// The batch's rows; <paramref name="retentionDays"/> gives each project's <c>retention_days</c> (issue 17.3,
+    /// docs/retention.md), 0 (kept) without it.
+    /// </summary>
+    public static SpanRowsEncoded Of(IReadOnlyList<StoredEvent> batch, Func<string, int>? retentionDays = null)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        var size = 0L;
+        foreach (var e in batch)
+            size += e.Data.Length;
+        var spans = new ArrayBufferWriter<byte>((int)Math.Clamp(size, 256, int.MaxValue / 2));
+        var traces = new Dictionary<(string Project, string TraceId), TraceBuilder>();
+        var rows = 0;
+        var span = new SpanFields();
+        foreach (var stored in batch)
+        {
+            var phase = stored.Type switch
+            {
+                EventTypes.SpanStarted => 1,
+                EventTypes.SpanCompleted => 2,
+                _ => 0,
+            };
+            if (phase == 0)
+                continue;
+            if (!span.Read(stored.Data))
+                continue;
+            var project = span.ProjectString();
+            var days = RetentionColumn(retentionDays?.Invoke(project) ?? 0);
+            WriteSpan(spans, span, stored.Position, days);
+            rows++;
+            var traceId = Encoding.UTF8.GetString(span.TraceId.Span);
+            if (!traces.TryGetValue((project, traceId), out var trace))
+                traces[(project, traceId)] = trace = new TraceBuilder(project, traceId);
+            trace.Add(Encoding.UTF8.GetString(span.SpanId.Span), !span.ParentSpanId.IsEmpty, span.StartTime, span.EndTime,
+                span.Name, phase, span.Status.Span.SequenceEqual("error"u8), span.InputTokens ?? 0, span.OutputTokens ?? 0,
+                SpanRows.NanoUsd(span.CostUsd), span.Model, stored.Position);
+        }
+        var parts = new ArrayBufferWriter<byte>(Math.Max(256, traces.Count * 512));
+        foreach (var ((project, _), trace) in traces)
+            WriteTrace(parts, trace.Build(), RetentionColumn(retentionDays?.Invoke(project) ?? 0));
+        return new SpanRowsEncoded(spans.WrittenMemory, parts.WrittenMemory, rows, traces.Count);
+    }
+
+    /// <summary>Columns in 010_spans.sql's order; RowBinary has no names.</summary>
+    private static void WriteSpan(ArrayBufferWriter<byte> w, SpanFields s, long position, ushort retentionDays)
+    {
+        WriteString(w, s.Project.Span);
+        WriteString(w, s.TraceId.Span);
+        WriteString(w, s.SpanId.Span);
+        WriteString(w, s.ParentSpanId.Span);
+        WriteString(w, s.NameBytes.Span);
+        WriteString(w, s.Kind.Span);
+        WriteInt64(w, Microseconds(s.StartTime));
+        if (s.EndTime is { } end)
+        {
+            WriteByte(w, 0);
+            WriteInt64(w, Microseconds(end));
+            WriteByte(w, 0);
+            WriteInt64(w, BitConverter.DoubleToInt64Bits((end - s.StartTime).TotalMilliseconds));
+        }
+        else
+        {
+            WriteByte(w, 1);
+            WriteByte(w, 1);
+        }
+        WriteString(w, s.Status.Span);
+        WriteString(w, s.StatusMessage.Span);
+        WriteString(w, s.ModelBytes.Span);
+        WriteString(w, s.Provider.Span);
+        WriteNullable(w, s.InputTokens);
+        WriteNullable(w, s.OutputTokens);
+        WriteNullable(w, s.CostUsd is { } cost ? SpanRows.NanoUsd(cost) : null);
+        WriteNullableBytes(w, s.Input);
+        WriteNullableBytes(w, s.Output);
+        WriteNullableBytes(w, s.Attributes);
+        WriteInt64(w, Microseconds(s.ReceivedAt));
+        WriteInt64(w, position);
+        WriteUInt16(w, retentionDays);
+    }
+
+    /// <summary>Columns in 020_traces.sql's order (ALIAS columns are not sent), encoded as <see cref="SpansProjection.TraceRowsJson"/> describes.</summary>
+    private static void WriteTrace(ArrayBufferWriter<byte> w, TracePart t, ushort retentionDays)
+    {
+        WriteString(w, t.Project);
+        WriteString(w, t.TraceId);
+        WriteInt64(w, Microseconds(t.StartTime));
+        if (t.EndTime is { } end)
+        {
+            WriteByte(w, 0);
+            WriteInt64(w, Microseconds(end));
+        }
+        else
+        {
+            WriteByte(w, 1);
+        }
+        WriteByte(w, t.RootIsChild ? (byte)1 : (byte)0);
+        WriteInt64(w, Microseconds(t.RootStart));
+        WriteString(w, t.RootName);
+        var spans = t.Spans;
+        WriteLength(w, spans.Count);
+        foreach (var s in spans)
+            WriteString(w, s.SpanId);
+        WriteLength(w, spans.Count);
+        foreach (var s in spans)
+            WriteByte(w, (byte)s.State);
+        WritePhased(w, spans, static s => s.InputTokens);
+        WritePhased(w, spans, static s => s.OutputTokens);
+        WritePhased(w, spans, static s => s.CostNanoUsd);
+        WriteLength(w, spans.Count);
+        foreach (var s in spans)
+        {
+            var model = Encoding.UTF8.GetByteCount(s.Model);
+            WriteLength(w, model + 1);
+            WriteByte(w, (byte)('0' + s.Phase));
+            w.Advance(Encoding.UTF8.GetBytes(s.Model, w.GetSpan(model)));
+        }
+        WriteInt64(w, t.Position);
+        WriteUInt16(w, retentionDays);
+    }
+
+    /// <summary>The UInt16 column's value; a policy is at most 36,500 days (docs/retention.md).</summary>
+    private static ushort RetentionColumn(int days) => (ushort)Math.Clamp(days, 0, ushort.MaxValue);
+
+    /// <summary>UInt128 phase &lt;&lt; 64 | value, little-endian: the low 64 bits first.</summary>
+    private static void WritePhased(ArrayBufferWriter<byte> w, IReadOnlyList<SpanPart> spans, Func<SpanPart, long> value)
+    {
+        WriteLength(w, spans.Count);
+        foreach (var s in spans)
+        {
+            WriteInt64(w, value(s));
+            WriteInt64(w, s.Phase);
+        }
+    }
+
+    /// <summary>DateTime64(6): microseconds since the epoch, truncated as the text form's six digits are.</summary>
+    private static long Microseconds(DateTimeOffset t) => Math.DivRem(t.UtcTicks - EpochTicks, 10, out var rest) - (rest < 0 ? 1 : 0);
+
+    private static void WriteByte(ArrayBufferWriter<byte> w, byte value)
+    {
+        w.GetSpan(1)[0] = value;
+        w.Advance(1);
+    }
+
+    private static void WriteUInt16(ArrayBufferWriter<byte> w, ushort value)
+    {
+        BinaryPrimitives.WriteUInt16LittleEndian(w.GetSpan(2), value);
+        w.Advance(2);
+    }
+
+    private static void WriteInt64(ArrayBufferWriter<byte> w, long value)
+    {
+        BinaryPrimitives.WriteInt64LittleEndian(w.GetSpan(8), value);
+        w.Advance(8);
+    }
+
+    private static void WriteNullable(ArrayBufferWriter<byte> w, long? value)
+    {
+        if (value is { } v)
+        {
+            WriteByte(w, 0);
+            WriteInt64(w, v);
+        }
+        else
+        {
+            WriteByte(w, 1);
+        }
+    }
+
+    private static void WriteNullableBytes(ArrayBufferWriter<byte> w, ReadOnlyMemory<byte>? value)
+    {
+        if (value is { } v)
+        {
+            WriteByte(w, 0);
+            WriteString(w, v.Span);
+        }
+        else
+        {
+            WriteByte(w, 1);
+        }
+    }
+
+    private static void WriteLength(ArrayBufferWriter<byte> w, int length)
+    {
+        var span = w.GetSpan(5);
+        var at = 0;
+        var value = (uint)length;
+        while (value >= 0x80)
+        {
+            span[at++] = (byte)(value | 0x80);
+            value >>= 7;
+        }
+        span[at++] = (byte)value;
+        w.Advance(at);
+    }
+
+    private static void WriteString(ArrayBufferWriter<byte> w, ReadOnlySpan<byte> value)
+    {
+        WriteLength(w, value.Length);
+        w.Write(value);
+    }
+
+    private static void WriteString(ArrayBufferWriter<byte> w, string value)
+    {
+        var length = Encoding.UTF8.GetByteCount(value);
+        WriteLength(w, length);
+        w.Advance(Encoding.UTF8.GetBytes(value, w.GetSpan(length)));
+    }
+
+    /// <summary>
+    /// One span event's fields as slices of its stored bytes (copies only where JSON escaped them), read
+    /// with the names and rules of <see cref="EventJsonContext"/>: camelCase, unknown names skipped, the
+    /// payloads kept as their exact JSON text (<see cref="RawJsonConverter"/>).
+    /// </summary>
+    private sealed class SpanFields
+    {
+        private string? project;
+        private byte[] projectBytes = [];
+
+        public ReadOnlyMemory<byte> Project, TraceId, SpanId, ParentSpanId, NameBytes, Kind, Status, StatusMessage, ModelBytes, Provider;
+        public ReadOnlyMemory<byte>? Input, Output, Attributes;
+        public DateTimeOffset StartTime, ReceivedAt;
+        public DateTimeOffset? EndTime;
+        public long? InputTokens, OutputTokens;
+        public decimal? CostUsd;
+
+        public string Name => Encoding.UTF8.GetString(NameBytes.Span);
+
+        public string Model => ModelBytes.IsEmpty ? "" : Encoding.UTF8.GetString(ModelBytes.Span);
+
+        /// <summary>The project as a string, allocated once per run of events of the same project.</summary>
+        public string ProjectString()
+        {
+            if (project is null || !Project.Span.SequenceEqual(projectBytes))
+            {
+                projectBytes = Project.ToArray();
+                project = Encoding.UTF8.GetString(projectBytes);
+            }
+            return project;
+        }
+
+        /// <summary>False for an event without a span object, which <see cref="SpanRows.Of"/> skips too.</summary>
+        public bool Read(byte[] data)
+        {
+            var hasSpan = false;
+            Project = TraceId = SpanId = ParentSpanId = NameBytes = Kind = Status = StatusMessage = ModelBytes = Provider = default;
+            Input = Output = Attributes = null;
+            StartTime = ReceivedAt = default;
+            EndTime = null;
+            InputTokens = OutputTokens = null;
+            CostUsd = null;
+            var reader = new Utf8JsonReader(data);
+            Expect(ref reader, JsonTokenType.StartObject);
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (reader.ValueTextEquals("project"u8))
+                    Project = Text(ref reader, data);
+                else if (reader.ValueTextEquals("receivedAt"u8))
+                    ReceivedAt = Time(ref reader, data);
+                else if (reader.ValueTextEquals("span"u8))
+                    hasSpan = ReadSpan(ref reader, data);
+                else
+                {
+                    reader.Read();
+                    reader.Skip();
+                }
+            }
+            return hasSpan;
+        }
+
+        private bool ReadSpan(ref Utf8JsonReader reader, byte[] data)
+        {
+            if (reader.Read() && reader.TokenType == JsonTokenType.Null)
+                return false;
+            if (reader.TokenType != JsonTokenType.StartObject)
+                throw new JsonException($"A span event's JSON has {reader.TokenType} where the span object was expected.");
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (reader.ValueTextEquals("traceId"u8)) TraceId = Text(ref reader, data);
+                else if (reader.ValueTextEquals("spanId"u8)) SpanId = Text(ref reader, data);
+                else if (reader.ValueTextEquals("parentSpanId"u8)) ParentSpanId = Text(ref reader, data);
+                else if (reader.ValueTextEquals("name"u8)) NameBytes = Text(ref reader, data);
+                else if (reader.ValueTextEquals("kind"u8)) Kind = Text(ref reader, data);
+                else if (reader.ValueTextEquals("startTime"u8)) StartTime = Time(ref reader, data);
+                else if (reader.ValueTextEquals("endTime"u8)) EndTime = NullableTime(ref reader, data);
+                else if (reader.ValueTextEquals("status"u8)) Status = Text(ref reader, data);
+                else if (reader.ValueTextEquals("statusMessage"u8)) StatusMessage = Text(ref reader, data);
+                else if (reader.ValueTextEquals("model"u8)) ModelBytes = Text(ref reader, data);
+                else if (reader.ValueTextEquals("provider"u8)) Provider = Text(ref reader, data);
+                else if (reader.ValueTextEquals("inputTokens"u8)) InputTokens = reader.Read() && reader.TokenType != JsonTokenType.Null ? reader.GetInt64() : null;
+                else if (reader.ValueTextEquals("outputTokens"u8)) OutputTokens = reader.Read() && reader.TokenType != JsonTokenType.Null ? reader.GetInt64() : null;
+                else if (reader.ValueTextEquals("costUsd"u8)) CostUsd = reader.Read() && reader.TokenType != JsonTokenType.Null ? reader.GetDecimal() : null;
+                else if (reader.ValueTextEquals("input"u8)) Input = Raw(ref reader, data);
+                else if (reader.ValueTextEquals("output"u8)) Output = Raw(ref reader, data);
+                else if (reader.ValueTextEquals("attributes"u8)) Attributes = Raw(ref reader, data);
+                else
+                {
+                    reader.Read();
+                    reader.Skip();
+                }
+            }
+            return true;
+        }
+
+        private static void Expect(ref Utf8JsonReader reader, JsonTokenType type)
+        {
+            if (!reader.Read() || reader.TokenType != type)
+                throw new JsonException($"A span event's JSON has {reader.TokenType} where {type} was expected.");
+        }
+
+        /// <summary>A string value's UTF-8 bytes; null reads as empty, as the columns store a missing text.</summary>
+        private static ReadOnlyMemory<byte> Text(ref Utf8JsonReader reader, byte[] data)
+        {
+            reader.Read();
+            if (reader.TokenType == JsonTokenType.Null)
+                return default;
+            if (reader.TokenType != JsonTokenType.String)
+                throw new JsonException($"A span event's JSON has {reader.TokenType} where a string was expected.");
+            if (!reader.ValueIsEscaped && !reader.HasValueSequence)
+                return data.AsMemory((int)reader.TokenStartIndex + 1, reader.ValueSpan.Length);
+            var copy = new byte[reader.HasValueSequence ? reader.ValueSequence.Length : reader.ValueSpan.Length];
+            return copy.AsMemory(0, reader.CopyString(copy));
+        }
+
+        private static ReadOnlyMemory<byte>? Raw(ref Utf8JsonReader reader, byte[] data)
+        {
+            reader.Read();
+            if (reader.TokenType == JsonTokenType.Null)
+                return null;
+            var start = (int)reader.TokenStartIndex;
+            reader.Skip();
+            return data.AsMemory(start, (int)reader.BytesConsumed - start);
+        }
+
+        private static DateTimeOffset? NullableTime(ref Utf8JsonReader reader, byte[] data)
+        {
+            if (reader.Read() && reader.TokenType == JsonTokenType.Null)
+                return null;
+            return ParseTime(ref reader);
+        }
+
+        private static DateTimeOffset Time(ref Utf8JsonReader reader, byte[] data)
+        {
+            reader.Read();
+            return ParseTime(ref reader);
+        }
+
+        /// <summary>The one form the log writes (<see cref="UtcMicrosecondsConverter.Format"/>) parsed by hand; anything else as the converter reads it.</summary>
+        private static DateTimeOffset ParseTime(ref Utf8JsonReader reader)
+        {
+            if (reader.TokenType != JsonTokenType.String)
+                throw new JsonException($"A span event's JSON has {reader.TokenType} where a time was expected.");
+            var s = reader.ValueSpan;
+            if (!reader.ValueIsEscaped && !reader.HasValueSequence && s.Length == 27 && s[4] == '-' && s[7] == '-' && s[10] == 'T'
+                && s[13] == ':' && s[16] == ':' && s[19] == '.' && s[26] == 'Z'
+                && Digits(s[..4], out var year) && Digits(s.Slice(5, 2), out var month) && Digits(s.Slice(8, 2), out var day)
+                && Digits(s.Slice(11, 2), out var hour) && Digits(s.Slice(14, 2), out var minute) && Digits(s.Slice(17, 2), out var second)
+                && Digits(s.Slice(20, 6), out var micros) && month is >= 1 and <= 12 && day >= 1 && day <= DateTime.DaysInMonth(year, month)
+                && hour < 24 && minute < 60 && second < 60)
+                return new DateTimeOffset(new DateTime(year, month, day, hour, minute, second, DateTimeKind.Utc).Ticks + micros * 10L, TimeSpan.Zero);
+            return DateTimeOffset.Parse(reader.GetString()!, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal);
+        }
+
+        private static bool Digits(ReadOnlySpan<byte> text, out int value) =>
+            Utf8Parser.TryParse(text, out value, out var consumed) && consumed == text.Length && text[0] != '-' && text[0] != '+' && value >= 0;
+    }
+}

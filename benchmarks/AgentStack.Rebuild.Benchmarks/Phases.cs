@@ -1,0 +1,94 @@
+using System.Diagnostics;
+using System.Globalization;
+using AgentStack.EventStore.Sqlite;
+using AgentStack.Events;
+using AgentStack.Projections.Analytics.ChDb;
+using AgentStack.Projections.Spans;
+using AgentStack.Projections.Spans.Rebuilding;
+
+/// <summary>
+/// The rebuild's phases timed one by one in this process, over a log the main benchmark wrote (issue 14):
+/// reading the log in pages, decoding events into rows, encoding the rows for ClickHouse, and chDB's inserts.
+/// Usage: AgentStack.Rebuild.Benchmarks phases [data dir with events.db] [page size]
+/// </summary>
+internal static class Phases
+{
+    public static async Task RunAsync(string dataDir, int pageSize)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        await using var store = new SqliteEventStore(new SqliteEventStoreOptions(Path.Combine(dataDir, "events.db")), TimeProvider.System);
+        var read = Stopwatch.StartNew();
+        var batches = new List<IReadOnlyList<StoredEvent>>();
+        long position = 0, events = 0;
+        while (true)
+        {
+            var batch = await store.ReadAllAsync(position, pageSize, CancellationToken.None);
+            if (batch.Count == 0)
+                break;
+            batches.Add(batch);
+            position = batch[^1].Position;
+            events += batch.Count;
+        }
+        read.Stop();
+        Line("read the log", read.Elapsed, events);
+
+        var decode = Stopwatch.StartNew();
+        var rows = batches.Select(SpanRows.Of).ToList();
+        decode.Stop();
+        Line("decode (SpanRows.Of)", decode.Elapsed, events);
+
+        var encode = Stopwatch.StartNew();
+        var encoded = rows.Select(r => (Spans: SpansProjection.SpanRowsJson(r.Spans), Traces: SpansProjection.TraceRowsJson(r.Traces))).ToList();
+        encode.Stop();
+        Line("encode JSONEachRow", encode.Elapsed, events);
+        Console.WriteLine(string.Create(inv, $"  {encoded.Sum(e => (long)e.Spans.Length) / 1e6:0.0} MB spans, {encoded.Sum(e => (long)e.Traces.Length) / 1e6:0.0} MB traces"));
+
+        var chdbPath = Path.Combine(dataDir, "phases-chdb");
+        using var analytics = new ChDbAnalyticsStore(new ChDbOptions { DataPath = chdbPath });
+        await analytics.ExecuteAsync("CREATE DATABASE IF NOT EXISTS agentstack", null, CancellationToken.None);
+        var tables = SpansTables.Version(Environment.TickCount64);
+        await SpansSchema.CreateAsync(analytics, tables, CancellationToken.None);
+        var spans = TimeSpan.Zero;
+        var traces = TimeSpan.Zero;
+        foreach (var (s, t) in encoded)
+        {
+            var watch = Stopwatch.StartNew();
+            await analytics.InsertJsonEachRowAsync(tables.Spans, s, CancellationToken.None);
+            spans += watch.Elapsed;
+            watch.Restart();
+            await analytics.InsertJsonEachRowAsync(tables.Traces, t, CancellationToken.None);
+            traces += watch.Elapsed;
+        }
+        Line("chDB insert spans", spans, events);
+        Line("chDB insert traces", traces, events);
+
+        // The path the projection takes now: RowBinary straight from the stored JSON, into its own tables.
+        var binary = Stopwatch.StartNew();
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+        var binaryRows = batches.Select(SpanRowsBinary.Of).ToList();
+        binary.Stop();
+        Line("decode+encode RowBinary", binary.Elapsed, events);
+        Console.WriteLine(string.Create(inv, $"  {binaryRows.Sum(e => (long)e.Spans.Length) / 1e6:0.0} MB spans, {binaryRows.Sum(e => (long)e.Traces.Length) / 1e6:0.0} MB traces; CPU {(Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds:0.00} s"));
+        var binaryTables = SpansTables.Version(Environment.TickCount64 + 1);
+        await SpansSchema.CreateAsync(analytics, binaryTables, CancellationToken.None);
+        spans = traces = TimeSpan.Zero;
+        foreach (var e in binaryRows)
+        {
+            var watch = Stopwatch.StartNew();
+            await analytics.InsertRowBinaryAsync(binaryTables.Spans, e.Spans, CancellationToken.None);
+            spans += watch.Elapsed;
+            watch.Restart();
+            await analytics.InsertRowBinaryAsync(binaryTables.Traces, e.Traces, CancellationToken.None);
+            traces += watch.Elapsed;
+        }
+        Line("chDB RowBinary spans", spans, events);
+        Line("chDB RowBinary traces", traces, events);
+        var parity = await ProjectionParity.CompareAsync(analytics, tables, binaryTables, CancellationToken.None);
+        Console.WriteLine($"parity JSONEachRow vs RowBinary: {parity}");
+        await SpansSchema.DropAsync(analytics, tables, CancellationToken.None);
+        await SpansSchema.DropAsync(analytics, binaryTables, CancellationToken.None);
+
+        void Line(string what, TimeSpan took, long count) =>
+            Console.WriteLine(string.Create(inv, $"{what,-24} {took.TotalSeconds,8:0.00} s  {count / took.TotalSeconds,12:N0} events/s"));
+    }
+}
