@@ -4,7 +4,6 @@ using AgentStack.Otlp.Receiving;
 using Grpc.AspNetCore.Server;
 using Grpc.AspNetCore.Server.Model;
 using Grpc.Reflection;
-using Microsoft.AspNetCore.Http;
 using OpenTelemetry.Proto.Collector.Trace.V1;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
@@ -64,6 +63,8 @@ public static class OtlpRegistration
         return endpoints.Endpoints
             .Select(e => e.Metadata.GetMetadata<GrpcMethodMetadata>()?.Method.ServiceName)
             .OfType<string>()
+            // gRPC's catch-all for unknown services and methods ("{unimplementedService}") is no service.
+            .Where(name => name.Length > 0 && !name.Contains('{', StringComparison.Ordinal))
             .Distinct(StringComparer.Ordinal)
             .Select(name => known.TryGetValue(name, out var descriptor) ? descriptor
                 : throw new InvalidOperationException($"The gRPC service {name} is mapped but has no descriptor for reflection: add it in OtlpRegistration."))

@@ -78,7 +78,15 @@ public sealed class when_every_grpc_method_meets_every_kind_of_key(GrpcServerFix
         var canaries = new[] { displayCanary, spanCanary, a.Secret[..12], lacking[Requires.Read].Secret[..12] };
 
         using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{fixture.GrpcPort}");
-        var methods = await MethodsAsync(channel);
+        Dictionary<string, bool> methods;
+        try
+        {
+            methods = await MethodsAsync(channel);
+        }
+        catch (RpcException e)
+        {
+            throw new InvalidOperationException($"gRPC server reflection failed: {e.Status}. Server output:\n{Server.Output[^Math.Min(Server.Output.Length, 4000)..]}", e);
+        }
         var rules = EndpointRules.Grpc.ToDictionary(r => r.Route, StringComparer.Ordinal);
         var missing = methods.Keys.Where(m => !rules.ContainsKey(m)).ToList();
         missing.ShouldBeEmpty(
