@@ -58,7 +58,7 @@ public static class OtlpRegistration
     /// </summary>
     private static List<Google.Protobuf.Reflection.ServiceDescriptor> GrpcServiceDescriptors(EndpointDataSource endpoints)
     {
-        var known = new[] { TraceService.Descriptor, Grpc.Reflection.V1Alpha.ServerReflection.Descriptor }
+        var known = new[] { TraceService.Descriptor, Grpc.Reflection.V1Alpha.ServerReflection.Descriptor, Grpc.Reflection.V1.ServerReflection.Descriptor }
             .ToDictionary(d => d.FullName, StringComparer.Ordinal);
         return endpoints.Endpoints
             .Select(e => e.Metadata.GetMetadata<GrpcMethodMetadata>()?.Method.ServiceName)

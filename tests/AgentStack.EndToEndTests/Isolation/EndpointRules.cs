@@ -113,6 +113,7 @@ public static class EndpointRules
         new("GRPC", "/opentelemetry.proto.collector.trace.v1.TraceService/Export", Requires.Ingest, Reach.Own),
         // The list of services itself: public, it holds no project's data.
         new("GRPC", "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", Requires.Anyone, Reach.Own),
+        new("GRPC", "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", Requires.Anyone, Reach.Own),
     ];
 
     /// <summary>A value for each route parameter the matrix knows; an unknown one gets a harmless placeholder.</summary>
