@@ -63,6 +63,7 @@ scripts/check-packages.sh || status=1
 # Security and delivery checks (issue 17), the same commands the GitHub workflow runs.
 scripts/check-vulnerable.sh || status=1
 scripts/scan-secrets.sh || status=1
+scripts/check-analyzers.sh --no-build || status=1  # scripts/setup.sh built the solution, analyzers as errors
 scripts/check-workflows.sh || status=1
 
 echo

@@ -34,6 +34,8 @@ public static class AccessRegistration
         var authorization = services.AddAuthorizationBuilder();
         foreach (var scope in Scopes.All)
             authorization.AddPolicy(scope, p => p.RequireClaim(ApiKeyClaims.Scope, scope));
+        authorization.AddPolicy(Policies.Operator, p => p.RequireClaim(ApiKeyClaims.Scope, Scopes.Admin)
+            .RequireClaim(ApiKeyClaims.Project, AccessBootstrap.DefaultProject));
         services.AddDashboardSignIn();
         return services;
     }

@@ -21,6 +21,8 @@ public static class CommandsRegistration
     public static IServiceCollection AddCollector(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<IngestOptions>().Bind(configuration.GetSection(IngestOptions.Section));
+        // A project's limits: the deployment's, then the project's own section on top (named options, one per project).
+        services.AddSingleton<IConfigureOptions<IngestOptions>>(new ProjectIngestLimits(configuration));
         services.AddOptions<MaskingOptions>().Bind(configuration.GetSection(MaskingOptions.Section));
         services.AddGuard();
         services.AddSingleton<IngestMetrics>();

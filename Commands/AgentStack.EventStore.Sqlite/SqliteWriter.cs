@@ -39,6 +39,7 @@ internal sealed class SqliteWriter : IDisposable
 
     public SqliteConnection Connection { get; }
 
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Security", "CA2100:Review SQL queries for security vulnerabilities", Justification = "PRAGMA takes no parameters: busy_timeout is a number formatted from a TimeSpan of the configuration")]
     public static SqliteWriter Open(string connectionString, TimeSpan busyTimeout)
     {
         var connection = new SqliteConnection(connectionString);

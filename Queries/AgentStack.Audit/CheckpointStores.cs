@@ -210,6 +210,7 @@ public sealed class PostgresCheckpointStore : ICheckpointStore, IAsyncDisposable
         return list;
     }
 
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Security", "CA2100:Review SQL queries for security vulnerabilities", Justification = "the SQL names only tables of a schema validated as an identifier (see the constructor); every value is a parameter")]
     public async Task<bool> AddAsync(Checkpoint checkpoint, IReadOnlyList<string> frontier,
         IReadOnlyCollection<CheckpointedHead> streamHeads, CancellationToken ct)
     {

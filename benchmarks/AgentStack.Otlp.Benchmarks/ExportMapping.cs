@@ -78,7 +78,7 @@ public class ExportMapping
         for (var t = 1; t <= 10; t++)
         {
             var traceId = new byte[16];
-            Random.Shared.NextBytes(traceId.AsSpan(0, 12));
+            System.Security.Cryptography.RandomNumberGenerator.Fill(traceId.AsSpan(0, 12));
             traceId[15] = (byte)t;
             for (var s = 1; s <= 10; s++)
             {
@@ -125,7 +125,7 @@ public class ExportMapping
             w.WriteStartArray("spans");
             for (var t = 1; t <= 10; t++)
             {
-                var trace = $"{Random.Shared.Next(0, 0xffffff):x6}01{t:x24}";
+                var trace = $"{System.Security.Cryptography.RandomNumberGenerator.GetInt32(0, 0xffffff):x6}01{t:x24}";
                 for (var s = 1; s <= 10; s++)
                 {
                     w.WriteStartObject();

@@ -19,6 +19,7 @@ public sealed record FuzzCase(int Index, string Target, string Mutation, byte[] 
 /// timestamps, deep nesting, invalid UTF-8 (in keys and values), NUL bytes, duplicate keys, oversized strings,
 /// compression bombs and slow bodies. Trace ids are fresh per request, so a span can only collide with itself.
 /// </summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Security", "CA5394:Do not use insecure randomness", Justification = "seeded pseudo-random test data, replayable from the printed seed; nothing secret is drawn")]
 public sealed class HostileRequests(int seed)
 {
     private readonly Random random = new(seed);

@@ -7,6 +7,7 @@ namespace AgentStack.FuzzTests;
 /// Byte-level damage done to a well-formed body: what a broken client, a flaky proxy or an attacker
 /// sends. Every operator is deterministic for a given <see cref="Random"/>, so a seed replays a run.
 /// </summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Security", "CA5394:Do not use insecure randomness", Justification = "seeded pseudo-random test data, replayable from the printed seed; nothing secret is drawn")]
 public static class Mutations
 {
     /// <summary>Invalid UTF-8: a lone continuation byte, an overlong form, a UTF-16 surrogate, bytes never valid.</summary>

@@ -20,7 +20,7 @@ public sealed class when_hostile_requests_arrive
 {
     private static readonly int Seed = Environment.GetEnvironmentVariable("AGENTSTACK_FUZZ_SEED") is { Length: > 0 } s
         ? int.Parse(s, CultureInfo.InvariantCulture)
-        : Random.Shared.Next();
+        : System.Security.Cryptography.RandomNumberGenerator.GetInt32(int.MaxValue);
 
     private static int CaseSeed(int phase, int index) => unchecked(Seed * 31 + phase * 1_000_003 + index);
 

@@ -81,7 +81,7 @@ public static class OtlpSpanMapper
         }
         if (spans.Count > limits.MaxSpansPerBatch)
         {
-            errors["resourceSpans"] = [$"the request holds {spans.Count} spans; the limit is {limits.MaxSpansPerBatch} per request (AgentStack:Ingest:MaxSpansPerBatch)"];
+            errors["resourceSpans"] = [$"the request holds {spans.Count} spans; the limit is {limits.MaxSpansPerBatch} per request (MaxSpansPerBatch)"];
             return new MappingResult([], errors, spans.Count);
         }
         if (errors.Count > 0)

@@ -47,7 +47,8 @@ public static class OtlpHttpEndpoints
 
     private static async Task<IResult> ExportAsync(HttpContext http, OtlpIngestor ingestor)
     {
-        var limits = ingestor.Limits;
+        var (project, keyId) = http.User.ApiKey();
+        var limits = ingestor.Ingestion.LimitsFor(project);
         var ct = http.RequestAborted;
         var mediaType = MediaTypeHeaderValue.TryParse(http.Request.ContentType, out var parsed) ? parsed.MediaType.Value : null;
         var json = string.Equals(mediaType, Json, StringComparison.OrdinalIgnoreCase);
@@ -81,7 +82,6 @@ public static class OtlpHttpEndpoints
             return Failure(json, StatusCodes.Status400BadRequest, Code.InvalidArgument, "Invalid OTLP/JSON body", e.Message, e.Field);
         }
 
-        var (project, keyId) = http.User.ApiKey();
         var outcome = await ingestor.IngestAsync(request, project, keyId, ct);
         switch (outcome)
         {
@@ -97,6 +97,8 @@ public static class OtlpHttpEndpoints
             case IngestOutcome.Invalid invalid:
                 return Failure(json, invalid.HttpStatus, (Code)invalid.RpcCode, "Some spans are invalid; nothing was recorded",
                     invalid.Message, null, invalid.Errors);
+            case IngestOutcome.TooLarge tooLarge:
+                return Failure(json, tooLarge.HttpStatus, (Code)tooLarge.RpcCode, "Request body too large", tooLarge.Message, "body");
             case IngestOutcome.Conflicted conflicted:
                 return Failure(json, conflicted.HttpStatus, (Code)conflicted.RpcCode,
                     "Spans conflict with what is already recorded; nothing was recorded", conflicted.Message, null,

@@ -12,8 +12,6 @@ namespace AgentStack.Otlp.Receiving;
 /// </summary>
 public sealed class OtlpIngestor(SpanIngestion ingestion, PriceTable prices, TimeProvider clock)
 {
-    public IngestOptions Limits => ingestion.Limits;
-
     public SpanIngestion Ingestion => ingestion;
 
     /// <summary>
@@ -25,7 +23,13 @@ public sealed class OtlpIngestor(SpanIngestion ingestion, PriceTable prices, Tim
     public Task<IngestOutcome> IngestAsync(ExportTraceServiceRequest request, string project, string keyId, CancellationToken ct)
     {
         var now = clock.GetUtcNow();
-        var mapped = OtlpSpanMapper.Map(request, project, prices, ingestion.Limits, now);
+        var limits = ingestion.LimitsFor(project);
+        // OTLP/HTTP bounded the body already; a gRPC message is bounded by the deployment's largest limit
+        // (MaxReceiveMessageSize), so the project's own is checked here (issue 17, item 2).
+        if (request.CalculateSize() is var size && size > limits.MaxBodyBytes)
+            return Task.FromResult<IngestOutcome>(ingestion.TooLarge(
+                $"the message is {size} bytes; the limit is {limits.MaxBodyBytes} bytes (MaxBodyBytes); nothing was recorded. Export smaller batches."));
+        var mapped = OtlpSpanMapper.Map(request, project, prices, limits, now);
         if (mapped.Errors.Count > 0)
             return Task.FromResult<IngestOutcome>(ingestion.Invalid(mapped.Errors));
         return ingestion.RecordAsync(project, keyId, now, mapped.Spans, ct);

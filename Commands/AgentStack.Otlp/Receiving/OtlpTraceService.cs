@@ -14,7 +14,8 @@ namespace AgentStack.Otlp.Receiving;
 /// ApiKey scheme and ingest policy apply. Status codes are the outcome's google.rpc code (<see cref="IngestOutcome"/>,
 /// the OTLP spec's gRPC failure table): invalid data INVALID_ARGUMENT (not retryable), a durable-append failure or
 /// timeout UNAVAILABLE (retryable), a conflicting re-send ALREADY_EXISTS; oversized messages are refused by gRPC
-/// itself with RESOURCE_EXHAUSTED. A message that is not valid protobuf (truncated, corrupt, nested too deep) is
+/// itself with RESOURCE_EXHAUSTED above the deployment's largest body limit, and by <see cref="OtlpIngestor"/>
+/// above the project's own. A message that is not valid protobuf (truncated, corrupt, nested too deep) is
 /// INVALID_ARGUMENT naming why, as on OTLP/HTTP: the method is bound by <see cref="OtlpTraceMethodProvider"/>, whose
 /// request marshaller turns the parser's exception into that status (the generated binding's marshaller would
 /// surface it as UNKNOWN, "Exception was thrown by handler"; issue 17, item 5).
@@ -37,6 +38,7 @@ public sealed class OtlpTraceService(OtlpIngestor ingestor)
             },
             IngestOutcome.Recorded => new ExportTraceServiceResponse(),
             IngestOutcome.Invalid i => throw new RpcException(new Status((StatusCode)i.RpcCode, i.Message)),
+            IngestOutcome.TooLarge t => throw new RpcException(new Status((StatusCode)t.RpcCode, t.Message)),
             IngestOutcome.Conflicted c => throw new RpcException(new Status((StatusCode)c.RpcCode, c.Message)),
             IngestOutcome.Unavailable u => throw new RpcException(new Status((StatusCode)u.RpcCode, u.Message)),
             _ => throw new InvalidOperationException($"Unknown outcome {outcome}"),

@@ -1,4 +1,3 @@
-using AgentStack.Access;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.HttpOverrides;
@@ -6,8 +5,6 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using System.Globalization;
-using System.Security.Claims;
 
 namespace AgentStack.Hosting.Protecting;
 
@@ -15,9 +12,7 @@ namespace AgentStack.Hosting.Protecting;
 /// The HTTP controls of issue 17, item 2 (docs/administration.md): no <c>Server</c> banner; security headers on
 /// every answer and a Content-Security-Policy for the dashboard; HSTS on HTTPS requests (also behind a
 /// TLS-terminating proxy with <c>AgentStack:ForwardedHeaders=true</c>); CORS closed to every origin but those in
-/// <c>AgentStack:Dashboard:Origins</c> (the dashboard is served from the API's own origin, which needs none);
-/// a request body larger than the project's <c>AgentStack:Projects:{project}:Ingest:MaxBodyBytes</c> refused
-/// with 413 before it is read.
+/// <c>AgentStack:Dashboard:Origins</c> (the dashboard is served from the API's own origin, which needs none).
 /// </summary>
 public static class HttpProtection
 {
@@ -77,23 +72,13 @@ public static class HttpProtection
         return app;
     }
 
-    /// <summary>After authentication (limits are per key and per project): rate limits, then the project's body limit.</summary>
+    /// <summary>
+    /// After authentication (limits are per key and per project): rate limits. A project's body, batch, attribute and
+    /// payload limits are the ingestion service's (SpanIngestion.LimitsFor), for every ingestion endpoint alike.
+    /// </summary>
     public static WebApplication UseTenantLimits(this WebApplication app)
     {
         app.UseRateLimiter();
-        app.Use(async (http, next) =>
-        {
-            if (http.User.FindFirstValue(ApiKeyClaims.Project) is { } project && http.Request.ContentLength is { } length
-                && app.Configuration.GetValue<long?>($"AgentStack:Projects:{project}:Ingest:MaxBodyBytes") is { } limit && length > limit)
-            {
-                await TypedResults.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "Request body too large",
-                    detail: $"The body is {length.ToString(CultureInfo.InvariantCulture)} bytes; this project accepts at most " +
-                        $"{limit.ToString(CultureInfo.InvariantCulture)} (AgentStack:Projects:{project}:Ingest:MaxBodyBytes).",
-                    extensions: new Dictionary<string, object?> { ["field"] = "body", ["limit"] = limit }).ExecuteAsync(http);
-                return;
-            }
-            await next(http);
-        });
         return app;
     }
 }

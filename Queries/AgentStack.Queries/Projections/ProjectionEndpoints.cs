@@ -28,7 +28,7 @@ public static class ProjectionEndpoints
 {
     public static RouteGroupBuilder MapProjectionStatus(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/projections").WithTags("Projections").RequireAuthorization(Scopes.Admin);
+        var group = app.MapGroup("/api/projections").WithTags("Projections").RequireAuthorization(Policies.Operator);
         group.MapGet("/", GetStatusAsync).WithName("GetProjections")
             .WithSummary("Each projection's checkpoint, lag (events and seconds), rate, state and rebuild progress");
         group.MapGet("/{name}/wait", WaitAsync).WithName("WaitForProjection")

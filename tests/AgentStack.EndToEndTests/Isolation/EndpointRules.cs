@@ -9,7 +9,7 @@ public enum Requires
     Read,
     Admin,
 
-    /// <summary>An admin key of project <c>default</c>, the operator's (creating projects).</summary>
+    /// <summary>An admin key of project <c>default</c>, the operator's (creating projects, projection operations).</summary>
     Operator,
 }
 
@@ -66,9 +66,9 @@ public static class EndpointRules
         new("POST", "/api/projects/{project}/keys/{keyId}/rotate", Requires.Admin, Reach.Project),
         new("GET", "/api/projects/{project}/access/history", Requires.Admin, Reach.Project),
 
-        // Projections (operations).
-        new("GET", "/api/projections", Requires.Admin, Reach.Own),
-        new("GET", "/api/projections/{name}/wait", Requires.Admin, Reach.Own),
+        // Projections (operations): deployment-wide, so the operator's admin key only (Policies.Operator).
+        new("GET", "/api/projections", Requires.Operator, Reach.Own),
+        new("GET", "/api/projections/{name}/wait", Requires.Operator, Reach.Own),
 
         // Security (issue 15): the guard screens text for the key's own project; alert rules are a project's.
         new("POST", "/v1/guard", Requires.Ingest, Reach.Own),
@@ -81,10 +81,10 @@ public static class EndpointRules
         new("GET", "/api/projects/{project}/sessions", Requires.Read, Reach.Project),
         new("GET", "/api/projects/{project}/sessions/{sessionId}", Requires.Read, Reach.Project),
 
-        // Projection operations (issue 14.6): deployment-wide, admin scope.
-        new("POST", "/api/projections/{name}/rebuild", Requires.Admin, Reach.Own),
-        new("POST", "/api/projections/{name}/pause", Requires.Admin, Reach.Own),
-        new("POST", "/api/projections/{name}/resume", Requires.Admin, Reach.Own),
+        // Projection operations (issue 14.6): deployment-wide, the operator's admin key only.
+        new("POST", "/api/projections/{name}/rebuild", Requires.Operator, Reach.Own),
+        new("POST", "/api/projections/{name}/pause", Requires.Operator, Reach.Own),
+        new("POST", "/api/projections/{name}/resume", Requires.Operator, Reach.Own),
 
         // Audit and erasure (issue 14): a project's history is read scope, erasure admin; the deployment's key,
         // its signed checkpoints and consistency proofs are public (anyone may hold and check them).
@@ -105,6 +105,18 @@ public static class EndpointRules
         // Dashboard session (sign-in itself, GET /signin, is not in the document: tested on its own).
         new("GET", "/api/session", Requires.Anyone, Reach.Own),
         new("POST", "/signout", Requires.Anyone, Reach.Own),
+    ];
+
+    /// <summary>
+    /// The rule of every gRPC method the server maps, as <c>/package.Service/Method</c> (Method "GRPC"): listed by gRPC
+    /// server reflection, checked by <see cref="when_every_grpc_method_meets_every_kind_of_key"/>.
+    /// </summary>
+    public static readonly IReadOnlyList<EndpointRule> Grpc =
+    [
+        new("GRPC", "/opentelemetry.proto.collector.trace.v1.TraceService/Export", Requires.Ingest, Reach.Own),
+        // The list of services itself: public, it holds no project's data.
+        new("GRPC", "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", Requires.Anyone, Reach.Own),
+        new("GRPC", "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", Requires.Anyone, Reach.Own),
     ];
 
     /// <summary>A value for each route parameter the matrix knows; an unknown one gets a harmless placeholder.</summary>

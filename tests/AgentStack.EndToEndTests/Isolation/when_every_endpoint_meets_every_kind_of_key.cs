@@ -13,7 +13,7 @@ namespace AgentStack.EndToEndTests.Isolation;
 /// key, revoked key, expired key, another project's key, a key lacking the scope} gets the right 401/403/404 and
 /// no byte of project A's data (its display name, span names, payloads, key prefixes) in any answer. The
 /// endpoints come from the document, the rules from <see cref="EndpointRules"/>: an endpoint without a rule
-/// fails the test. OTLP/gRPC is not in the document; its keys are tested in AgentStack.Otlp.Tests.
+/// fails the test. gRPC methods are not in the document: <see cref="when_every_grpc_method_meets_every_kind_of_key"/>.
 /// </summary>
 public sealed class when_every_endpoint_meets_every_kind_of_key(ServerFixture fixture) : IClassFixture<ServerFixture>
 {
@@ -138,7 +138,7 @@ public sealed class when_every_endpoint_meets_every_kind_of_key(ServerFixture fi
     [Fact]
     public async Task then_a_bad_sign_in_link_opens_no_session()
     {
-        using var client = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = Server.BaseAddress };
+        using var client = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false, CheckCertificateRevocationList = true }) { BaseAddress = Server.BaseAddress };
         foreach (var url in new[] { "/signin", "/signin?token=", "/signin?token=not-a-token", "/signin?token=" + ServerProcess.BootstrapKey })
         {
             using var response = await client.GetAsync(Path(url));

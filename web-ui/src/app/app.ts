@@ -16,7 +16,10 @@ import { AuthService } from './auth/auth.service';
           <a routerLink="/sessions" routerLinkActive="active">Sessions</a>
           @if (id.scopes.includes('admin')) {
             <a routerLink="/admin" routerLinkActive="active">Keys</a>
-            <a routerLink="/operations" routerLinkActive="active">Operations</a>
+            @if (id.project === 'default') {
+              <!-- Projection operations are the operator's: an admin key of project default (docs/administration.md). -->
+              <a routerLink="/operations" routerLinkActive="active">Operations</a>
+            }
           }
           <a routerLink="/audit" routerLinkActive="active">Audit</a>
         </nav>

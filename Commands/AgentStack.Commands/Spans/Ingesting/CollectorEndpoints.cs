@@ -37,7 +37,8 @@ public static class CollectorEndpoints
     private static async Task<Results<Ok<RecordSpansResponse>, ValidationProblem, ProblemHttpResult>> RecordSpansAsync(
         HttpContext http, SpanIngestion ingestion, TimeProvider clock)
     {
-        var limits = ingestion.Limits;
+        var key = http.User.ApiKey();
+        var limits = ingestion.LimitsFor(key.Project);
         if (!http.Request.HasJsonContentType())
             return Problem(StatusCodes.Status415UnsupportedMediaType, "Unsupported media type",
                 "Send the batch as application/json.", "Content-Type");
@@ -49,7 +50,7 @@ public static class CollectorEndpoints
             return failure.HttpStatus == StatusCodes.Status400BadRequest
                 ? TypedResults.ValidationProblem(new Dictionary<string, string[]> { [failure.Field] = [failure.Detail] },
                     title: "The request body is not a valid span batch")
-                : Problem(failure.HttpStatus, failure.Title, failure.Detail, failure.Field);
+                : Problem(failure.HttpStatus, failure.Title, failure.Detail, failure.Field, failure.Limit, failure.LimitValue);
         }
 
         SpanBatchRequest? request;
@@ -73,7 +74,6 @@ public static class CollectorEndpoints
             return TypedResults.ValidationProblem(errors, title: "Some spans are invalid; nothing was recorded");
         }
 
-        var key = http.User.ApiKey();
         switch (await ingestion.RecordAsync(key.Project, key.KeyId, now, spans, http.RequestAborted))
         {
             case IngestOutcome.Recorded recorded:
@@ -88,6 +88,8 @@ public static class CollectorEndpoints
                 };
                 problem.Extensions["conflicts"] = conflicts.Select(c => new { traceId = c.TraceId, spanId = c.SpanId, reason = c.Reason }).ToArray();
                 return TypedResults.Problem(problem);
+            case IngestOutcome.TooLarge tooLarge:
+                return Problem(tooLarge.HttpStatus, "Request body too large", tooLarge.Message, "body", "MaxBodyBytes", limits.MaxBodyBytes);
             case IngestOutcome.Invalid invalid:
                 return TypedResults.ValidationProblem(invalid.Errors, title: "Some spans are invalid; nothing was recorded");
             case IngestOutcome.Unavailable unavailable:
@@ -99,11 +101,17 @@ public static class CollectorEndpoints
         }
     }
 
-    private static ProblemHttpResult Problem(int status, string title, string detail, string? field)
+    private static ProblemHttpResult Problem(int status, string title, string detail, string? field,
+        string? limit = null, long? limitValue = null)
     {
         var problem = new Microsoft.AspNetCore.Mvc.ProblemDetails { Status = status, Title = title, Detail = detail };
         if (field is not null)
             problem.Extensions["field"] = field;
+        if (limit is not null)
+        {
+            problem.Extensions["limit"] = limit;
+            problem.Extensions["limitValue"] = limitValue;
+        }
         return TypedResults.Problem(problem);
     }
 

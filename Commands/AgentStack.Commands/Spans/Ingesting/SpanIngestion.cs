@@ -24,6 +24,9 @@ public abstract record IngestOutcome(int HttpStatus, int RpcCode)
     public sealed record Invalid(string Message, Dictionary<string, string[]> Errors)
         : IngestOutcome(StatusCodes.Status400BadRequest, RpcCodes.InvalidArgument);
 
+    /// <summary>The request is over the project's body limit (<c>MaxBodyBytes</c>): 413, gRPC RESOURCE_EXHAUSTED.</summary>
+    public sealed record TooLarge(string Message) : IngestOutcome(StatusCodes.Status413PayloadTooLarge, RpcCodes.ResourceExhausted);
+
     public sealed record Conflicted(string Message, IReadOnlyList<SpanConflict> Conflicts)
         : IngestOutcome(StatusCodes.Status409Conflict, RpcCodes.AlreadyExists);
 
@@ -47,15 +50,23 @@ public static class RpcCodes
 /// once the command is sent, and sending waits without observing cancellation), and turns the reply or the failure
 /// into an <see cref="IngestOutcome"/>. A 2xx therefore always means durable (docs/architecture.md, invariant 1).
 /// </summary>
-public sealed class SpanIngestion(ISpanRecorder recorder, IOptions<IngestOptions> options, IngestMetrics metrics,
+public sealed class SpanIngestion(ISpanRecorder recorder, IOptionsMonitor<IngestOptions> options, IngestMetrics metrics,
     IOptions<MaskingOptions> masking, ILogger<SpanIngestion> logger)
 {
-    public IngestOptions Limits => options.Value;
+    /// <summary>The deployment's limits (<c>AgentStack:Ingest</c>).</summary>
+    public IngestOptions Limits => options.CurrentValue;
+
+    /// <summary>
+    /// One project's limits: the deployment's with the project's own overrides (<c>AgentStack:Projects:{project}:Ingest</c>).
+    /// Every endpoint reads them once the key is authenticated, before it reads the body, so a batch over a limit is
+    /// refused whole (docs/architecture.md, invariant 7).
+    /// </summary>
+    public IngestOptions LimitsFor(string project) => options.Get(project);
 
     public async Task<IngestOutcome> RecordAsync(string project, string keyId, DateTimeOffset receivedAt,
         IReadOnlyList<SpanRecord> spans, CancellationToken ct)
     {
-        var timeout = options.Value.CommandTimeout;
+        var timeout = options.CurrentValue.CommandTimeout;
         // Issue 15: a project's masking policy applies before anything is stored, whatever the endpoint.
         var command = new RecordSpans(NewId.NextGuid(), project, keyId, receivedAt, SpanMasking.Apply(spans, project, masking.Value));
         try
@@ -90,6 +101,13 @@ public sealed class SpanIngestion(ISpanRecorder recorder, IOptions<IngestOptions
             + (errors.Count > 10 ? $"; and {errors.Count - 10} more" : ""), errors);
     }
 
+    /// <summary>The request is over the project's body limit: counted.</summary>
+    public IngestOutcome.TooLarge TooLarge(string message)
+    {
+        metrics.Rejected.Add(1);
+        return new(message);
+    }
+
     public void CountRejected() => metrics.Rejected.Add(1);
 
     private static bool IsUnavailable(Exception e) => e switch
@@ -103,7 +121,8 @@ public sealed class SpanIngestion(ISpanRecorder recorder, IOptions<IngestOptions
 }
 
 /// <summary>Why a request body was refused before parsing; each endpoint renders it in its own format.</summary>
-public sealed record BodyFailure(int HttpStatus, int RpcCode, string Title, string Detail, string Field);
+public sealed record BodyFailure(int HttpStatus, int RpcCode, string Title, string Detail, string Field,
+    string? Limit = null, long? LimitValue = null);
 
 /// <summary>
 /// Reads an ingestion request body once, for every HTTP endpoint: Content-Encoding (gzip or none), the size limit
@@ -162,5 +181,5 @@ public static class IngestBody
 
     private static BodyFailure TooLarge(IngestOptions limits, string what) =>
         new(StatusCodes.Status413PayloadTooLarge, RpcCodes.ResourceExhausted, "Request body too large",
-            $"{what} (AgentStack:Ingest:MaxBodyBytes). Send smaller batches.", "body");
+            $"{what} (MaxBodyBytes). Send smaller batches.", "body", "MaxBodyBytes", limits.MaxBodyBytes);
 }

@@ -26,7 +26,7 @@ public static partial class SpanValidator
             errors["spans"] = ["spans must hold at least one span"];
         if (spans.Count > limits.MaxSpansPerBatch)
         {
-            errors["spans"] = [$"spans holds {spans.Count} spans; the limit is {limits.MaxSpansPerBatch} per batch"];
+            errors["spans"] = [$"spans holds {spans.Count} spans; the limit is {limits.MaxSpansPerBatch} per batch (MaxSpansPerBatch)"];
             return ([], errors);
         }
 
@@ -102,10 +102,13 @@ public static partial class SpanValidator
                     count++;
                     if (property.Name.Length > limits.MaxAttributeKeyLength)
                         Fail($"attributes.{Truncate(property.Name)}",
-                            $"attribute name is {property.Name.Length} characters; the limit is {limits.MaxAttributeKeyLength}");
+                            $"attribute name is {property.Name.Length} characters; the limit is {limits.MaxAttributeKeyLength} (MaxAttributeKeyLength)");
+                    else if (ValueLength(property.Value, limits.MaxAttributeValueLength) is var length && length > limits.MaxAttributeValueLength)
+                        Fail($"attributes.{property.Name}",
+                            $"attribute '{property.Name}' is {length} characters long; the limit is {limits.MaxAttributeValueLength} (MaxAttributeValueLength)");
                 }
                 if (count > limits.MaxAttributes)
-                    Fail("attributes", $"attributes holds {count} entries; the limit is {limits.MaxAttributes}");
+                    Fail("attributes", $"attributes holds {count} entries; the limit is {limits.MaxAttributes} (MaxAttributes)");
                 Payload(attributes, "attributes");
             }
         }
@@ -143,7 +146,7 @@ public static partial class SpanValidator
                 return;
             var raw = JsonMarshal.GetRawUtf8Value(element);
             if (raw.Length > limits.MaxPayloadBytes)
-                Fail(field, $"{field} is {raw.Length} bytes; the limit is {limits.MaxPayloadBytes} bytes");
+                Fail(field, $"{field} is {raw.Length} bytes; the limit is {limits.MaxPayloadBytes} bytes (MaxPayloadBytes)");
             else if (Depth(raw) > limits.MaxDepth)
                 Fail(field, $"{field} nests deeper than {limits.MaxDepth} levels");
         }
@@ -184,6 +187,18 @@ public static partial class SpanValidator
                 max = Math.Max(max, reader.CurrentDepth + 1);
         }
         return max;
+    }
+
+    /// <summary>
+    /// A string value's characters, any other value's JSON text in bytes; the raw text is an upper bound of the
+    /// characters, so a string is only decoded when that bound is over the limit.
+    /// </summary>
+    private static int ValueLength(JsonElement value, int limit)
+    {
+        var raw = JsonMarshal.GetRawUtf8Value(value).Length;
+        if (value.ValueKind != JsonValueKind.String)
+            return raw;
+        return raw - 2 <= limit ? raw - 2 : value.GetString()!.Length;
     }
 
     private static JsonElement? NullIfJsonNull(JsonElement? e) => e is { ValueKind: JsonValueKind.Null } ? null : e;

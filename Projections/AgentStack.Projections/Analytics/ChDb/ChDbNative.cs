@@ -211,6 +211,8 @@ internal sealed unsafe partial class ChDbNative
 
 // "libc" resolves to the process's C library; sigaction(2) with a NULL act only reads.
         [LibraryImport("libc", EntryPoint = "sigaction", SetLastError = true)]
+        // The system's C library only, never a file beside the application (CA5392).
+        [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
         public static partial int SigAction(int signum, void* act, void* oldact);
     }
 }
