@@ -65,7 +65,7 @@ internal static class Phases
         // The path the projection takes now: RowBinary straight from the stored JSON, into its own tables.
         var binary = Stopwatch.StartNew();
         var cpu = Process.GetCurrentProcess().TotalProcessorTime;
-        var binaryRows = batches.Select(SpanRowsBinary.Of).ToList();
+        var binaryRows = batches.Select(batch => SpanRowsBinary.Of(batch)).ToList();
         binary.Stop();
         Line("decode+encode RowBinary", binary.Elapsed, events);
         Console.WriteLine(string.Create(inv, $"  {binaryRows.Sum(e => (long)e.Spans.Length) / 1e6:0.0} MB spans, {binaryRows.Sum(e => (long)e.Traces.Length) / 1e6:0.0} MB traces; CPU {(Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds:0.00} s"));
