@@ -1,6 +1,7 @@
 using AgentStack.Access;
 using AgentStack.Queries.Comparing;
 using AgentStack.Queries.Erasure;
+using AgentStack.Queries.Findings;
 using AgentStack.Queries.Overview;
 using AgentStack.Queries.Projections;
 using AgentStack.Queries.Replay;
@@ -21,6 +22,7 @@ public static class QueriesRegistration
         services.AddSingleton<TracesAsOf>();
         services.AddSingleton<OverviewQueries>();
         services.AddSingleton<SessionQueries>();
+        services.AddSingleton<FindingsQueries>();
         return services;
     }
 
@@ -41,6 +43,7 @@ public static class QueriesRegistration
         project.MapOverview();
         project.MapSessions();
         project.MapCompare();
+        project.MapFindings();
         app.MapProjectionStatus();
         app.MapErasure();
         return app;
