@@ -27,7 +27,7 @@ public static class OverviewEndpoints
             .WithName("GetUsage").WithSummary("Cost and tokens per time bucket and model");
         overview.MapGet("/security", (string project, OverviewQueries q, TimeProvider clock, string? from, string? to, CancellationToken ct) =>
                 Run(clock, from, to, "day", r => q.GetSecurityAsync(project, r, ct)))
-            .WithName("GetSecurityTrend").WithSummary("Anomalies detected and prompt injections blocked per UTC day");
+            .WithName("GetSecurityTrend").WithSummary("Anomalies detected, prompt injections blocked by the guard and prompt injections detected in recorded spans, per UTC day");
         overview.MapGet("/latency", (string project, OverviewQueries q, TimeProvider clock, string? from, string? to, int? limit, CancellationToken ct) =>
                 limit is < 1 or > MaxScatterPoints
                     ? Task.FromResult<Results<Ok<LatencyScatter>, ValidationProblem>>(TypedResults.ValidationProblem(

@@ -42,14 +42,15 @@ public sealed class OverviewQueries(IAnalyticsStore analytics, TraceQueries trac
 
     /// <summary>
     /// From <c>findings</c> (issue 15.5), which holds every anomaly event and every guard block, one row each
-    /// (<c>security_findings</c> has no anomalies and keeps one row per kind and span).
+    /// and detection (<c>security_findings</c> has no anomalies and keeps one row per kind and span).
     /// </summary>
     public async Task<SecuritySeries> GetSecurityAsync(string project, OverviewRange range, CancellationToken ct)
     {
         const string sql = $$"""
             SELECT formatDateTime(toStartOfDay(detected_at), '%Y-%m-%d') AS day,
                    countIf(kind = 'anomaly') AS anomalies,
-                   countIf(kind = 'prompt_injection' AND action = 'block') AS prompt_injections_blocked
+                   countIf(kind = 'prompt_injection' AND action = 'block') AS prompt_injections_blocked,
+                   countIf(kind = 'prompt_injection' AND action = 'flag') AS prompt_injections_detected
             FROM agentstack.findings FINAL
             WHERE project = {project:String} AND detected_at >= {from:DateTime64(6)} AND detected_at < {to:DateTime64(6)}
             GROUP BY day
@@ -63,9 +64,9 @@ public sealed class OverviewQueries(IAnalyticsStore analytics, TraceQueries trac
         for (var day = range.From.UtcDateTime.Date; day < range.To.UtcDateTime; day = day.AddDays(1))
         {
             var key = day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
-            days.Add(byDay.TryGetValue(key, out var r) ? new SecurityDay(key, r.Anomalies, r.PromptInjectionsBlocked) : new SecurityDay(key, 0, 0));
+            days.Add(byDay.TryGetValue(key, out var r) ? new SecurityDay(key, r.Anomalies, r.PromptInjectionsBlocked, r.PromptInjectionsDetected) : new SecurityDay(key, 0, 0));
         }
-        return new SecuritySeries(Time(range.From), Time(range.To), rows.Sum(r => r.Anomalies + r.PromptInjectionsBlocked), days);
+        return new SecuritySeries(Time(range.From), Time(range.To), rows.Sum(r => r.Anomalies + r.PromptInjectionsBlocked + r.PromptInjectionsDetected), days);
     }
 
     public async Task<LatencyScatter> GetLatencyAsync(string project, OverviewRange range, int limit, CancellationToken ct)

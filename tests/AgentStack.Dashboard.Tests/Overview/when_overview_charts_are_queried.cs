@@ -6,7 +6,7 @@ namespace AgentStack.Dashboard.Tests.Overview;
 
 /// <summary>
 /// Each chart's query over rows in the very tables the analytics projection writes (spans, traces) and the
-/// detectors will fill (security_findings), on the real engine. Rows are written twice where the
+/// detectors fill (findings), on the real engine. Rows are written twice where the
 /// projection could re-write them, so FINAL must collapse them.
 /// </summary>
 public sealed class when_overview_charts_are_queried(OverviewEngine engine) : IClassFixture<OverviewEngine>
@@ -33,8 +33,9 @@ public sealed class when_overview_charts_are_queried(OverviewEngine engine) : IC
         return $$"""{"project":"{{project}}","trace_id":"{{trace}}","start_time":"{{T(start)}}","end_time":"{{T(start.AddSeconds(1))}}","root":[0,"{{T(start)}}","agent"],"spans":[["a","b","c"],[{{states}}],[{{zero}},{{zero}},{{zero}}],[{{zero}},{{zero}},{{zero}}],[{{zero}},{{zero}},{{zero}}],["2{{model}}","2","2"]],"position":{{position}}}""";
     }
 
-    private static string Finding(string project, string trace, string span, string kind, string action, DateTimeOffset at, long position = 1) =>
-        $$"""{"project":"{{project}}","trace_id":"{{trace}}","span_id":"{{span}}","kind":"{{kind}}","action":"{{action}}","score":0.97,"reason":"test","detected_at":"{{T(at)}}","position":{{position}}}""";
+    /// <summary>A row of <c>findings</c> (Analytics/Schema/050) as the findings projection writes it: one per finding event, keyed by its position.</summary>
+    private static string Finding(string project, string trace, string span, string kind, string action, DateTimeOffset at, long position) =>
+        $$"""{"project":"{{project}}","position":{{position}},"source_position":0,"trace_id":"{{trace}}","span_id":"{{span}}","kind":"{{kind}}","rule":"r","severity":"high","score":0.97,"reason":"test","field":"","start":0,"length":0,"action":"{{action}}","detector":"d","detector_version":"1","detected_at":"{{T(at)}}"}""";
 
     private static OverviewRange Range(string bucket) => new(Day, Day.AddDays(1), bucket);
 
@@ -63,23 +64,23 @@ public sealed class when_overview_charts_are_queried(OverviewEngine engine) : IC
     public async Task when_findings_are_stored_then_security_counts_anomalies_and_blocked_injections_per_day()
     {
         const string p = "security";
-        await engine.InsertAsync("agentstack.security_findings",
-            Finding(p, "t1", "s1", "prompt_injection", "block", Day.AddHours(3)),
-            Finding(p, "t1", "s1", "prompt_injection", "block", Day.AddHours(3), position: 2), // detector re-run: once
-            Finding(p, "t2", "s2", "prompt_injection", "allow", Day.AddHours(4)), // not blocked
-            Finding(p, "t3", "s3", "anomaly", "allow", Day.AddHours(5)),
-            Finding(p, "t4", "s4", "anomaly", "allow", Day.AddDays(1).AddHours(5)),
-            Finding(p, "t5", "s5", "pii", "block", Day.AddDays(1).AddHours(6)));
+        await engine.InsertAsync("agentstack.findings",
+            Finding(p, "", "", "prompt_injection", "block", Day.AddHours(3), position: 1),
+            Finding(p, "", "", "prompt_injection", "block", Day.AddHours(3), position: 1), // the same event projected again: once
+            Finding(p, "t2", "s2", "prompt_injection", "flag", Day.AddHours(4), position: 2), // detected in a span, not blocked
+            Finding(p, "t3", "s3", "anomaly", "flag", Day.AddHours(5), position: 3),
+            Finding(p, "t4", "s4", "anomaly", "flag", Day.AddDays(1).AddHours(5), position: 4),
+            Finding(p, "t5", "s5", "sensitive_data", "block", Day.AddDays(1).AddHours(6), position: 5));
 
         var security = await queries.GetSecurityAsync(p, new OverviewRange(Day, Day.AddDays(3), "day"), Ct);
 
         security.Days.ShouldBe(
         [
-            new SecurityDay("2026-03-10", 1, 1),
-            new SecurityDay("2026-03-11", 1, 0),
-            new SecurityDay("2026-03-12", 0, 0),
+            new SecurityDay("2026-03-10", 1, 1, 1),
+            new SecurityDay("2026-03-11", 1, 0, 0),
+            new SecurityDay("2026-03-12", 0, 0, 0),
         ]);
-        security.TotalFindings.ShouldBe(3);
+        security.TotalFindings.ShouldBe(4);
     }
 
     [Fact]

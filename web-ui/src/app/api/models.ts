@@ -28,7 +28,7 @@ export interface TimeRange { from: string; to: string; }
 
 export interface UsagePoint { bucket: string; model: string; calls: number; inputTokens: number; outputTokens: number; costUsd: number; }
 export interface UsageSeries { from: string; to: string; bucket: string; points: UsagePoint[]; }
-export interface SecurityDay { day: string; anomalies: number; promptInjectionsBlocked: number; }
+export interface SecurityDay { day: string; anomalies: number; promptInjectionsBlocked: number; promptInjectionsDetected?: number; }
 export interface SecuritySeries { from: string; to: string; totalFindings: number; days: SecurityDay[]; }
 export interface LatencyPoint { traceId: string; name: string; startTime: string; externalMs: number; llmMs: number; status: string; }
 export interface LatencyScatter { from: string; to: string; points: LatencyPoint[]; }
