@@ -27,12 +27,12 @@ public sealed class when_findings_are_seen_in_a_browser(DashboardFixture fixture
     private async Task<JsonObject> ApiAsync(string url) =>
         (await fixture.Server.Client.GetFromJsonAsync<JsonObject>(new Uri(url, UriKind.RelativeOrAbsolute)))!;
 
-    /// <summary>The latest run whose user input carried the planted injection, and the detector's finding on it.</summary>
+    /// <summary>The latest run whose user input carried the planted injection, and the detector's finding on the question it was planted in.</summary>
     private async Task<(DashboardFixture.Run Run, JsonNode Finding)> InjectedRunAsync()
     {
         var run = fixture.Runs.Last(r => r.Demo.UserInjection);
         var findings = (await ApiAsync($"/api/projects/default/findings?traceId={run.TraceId}&kind=prompt-injection"))["items"]!.AsArray();
-        var finding = findings.ShouldHaveSingleItem()!;
+        var finding = findings.Where(f => f!["field"]!.GetValue<string>() == "input$.question").ShouldHaveSingleItem()!;
         finding["agent"]!.GetValue<string>().ShouldBe("research-agent");
         finding["sourcePosition"]!.GetValue<long>().ShouldBeGreaterThan(0);
         return (run, finding);
@@ -65,7 +65,8 @@ public sealed class when_findings_are_seen_in_a_browser(DashboardFixture fixture
         // One step earlier, the span's injection badge is not there yet.
         await page.Page.GetByRole(AriaRole.Button, new() { Name = "Step back" }).ClickAsync();
         await Assertions.Expect(page.Page.GetByTestId("replay-step")).ToContainTextAsync($"Step {index} of {events.Count}");
-        await Assertions.Expect(page.Page.GetByTestId("span-finding").Filter(new() { HasText = "prompt injection" })).ToHaveCountAsync(0);
+        await Assertions.Expect(page.Page.Locator($"[data-span-id='{finding["spanId"]!.GetValue<string>()}'] [data-testid=span-finding]")
+            .Filter(new() { HasText = "prompt injection" })).ToHaveCountAsync(0);
         await page.ScreenshotAsync(fixture, "replay-finding");
 
         // The trace view's findings panel, on the span it was found in.
@@ -100,7 +101,7 @@ public sealed class when_findings_are_seen_in_a_browser(DashboardFixture fixture
         await page.Page.GetByLabel("Kind").SelectOptionAsync("prompt_injection");
         var rows = page.Page.Locator("table.list tbody tr");
         await Assertions.Expect(page.Page.Locator("table.list tbody tr:not([data-finding-kind=prompt_injection])")).ToHaveCountAsync(0);
-        var row = page.Page.Locator($"table.list tbody tr[data-trace-id='{run.TraceId}']");
+        var row = page.Page.Locator($"table.list tbody tr[data-trace-id='{run.TraceId}']", new() { HasText = finding["reason"]!.GetValue<string>() });
         await Assertions.Expect(row).ToHaveCountAsync(1);
         await Assertions.Expect(row).ToContainTextAsync("research-agent");
         (await rows.CountAsync()).ShouldBeGreaterThan(0);
