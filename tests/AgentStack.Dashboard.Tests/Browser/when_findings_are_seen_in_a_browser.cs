@@ -98,7 +98,7 @@ public sealed class when_findings_are_seen_in_a_browser(DashboardFixture fixture
         await page.ScreenshotAsync(fixture, "findings");
 
         // Only prompt injections: every row is one, and the run's is there; its step link opens the Time Machine at that step.
-        await page.Page.GetByLabel("Kind").SelectOptionAsync("prompt_injection");
+        await page.Page.Locator("select[name=kind]").SelectOptionAsync("prompt_injection");
         var rows = page.Page.Locator("table.list tbody tr");
         await Assertions.Expect(page.Page.Locator("table.list tbody tr:not([data-finding-kind=prompt_injection])")).ToHaveCountAsync(0);
         var row = page.Page.Locator($"table.list tbody tr[data-trace-id='{run.TraceId}']", new() { HasText = finding["reason"]!.GetValue<string>() });
@@ -113,7 +113,7 @@ public sealed class when_findings_are_seen_in_a_browser(DashboardFixture fixture
         await page.Page.GotoAsync("/traces");
         string? listUrl = null;
         page.Page.Request += (_, r) => { if (r.Url.Contains("finding=prompt-injection", StringComparison.Ordinal)) listUrl = r.Url; };
-        await page.Page.GetByLabel("Finding").SelectOptionAsync("prompt-injection");
+        await page.Page.Locator("select[name=finding]").SelectOptionAsync("prompt-injection");
         var injected = fixture.RunsInLast(24).Where(r => r.Demo.UserInjection).Select(r => r.TraceId).ToList();
         injected.ShouldNotBeEmpty();
         foreach (var trace in injected)
