@@ -1,6 +1,7 @@
 using AgentStack.Events;
 using AgentStack.Projections.Analytics;
 using AgentStack.Projections.Retention;
+using AgentStack.Projections.Findings;
 using AgentStack.Projections.Running;
 using AgentStack.Projections.Security;
 using AgentStack.Projections.Spans;
@@ -59,6 +60,13 @@ public static class ProjectionsRegistration
             // AddSingleton, not AddHostedService: that one skips a second ProjectionRunner (TryAddEnumerable by type).
             services.AddSingleton<SecurityFindingsProjection>();
             services.AddSingleton<IHostedService>(sp => new ProjectionRunner(sp.GetRequiredService<SecurityFindingsProjection>(),
+                sp.GetRequiredService<IEventStore>(), sp.GetRequiredService<ICheckpointStore>(),
+                sp.GetRequiredService<IProjectionLeases>(), sp.GetRequiredService<ProjectionProgress>(),
+                sp.GetRequiredService<IProjectionNotifier>(), sp.GetService<TimeProvider>() ?? TimeProvider.System,
+                sp.GetRequiredService<ILogger<ProjectionRunner>>(), options, sp.GetRequiredService<ProjectionControl>()));
+            // Issue 15.5: every finding event (detections, guard blocks, anomalies) into `findings`, with its own checkpoint.
+            services.AddSingleton<FindingsProjection>();
+            services.AddSingleton<IHostedService>(sp => new ProjectionRunner(sp.GetRequiredService<FindingsProjection>(),
                 sp.GetRequiredService<IEventStore>(), sp.GetRequiredService<ICheckpointStore>(),
                 sp.GetRequiredService<IProjectionLeases>(), sp.GetRequiredService<ProjectionProgress>(),
                 sp.GetRequiredService<IProjectionNotifier>(), sp.GetService<TimeProvider>() ?? TimeProvider.System,

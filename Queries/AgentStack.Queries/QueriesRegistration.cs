@@ -1,6 +1,7 @@
 using AgentStack.Access;
 using AgentStack.Queries.Comparing;
 using AgentStack.Queries.Erasure;
+using AgentStack.Queries.Findings;
 using AgentStack.Queries.Overview;
 using AgentStack.Queries.Projections;
 using AgentStack.Queries.Replay;
@@ -27,6 +28,7 @@ public static class QueriesRegistration
         services.AddSingleton<RetentionRun>();
         services.AddSingleton<RetentionWorker>();
         services.AddHostedService(sp => sp.GetRequiredService<RetentionWorker>());
+        services.AddSingleton<FindingsQueries>();
         return services;
     }
 
@@ -47,6 +49,7 @@ public static class QueriesRegistration
         project.MapOverview();
         project.MapSessions();
         project.MapCompare();
+        project.MapFindings();
         app.MapProjectionStatus();
         app.MapErasure();
         app.MapRetention();

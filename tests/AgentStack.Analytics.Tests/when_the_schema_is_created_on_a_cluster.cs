@@ -64,7 +64,7 @@ public sealed class when_the_schema_is_created_on_a_cluster
         var statements = ClusterStatements();
 
         statements.ShouldAllBe(s => s.Contains("ON CLUSTER `agentstack_cluster`"));
-        foreach (var table in new[] { "spans", "traces", "projection_checkpoints", "security_findings" })
+        foreach (var table in new[] { "spans", "traces", "projection_checkpoints", "security_findings", "findings" })
         {
             statements.ShouldContain(s => s.StartsWith($"CREATE TABLE IF NOT EXISTS agentstack.{table}_local ON CLUSTER", StringComparison.Ordinal)
                 // traces merges per-batch partial summaries (issue 13.4); the others replace rows by position.
@@ -73,7 +73,7 @@ public sealed class when_the_schema_is_created_on_a_cluster
                 && s.Contains($"ENGINE = Distributed('agentstack_cluster', agentstack, {table}_local, "));
         }
 
-        statements.Count(s => s.Contains("cityHash64(trace_id)")).ShouldBe(3, "spans, traces and security_findings keep a trace on one shard");
+        statements.Count(s => s.Contains("cityHash64(trace_id)")).ShouldBe(4, "spans, traces, security_findings and findings keep a trace on one shard");
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using AgentStack.Events;
+using AgentStack.Queries.Findings;
 using AgentStack.Queries.Traces;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -26,7 +27,7 @@ public static class OverviewEndpoints
             .WithName("GetUsage").WithSummary("Cost and tokens per time bucket and model");
         overview.MapGet("/security", (string project, OverviewQueries q, TimeProvider clock, string? from, string? to, CancellationToken ct) =>
                 Run(clock, from, to, "day", r => q.GetSecurityAsync(project, r, ct)))
-            .WithName("GetSecurityTrend").WithSummary("Anomalies detected and prompt injections blocked per UTC day");
+            .WithName("GetSecurityTrend").WithSummary("Anomalies detected, prompt injections blocked by the guard and prompt injections detected in recorded spans, per UTC day");
         overview.MapGet("/latency", (string project, OverviewQueries q, TimeProvider clock, string? from, string? to, int? limit, CancellationToken ct) =>
                 limit is < 1 or > MaxScatterPoints
                     ? Task.FromResult<Results<Ok<LatencyScatter>, ValidationProblem>>(TypedResults.ValidationProblem(
@@ -54,7 +55,7 @@ public static class OverviewEndpoints
 
     private static async Task<Results<Ok<TraceList>, ValidationProblem>> SearchTracesAsync(string project, OverviewQueries queries,
         string? from, string? to, string? status, string? model, string? kind, string? q, int? limit, string? cursor,
-        string? sessionId, string? userId, CancellationToken ct)
+        string? sessionId, string? userId, string? finding, CancellationToken ct)
     {
         var errors = new Dictionary<string, string[]>();
         var fromTime = ParseTime(from, "from", errors);
@@ -75,22 +76,30 @@ public static class OverviewEndpoints
             errors["userId"] = ["userId must be at most 200 characters"];
         if (!Cursor.IsValid(cursor))
             errors["cursor"] = ["cursor is not one this API returned as 'next'"];
+        var findingFilter = string.IsNullOrEmpty(finding) ? null : FindingKinds.ForTraceFilter(finding);
+        if (!string.IsNullOrEmpty(finding) && findingFilter is null)
+            errors["finding"] = [FindingKinds.TraceFilterProblem];
         if (errors.Count > 0)
             return TypedResults.ValidationProblem(errors);
         return TypedResults.Ok(await queries.SearchTracesAsync(project, new TraceSearchFilter(fromTime, toTime,
             string.IsNullOrEmpty(status) ? null : status, model, kind, q?.Trim(), limit ?? TraceEndpoints.DefaultLimit, cursor,
-            string.IsNullOrEmpty(sessionId) ? null : sessionId, string.IsNullOrEmpty(userId) ? null : userId), ct));
+            string.IsNullOrEmpty(sessionId) ? null : sessionId, string.IsNullOrEmpty(userId) ? null : userId, findingFilter), ct));
     }
 
-    private static async Task<Results<Ok<T>, ValidationProblem>> Run<T>(TimeProvider clock, string? from, string? to, string? bucket,
-        Func<OverviewRange, Task<T>> query)
+    /// <summary>
+    /// Parses and checks the range every chart shares, then runs <paramref name="query"/>; <paramref name="errors"/> may carry
+    /// the caller's own problems with other fields, answered together with these in one ProblemDetails.
+    /// </summary>
+    internal static async Task<Results<Ok<T>, ValidationProblem>> Run<T>(TimeProvider clock, string? from, string? to, string? bucket,
+        Func<OverviewRange, Task<T>> query, Dictionary<string, string[]>? errors = null)
     {
-        var errors = new Dictionary<string, string[]>();
+        errors ??= new Dictionary<string, string[]>();
         var toTime = ParseTime(to, "to", errors) ?? clock.GetUtcNow();
         var fromTime = ParseTime(from, "from", errors) ?? toTime - DefaultRange;
-        if (errors.Count == 0 && fromTime >= toTime)
+        var parsed = !errors.ContainsKey("from") && !errors.ContainsKey("to");
+        if (parsed && fromTime >= toTime)
             errors["from"] = ["from must be before to"];
-        else if (errors.Count == 0 && toTime - fromTime > MaxRange)
+        else if (parsed && toTime - fromTime > MaxRange)
             errors["from"] = [$"the range from..to must be at most {MaxRange.TotalDays} days"];
         if (bucket is not (null or "minute" or "hour" or "day"))
             errors["bucket"] = ["bucket must be minute, hour or day"];
@@ -104,7 +113,7 @@ public static class OverviewEndpoints
         return TypedResults.Ok(await query(new OverviewRange(fromTime, toTime, chosen)));
     }
 
-    private static DateTimeOffset? ParseTime(string? value, string field, Dictionary<string, string[]> errors)
+    internal static DateTimeOffset? ParseTime(string? value, string field, Dictionary<string, string[]> errors)
     {
         if (string.IsNullOrEmpty(value))
             return null;

@@ -9,7 +9,7 @@ namespace AgentStack.Queries.Overview;
 
 /// <summary>Filters of the dashboard's trace search: the trace list's own plus model, span kind and text.</summary>
 public sealed record TraceSearchFilter(DateTimeOffset? From, DateTimeOffset? To, string? Status, string? Model, string? Kind,
-    string? Text, int Limit, string? Cursor, string? SessionId = null, string? UserId = null);
+    string? Text, int Limit, string? Cursor, string? SessionId = null, string? UserId = null, string? Finding = null);
 
 /// <summary>
 /// The dashboard's charts (issue 7), each one aggregate query over the ClickHouse tables the analytics
@@ -40,14 +40,20 @@ public sealed class OverviewQueries(IAnalyticsStore analytics, TraceQueries trac
             rows.Select(r => new UsagePoint(r.Bucket, r.Model, r.Calls, r.InputTokens, r.OutputTokens, r.CostUsd)).ToList());
     }
 
+    /// <summary>
+    /// From <c>findings</c> (issue 15.5), which holds every anomaly event and every guard block, one row each
+    /// and detection (<c>security_findings</c> has no anomalies and keeps one row per kind and span).
+    /// </summary>
     public async Task<SecuritySeries> GetSecurityAsync(string project, OverviewRange range, CancellationToken ct)
     {
         const string sql = $$"""
             SELECT formatDateTime(toStartOfDay(detected_at), '%Y-%m-%d') AS day,
                    countIf(kind = 'anomaly') AS anomalies,
-                   countIf(kind = 'prompt_injection' AND action = 'block') AS prompt_injections_blocked
-            FROM agentstack.security_findings FINAL
+                   countIf(kind = 'prompt_injection' AND action = 'block') AS prompt_injections_blocked,
+                   countIf(kind = 'prompt_injection' AND action = 'flag') AS prompt_injections_detected
+            FROM agentstack.findings FINAL
             WHERE project = {project:String} AND detected_at >= {from:DateTime64(6)} AND detected_at < {to:DateTime64(6)}
+              AND {{FindingVersions.Where(null)}}
             GROUP BY day
             ORDER BY day
             {{Settings}}
@@ -59,9 +65,9 @@ public sealed class OverviewQueries(IAnalyticsStore analytics, TraceQueries trac
         for (var day = range.From.UtcDateTime.Date; day < range.To.UtcDateTime; day = day.AddDays(1))
         {
             var key = day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
-            days.Add(byDay.TryGetValue(key, out var r) ? new SecurityDay(key, r.Anomalies, r.PromptInjectionsBlocked) : new SecurityDay(key, 0, 0));
+            days.Add(byDay.TryGetValue(key, out var r) ? new SecurityDay(key, r.Anomalies, r.PromptInjectionsBlocked, r.PromptInjectionsDetected) : new SecurityDay(key, 0, 0));
         }
-        return new SecuritySeries(Time(range.From), Time(range.To), rows.Sum(r => r.Anomalies + r.PromptInjectionsBlocked), days);
+        return new SecuritySeries(Time(range.From), Time(range.To), rows.Sum(r => r.Anomalies + r.PromptInjectionsBlocked + r.PromptInjectionsDetected), days);
     }
 
     public async Task<LatencyScatter> GetLatencyAsync(string project, OverviewRange range, int limit, CancellationToken ct)
@@ -155,7 +161,7 @@ public sealed class OverviewQueries(IAnalyticsStore analytics, TraceQueries trac
     /// cursor as <c>GET /traces</c>, narrowed to traces having a span that matches.
     /// </summary>
     public Task<TraceList> SearchTracesAsync(string project, TraceSearchFilter filter, CancellationToken ct) =>
-        traces.ListTracesAsync(project, new TraceFilter(filter.From, filter.To, filter.Status, filter.Limit, filter.Cursor, filter.SessionId, filter.UserId),
+        traces.ListTracesAsync(project, new TraceFilter(filter.From, filter.To, filter.Status, filter.Limit, filter.Cursor, filter.SessionId, filter.UserId, filter.Finding),
             (where, parameters) =>
             {
                 var spanWhere = new List<string>();
@@ -190,7 +196,7 @@ public sealed class OverviewQueries(IAnalyticsStore analytics, TraceQueries trac
 
 
     /// <summary>The bucket expression; <paramref name="bucket"/> was checked against a fixed list by the endpoint.</summary>
-    private static string Interval(string bucket, string column) => bucket switch
+    internal static string Interval(string bucket, string column) => bucket switch
     {
         "minute" => $"toStartOfMinute({column})",
         "hour" => $"toStartOfHour({column})",
@@ -201,5 +207,5 @@ public sealed class OverviewQueries(IAnalyticsStore analytics, TraceQueries trac
     private static Dictionary<string, object?> Parameters(string project, OverviewRange range) =>
         new() { ["project"] = project, ["from"] = range.From, ["to"] = range.To };
 
-    private static string Time(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+    internal static string Time(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
 }

@@ -10,8 +10,11 @@ public sealed record UsagePoint(string Bucket, string Model, long Calls, long In
 
 public sealed record UsageSeries(string From, string To, string Bucket, IReadOnlyList<UsagePoint> Points);
 
-/// <summary>Findings per UTC day: anomalies detected and prompt injections blocked.</summary>
-public sealed record SecurityDay(string Day, long Anomalies, long PromptInjectionsBlocked);
+/// <summary>
+/// Findings per UTC day: anomalies detected, prompt injections the guard blocked, and prompt injections the detectors
+/// found in recorded spans (issue 15.5; flagged, not blocked: the span had already run).
+/// </summary>
+public sealed record SecurityDay(string Day, long Anomalies, long PromptInjectionsBlocked, long PromptInjectionsDetected = 0);
 
 public sealed record SecuritySeries(string From, string To, long TotalFindings, IReadOnlyList<SecurityDay> Days);
 
@@ -43,7 +46,7 @@ internal sealed record FindingRow(string TraceId, string SpanId, string Kind, st
 /// <summary>Rows as ClickHouse returns them (JSONEachRow, snake_case columns).</summary>
 internal sealed record UsageRow(string Bucket, string Model, long Calls, long InputTokens, long OutputTokens, decimal CostUsd);
 
-internal sealed record SecurityRow(string Day, long Anomalies, long PromptInjectionsBlocked);
+internal sealed record SecurityRow(string Day, long Anomalies, long PromptInjectionsBlocked, long PromptInjectionsDetected);
 
 internal sealed record LatencyRow(string TraceId, string Name, string StartTime, double ExternalMs, double LlmMs, long Errors);
 

@@ -1,5 +1,6 @@
 using AgentStack.Access;
 using AgentStack.Events;
+using AgentStack.Queries.Findings;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -24,7 +25,7 @@ public static class TraceEndpoints
 
     private static async Task<Results<Ok<TraceList>, ValidationProblem>> GetTracesAsync(string project, TraceQueries queries,
         TracesAsOf history, string? from, string? to, string? status, int? limit, string? cursor, string? sessionId, string? userId,
-        string? asOf, CancellationToken ct)
+        string? asOf, string? finding, CancellationToken ct)
     {
         var errors = new Dictionary<string, string[]>();
         var fromTime = ParseTime(from, "from", errors);
@@ -39,14 +40,17 @@ public static class TraceEndpoints
             errors["userId"] = ["userId must be at most 200 characters"];
         if (!Cursor.IsValid(cursor))
             errors["cursor"] = ["cursor is not one this API returned as 'next'"];
+        var findingFilter = string.IsNullOrEmpty(finding) ? null : FindingKinds.ForTraceFilter(finding);
+        if (!string.IsNullOrEmpty(finding) && findingFilter is null)
+            errors["finding"] = [FindingKinds.TraceFilterProblem];
         AsOf point = default;
         if (asOf is not null && !AsOf.TryParse(asOf, out point))
             errors["asOf"] = [AsOf.Problem];
-        else if (asOf is not null && (sessionId is not null || userId is not null))
-            errors["asOf"] = ["asOf reads the log itself and cannot be combined with sessionId or userId yet"];
+        else if (asOf is not null && (sessionId is not null || userId is not null || findingFilter is not null))
+            errors["asOf"] = ["asOf reads the log itself and cannot be combined with sessionId, userId or finding yet"];
         if (errors.Count > 0)
             return TypedResults.ValidationProblem(errors);
-        var filter = new TraceFilter(fromTime, toTime, status, limit ?? DefaultLimit, cursor, sessionId, userId);
+        var filter = new TraceFilter(fromTime, toTime, status, limit ?? DefaultLimit, cursor, sessionId, userId, findingFilter);
         return TypedResults.Ok(asOf is null
             ? await queries.GetTracesAsync(project, filter, ct)
             : await history.GetTracesAsync(project, filter, point, ct));

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using AgentStack.Projections.Analytics;
+using AgentStack.Queries.Findings;
 
 namespace AgentStack.Queries.Traces;
 
@@ -11,7 +12,7 @@ namespace AgentStack.Queries.Traces;
 /// <see cref="UserId"/> keep traces having a span with that session or user (<see cref="SessionAttributes"/>).
 /// </summary>
 public sealed record TraceFilter(DateTimeOffset? From, DateTimeOffset? To, string? Status, int Limit, string? Cursor,
-    string? SessionId = null, string? UserId = null);
+    string? SessionId = null, string? UserId = null, string? Finding = null);
 
 /// <summary>
 /// Sessions and users are read from the span attributes at query time (issue 16): no column of their own, so every
@@ -70,6 +71,14 @@ public sealed class TraceQueries(IAnalyticsStore analytics)
         {
             where.Append(CultureInfo.InvariantCulture, $" AND traces.trace_id IN (SELECT trace_id FROM agentstack.spans AS s WHERE s.project = {{project:String}} AND {SessionAttributes.User} = {{userId:String}})");
             parameters["userId"] = user;
+        }
+        if (filter.Finding is { } finding)
+        {
+            // Issue 15.5: only traces holding a finding (of that kind), from the findings the detectors recorded.
+            var kind = finding == FindingKinds.Any ? null : finding;
+            where.Append(CultureInfo.InvariantCulture, $" AND traces.trace_id IN ({FindingsQueries.TracesWithFinding(kind)})");
+            if (kind is not null)
+                parameters["findingKind"] = kind;
         }
         narrow?.Invoke(where, parameters);
         if (Cursor.TryDecode(filter.Cursor, out var afterUs, out var afterTrace))

@@ -62,6 +62,12 @@ public sealed class DashboardFixture : IAsyncLifetime
         demo.ExitCode.ShouldBe(0, $"the demo agent failed: {demo.Statistics.LastError}");
         demo.Statistics.Dropped.ShouldBe(0);
         await Server.WaitForProjectionAsync();
+        // Issue 15.5: the detectors' findings over the demo's spans, then their rows, before any page shows them.
+        foreach (var projection in new[] { "detections", "findings" })
+        {
+            using var wait = await Server.Client.GetAsync(new Uri($"/api/projections/{projection}/wait?timeoutSeconds=120", UriKind.Relative));
+            wait.IsSuccessStatusCode.ShouldBeTrue(await wait.Content.ReadAsStringAsync());
+        }
 
         var runs = new List<Run>();
         foreach (var run in demo.Runs)

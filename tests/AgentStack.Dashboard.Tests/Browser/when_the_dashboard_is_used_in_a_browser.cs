@@ -228,9 +228,13 @@ public sealed class when_the_dashboard_is_used_in_a_browser(DashboardFixture fix
             latencies.Select(p => S(p!["model"])).ShouldBe(models, ignoreOrder: true);
             await Assertions.Expect(page.Page.Locator("[data-chart=models] path.bar")).ToHaveCountAsync(latencies.Count * 2);
 
-            // No detectors yet: the security chart says so instead of drawing zeros.
-            (await ApiAsync(requests["security"]))["totalFindings"]!.GetValue<long>().ShouldBe(0);
-            await Assertions.Expect(page.Page.Locator("[data-chart=security] .empty")).ToContainTextAsync("No detections in this range");
+            // Issue 15.5: the detectors found the demo's planted user injections in the recorded spans (its own guard only
+            // sanitised them, so nothing was blocked): three lines per day, the table as the API answers.
+            var days = (await ApiAsync(requests["security"]))["days"]!.AsArray();
+            days.Sum(d => d!["promptInjectionsDetected"]!.GetValue<long>()).ShouldBeGreaterThan(0);
+            (await TableAsync(page.Page, "security")).ShouldBe(days.Select(d => new[]
+                { S(d!["day"]), S(d!["anomalies"]), S(d!["promptInjectionsBlocked"]), S(d!["promptInjectionsDetected"]) }).ToList());
+            await Assertions.Expect(page.Page.Locator("[data-chart=security] path.line")).ToHaveCountAsync(3);
 
             await TimeSeriesShouldBeDrawnAsync(page.Page, 2);
             await page.ScreenshotAsync(fixture, "overview-24h");

@@ -1,12 +1,17 @@
 using AgentStack.Queries.Traces;
 using System.Globalization;
+using AgentStack.Events;
+using AgentStack.Events.Anomalies;
+using AgentStack.Events.Security;
+using AgentStack.Projections.Findings;
+using AgentStack.Queries.Findings;
 using AgentStack.Queries.Overview;
 
 namespace AgentStack.Dashboard.Tests.Overview;
 
 /// <summary>
 /// Each chart's query over rows in the very tables the analytics projection writes (spans, traces) and the
-/// detectors will fill (security_findings), on the real engine. Rows are written twice where the
+/// detectors fill (findings), on the real engine. Rows are written twice where the
 /// projection could re-write them, so FINAL must collapse them.
 /// </summary>
 public sealed class when_overview_charts_are_queried(OverviewEngine engine) : IClassFixture<OverviewEngine>
@@ -33,8 +38,9 @@ public sealed class when_overview_charts_are_queried(OverviewEngine engine) : IC
         return $$"""{"project":"{{project}}","trace_id":"{{trace}}","start_time":"{{T(start)}}","end_time":"{{T(start.AddSeconds(1))}}","root":[0,"{{T(start)}}","agent"],"spans":[["a","b","c"],[{{states}}],[{{zero}},{{zero}},{{zero}}],[{{zero}},{{zero}},{{zero}}],[{{zero}},{{zero}},{{zero}}],["2{{model}}","2","2"]],"position":{{position}}}""";
     }
 
-    private static string Finding(string project, string trace, string span, string kind, string action, DateTimeOffset at, long position = 1) =>
-        $$"""{"project":"{{project}}","trace_id":"{{trace}}","span_id":"{{span}}","kind":"{{kind}}","action":"{{action}}","score":0.97,"reason":"test","detected_at":"{{T(at)}}","position":{{position}}}""";
+    /// <summary>A row of <c>findings</c> (Analytics/Schema/050) as the findings projection writes it: one per finding event, keyed by its position.</summary>
+    private static string Finding(string project, string trace, string span, string kind, string action, DateTimeOffset at, long position) =>
+        $$"""{"project":"{{project}}","position":{{position}},"source_position":0,"trace_id":"{{trace}}","span_id":"{{span}}","kind":"{{kind}}","rule":"r","severity":"high","score":0.97,"reason":"test","field":"","start":0,"length":0,"action":"{{action}}","detector":"d","detector_version":"1","detected_at":"{{T(at)}}"}""";
 
     private static OverviewRange Range(string bucket) => new(Day, Day.AddDays(1), bucket);
 
@@ -63,23 +69,81 @@ public sealed class when_overview_charts_are_queried(OverviewEngine engine) : IC
     public async Task when_findings_are_stored_then_security_counts_anomalies_and_blocked_injections_per_day()
     {
         const string p = "security";
-        await engine.InsertAsync("agentstack.security_findings",
-            Finding(p, "t1", "s1", "prompt_injection", "block", Day.AddHours(3)),
-            Finding(p, "t1", "s1", "prompt_injection", "block", Day.AddHours(3), position: 2), // detector re-run: once
-            Finding(p, "t2", "s2", "prompt_injection", "allow", Day.AddHours(4)), // not blocked
-            Finding(p, "t3", "s3", "anomaly", "allow", Day.AddHours(5)),
-            Finding(p, "t4", "s4", "anomaly", "allow", Day.AddDays(1).AddHours(5)),
-            Finding(p, "t5", "s5", "pii", "block", Day.AddDays(1).AddHours(6)));
+        await engine.InsertAsync("agentstack.findings",
+            Finding(p, "", "", "prompt_injection", "block", Day.AddHours(3), position: 1),
+            Finding(p, "", "", "prompt_injection", "block", Day.AddHours(3), position: 1), // the same event projected again: once
+            Finding(p, "t2", "s2", "prompt_injection", "flag", Day.AddHours(4), position: 2), // detected in a span, not blocked
+            Finding(p, "t3", "s3", "anomaly", "flag", Day.AddHours(5), position: 3),
+            Finding(p, "t4", "s4", "anomaly", "flag", Day.AddDays(1).AddHours(5), position: 4),
+            Finding(p, "t5", "s5", "sensitive_data", "block", Day.AddDays(1).AddHours(6), position: 5));
 
         var security = await queries.GetSecurityAsync(p, new OverviewRange(Day, Day.AddDays(3), "day"), Ct);
 
         security.Days.ShouldBe(
         [
-            new SecurityDay("2026-03-10", 1, 1),
-            new SecurityDay("2026-03-11", 1, 0),
-            new SecurityDay("2026-03-12", 0, 0),
+            new SecurityDay("2026-03-10", 1, 1, 1),
+            new SecurityDay("2026-03-11", 1, 0, 0),
+            new SecurityDay("2026-03-12", 0, 0, 0),
         ]);
-        security.TotalFindings.ShouldBe(3);
+        security.TotalFindings.ShouldBe(4);
+    }
+
+    /// <summary>Issue 15.5: detections, a guard block and an anomaly through the findings projection (twice) into the findings queries.</summary>
+    [Fact]
+    public async Task when_finding_events_are_projected_then_each_is_listed_once_with_its_agent_and_counted_over_time()
+    {
+        const string p = "findings";
+        await engine.InsertAsync("agentstack.traces", Trace(p, "t1", Day, errors: 0));
+        var at = Day.AddHours(2);
+        object[] events =
+        [
+            new DetectionRecorded(p, "t1", "s1", 10, "input$.q", "prompt_injection", "override", 0.9, "high", "asks to ignore its instructions", 3, 20,
+                "prompt-injection", "3", at),
+            new DetectionRecorded(p, "t1", "s1", 10, "input$.q", "sensitive_data", "email", 1, "medium", "an e-mail address", 30, 15, "sensitive-data", "1", at),
+            new DetectionRecorded(p, "t1", "s1", 10, "input$.q", "sensitive_data", "phone", 1, "medium", "a phone number", 50, 12, "sensitive-data", "1", at),
+            new GuardBlocked(p, "user_input", 0.97, [new GuardFindingRecord("prompt_injection", 0.97, "a fake system message", 0, 9)], "sha", 40,
+                "prompt-injection", "3", at.AddMinutes(5), "key-1"),
+            new AnomalyDetected("a1", p, "agent", "agent", "latency_ms", 9000, 900, 700, 1500, 12, "critical", "t1", "s1",
+                "agent 'agent' latency_ms 9000 ms; expected 900 ms", at.AddHours(1), "anomalies", "1"),
+        ];
+        var stored = events.Select((e, i) => EventTypes.Serialize(e) is var data
+            ? new StoredEvent(100 + i, "s", i + 1, data.Type, at, data.Data, "h", "p") : null!).ToList();
+        var projection = new FindingsProjection(engine.Store);
+        await projection.ApplyAsync(stored, Ct);
+        await projection.ApplyAsync(stored, Ct); // a batch handed again: the same rows
+
+        var findings = new FindingsQueries(engine.Store);
+        var all = await findings.ListAsync(p, new FindingsFilter(null, null, null, null, null, null, Limit: 50), Ct);
+        all.Items.Select(f => f.Position).ShouldBe([104L, 103L, 102L, 101L, 100L]); // newest first
+        all.Next.ShouldBeNull();
+        all.Items.Where(f => f.TraceId == "t1").ShouldAllBe(f => f.Agent == "agent");
+        var guard = all.Items.Single(f => f.Action == "block");
+        (guard.Kind, guard.TraceId, guard.Severity, guard.Reason, guard.Field).ShouldBe(("prompt_injection", "", "high", "a fake system message", "user_input"));
+        var anomaly = all.Items.Single(f => f.Kind == "anomaly");
+        (anomaly.Rule, anomaly.Field, anomaly.Severity, anomaly.SourcePosition, anomaly.SpanId).ShouldBe(("latency_ms", "agent:agent", "critical", 0L, "s1"));
+        var injection = all.Items.Single(f => f.Kind == "prompt_injection" && f.Action == "flag");
+        (injection.SourcePosition, injection.Start, injection.Length, injection.DetectorVersion).ShouldBe((10L, 3, 20, "3"));
+
+        (await findings.ListAsync(p, new FindingsFilter(null, null, "sensitive_data", "medium", "agent", "t1"), Ct)).Items.Count.ShouldBe(2);
+        (await findings.ListAsync(p, new FindingsFilter(null, null, null, null, "other-agent", null), Ct)).Items.ShouldBeEmpty();
+        (await findings.ListAsync(p, new FindingsFilter(at.AddMinutes(1), null, null, null, null, null), Ct)).Items.Count.ShouldBe(2);
+
+        var first = await findings.ListAsync(p, new FindingsFilter(null, null, null, null, null, null, Limit: 2), Ct);
+        var second = await findings.ListAsync(p, new FindingsFilter(null, null, null, null, null, null, Limit: 2, Cursor: first.Next), Ct);
+        var third = await findings.ListAsync(p, new FindingsFilter(null, null, null, null, null, null, Limit: 2, Cursor: second.Next), Ct);
+        first.Items.Concat(second.Items).Concat(third.Items).Select(f => f.Position).ShouldBe([104L, 103L, 102L, 101L, 100L]);
+        third.Next.ShouldBeNull();
+
+        var chart = await findings.OverTimeAsync(p, Range("hour"), new FindingsFilter(null, null, null, null, null, null), Ct);
+        chart.Total.ShouldBe(5);
+        chart.Points.ShouldBe(
+        [
+            new FindingsPoint("2026-03-10T02:00:00Z", "prompt_injection", "high", 2),
+            new FindingsPoint("2026-03-10T02:00:00Z", "sensitive_data", "medium", 2),
+            new FindingsPoint("2026-03-10T03:00:00Z", "anomaly", "critical", 1),
+        ]);
+        var security = await queries.GetSecurityAsync(p, new OverviewRange(Day, Day.AddDays(1), "day"), Ct);
+        security.Days.ShouldBe([new SecurityDay("2026-03-10", 1, 1, 1)]);
     }
 
     [Fact]

@@ -54,6 +54,8 @@ public static class EndpointRules
         new("GET", "/api/projects/{project}/overview/errors", Requires.Read, Reach.Project),
         new("GET", "/api/projects/{project}/overview/models", Requires.Read, Reach.Project),
         new("GET", "/api/projects/{project}/overview/filters", Requires.Read, Reach.Project),
+        new("GET", "/api/projects/{project}/findings", Requires.Read, Reach.Project),
+        new("GET", "/api/projects/{project}/findings/over-time", Requires.Read, Reach.Project),
 
         // Administration.
         new("POST", "/api/projects", Requires.Operator, Reach.Own),

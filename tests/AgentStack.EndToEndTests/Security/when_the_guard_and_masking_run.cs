@@ -48,6 +48,9 @@ public sealed class when_the_guard_and_masking_run : IAsyncLifetime
         // The block is an event in the project's guard stream, and the overview counts it.
         using var wait = await server.Client.GetAsync(new Uri("/api/projections/security-findings/wait?timeoutSeconds=60", UriKind.Relative));
         wait.StatusCode.ShouldBe(HttpStatusCode.OK, await wait.Content.ReadAsStringAsync());
+        // The overview reads the findings table (issue 15.5), filled by its own projection.
+        using var findings = await server.Client.GetAsync(new Uri("/api/projections/findings/wait?timeoutSeconds=60", UriKind.Relative));
+        findings.StatusCode.ShouldBe(HttpStatusCode.OK, await findings.Content.ReadAsStringAsync());
         var security = await server.Client.GetFromJsonAsync<JsonObject>(new Uri("/api/projects/default/overview/security", UriKind.Relative));
         security!["days"]!.AsArray().Sum(d => d!["promptInjectionsBlocked"]!.GetValue<long>()).ShouldBe(1);
     }

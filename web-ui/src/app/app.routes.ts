@@ -15,6 +15,7 @@ export const routes: Routes = [
       { path: 'operations', title: 'Operations · AgentStack', loadComponent: () => import('./operations/operations').then((m) => m.Operations) },
       { path: 'audit', title: 'Audit · AgentStack', loadComponent: () => import('./audit/audit-page').then((m) => m.AuditPage) },
       { path: 'traces/:traceId/replay', title: 'Time Machine · AgentStack', loadComponent: () => import('./replay/replay-viewer').then((m) => m.ReplayViewer) },
+      { path: 'findings', title: 'Findings · AgentStack', loadComponent: () => import('./findings/findings-page').then((m) => m.FindingsPage) },
       { path: 'sessions', title: 'Sessions · AgentStack', loadComponent: () => import('./sessions/session-list/session-list').then((m) => m.SessionListPage) },
       { path: 'sessions/:sessionId', title: 'Session · AgentStack', loadComponent: () => import('./sessions/session-detail/session-detail').then((m) => m.SessionDetailPage) },
       { path: 'compare', title: 'Compare runs · AgentStack', loadComponent: () => import('./compare/compare-runs').then((m) => m.CompareRuns) },

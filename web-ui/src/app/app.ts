@@ -14,6 +14,7 @@ import { AuthService } from './auth/auth.service';
           <a routerLink="/overview" routerLinkActive="active">Overview</a>
           <a routerLink="/traces" routerLinkActive="active">Traces</a>
           <a routerLink="/sessions" routerLinkActive="active">Sessions</a>
+          <a routerLink="/findings" routerLinkActive="active">Findings</a>
           @if (id.scopes.includes('admin')) {
             <a routerLink="/admin" routerLinkActive="active">Keys</a>
             @if (id.project === 'default') {

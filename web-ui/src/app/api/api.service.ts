@@ -6,7 +6,7 @@ import {
   ErrorRateSeries, FilterOptions, Finding, LatencyScatter, ModelLatencyList, ReplayEvent, SecuritySeries, SubjectErasure, TimeRange,
   TraceDetail, TraceList, TraceQuery, UsageSeries,
 } from './models';
-import { ReplayFeed, RunComparison, SessionDetail, SessionList } from './models';
+import { FindingList, FindingsOverTime, FindingsQuery, ReplayFeed, RunComparison, SessionDetail, SessionList } from './models';
 
 /** Splits Server-Sent Events text into complete events (the rest is returned to wait for more bytes). */
 export function parseSse(buffer: string): { events: { event: string; data: string }[]; rest: string } {
@@ -56,6 +56,15 @@ export class ApiService {
 
   findings(traceId: string): Observable<Finding[]> {
     return this.http.get<{ findings: Finding[] }>(`${this.base()}/traces/${encodeURIComponent(traceId)}/findings`).pipe(map((r) => r.findings));
+  }
+
+  /** The detectors' findings with filters and paging (issue 15.5). */
+  findingList(query: FindingsQuery): Observable<FindingList> {
+    return this.http.get<FindingList>(`${this.base()}/findings`, { params: params(query) });
+  }
+
+  findingsOverTime(query: FindingsQuery): Observable<FindingsOverTime> {
+    return this.http.get<FindingsOverTime>(`${this.base()}/findings/over-time`, { params: params(query) });
   }
 
   replay(traceId: string): Observable<ReplayEvent[]> {

@@ -28,7 +28,7 @@ export interface TimeRange { from: string; to: string; }
 
 export interface UsagePoint { bucket: string; model: string; calls: number; inputTokens: number; outputTokens: number; costUsd: number; }
 export interface UsageSeries { from: string; to: string; bucket: string; points: UsagePoint[]; }
-export interface SecurityDay { day: string; anomalies: number; promptInjectionsBlocked: number; }
+export interface SecurityDay { day: string; anomalies: number; promptInjectionsBlocked: number; promptInjectionsDetected?: number; }
 export interface SecuritySeries { from: string; to: string; totalFindings: number; days: SecurityDay[]; }
 export interface LatencyPoint { traceId: string; name: string; startTime: string; externalMs: number; llmMs: number; status: string; }
 export interface LatencyScatter { from: string; to: string; points: LatencyPoint[]; }
@@ -38,7 +38,25 @@ export interface ModelLatency { model: string; calls: number; p50Ms: number; p95
 export interface ModelLatencyList { from: string; to: string; models: ModelLatency[]; }
 export interface FilterOptions { models: string[]; kinds: string[]; }
 
-export interface TraceQuery extends TimeRange { status?: string; model?: string; kind?: string; q?: string; cursor?: string | null; limit?: number; sessionId?: string; userId?: string; }
+export interface TraceQuery extends TimeRange {
+  status?: string; model?: string; kind?: string; q?: string; cursor?: string | null; limit?: number; sessionId?: string; userId?: string;
+  /** Only traces with a finding: `any` or a kind (issue 15.5). */
+  finding?: string;
+}
+
+/**
+ * A detector's finding (GET .../findings, issue 15.5). `sourcePosition` is the log position of the span event it was found
+ * in (the Time Machine's step; 0 for a guard block, which belongs to no trace). `field` is the payload and JSON path.
+ */
+export interface FindingItem {
+  position: number; sourcePosition: number; traceId: string; spanId: string; agent: string; kind: string; rule: string;
+  severity: string; score: number; reason: string; field: string; start: number; length: number; action: string;
+  detector: string; detectorVersion: string; detectedAt: string;
+}
+export interface FindingList { items: FindingItem[]; next: string | null; }
+export interface FindingsQuery { from?: string; to?: string; kind?: string; severity?: string; agent?: string; traceId?: string; limit?: number; cursor?: string | null; }
+export interface FindingsPoint { bucket: string; kind: string; severity: string; count: number; }
+export interface FindingsOverTime { from: string; to: string; bucket: string; total: number; points: FindingsPoint[]; }
 
 /** The live replay feed (issue 16): the events pushed so far, and whether the stream is still open. */
 export interface ReplayFeed { events: ReplayEvent[]; live: boolean; }

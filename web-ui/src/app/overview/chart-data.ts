@@ -25,6 +25,7 @@ export function securityTrend(days: SecurityDay[]): Series[] {
   return [
     { name: 'Anomalies detected', series: days.map((d) => ({ name: d.day, value: d.anomalies })) },
     { name: 'Prompt injections blocked', series: days.map((d) => ({ name: d.day, value: d.promptInjectionsBlocked })) },
+    { name: 'Prompt injections detected in spans', series: days.map((d) => ({ name: d.day, value: d.promptInjectionsDetected ?? 0 })) },
   ];
 }
 

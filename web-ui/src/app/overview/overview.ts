@@ -73,7 +73,7 @@ export class Overview {
   });
 
   protected readonly colors = scheme('models', ['#1f6feb', '#e3a008', '#1a7f37', '#cf222e', '#8250df', '#0a8ea0', '#bf5700', '#57606a']);
-  protected readonly securityColors = scheme('security', ['#8250df', '#cf222e']);
+  protected readonly securityColors = scheme('security', ['#8250df', '#cf222e', '#e3a008']);
   protected readonly scatterColors = scheme('scatter', ['#1f6feb', '#cf222e']);
   protected readonly errorColors = scheme('errors', ['#cf222e']);
 

@@ -1,4 +1,4 @@
-import { ReplayEvent, SpanView } from '../api/models';
+import { FindingItem, ReplayEvent, SpanView } from '../api/models';
 import { ChatMessage, extractMessages } from '../shared/messages';
 import { spanTree } from '../traces/waterfall';
 
@@ -97,4 +97,13 @@ export function spansFromEvents(events: ReplayEvent[]): SpanView[] {
     spans.set(span.spanId, { ...span, durationMs: span.durationMs ?? durationMs });
   }
   return [...spans.values()];
+}
+
+/**
+ * The step (index into `events`) a finding belongs to (issue 15.5): the span event it was found in, by its log position;
+ * a finding without one (an anomaly) sits at its span's completion. -1 when the step is not among the events.
+ */
+export function findingStep(events: ReplayEvent[], finding: Pick<FindingItem, 'sourcePosition' | 'spanId'>): number {
+  if (finding.sourcePosition > 0) return events.findIndex((e) => e.position === finding.sourcePosition);
+  return events.findIndex((e) => e.type === 'span.completed.v1' && e.data.span?.spanId === finding.spanId);
 }

@@ -3,9 +3,9 @@ import { TestBed } from '@angular/core/testing';
 import { provideHttpClient } from '@angular/common/http';
 import { HttpTestingController, provideHttpClientTesting } from '@angular/common/http/testing';
 import { provideRouter } from '@angular/router';
-import { ReplayEvent } from '../api/models';
+import { FindingItem, ReplayEvent } from '../api/models';
 import { span } from '../../testing/spans';
-import { delayAfter, runIsOver, spansFromEvents, stateAt } from './replay-state';
+import { delayAfter, findingStep, runIsOver, spansFromEvents, stateAt } from './replay-state';
 import { BehaviorSubject } from 'rxjs';
 import { ApiService } from '../api/api.service';
 import { ReplayFeed } from '../api/models';
@@ -28,6 +28,12 @@ describe('replay state', () => {
     const last = stateAt(events, 2);
     expect([last.inputTokens, last.outputTokens, last.costUsd]).toEqual([5, 7, 0.5]);
     expect(last.messages.map((m) => `${m.role}:${m.content}`)).toEqual(['user:hi', 'assistant:hello']);
+  });
+
+  it('places a finding at the span event it was found in, an anomaly at its span completion', () => {
+    expect(findingStep(events, { sourcePosition: 3, spanId: 'llm' })).toBe(2);
+    expect(findingStep(events, { sourcePosition: 0, spanId: 'llm' })).toBe(2);
+    expect(findingStep(events, { sourcePosition: 99, spanId: 'llm' })).toBe(-1);
   });
 
   it('keeps recorded gaps in real time and fixed steps otherwise', () => {
@@ -60,7 +66,7 @@ describe('live runs', () => {
 
 describe('ReplayViewer', () => {
   let feed: BehaviorSubject<ReplayFeed>;
-  async function open(version?: string) {
+  async function open(version?: string, findings: FindingItem[] = []) {
     TestBed.configureTestingModule({ providers: [provideRouter([]), provideHttpClient(), provideHttpClientTesting()] });
     // The live feed has answered (open, nothing new yet), as followReplay does once the server accepts the request.
     feed = new BehaviorSubject<ReplayFeed>({ events: [], live: true });
@@ -71,6 +77,8 @@ describe('ReplayViewer', () => {
     fixture.detectChanges();
     TestBed.inject(HttpTestingController).expectOne('/api/projects/default/traces/t/replay')
       .flush(events.map((e) => JSON.stringify(e)).join('\n') + '\n');
+    TestBed.inject(HttpTestingController).expectOne((r) => r.url === '/api/projects/default/findings' && r.params.get('traceId') === 't')
+      .flush({ items: findings, next: null });
     await fixture.whenStable();
     return fixture;
   }
@@ -106,6 +114,24 @@ describe('ReplayViewer', () => {
     feed.next({ events: [more], live: false });
     await fixture.whenStable();
     expect(el.querySelector('[data-testid=replay-live]')).toBeNull();
+    fixture.destroy();
+  });
+
+  it('shows each finding at the step it was found in, with its kind, score and reason', async () => {
+    const fixture = await open('1', [{ position: 9, sourcePosition: 3, traceId: 't', spanId: 'llm', agent: 'agent', kind: 'prompt_injection',
+      rule: 'override', severity: 'high', score: 0.93, reason: 'asks to ignore the previous instructions', field: 'input$[0].content',
+      start: 4, length: 20, action: 'flag', detector: 'prompt-injection', detectorVersion: '3', detectedAt: '2026-03-10T00:00:04Z' }]);
+    const el = fixture.nativeElement as HTMLElement;
+    expect(el.querySelector('[data-testid=replay-findings]')).toBeNull();
+    expect(el.querySelector('[data-testid=span-finding]')).toBeNull();
+    (el.querySelector('[aria-label="Go to step 3: prompt injection"]') as HTMLButtonElement).click();
+    await fixture.whenStable();
+    expect(step(el)).toContain('Step 3 of 3');
+    const shown = el.querySelector('[data-testid=replay-findings]')!.textContent!;
+    expect(shown).toContain('prompt injection');
+    expect(shown).toContain('score 0.93');
+    expect(shown).toContain('asks to ignore the previous instructions');
+    expect(el.querySelector('[data-span-id=llm] [data-testid=span-finding]')!.textContent).toContain('prompt injection');
     fixture.destroy();
   });
 

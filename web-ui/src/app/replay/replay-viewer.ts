@@ -5,7 +5,7 @@ import { RouterLink } from '@angular/router';
 import { ApiService } from '../api/api.service';
 import { ReplayEvent } from '../api/models';
 import { formatTime, formatUsd } from '../shared/format';
-import { Speed, Speeds, delayAfter, runIsOver, stateAt } from './replay-state';
+import { Speed, Speeds, delayAfter, findingStep, runIsOver, stateAt } from './replay-state';
 
 /**
  * The Time Machine (issue 7): plays a trace's stored event stream back step by step, showing at each
@@ -26,6 +26,8 @@ export class ReplayViewer {
   /** Route parameter and the deep link's `?version=N`. */
   readonly traceId = input.required<string>();
   readonly version = input<string>();
+  /** `?position=N`: the step of that log position (a finding's link, issue 15.5). */
+  readonly position = input<string>();
 
   protected readonly speeds = Speeds;
   protected readonly formatUsd = formatUsd;
@@ -38,6 +40,11 @@ export class ReplayViewer {
       return stored && stored.length > 0 && !runIsOver(stored) ? { traceId: this.traceId(), from: stored[stored.length - 1].version + 1 } : undefined;
     },
     stream: ({ params }) => this.api.followReplay(params.traceId, params.from),
+  });
+  /** The detectors' findings on this trace (issue 15.5), each shown at the step it was found in. */
+  protected readonly findings = rxResource({
+    params: () => this.traceId(),
+    stream: ({ params }) => this.api.findingList({ traceId: params, limit: 500 }),
   });
   protected readonly events = computed(() => [...(this.replay.value() ?? []), ...(this.feed.value()?.events ?? [])]);
   /** The run is still being recorded and the feed is open. */
@@ -54,13 +61,32 @@ export class ReplayViewer {
   protected readonly first = computed(() => this.events()[0]?.version ?? 1);
   protected readonly last = computed(() => this.events().at(-1)?.version ?? 1);
   protected readonly atEnd = computed(() => this.index() >= this.events().length - 1);
+  /** Every finding with its step, in step order; a finding whose step is not recorded (yet) is left out. */
+  protected readonly findingSteps = computed(() => {
+    const events = this.events();
+    return (this.findings.value()?.items ?? []).map((finding) => ({ finding, step: findingStep(events, finding) }))
+      .filter((f) => f.step >= 0).sort((a, b) => a.step - b.step || b.finding.score - a.finding.score);
+  });
+  /** The findings of the current step. */
+  protected readonly stepFindings = computed(() => this.findingSteps().filter((f) => f.step === this.index()).map((f) => f.finding));
+  /** Per span id, the kinds of the findings recorded up to the current step (the span tree's badges). */
+  protected readonly spanFindings = computed(() => {
+    const bySpan = new Map<string, string[]>();
+    for (const { finding, step } of this.findingSteps()) {
+      if (step > this.index()) continue;
+      const kinds = bySpan.get(finding.spanId) ?? [];
+      if (!kinds.includes(finding.kind)) bySpan.set(finding.spanId, [...kinds, finding.kind]);
+    }
+    return bySpan;
+  });
+  protected readonly kindLabel = kindLabel;
 
   constructor() {
     // The deep link picks the step once the events are there (and whenever the link changes). Events pushed live
     // later keep the step, unless the viewer was on the last one: then it follows the run as it grows.
     effect(() => {
       const events = this.events();
-      const link = `${this.traceId()}|${this.version()}`;
+      const link = `${this.traceId()}|${this.version()}|${this.position()}`;
       if (events.length === 0) return;
       untracked(() => {
         const previous = this.seen;
@@ -71,7 +97,9 @@ export class ReplayViewer {
         }
         this.applied = link;
         const wanted = Number(this.version());
-        const at = Number.isFinite(wanted) && this.version() !== undefined ? events.findIndex((e) => e.version >= wanted) : 0;
+        const wantedPosition = Number(this.position());
+        const at = Number.isFinite(wanted) && this.version() !== undefined ? events.findIndex((e) => e.version >= wanted)
+          : Number.isFinite(wantedPosition) && this.position() !== undefined ? events.findIndex((e) => e.position >= wantedPosition) : 0;
         this.index.set(at < 0 ? events.length - 1 : at);
       });
     });
@@ -147,4 +175,9 @@ export class ReplayViewer {
     })();
     if (handled) event.preventDefault();
   }
+}
+
+/** `prompt_injection` → `prompt injection`. */
+export function kindLabel(kind: string): string {
+  return kind.replace(/_/g, ' ');
 }

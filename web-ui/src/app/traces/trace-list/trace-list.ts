@@ -1,4 +1,4 @@
-import { ChangeDetectionStrategy, Component, DestroyRef, computed, effect, inject, signal } from '@angular/core';
+import { ChangeDetectionStrategy, Component, DestroyRef, computed, effect, inject, input, linkedSignal, signal } from '@angular/core';
 import { rxResource } from '@angular/core/rxjs-interop';
 import { RouterLink } from '@angular/router';
 import { firstValueFrom } from 'rxjs';
@@ -32,6 +32,9 @@ export class TraceListPage {
   protected readonly text = signal('');
   protected readonly sessionId = signal('');
   protected readonly userId = signal('');
+  /** Only traces with a finding of the detectors (issue 15.5): '', any or a kind; preset by `?finding=`. */
+  readonly finding = input<string>();
+  protected readonly findingFilter = linkedSignal(() => this.finding() ?? '');
   protected readonly live = signal(true);
   /** Up to two traces picked for the comparison view, oldest pick first. */
   protected readonly picked = signal<string[]>([]);
@@ -43,7 +46,7 @@ export class TraceListPage {
 
   private readonly query = computed(() => ({
     ...this.ranges.range(), status: this.status(), model: this.model(), kind: this.kind(), q: this.text().trim(),
-    sessionId: this.sessionId().trim(), userId: this.userId().trim(),
+    sessionId: this.sessionId().trim(), userId: this.userId().trim(), finding: this.findingFilter(),
   }));
   protected readonly options = rxResource({ params: () => this.ranges.range(), stream: ({ params }) => this.api.filters(params) });
   protected readonly first = rxResource({
