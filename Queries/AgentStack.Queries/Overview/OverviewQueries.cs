@@ -46,7 +46,7 @@ public sealed class OverviewQueries(IAnalyticsStore analytics, TraceQueries trac
     /// </summary>
     public async Task<SecuritySeries> GetSecurityAsync(string project, OverviewRange range, CancellationToken ct)
     {
-        const string sql = $$"""
+        var sql = $$"""
             SELECT formatDateTime(toStartOfDay(detected_at), '%Y-%m-%d') AS day,
                    countIf(kind = 'anomaly') AS anomalies,
                    countIf(kind = 'prompt_injection' AND action = 'block') AS prompt_injections_blocked,
