@@ -17,7 +17,8 @@ public sealed record RetentionPolicySet(string Project, int? Days, string By, Da
 /// (every subject's and the project-wide key of each day before <paramref name="Cutoff"/>, a UTC midnight), so the
 /// payloads they sealed read <c>{"erased":true}</c> from now on while the log's bytes and hashes stay as they were.
 /// <paramref name="SpansExpired"/> and <paramref name="TracesExpired"/> are the analytics rows past their TTL that the
-/// run had ClickHouse delete. <paramref name="AppliedBy"/> is <c>retention</c>.
+/// run had ClickHouse delete, <paramref name="FindingsExpired"/> the detectors' rows detected before the retention
+/// (absent from runs recorded before it was counted: 0). <paramref name="AppliedBy"/> is <c>retention</c>.
 /// </summary>
 public sealed record RetentionApplied(
     string Project,
@@ -27,7 +28,8 @@ public sealed record RetentionApplied(
     long SpansExpired,
     long TracesExpired,
     DateTimeOffset AppliedAt,
-    string AppliedBy);
+    string AppliedBy,
+    long FindingsExpired = 0);
 
 /// <summary>Stored names of the retention events (registered in <see cref="EventTypes"/>); never renamed.</summary>
 public static class RetentionEventTypes

@@ -17,6 +17,9 @@ public static class RetentionTables
     public const string Ttl = "toDateTime(start_time) + toIntervalDay(retention_days) WHERE retention_days > 0";
     private static readonly string[] Tables = ["spans", "traces"];
 
+    // The detectors' rows may quote a payload (a finding's reason, the masked kind and where): deleted with their span.
+    private static readonly string[] FindingTables = ["findings", "security_findings"];
+
     /// <summary>
     /// Tables of a data directory from before issue 17.3 get the column and the TTL (the schema scripts only create
     /// missing tables). Every existing row keeps 0 (kept); the retention worker brings them in line with a policy.
@@ -48,8 +51,10 @@ public static class RetentionTables
     /// partitions (months) that held expired rows, and in <c>traces</c>. ClickHouse deletes expired rows at merges
     /// anyway (and may at the column's mutation already); this makes the deletion prompt and the figures exact.
     /// Mutations run only when there is something to change, and wait for it (the worker runs this, not a request).
+    /// The detectors' rows (<c>findings</c>, <c>security_findings</c>) have no TTL: those detected as many days ago are
+    /// deleted by a mutation, and counted as <c>Findings</c>.
     /// </summary>
-    public static async Task<(long Spans, long Traces)> ApplyAsync(IAnalyticsStore analytics, string? cluster, string project, int days,
+    public static async Task<(long Spans, long Traces, long Findings)> ApplyAsync(IAnalyticsStore analytics, string? cluster, string project, int days,
         CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(analytics);
@@ -80,7 +85,21 @@ public static class RetentionTables
                 null, ct);
         if (traces > 0)
             await analytics.ExecuteAsync($"ALTER TABLE {Target("traces", cluster)} MATERIALIZE TTL SETTINGS mutations_sync = 2", null, ct);
-        return (spans, traces);
+
+        var findings = 0L;
+        var detected = days > 0 ? "detected_at + toIntervalDay({days:UInt16}) <= now()" : "0";
+        foreach (var table in FindingTables)
+        {
+            var expired = await ScalarAsync(analytics,
+                $"SELECT count() FROM agentstack.{table} FINAL WHERE project = {{project:String}} AND {detected}", ct, parameters);
+            if (expired == 0)
+                continue;
+            await analytics.ExecuteAsync(
+                $"ALTER TABLE {Target(table, cluster)} DELETE WHERE project = {{project:String}} AND {detected} SETTINGS mutations_sync = 2",
+                parameters, ct);
+            findings += expired;
+        }
+        return (spans, traces, findings);
     }
 
     // On a cluster, mutations run on the replicated local tables behind the Distributed ones (AnalyticsSchema.ForCluster).

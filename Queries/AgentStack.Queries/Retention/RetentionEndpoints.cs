@@ -16,7 +16,7 @@ public sealed record SetRetention(int? Days);
 
 /// <summary>One run of the retention worker that removed something, from stream <c>retention-{project}</c>.</summary>
 public sealed record RetentionRunSummary(DateTimeOffset AppliedAt, int RetentionDays, DateTimeOffset Cutoff, int KeysDestroyed,
-    long SpansExpired, long TracesExpired, long Position);
+    long SpansExpired, long TracesExpired, long Position, long FindingsExpired);
 
 /// <summary>A project's retention: the policy (who set it, when) and the worker's latest runs, newest first.</summary>
 public sealed record RetentionStatus(string Project, int? Days, DateTimeOffset? SetAt, string? SetBy, IReadOnlyList<RetentionRunSummary> Runs);
@@ -73,7 +73,7 @@ public static class RetentionEndpoints
         await foreach (var stored in events.ReadStreamAsync(RetentionStream.Name(project), 1, ct))
             if (EventTypes.Deserialize(stored.Type, stored.Data) is RetentionApplied run)
                 runs.Add(new RetentionRunSummary(run.AppliedAt, run.RetentionDays, run.Cutoff, run.KeyIds.Count, run.SpansExpired,
-                    run.TracesExpired, stored.Position));
+                    run.TracesExpired, stored.Position, run.FindingsExpired));
         runs.Reverse();
         return new RetentionStatus(project, policy.Days, policy.At, policy.By, runs.Take(RunsShown).ToList());
     }

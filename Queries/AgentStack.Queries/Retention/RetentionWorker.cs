@@ -63,11 +63,11 @@ public sealed class RetentionRun(IAccessStore access, RetentionPolicies policies
         var now = clock.GetUtcNow();
         var cutoff = CutoffDay(now, days);
         var keys = keyring.EraseBefore(project, int.Parse(cutoff.ToString("yyyyMMdd", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture));
-        var (spans, traces) = await RetentionTables.ApplyAsync(analytics, cluster, project, days, ct);
-        if (keys.Count == 0 && spans == 0 && traces == 0)
+        var (spans, traces, findings) = await RetentionTables.ApplyAsync(analytics, cluster, project, days, ct);
+        if (keys.Count == 0 && spans == 0 && traces == 0 && findings == 0)
             return null;
         var run = new RetentionApplied(project, days, new DateTimeOffset(cutoff.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero), keys,
-            spans, traces, now, Actor);
+            spans, traces, now, Actor, findings);
         await events.AppendAsync(RetentionStream.Name(project), StreamAppend.Any, [EventTypes.Serialize(run)], ct);
         return run;
     }

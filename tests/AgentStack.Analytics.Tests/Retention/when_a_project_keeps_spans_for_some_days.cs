@@ -34,14 +34,38 @@ public sealed class when_a_project_keeps_spans_for_some_days(ChDbDatabase db) : 
         await AnalyticsSchema.ApplyAsync(db.Store, Ct);
         // Written before any policy: the column's default, 0, keeps them.
         await new SpansProjection(db.Store).ApplyAsync(Events(project), Ct);
-        (await RetentionTables.ApplyAsync(db.Store, null, project, 0, Ct)).ShouldBe((0L, 0L));
+        (await RetentionTables.ApplyAsync(db.Store, null, project, 0, Ct)).ShouldBe((0L, 0L, 0L));
         (await db.Store.QueryTextAsync(Remaining, p)).ShouldBe("old\t0\nyoung\t0");
 
-        (await RetentionTables.ApplyAsync(db.Store, null, project, 30, Ct)).ShouldBe((1L, 1L));
-        (await RetentionTables.ApplyAsync(db.Store, null, project, 30, Ct)).ShouldBe((0L, 0L));
+        (await RetentionTables.ApplyAsync(db.Store, null, project, 30, Ct)).ShouldBe((1L, 1L, 0L));
+        (await RetentionTables.ApplyAsync(db.Store, null, project, 30, Ct)).ShouldBe((0L, 0L, 0L));
 
         (await db.Store.QueryTextAsync(Remaining, p)).ShouldBe("young\t30");
         (await db.Store.QueryTextAsync("SELECT trace_id FROM agentstack.traces FINAL WHERE project = {p:String}", p)).ShouldBe("young");
+    }
+
+    [Fact]
+    public async Task then_findings_detected_before_the_policy_are_deleted_and_younger_ones_stay()
+    {
+        var project = "r" + Guid.NewGuid().ToString("N")[..12];
+        var p = new Dictionary<string, object?> { ["p"] = project };
+        await AnalyticsSchema.ApplyAsync(db.Store, Ct);
+        foreach (var (trace, at, position) in new[] { ("old", Old, 1), ("young", Young, 2) })
+        {
+            var time = SpansProjection.ClickHouseTime(at);
+            await db.Store.InsertAsync("agentstack.findings", $$"""
+                {"project":"{{project}}","position":{{position}},"trace_id":"{{trace}}","span_id":"s","kind":"sensitive_data","reason":"an e-mail address","detected_at":"{{time}}"}
+                """);
+            await db.Store.InsertAsync("agentstack.security_findings", $$"""
+                {"project":"{{project}}","trace_id":"{{trace}}","span_id":"s","kind":"pii","action":"allow","score":1,"reason":"an e-mail address","detected_at":"{{time}}","position":{{position}}}
+                """);
+        }
+
+        (await RetentionTables.ApplyAsync(db.Store, null, project, 30, Ct)).Findings.ShouldBe(2);
+        (await RetentionTables.ApplyAsync(db.Store, null, project, 30, Ct)).Findings.ShouldBe(0);
+
+        (await db.Store.QueryTextAsync("SELECT trace_id FROM agentstack.findings FINAL WHERE project = {p:String}", p)).ShouldBe("young");
+        (await db.Store.QueryTextAsync("SELECT trace_id FROM agentstack.security_findings FINAL WHERE project = {p:String}", p)).ShouldBe("young");
     }
 
     [Fact]

@@ -22,7 +22,7 @@ describe('RetentionPanel', () => {
     fixture.detectChanges();
     http.expectOne('/api/projects/alpha/retention').flush({
       project: 'alpha', days: 30, setAt: '2026-12-01T00:00:00Z', setBy: 'key_1',
-      runs: [{ appliedAt: '2026-12-02T00:00:00Z', retentionDays: 30, cutoff: '2026-11-02T00:00:00Z', keysDestroyed: 4, spansExpired: 12, tracesExpired: 3, position: 9 }],
+      runs: [{ appliedAt: '2026-12-02T00:00:00Z', retentionDays: 30, cutoff: '2026-11-02T00:00:00Z', keysDestroyed: 4, spansExpired: 12, tracesExpired: 3, findingsExpired: 2, position: 9 }],
     });
     await tick(fixture);
     expect(fixture.nativeElement.querySelector('[data-test=retention-policy]').textContent).toContain('30 days');

@@ -35,12 +35,12 @@ import { RetentionService } from './retention.service';
         <p class="status-error" role="alert">{{ message }}</p>
       }
       <table>
-        <thead><tr><th>Run</th><th>Days</th><th>Cutoff</th><th>Keys destroyed</th><th>Spans expired</th><th>Traces expired</th></tr></thead>
+        <thead><tr><th>Run</th><th>Days</th><th>Cutoff</th><th>Keys destroyed</th><th>Spans expired</th><th>Traces expired</th><th>Findings deleted</th></tr></thead>
         <tbody>
           @for (run of status.value()?.runs ?? []; track run.position) {
             <tr data-test="retention-run">
               <td>{{ run.appliedAt }}</td><td>{{ run.retentionDays }}</td><td>{{ run.cutoff }}</td>
-              <td>{{ run.keysDestroyed }}</td><td>{{ run.spansExpired }}</td><td>{{ run.tracesExpired }}</td>
+              <td>{{ run.keysDestroyed }}</td><td>{{ run.spansExpired }}</td><td>{{ run.tracesExpired }}</td><td>{{ run.findingsExpired }}</td>
             </tr>
           } @empty {
             <tr><td colspan="6">Retention has removed nothing yet.</td></tr>

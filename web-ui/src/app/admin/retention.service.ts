@@ -4,7 +4,7 @@ import { Observable } from 'rxjs';
 
 /** One retention run that removed something (docs/retention.md). */
 export interface RetentionRun {
-  appliedAt: string; retentionDays: number; cutoff: string; keysDestroyed: number; spansExpired: number; tracesExpired: number;
+  appliedAt: string; retentionDays: number; cutoff: string; keysDestroyed: number; spansExpired: number; tracesExpired: number; findingsExpired: number;
   position: number;
 }
 /** A project's retention policy (days; null keeps data forever) and its latest runs, newest first. */
