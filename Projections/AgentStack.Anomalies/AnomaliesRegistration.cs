@@ -1,12 +1,11 @@
 using AgentStack.Anomalies.Alerting;
 using AgentStack.Anomalies.Detecting;
-using AgentStack.Events;
+using AgentStack.Projections;
 using AgentStack.Projections.Running;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 
 namespace AgentStack.Anomalies;
 
@@ -45,9 +44,6 @@ public static class AnomaliesRegistration
         // One part, one worker per process: the anomaly stream's ids make a second worker harmless, and the
         // alert dispatcher delivers at least once.
         var options = new ProjectionOptions { BatchSize = shared.BatchSize, Linger = shared.Linger, WorkerId = shared.WorkerId };
-        return new ProjectionRunner(projection, sp.GetRequiredService<IEventStore>(), checkpoints, new SoleWorkerLeases(),
-            sp.GetRequiredService<ProjectionProgress>(), sp.GetRequiredService<IProjectionNotifier>(),
-            sp.GetService<TimeProvider>() ?? TimeProvider.System, sp.GetRequiredService<ILogger<ProjectionRunner>>(), options,
-            sp.GetRequiredService<ProjectionControl>());
+        return ProjectionsRegistration.NewRunner(sp, projection, checkpoints, new SoleWorkerLeases(), options);
     }
 }

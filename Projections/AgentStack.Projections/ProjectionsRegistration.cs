@@ -43,11 +43,7 @@ public static class ProjectionsRegistration
                     ?? throw new InvalidOperationException(
                         $"{ProjectionOptions.Section}:Leases is Postgres but ConnectionStrings:Postgres is not set."), options)
                 : new SoleWorkerLeases());
-            services.AddHostedService(sp => new ProjectionRunner(sp.GetRequiredService<SpansProjection>(),
-                sp.GetRequiredService<IEventStore>(), sp.GetRequiredService<ICheckpointStore>(),
-                sp.GetRequiredService<IProjectionLeases>(), sp.GetRequiredService<ProjectionProgress>(),
-                sp.GetRequiredService<IProjectionNotifier>(), sp.GetService<TimeProvider>() ?? TimeProvider.System,
-                sp.GetRequiredService<ILogger<ProjectionRunner>>(), options, sp.GetRequiredService<ProjectionControl>()));
+            services.AddProjectionRunner<SpansProjection>();
             // Rebuilds run where the live runner runs, as they hold it to switch tables (issue 14.6). Where
             // workers share the log across processes, or tables live on a cluster, the operations endpoint
             // refuses a rebuild (docs/projections.md).
@@ -57,25 +53,33 @@ public static class ProjectionsRegistration
                 sp.GetRequiredService<ILogger<SpansRebuild>>()));
             services.AddHostedService(sp => sp.GetRequiredService<SpansRebuild>());
             // Issue 15: the security findings (guard blocks) into their analytics table, with their own checkpoint.
-            // AddSingleton, not AddHostedService: that one skips a second ProjectionRunner (TryAddEnumerable by type).
             services.AddSingleton<SecurityFindingsProjection>();
-            services.AddSingleton<IHostedService>(sp => new ProjectionRunner(sp.GetRequiredService<SecurityFindingsProjection>(),
-                sp.GetRequiredService<IEventStore>(), sp.GetRequiredService<ICheckpointStore>(),
-                sp.GetRequiredService<IProjectionLeases>(), sp.GetRequiredService<ProjectionProgress>(),
-                sp.GetRequiredService<IProjectionNotifier>(), sp.GetService<TimeProvider>() ?? TimeProvider.System,
-                sp.GetRequiredService<ILogger<ProjectionRunner>>(), options, sp.GetRequiredService<ProjectionControl>()));
+            services.AddProjectionRunner<SecurityFindingsProjection>();
             // Issue 15.5: every finding event (detections, guard blocks, anomalies) into `findings`, with its own checkpoint.
             services.AddSingleton<FindingsProjection>();
-            services.AddSingleton<IHostedService>(sp => new ProjectionRunner(sp.GetRequiredService<FindingsProjection>(),
-                sp.GetRequiredService<IEventStore>(), sp.GetRequiredService<ICheckpointStore>(),
-                sp.GetRequiredService<IProjectionLeases>(), sp.GetRequiredService<ProjectionProgress>(),
-                sp.GetRequiredService<IProjectionNotifier>(), sp.GetService<TimeProvider>() ?? TimeProvider.System,
-                sp.GetRequiredService<ILogger<ProjectionRunner>>(), options, sp.GetRequiredService<ProjectionControl>()));
+            services.AddProjectionRunner<FindingsProjection>();
         }
         if (!runWorkers || options.SharesWork || options.Partitions > 1)
             services.AddHostedService<CheckpointProgressPoller>();
         return services;
     }
+
+    /// <summary>
+    /// Runs the singleton <typeparamref name="TProjection"/> with its own checkpoint, on the parts of the log this
+    /// process's leases give it, like the analytics projection (needs <see cref="AddAnalyticsProjections"/> with workers).
+    /// Registered as <see cref="IHostedService"/>, not with AddHostedService: that one skips a second
+    /// <see cref="ProjectionRunner"/> (TryAddEnumerable by type).
+    /// </summary>
+    public static IServiceCollection AddProjectionRunner<TProjection>(this IServiceCollection services) where TProjection : class, IProjection =>
+        services.AddSingleton<IHostedService>(sp => NewRunner(sp, sp.GetRequiredService<TProjection>(),
+            sp.GetRequiredService<ICheckpointStore>(), sp.GetRequiredService<IProjectionLeases>(), sp.GetRequiredService<ProjectionOptions>()));
+
+    /// <summary>A runner of <paramref name="projection"/> from the registered machinery, with the given checkpoints, leases and options.</summary>
+    public static ProjectionRunner NewRunner(IServiceProvider sp, IProjection projection, ICheckpointStore checkpoints,
+        IProjectionLeases leases, ProjectionOptions options) =>
+        new(projection, sp.GetRequiredService<IEventStore>(), checkpoints, leases, sp.GetRequiredService<ProjectionProgress>(),
+            sp.GetRequiredService<IProjectionNotifier>(), sp.GetService<TimeProvider>() ?? TimeProvider.System,
+            sp.GetRequiredService<ILogger<ProjectionRunner>>(), options, sp.GetRequiredService<ProjectionControl>());
 
     // The cluster name comes from AgentStack:Analytics (AnalyticsRegistration); without it, plain tables.
     private sealed class AnalyticsSchemaInitializer(IAnalyticsStore analytics, IOptions<AnalyticsOptions> options) : IHostedService

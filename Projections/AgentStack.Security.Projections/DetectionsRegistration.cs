@@ -1,11 +1,9 @@
 using AgentStack.Events;
-using AgentStack.Projections.Running;
+using AgentStack.Projections;
 using AgentStack.Security.Injection;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 
 namespace AgentStack.Security.Projections;
 
@@ -24,12 +22,6 @@ public static class DetectionsRegistration
         services.TryAddSingleton(_ => InjectionDetector.Load(configuration[InjectionDetector.ModelDirectorySetting]));
         services.AddSingleton(sp => new DetectionsProjection(sp.GetRequiredService<IEventStore>(), sp.GetRequiredService<InjectionDetector>(),
             sp.GetRequiredService<AgentStack.Projections.Analytics.IAnalyticsStore>(), sp.GetService<TimeProvider>() ?? TimeProvider.System));
-        // AddSingleton, not AddHostedService: that one skips a second ProjectionRunner (TryAddEnumerable by type).
-        services.AddSingleton<IHostedService>(sp => new ProjectionRunner(sp.GetRequiredService<DetectionsProjection>(),
-            sp.GetRequiredService<IEventStore>(), sp.GetRequiredService<ICheckpointStore>(),
-            sp.GetRequiredService<IProjectionLeases>(), sp.GetRequiredService<ProjectionProgress>(),
-            sp.GetRequiredService<IProjectionNotifier>(), sp.GetService<TimeProvider>() ?? TimeProvider.System,
-            sp.GetRequiredService<ILogger<ProjectionRunner>>(), sp.GetRequiredService<ProjectionOptions>(), sp.GetRequiredService<ProjectionControl>()));
-        return services;
+        return services.AddProjectionRunner<DetectionsProjection>();
     }
 }

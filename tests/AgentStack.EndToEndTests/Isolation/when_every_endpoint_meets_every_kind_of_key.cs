@@ -27,8 +27,8 @@ public sealed class when_every_endpoint_meets_every_kind_of_key(ServerFixture fi
     public async Task then_each_gets_the_right_refusal_and_no_byte_of_another_projects_data()
     {
         var marker = NewId()[..12];
-        var a = await ProjectAsync("iso-a-" + marker);
-        var b = await ProjectAsync("iso-b-" + marker);
+        var a = await IsolationKeys.ProjectAsync(Server, "iso-a-" + marker);
+        var b = await IsolationKeys.ProjectAsync(Server, "iso-b-" + marker);
         using var aAdmin = Server.CreateClient(a.Secret);
 
         // Project A's data, every piece a canary that must never show to anyone but A's own keys.
@@ -41,21 +41,8 @@ public sealed class when_every_endpoint_meets_every_kind_of_key(ServerFixture fi
             input: $"\"{payloadCanary}\"", output: $"\"{payloadCanary}\"")))).EnsureSuccessStatusCode();
         await Server.WaitForProjectionAsync();
 
-        var revoked = await KeyAsync(aAdmin, a.Project, Scopes(), null);
-        (await aAdmin.DeleteAsync(Path($"/api/projects/{a.Project}/keys/{revoked.KeyId}"))).StatusCode.ShouldBe(HttpStatusCode.NoContent);
-        var expired = await KeyAsync(aAdmin, a.Project, Scopes(), DateTimeOffset.UtcNow.AddSeconds(2));
-        var victim = await KeyAsync(aAdmin, a.Project, ["read"], null);
-        var lacking = new Dictionary<Requires, KeyMade>
-        {
-            [Requires.Ingest] = await KeyAsync(aAdmin, a.Project, ["read", "admin"], null),
-            [Requires.Read] = await KeyAsync(aAdmin, a.Project, ["ingest", "admin"], null),
-            [Requires.Admin] = await KeyAsync(aAdmin, a.Project, ["ingest", "read"], null),
-        };
-        lacking[Requires.Operator] = lacking[Requires.Admin];
-        using (var expiring = Server.CreateClient(expired.Secret))
-            await Eventually.UntilAsync(async () =>
-                (await expiring.GetAsync(Path($"/api/projects/{a.Project}/keys"))).StatusCode == HttpStatusCode.Unauthorized,
-                TimeSpan.FromSeconds(30), () => "the key with a 2 s expiry was still accepted");
+        var (revoked, expired, lacking) = await IsolationKeys.RefusedKeysAsync(Server, aAdmin, a.Project);
+        var victim = await IsolationKeys.KeyAsync(aAdmin, a.Project, ["read"], null);
         var canaries = new[] { displayCanary, spanCanary, payloadCanary, victim.Secret[..12], lacking[Requires.Read].Secret[..12] };
 
         // The endpoint table as the server publishes it.
@@ -174,26 +161,4 @@ public sealed class when_every_endpoint_meets_every_kind_of_key(ServerFixture fi
     }
 
     private static string Short(string text) => text.Length <= 300 ? text : text[..300] + "…";
-
-    private static string[] Scopes() => ["ingest", "read", "admin"];
-
-    private sealed record ProjectMade(string Project, string Secret);
-
-    private sealed record KeyMade(string KeyId, string Secret);
-
-    private async Task<ProjectMade> ProjectAsync(string name)
-    {
-        using var response = await Server.Client.PostAsJsonAsync(Path("/api/projects"), new { name });
-        response.StatusCode.ShouldBe(HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
-        return new ProjectMade(name, (await response.Content.ReadFromJsonAsync<JsonObject>())!["secret"]!.GetValue<string>());
-    }
-
-    private static async Task<KeyMade> KeyAsync(HttpClient admin, string project, string[] scopes, DateTimeOffset? expiresAt)
-    {
-        using var response = await admin.PostAsJsonAsync(Path($"/api/projects/{project}/keys"),
-            new { scopes, expiresAt = expiresAt is { } e ? Time(e) : null });
-        response.StatusCode.ShouldBe(HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
-        var created = (await response.Content.ReadFromJsonAsync<JsonObject>())!;
-        return new KeyMade(created["keyId"]!.GetValue<string>(), created["secret"]!.GetValue<string>());
-    }
 }

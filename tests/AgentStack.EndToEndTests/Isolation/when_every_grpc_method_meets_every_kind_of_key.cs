@@ -52,8 +52,8 @@ public sealed class when_every_grpc_method_meets_every_kind_of_key(GrpcServerFix
     public async Task then_each_gets_the_right_status_and_no_byte_of_another_projects_data()
     {
         var marker = NewId()[..12];
-        var a = await ProjectAsync("grpc-a-" + marker);
-        var b = await ProjectAsync("grpc-b-" + marker);
+        var a = await IsolationKeys.ProjectAsync(Server, "grpc-a-" + marker);
+        var b = await IsolationKeys.ProjectAsync(Server, "grpc-b-" + marker);
         using var aAdmin = Server.CreateClient(a.Secret);
         var displayCanary = "display-canary-" + marker;
         var spanCanary = "span-canary-" + marker;
@@ -61,20 +61,7 @@ public sealed class when_every_grpc_method_meets_every_kind_of_key(GrpcServerFix
         (await aAdmin.PostSpansAsync(Batch(Span(NewId(), "s1", name: spanCanary, end: DateTimeOffset.UtcNow,
             input: $"\"{spanCanary}\"")))).EnsureSuccessStatusCode();
 
-        var revoked = await KeyAsync(aAdmin, a.Project, ["ingest", "read", "admin"], null);
-        (await aAdmin.DeleteAsync(Path($"/api/projects/{a.Project}/keys/{revoked.KeyId}"))).StatusCode.ShouldBe(HttpStatusCode.NoContent);
-        var expired = await KeyAsync(aAdmin, a.Project, ["ingest", "read", "admin"], DateTimeOffset.UtcNow.AddSeconds(2));
-        var lacking = new Dictionary<Requires, KeyMade>
-        {
-            [Requires.Ingest] = await KeyAsync(aAdmin, a.Project, ["read", "admin"], null),
-            [Requires.Read] = await KeyAsync(aAdmin, a.Project, ["ingest", "admin"], null),
-            [Requires.Admin] = await KeyAsync(aAdmin, a.Project, ["ingest", "read"], null),
-        };
-        lacking[Requires.Operator] = lacking[Requires.Admin];
-        using (var expiring = Server.CreateClient(expired.Secret))
-            await Eventually.UntilAsync(async () =>
-                (await expiring.GetAsync(Path($"/api/projects/{a.Project}/keys"))).StatusCode == HttpStatusCode.Unauthorized,
-                TimeSpan.FromSeconds(30), () => "the key with a 2 s expiry was still accepted");
+        var (revoked, expired, lacking) = await IsolationKeys.RefusedKeysAsync(Server, aAdmin, a.Project);
         var canaries = new[] { displayCanary, spanCanary, a.Secret[..12], lacking[Requires.Read].Secret[..12] };
 
         using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{fixture.GrpcPort}");
@@ -186,25 +173,5 @@ public sealed class when_every_grpc_method_meets_every_kind_of_key(GrpcServerFix
         }
         await call.RequestStream.CompleteAsync();
         return methods;
-    }
-
-    private sealed record ProjectMade(string Project, string Secret);
-
-    private sealed record KeyMade(string KeyId, string Secret);
-
-    private async Task<ProjectMade> ProjectAsync(string name)
-    {
-        using var response = await Server.Client.PostAsJsonAsync(Path("/api/projects"), new { name });
-        response.StatusCode.ShouldBe(HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
-        return new ProjectMade(name, (await response.Content.ReadFromJsonAsync<JsonObject>())!["secret"]!.GetValue<string>());
-    }
-
-    private static async Task<KeyMade> KeyAsync(HttpClient admin, string project, string[] scopes, DateTimeOffset? expiresAt)
-    {
-        using var response = await admin.PostAsJsonAsync(Path($"/api/projects/{project}/keys"),
-            new { scopes, expiresAt = expiresAt is { } e ? Time(e) : null });
-        response.StatusCode.ShouldBe(HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
-        var created = (await response.Content.ReadFromJsonAsync<JsonObject>())!;
-        return new KeyMade(created["keyId"]!.GetValue<string>(), created["secret"]!.GetValue<string>());
     }
 }
