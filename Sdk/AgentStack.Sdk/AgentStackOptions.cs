@@ -43,8 +43,8 @@ public sealed class AgentStackOptions
     public TimeSpan ExportTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
-    /// Compress request bodies with gzip (<c>Content-Encoding: gzip</c>). Off by default: the collector
-    /// must decompress requests for this to work.
+    /// Compress request bodies with gzip (<c>Content-Encoding: gzip</c>), which the collector decompresses
+    /// (docs/ingestion.md). Off by default: it trades CPU on both sides for bandwidth.
     /// </summary>
     public bool UseGzip { get; set; }
 
