@@ -37,12 +37,24 @@ public sealed partial class ChDbAnalyticsStore : IAnalyticsStore, IDisposable
 
         _native = ChDbNative.Load(ChDbLibrary.Resolve(options.LibraryPath));
         DataPath = Path.GetFullPath(options.DataPath);
-        _insertsPath = Path.Combine(DataPath, "agentstack_inserts");
-        // Files of inserts a crash interrupted: their rows either landed or were never acknowledged.
-        if (Directory.Exists(_insertsPath))
+        var inserts = Path.Combine(DataPath, "agentstack_inserts");
+        // Each store writes its insert files into a folder of its own, named by its process, so another store open on
+        // the same path keeps its files. Folders of processes that are gone hold inserts a crash interrupted: their
+        // rows either landed or were never acknowledged.
+        if (Directory.Exists(inserts))
         {
-            Directory.Delete(_insertsPath, recursive: true);
+            foreach (var file in Directory.EnumerateFiles(inserts))
+            {
+                File.Delete(file);
+            }
+
+            foreach (var folder in Directory.EnumerateDirectories(inserts).Where(f => !ProcessIsRunning(Path.GetFileName(f))))
+            {
+                Directory.Delete(folder, recursive: true);
+            }
         }
+
+        _insertsPath = Path.Combine(inserts, $"{Environment.ProcessId}-{Guid.NewGuid():N}");
 
         string[] arguments =
         [
@@ -98,6 +110,25 @@ public sealed partial class ChDbAnalyticsStore : IAnalyticsStore, IDisposable
     /// binary rows may (a position of 2,570 is 0x0A0A). The file lives in the engine's folder while the
     /// insert runs and is deleted after it.
     /// </summary>
+    private static bool ProcessIsRunning(string folder)
+    {
+        var dash = folder.IndexOf('-', StringComparison.Ordinal);
+        if (dash <= 0 || !int.TryParse(folder.AsSpan(0, dash), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var pid))
+        {
+            return false;
+        }
+
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
+
     public async Task InsertRowBinaryAsync(string table, ReadOnlyMemory<byte> rows, CancellationToken cancellationToken)
     {
         if (!TableName().IsMatch(table))
