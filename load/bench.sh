@@ -54,7 +54,7 @@ trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev
 # start <name> <port> <dll> [VAR=value ...]: one host in the background, waiting until it is ready.
 start() {
   local name="$1" port="$2" dll="$3"; shift 3
-  env ${SERVER_ENV:-} ${PROFILE:+DOTNET_PerfMapEnabled=1} "$@" ASPNETCORE_URLS="http://127.0.0.1:$port" AgentStack__DataDirectory="$DATA/$name" \
+  env ${SERVER_ENV:-} ${PROFILE:+DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0} "$@" ASPNETCORE_URLS="http://127.0.0.1:$port" AgentStack__DataDirectory="$DATA/$name" \
     AgentStack__BootstrapApiKey="$KEY" Logging__LogLevel__Default=Warning AgentStack__Otlp__GrpcPort=0 \
     dotnet "$dll" >"$DATA/$name.log" 2>&1 &
   PIDS+=($!)
@@ -125,7 +125,9 @@ rss_kb=$(peak_rss_kb)
 if [ "${PROFILE:-}" = 1 ]; then
   wait "$PERF_PID" || true
   echo "top frames by self time (perf, AgentStack's processes):"
-  perf report -i "$DATA/perf.data" --no-children --sort dso,sym --stdio 2>/dev/null | grep -E '^ +[0-9]' | head -n "${PROFILE_TOP:-30}"
+  perf report -i "$DATA/perf.data" --no-children -g none --sort dso,sym --stdio 2>/dev/null | grep -E '^ +[0-9]' | head -n "${PROFILE_TOP:-30}" || true
+  echo "by thread:"; perf report -i "$DATA/perf.data" --no-children -g none --sort comm --stdio 2>/dev/null | grep -E "^ +[0-9]" | head -n 15 || true
+  if [ -n "${PROFILE_KEEP:-}" ]; then cp "$DATA/perf.data" "$PROFILE_KEEP"; fi
 fi
 
 elapsed=$(echo "$t1 - $t0" | bc -l)
