@@ -19,7 +19,15 @@ public sealed class SubjectKeyring(ISubjectKeyStore store, TimeSpan cacheLifetim
     private readonly ConcurrentDictionary<(string Project, string Subject), string> subjectHashes = new();
     private const int MaxCachedSubjects = 100_000;
 
+    private long generation;
+
     public TimeSpan CacheLifetime { get; } = cacheLifetime;
+
+    /// <summary>
+    /// Counts the erasures made through this keyring: whatever was opened under an older generation may hold a
+    /// payload whose key is gone now (<see cref="Sealing.OpenedEvents"/> drops it).
+    /// </summary>
+    public long Generation => Interlocked.Read(ref generation);
 
     public ISubjectKeyStore Store => store;
 
@@ -77,6 +85,7 @@ public sealed class SubjectKeyring(ISubjectKeyStore store, TimeSpan cacheLifetim
                 sealing.TryRemove(slot, out _);
         foreach (var id in keyIds)
             opening[id] = (null, Stopwatch.GetTimestamp());
+        Interlocked.Increment(ref generation);
         return keyIds;
     }
 

@@ -49,7 +49,7 @@ public sealed class PayloadSealer(SubjectKeyring keys)
         var subject = Subjects.Of(scan.Has(Field.Attributes) ? data.AsSpan(scan.Range(Field.Attributes)) : default);
         var key = keys.ForSealing(scan.Project, subject, scan.Day);
         var output = new ArrayBufferWriter<byte>(data.Length * 4 / 3 + 96 * scan.Count);
-        using var aes = new AesGcm(key.Key, TagSize);
+        var aes = ThreadContext.For(key.Key, keys.Generation);
         // One random 96-bit nonce per event; each field's nonce differs from it in the last byte (its field
         // number), so no nonce repeats under a key unless two events draw the same 94 random bits.
         Span<byte> nonce = stackalloc byte[NonceSize];
@@ -85,7 +85,6 @@ public sealed class PayloadSealer(SubjectKeyring keys)
             opener.OpenInto(output, field, keyId, sealedData);
             at = offset + length;
         }
-        opener.Dispose();
         if (output is null)
             return data;
         output.Write(data.AsSpan(at));
@@ -118,24 +117,47 @@ public sealed class PayloadSealer(SubjectKeyring keys)
         }
     }
 
-    /// <summary>Opens one event's fields, with one AES context per key (an event's fields share one).</summary>
-    private struct Opener(SubjectKeyring keys) : IDisposable
+    /// <summary>
+    /// The AES context of the key this thread used last. Making one per payload cost more than the encryption
+    /// (OpenSSL allocates, schedules the key and clears its error queue each time); a span batch's payloads
+    /// mostly share a project-day key. A context is not thread-safe, and sealing and opening never await, so
+    /// one per thread is exclusive. Keys are compared by value, never trusted by id: a destroyed key is not
+    /// returned by the keyring, so its context is never asked for; an erasure (a new keyring generation)
+    /// also drops the context at the thread's next use.
+    /// </summary>
+    private static class ThreadContext
+    {
+        [ThreadStatic] private static byte[]? key;
+        [ThreadStatic] private static AesGcm? aes;
+        [ThreadStatic] private static long generation;
+
+        public static AesGcm For(byte[] wanted, long keyringGeneration)
+        {
+            if (aes is null || key is null || generation != keyringGeneration || !CryptographicOperations.FixedTimeEquals(key, wanted))
+            {
+                aes?.Dispose();
+                aes = new AesGcm(wanted, TagSize);
+                key = wanted;
+                generation = keyringGeneration;
+            }
+            return aes;
+        }
+    }
+
+    /// <summary>Opens one event's fields; an event's fields share one key, looked up once.</summary>
+    private struct Opener(SubjectKeyring keys)
     {
         private string? keyId;
-        private AesGcm? aes;
-        private bool destroyed;
+        private byte[]? key;
 
         private AesGcm? For(string id)
         {
             if (id != keyId)
             {
-                aes?.Dispose();
                 keyId = id;
-                var key = keys.ForOpening(id);
-                destroyed = key is null;
-                aes = key is null ? null : new AesGcm(key, TagSize);
+                key = keys.ForOpening(id);
             }
-            return destroyed ? null : aes;
+            return key is null ? null : ThreadContext.For(key, keys.Generation);
         }
 
         public void OpenInto(ArrayBufferWriter<byte> output, Field field, string keyId, ReadOnlySpan<byte> base64)
@@ -172,7 +194,6 @@ public sealed class PayloadSealer(SubjectKeyring keys)
             }
         }
 
-        public readonly void Dispose() => aes?.Dispose();
     }
 
     private static string Name(Field field) => System.Text.Encoding.UTF8.GetString(FieldNames[(int)field]);

@@ -9,9 +9,13 @@ namespace AgentStack.Erasure.Sealing;
 /// <c>{"erased":true}</c> once their key is destroyed, without any of them knowing about keys. The adapter
 /// underneath stores only sealed payloads; <see cref="RawEventStore"/> reads it as stored (verification,
 /// signed exports), and the hash chain covers those stored bytes, so erasure leaves it verifiable.
+/// Reads of the whole log go through <see cref="OpenedEvents"/>: the projections tailing it share one read and
+/// one opening of each new event.
 /// </summary>
 public sealed class SealingEventStore(IEventStore inner, PayloadSealer sealer) : IEventStore
 {
+    private readonly OpenedEvents recent = new(sealer.Keys);
+
     public Task<AppendResult> AppendAsync(IReadOnlyList<StreamAppend> appends, CancellationToken cancellationToken)
     {
         var sealedAppends = new StreamAppend[appends.Count];
@@ -38,10 +42,15 @@ public sealed class SealingEventStore(IEventStore inner, PayloadSealer sealer) :
 
     public async Task<IReadOnlyList<StoredEvent>> ReadAllAsync(long afterPosition, int maxCount, CancellationToken cancellationToken)
     {
+        var held = recent.Read(afterPosition, maxCount);
+        if (held.Count > 0)
+            return held;
+        var generation = sealer.Keys.Generation;
         var batch = await inner.ReadAllAsync(afterPosition, maxCount, cancellationToken);
         var opened = new StoredEvent[batch.Count];
         for (var i = 0; i < opened.Length; i++)
             opened[i] = Open(batch[i]);
+        recent.Add(opened, generation);
         return opened;
     }
 

@@ -89,6 +89,46 @@ public sealed class when_span_payloads_are_sealed : IClassFixture<SqliteDatabase
         Encoding.UTF8.GetString(new SealedEventPresenter(fresh).Present(stored)).ShouldContain("\"input\":{\"erased\":true}");
     }
 
+    /// <summary>Readers of the log share recently opened events (<see cref="OpenedEvents"/>): an erasure must empty that at once.</summary>
+    [Fact]
+    public async Task then_readers_of_the_log_see_an_erasure_at_once_though_they_read_the_events_before()
+    {
+        var (store, _, keys) = Open("shared-reads");
+        await store.AppendAsync("trace-p1-t1", StreamAppend.NoStream,
+            [SpanEvent("alice", """{"user.id":"alice"}"""), SpanEvent("bob", """{"user.id":"bob"}""")], TestContext.Current.CancellationToken);
+        var before = await store.ReadAllAsync(0, 10, TestContext.Current.CancellationToken);
+        Encoding.UTF8.GetString(before[0].Data).ShouldContain("quoted");
+        (await store.ReadAllAsync(0, 10, TestContext.Current.CancellationToken)).Select(e => e.Data).ShouldBe(before.Select(e => e.Data));
+
+        keys.Erase("p1", "alice");
+
+        var after = await store.ReadAllAsync(0, 10, TestContext.Current.CancellationToken);
+        JsonNode.Parse(after[0].Data)!["span"]!["input"]!.ToJsonString().ShouldBe("""{"erased":true}""");
+        Encoding.UTF8.GetString(after[1].Data).ShouldContain("quoted");
+    }
+
+    /// <summary>In the distributed topology another process erases: this one's shared reads last no longer than its key cache.</summary>
+    [Fact]
+    public async Task then_an_erasure_in_another_process_reaches_readers_within_the_key_cache_lifetime()
+    {
+        var keyStore = Path.Combine(folder.Path, "two-processes-keys.db");
+        var here = new SubjectKeyring(new SqliteSubjectKeyStore(keyStore, KeyWrapping.None), TimeSpan.FromMilliseconds(300));
+        var there = new SubjectKeyring(new SqliteSubjectKeyStore(keyStore, KeyWrapping.None), TimeSpan.FromMilliseconds(300));
+        var store = new SealingEventStore(new AgentStack.EventStore.Sqlite.SqliteEventStore(
+            new AgentStack.EventStore.Sqlite.SqliteEventStoreOptions(Path.Combine(folder.Path, "two-processes-events.db")), TimeProvider.System),
+            new PayloadSealer(here));
+        await store.AppendAsync("trace-p1-t1", StreamAppend.NoStream, [SpanEvent("alice", """{"user.id":"alice"}""")], TestContext.Current.CancellationToken);
+        Encoding.UTF8.GetString((await store.ReadAllAsync(0, 10, TestContext.Current.CancellationToken))[0].Data).ShouldContain("quoted");
+
+        there.Erase("p1", "alice").ShouldHaveSingleItem();
+
+        await AgentStack.Testing.Eventually.UntilAsync(async () =>
+            !Encoding.UTF8.GetString((await store.ReadAllAsync(0, 10, TestContext.Current.CancellationToken))[0].Data).Contains("quoted", StringComparison.Ordinal),
+            TimeSpan.FromSeconds(10));
+        JsonNode.Parse((await store.ReadAllAsync(0, 10, TestContext.Current.CancellationToken))[0].Data)!["span"]!["input"]!.ToJsonString()
+            .ShouldBe("""{"erased":true}""");
+    }
+
     [Fact]
     public async Task then_an_altered_ciphertext_is_an_error_not_an_erasure()
     {

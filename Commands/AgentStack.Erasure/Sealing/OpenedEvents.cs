@@ -1,0 +1,56 @@
+using System.Diagnostics;
+using AgentStack.Erasure.Keys;
+using AgentStack.Events;
+
+namespace AgentStack.Erasure.Sealing;
+
+/// <summary>
+/// The log's most recently opened events, by position, so that the projections tailing the log (analytics,
+/// detections, findings, anomalies, alerts: each with its own checkpoint) read and decrypt each new event once
+/// between them rather than once each. A ring of <see cref="Capacity"/> slots, slot = position mod capacity;
+/// readers take the run of consecutive positions it holds and go to the store from the first gap.
+/// <para>
+/// An opened payload changes only when its key is destroyed: an erasure through this process's keyring
+/// (<see cref="SubjectKeyring.Generation"/>) empties the ring at once, and entries are not served longer than
+/// the keyring caches keys (<see cref="SubjectKeyring.CacheLifetime"/>), the delay after which an erasure in
+/// another process is seen here too (docs/privacy.md).
+/// </para>
+/// </summary>
+public sealed class OpenedEvents(SubjectKeyring keys, int capacity = OpenedEvents.DefaultCapacity)
+{
+    /// <summary>More than a live projection batch, so runners a batch apart still share their reads.</summary>
+    public const int DefaultCapacity = 16_384;
+
+    private sealed record Entry(StoredEvent Event, long OpenedAt, long Generation);
+
+    private readonly Entry?[] slots = new Entry?[capacity];
+
+    public int Capacity => slots.Length;
+
+    /// <summary>The events at positions <paramref name="afterPosition"/>+1, +2, … held here, at most <paramref name="maxCount"/>; empty at the first gap.</summary>
+    public List<StoredEvent> Read(long afterPosition, int maxCount)
+    {
+        var found = new List<StoredEvent>(Math.Min(maxCount, 256));
+        var generation = keys.Generation;
+        for (var position = afterPosition + 1; found.Count < maxCount; position++)
+        {
+            var entry = Volatile.Read(ref slots[position % slots.Length]);
+            if (entry is null || entry.Event.Position != position || entry.Generation != generation
+                || Stopwatch.GetElapsedTime(entry.OpenedAt) >= keys.CacheLifetime)
+                break;
+            found.Add(entry.Event);
+        }
+        return found;
+    }
+
+    /// <summary>
+    /// Keeps events just read from the store and opened; <paramref name="generation"/> is the keyring's generation
+    /// read before the store was, so an erasure that happened meanwhile leaves them unserved.
+    /// </summary>
+    public void Add(IReadOnlyList<StoredEvent> opened, long generation)
+    {
+        var now = Stopwatch.GetTimestamp();
+        foreach (var e in opened)
+            Volatile.Write(ref slots[e.Position % slots.Length], new Entry(e, now, generation));
+    }
+}
