@@ -93,6 +93,7 @@ public static class ProjectionsRegistration
             if (upgrade)
                 await TracesUpgrade.FillAsync(analytics, cancellationToken);
             await RetentionTables.UpgradeAsync(analytics, cluster, cancellationToken);
+            await SpansSchema.TuneMergesAsync(analytics, cluster, cancellationToken);
             // Issue 15.6: the detector's version became part of a finding's key.
             if (cluster is null)
                 await SecurityFindingsUpgrade.ApplyAsync(analytics, cancellationToken);

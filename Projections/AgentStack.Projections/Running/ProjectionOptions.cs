@@ -18,6 +18,14 @@ public sealed class ProjectionOptions
     public TimeSpan Linger { get; set; } = TimeSpan.FromMilliseconds(200);
 
     /// <summary>
+    /// How often, at most, a runner saves its checkpoint while the log keeps growing; it always saves once it has
+    /// caught up. Each save is an insert (a ClickHouse part to merge) per projection, so saving after every
+    /// batch cost more than the batches of the smaller projections. A restart re-applies at most this much of
+    /// the log, which every projection absorbs (invariant 4).
+    /// </summary>
+    public TimeSpan CheckpointInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
     /// How many parts the log is split into, by a hash of the stream (one trace: one part), so that
     /// several projection workers can share the work (issue 4). Each part has its own checkpoint.
     /// Changing it starts the new parts from 0, which the replacing tables absorb.
@@ -52,6 +60,8 @@ public sealed class ProjectionOptions
             throw new InvalidOperationException($"{Section}:BatchSize must be positive (was {BatchSize}).");
         if (SharesWork && !string.Equals(Leases, "Postgres", StringComparison.OrdinalIgnoreCase))
             throw new InvalidOperationException($"{Section}:Leases '{Leases}' is unknown: use None or Postgres.");
+        if (CheckpointInterval < TimeSpan.Zero)
+            throw new InvalidOperationException($"{Section}:CheckpointInterval must not be negative (was {CheckpointInterval}).");
         if (LeaseDuration < TimeSpan.FromSeconds(1))
             throw new InvalidOperationException($"{Section}:LeaseDuration must be at least one second (was {LeaseDuration}).");
     }

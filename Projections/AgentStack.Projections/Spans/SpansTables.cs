@@ -43,6 +43,25 @@ public static partial class SpansSchema
             await analytics.ExecuteAsync(statement, null, cancellationToken);
     }
 
+    /// <summary>The merge setting the schema gives these tables (010_spans.sql), for the current tables of an older data directory.</summary>
+    public const string MergeSetting = "merge_selector_base = 16";
+
+    /// <summary>
+    /// Brings <see cref="MergeSetting"/> to tables created before it (the schema only creates missing tables): a metadata
+    /// change, instant and idempotent. On a cluster the local tables hold the data, so they get it.
+    /// </summary>
+    public static async Task TuneMergesAsync(Analytics.IAnalyticsStore analytics, string? cluster, CancellationToken cancellationToken,
+        string database = SpansTables.Database)
+    {
+        ArgumentNullException.ThrowIfNull(analytics);
+        foreach (var table in new[] { "spans", "traces" })
+        {
+            var local = cluster is null ? table : table + "_local";
+            var on = cluster is null ? "" : $" ON CLUSTER `{cluster}`";
+            await analytics.ExecuteAsync($"ALTER TABLE {database}.{local}{on} MODIFY SETTING {MergeSetting}", null, cancellationToken);
+        }
+    }
+
     public static async Task DropAsync(Analytics.IAnalyticsStore analytics, SpansTables tables, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(analytics);

@@ -33,4 +33,7 @@ CREATE TABLE IF NOT EXISTS agentstack.spans
 ENGINE = ReplacingMergeTree(position)
 PARTITION BY toYYYYMM(start_time)
 ORDER BY (project, trace_id, span_id)
-TTL toDateTime(start_time) + toIntervalDay(retention_days) WHERE retention_days > 0;
+TTL toDateTime(start_time) + toIntervalDay(retention_days) WHERE retention_days > 0
+-- Merges wait for more small parts before rewriting a large one (the default, 5, rewrote every row about 7
+-- times in a minute of ingestion and cost a tenth of the CPU; BENCHMARKS.md). Existing tables: SpansSchema.TuneMergesAsync.
+SETTINGS merge_selector_base = 16;
