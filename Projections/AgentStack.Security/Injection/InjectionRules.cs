@@ -125,7 +125,14 @@ public static class InjectionRules
     ];
 
     private static InjectionRule Rule(string id, string category, double weight, string reason, string pattern) =>
-        new(id, category, weight, reason, new Regex(pattern, Options, TimeSpan.FromMilliseconds(50)));
+        new(id, category, weight, reason, new Regex(pattern, Options, TimeSpan.FromMilliseconds(MatchTimeoutMs)));
+
+    /// <summary>
+    /// A guard against pathological backtracking only. It was 50 ms: a rule's first match (its compiled code is
+    /// JIT-compiled inside the timed call) or a thread descheduled on a busy machine timed out, the rule was
+    /// skipped, and the verdict on the same text changed from one call to the next.
+    /// </summary>
+    private const int MatchTimeoutMs = 1000;
 
     /// <summary>
     /// Every rule match in the view. A match that is quoted and sits in text that talks about attacks
