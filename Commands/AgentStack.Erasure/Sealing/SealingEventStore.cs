@@ -50,7 +50,9 @@ public sealed class SealingEventStore(IEventStore inner, PayloadSealer sealer) :
         var opened = new StoredEvent[batch.Count];
         for (var i = 0; i < opened.Length; i++)
             opened[i] = Open(batch[i]);
-        recent.Add(opened, generation);
+        // A backlog read (a rebuild from 0, a runner catching up) would only push the live tail out.
+        if (opened.Length <= recent.Capacity / 4)
+            recent.Add(opened, generation);
         return opened;
     }
 
