@@ -104,14 +104,18 @@ public static class Trainer
 
     private const int Folds = 5;
 
-    /// <summary>Featurisation: "a" word 1-2-grams + char 4-grams (shipped); "b" char 1-5-grams instead; "c" as "b" with word 1-3-grams.</summary>
-    public const string DefaultConfig = "a";
+    /// <summary>
+    /// Featurisation: "t" word 1-2-grams + char 4-grams, TF-IDF weighted (shipped); "a" the same with term
+    /// frequencies; "b" char 1-5-grams instead; "c" as "b" with word 1-3-grams; "w3" word 1-3-grams + char
+    /// 4-grams; "c5" word 1-2-grams + char 5-grams.
+    /// </summary>
+    public const string DefaultConfig = "t";
 
     /// <summary>What the model reads: <c>text</c>, or <c>text+lexicon</c> (<see cref="HijackLexicon"/>).</summary>
     public const string DefaultFeatures = ClassifierSettings.PlainText;
 
     /// <summary>The L2 regularisation of the logistic regression.</summary>
-    public const float DefaultL2 = 1e-4f;
+    public const float DefaultL2 = 1e-6f;
 
     public static int Fold(string text, int folds = Folds) => (int)(BitConverter.ToUInt32(SHA256.HashData(Encoding.UTF8.GetBytes(text)), 0) % (uint)folds);
 }
