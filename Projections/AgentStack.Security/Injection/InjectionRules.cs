@@ -37,7 +37,8 @@ public static class InjectionRules
     [
         // Direct overrides.
         Rule("override.ignore", "override", 0.95, "asks the model to ignore or forget its instructions",
-            $@"\b(?:ignore|disregard|forget|skip|override|bypass|drop|abandon|neglect|dismiss)\s+(?:about\s+)?{Prior}{Orders}\b"),
+            $@"\b(?:ignore|disregard|forget|skip|override|bypass|drop|abandon|neglect|dismiss)\s+(?:about\s+)?{Prior}{Orders}\b",
+            requires: ["instruction", "prompt", "rules", "directions", "directives", "guidelines", "guardrails", "commands", "programming", "restrictions", "constraints", "policies", "context", "messages", "conversation", "orders", "training"]),
         Rule("override.ignore-everything", "override", 0.9, "asks the model to forget everything said before",
             @"\b(?:ignore|disregard|forget)\s+(?:about\s+)?(?:everything|all(?:\s+that)?|anything)\s*(?:(?:you\s+(?:were|have\s+been)\s+told|said|written|stated)\s*)?(?:above|before|previously|so\s+far|until\s+now|earlier|prior)\b"),
         Rule("override.new-instructions", "override", 0.85, "announces new instructions that replace the current ones",
@@ -71,7 +72,8 @@ public static class InjectionRules
             @"\b(?:very\s+good|well\s+done|very\s+well\s+done|excellent|great|perfect|sehr\s+gut(?:\s+gemacht)?|gut\s+gemacht|prima|super|muy\s+bien|très\s+bien|parfait)\W{1,4}(?:(?:that|this)\s+(?:is|was)\s+(?:done|enough|sufficient)|das\s+(?:ist\s+erledigt|genügt|reicht|war\s+genug)|(?:eso|esto)\s+es\s+(?:todo|suficiente)|c'est\s+(?:fait|assez|suffisant))\b"),
         // Redefining who the model is: "you are no newspaper but …", "du bist keine Redaktion, sondern …".
         Rule("jailbreak.not-x-but-y", "jailbreak", 0.7, "tells the model it is not what it was set up to be, but something else",
-            @"\byou\s+are\s+(?:no|not\s+an?|not\s+the|no\s+longer\s+(?:an?\s+)?)\s*[\w -]{1,30}?\s+(?:but|rather)\s+(?:an?|the|rather|now|you\s+are)\b|\bdu\s+bist\s+(?:kein(?:e|en|er)?|nicht\s+mehr)\s+[\w -]{1,30}?\s+sondern\s+(?:ein|eine|der|die|das|jetzt|nun)\b|\b(?:ya\s+)?no\s+eres\s+[\w -]{1,30}?\s+sino\s+(?:un|una|el|la)\b|\btu\s+n'es\s+(?:plus|pas)\s+[\w -]{1,30}?\s+mais\s+(?:un|une|le|la)\b"),
+            @"\byou\s+are\s+(?:no|not\s+an?|not\s+the|no\s+longer\s+(?:an?\s+)?)\s*[\w -]{1,30}?\s+(?:but|rather)\s+(?:an?|the|rather|now|you\s+are)\b|\bdu\s+bist\s+(?:kein(?:e|en|er)?|nicht\s+mehr)\s+[\w -]{1,30}?\s+sondern\s+(?:ein|eine|der|die|das|jetzt|nun)\b|\b(?:ya\s+)?no\s+eres\s+[\w -]{1,30}?\s+sino\s+(?:un|una|el|la)\b|\btu\s+n'es\s+(?:plus|pas)\s+[\w -]{1,30}?\s+mais\s+(?:un|une|le|la)\b",
+            requires: ["you", "bist", "eres", "n'es"]),
         Rule("jailbreak.pretend-access", "jailbreak", 0.6, "asks the model to pretend it has access it does not have",
             @"\bpretend\s+(?:that\s+)?you\s+(?:can|could|have|are\s+able\s+to)\s+(?:access|browse|see|connect\s+to|search)\b"),
         Rule("override.new-task-multilingual", "override", 0.85, "announces new instructions that replace the current ones (German, Spanish, French, Italian, Portuguese)",
@@ -96,7 +98,8 @@ public static class InjectionRules
         Rule("jailbreak.dan", "jailbreak", 0.9, "invokes the \"do anything now\" (DAN) jailbreak persona",
             @"\bdo\s+anything\s+now\b|\bdan\s+(?:jailbreak|prompt|persona)\b|\byou\s+are\s+(?:now\s+)?dan\b|\bstay\s+(?:in\s+character|as\s+dan)\b"),
         Rule("jailbreak.no-restrictions", "jailbreak", 0.85, "asks the model to act without its restrictions or filters",
-            @"\b(?:without|free\s+(?:of|from)|no|ignore\s+(?:all|any|your)?)\s*(?:any\s+)?(?:ethical|moral|content|safety|openai|censorship)?\s*(?:restrictions|filters|filtering|censorship|limitations|guidelines|policies|boundaries)\b.{0,80}\b(?:respond|answer|reply|act|pretend|generate|say|write|speak)\b|\b(?:respond|answer|reply|act|pretend|generate)\b.{0,60}\bwithout\s+(?:any\s+)?(?:ethical|moral|content|safety)?\s*(?:restrictions|filters|censorship|limitations)\b"),
+            @"\b(?:without|free\s+(?:of|from)|no|ignore\s+(?:all|any|your)?)\s*(?:any\s+)?(?:ethical|moral|content|safety|openai|censorship)?\s*(?:restrictions|filters|filtering|censorship|limitations|guidelines|policies|boundaries)\b.{0,80}\b(?:respond|answer|reply|act|pretend|generate|say|write|speak)\b|\b(?:respond|answer|reply|act|pretend|generate)\b.{0,60}\bwithout\s+(?:any\s+)?(?:ethical|moral|content|safety)?\s*(?:restrictions|filters|censorship|limitations)\b",
+            requires: ["restrictions", "filters", "filtering", "censorship", "limitations", "guidelines", "policies", "boundaries"]),
         Rule("jailbreak.persona", "jailbreak", 0.8, "sets up an amoral or unrestricted persona",
             @"\b(?:amoral|unethical|unfiltered|uncensored|unrestricted|immoral|unbound)\s+(?:ai|assistant|chatbot|bot|model|persona|character|version)\b|\b(?:has|have)\s+no\s+(?:ethical|moral)\s+(?:guidelines|principles|restrictions|boundaries)\b|\bbroken\s+free\s+of\b|\bnot\s+bound\s+by\s+(?:openai|any)\b"),
         Rule("jailbreak.evil-persona", "jailbreak", 0.8, "asks the model to play an evil or unrestricted AI",
@@ -117,9 +120,11 @@ public static class InjectionRules
 
         // Exfiltration of secrets, prompts and tool calls.
         Rule("exfiltration.prompt", "exfiltration", 0.85, "asks the model to reveal its system prompt or instructions",
-            @"\b(?:reveal|print|show|output|repeat|display|tell\s+me|give\s+me|write\s+(?:out|down)|disclose|leak|share|return|what\s+(?:is|are|was|were))\s+(?:me\s+)?(?:all\s+)?(?:of\s+)?(?:your|the)\s+(?:(?:full|entire|complete|exact|original|initial|hidden|secret|internal)\s+)*(?:system\s+prompt|system\s+message|(?:initial\s+|original\s+|hidden\s+)?(?:instructions|prompt)|configuration|rules\s+you\s+were\s+given)\b"),
+            @"\b(?:reveal|print|show|output|repeat|display|tell\s+me|give\s+me|write\s+(?:out|down)|disclose|leak|share|return|what\s+(?:is|are|was|were))\s+(?:me\s+)?(?:all\s+)?(?:of\s+)?(?:your|the)\s+(?:(?:full|entire|complete|exact|original|initial|hidden|secret|internal)\s+)*(?:system\s+prompt|system\s+message|(?:initial\s+|original\s+|hidden\s+)?(?:instructions|prompt)|configuration|rules\s+you\s+were\s+given)\b",
+            requires: ["system", "instructions", "prompt", "configuration", "rules"]),
         Rule("exfiltration.secrets", "exfiltration", 0.85, "asks for secrets, keys or credentials",
-            @"\b(?:reveal|print|show|output|send|give|tell|leak|share|list|dump|exfiltrate|email|post|upload)\b.{0,40}\b(?:api[\s_-]?keys?|passwords?|credentials|secrets?|access\s+tokens?|private\s+keys?|env(?:ironment)?\s+variables|\.env|ssh\s+keys?)\b"),
+            @"\b(?:reveal|print|show|output|send|give|tell|leak|share|list|dump|exfiltrate|email|post|upload)\b.{0,40}\b(?:api[\s_-]?keys?|passwords?|credentials|secrets?|access\s+tokens?|private\s+keys?|env(?:ironment)?\s+variables|\.env|ssh\s+keys?)\b",
+            requires: ["api", "password", "credentials", "secret", "token", "private", "env", "ssh"]),
         Rule("exfiltration.send-to", "exfiltration", 0.8, "tells the model to send data to an outside address",
             @"\b(?:send|forward|post|upload|transmit|email|e-mail|exfiltrate)\s+(?:it|this|them|everything|all|the\s+(?:conversation|chat|history|data|user'?s?\s+\w+|results?|contents?|file|document))\b.{0,60}(?:https?://|\bto\s+\S+@\S+|\bwebhook\b|\battacker\b)"),
         Rule("exfiltration.markdown-image", "exfiltration", 0.85, "embeds a markdown image whose URL would leak data",
@@ -149,7 +154,8 @@ public static class InjectionRules
         Rule("override.de-tasks", "override", 0.85, "tells the model to drop its previous tasks and start a new one (German)",
             @"\b(?:alle\s+)?(?:vorherigen|vorangegangenen|bisherigen)\s+(?:informationen|aufgaben|anweisungen|instruktionen)\b.{0,60}\b(?:hinter\s+sich|aus\s+dem\s+kopf|irrelevant|nicht\s+ganz|vergessen|ignorieren)|\babweichend\s+(?:zu|von)\s+(?:den\s+)?(?:vorherigen|bisherigen)\s+(?:instruktionen|anweisungen)|\b(?:nun|jetzt)\s+folgen\s+(?:neue|weitere)\s+(?:anweisungen|aufgaben)|\bkonzentriere\s+dich\s+jetzt\s+auf\s+deine\s+neue\s+aufgabe|\b(?:achtung|attention)\s*[-:]+\s*(?:stopp?|halt)\b"),
         Rule("override.de-object-first", "override", 0.85, "tells the model to ignore what was said above (German, object first)",
-            @"\b(?:die\s+|alle\s+)?(?:obigen|vorherigen|vorangegangenen|bisherigen|vorigen|früheren)\s+(?:ausführungen|anweisungen|instruktionen|befehle|aufgaben|informationen|regeln|vorgaben)\b.{0,60}?\b(?:ignorieren|ignoriere|vergessen|vergiss|streichen|missachten|außer\s+acht)"),
+            @"\b(?:die\s+|alle\s+)?(?:obigen|vorherigen|vorangegangenen|bisherigen|vorigen|früheren)\s+(?:ausführungen|anweisungen|instruktionen|befehle|aufgaben|informationen|regeln|vorgaben)\b.{0,60}?\b(?:ignorieren|ignoriere|vergessen|vergiss|streichen|missachten|außer\s+acht)",
+            requires: ["ausführungen", "anweisungen", "instruktionen", "befehle", "aufgaben", "informationen", "regeln", "vorgaben"]),
         Rule("jailbreak.now-you-are", "jailbreak", 0.7, "redefines who the model is to take over its role",
             @"(?:^|[.!?\n]\s*)(?:ok\.?\s+)?(?:(?:jetzt|nun)\s+bist\s+du|du\s+bist\s+(?:jetzt|nun|ab\s+sofort)|now\s+you\s+are|from\s+now\s+on\s+you\s+are|you\s+are\s+now)\s+\p{L}",
             requires: ["bist", "now"]),
