@@ -12,18 +12,18 @@ namespace AgentStack.Security.Training;
 /// </summary>
 public static class Experiment
 {
-    public static int Run(string dataDir, string outFile, string config, int folds)
+    public static int Run(string dataDir, string outFile, string config, int folds, string features, float l2)
     {
         var rows = Dataset.Read(Path.Combine(dataDir, "train.jsonl"));
         var rules = new InjectionDetector(null);
         var ml = new MLContext(seed: 0);
         var oof = new double[rows.Count];
-        var normalized = rows.Select(r => TextNormalizer.Normalize(r.Text).Text).ToList();
+        var normalized = rows.Select(r => InjectionClassifier.Input(TextNormalizer.Normalize(r.Text).Text, features)).ToList();
         for (var k = 0; k < folds; k++)
         {
             var fit = Enumerable.Range(0, rows.Count).Where(i => Trainer.Fold(normalized[i], folds) != k)
                 .Select(i => (normalized[i], rows[i].Label == 1));
-            var model = Trainer.Fit(ml, fit, config);
+            var model = Trainer.Fit(ml, fit, config, l2);
             var engine = ml.Model.CreatePredictionEngine<ClassifierInput, ClassifierOutput>(model);
             foreach (var i in Enumerable.Range(0, rows.Count).Where(i => Trainer.Fold(normalized[i], folds) == k))
                 oof[i] = engine.Predict(new ClassifierInput { Text = normalized[i] }).Probability;

@@ -24,13 +24,14 @@ public static class Trainer
         return Path.Combine(dir?.FullName ?? ".", "Projections", "AgentStack.Security", "Injection");
     }
 
-    public static int Run(string dataDir, string outDir, bool extra, double targetFpr = 0.015, string config = DefaultConfig)
+    public static int Run(string dataDir, string outDir, bool extra, double targetFpr = 0.015, string config = DefaultConfig,
+        string features = DefaultFeatures, float l2 = DefaultL2)
     {
         var rows = Dataset.Read(Path.Combine(dataDir, "train.jsonl"));
         if (extra)
             rows.AddRange(Dataset.Read(Path.Combine(dataDir, "extra", "promptshield_dedup.jsonl"))
                 .Where(r => r.Split is "train" or "val"));
-        var samples = rows.Select(r => (Text: TextNormalizer.Normalize(r.Text).Text, Label: r.Label == 1)).ToList();
+        var samples = rows.Select(r => (Text: InjectionClassifier.Input(TextNormalizer.Normalize(r.Text).Text, features), Label: r.Label == 1)).ToList();
         Console.WriteLine($"training rows: {samples.Count} ({samples.Count(s => s.Label)} attacks)");
 
         var ml = new MLContext(seed: 0);
@@ -38,7 +39,7 @@ public static class Trainer
         var oof = new double[samples.Count];
         for (var k = 0; k < Folds; k++)
         {
-            var probe = Fit(ml, samples.Where(s => Fold(s.Text) != k), config);
+            var probe = Fit(ml, samples.Where(s => Fold(s.Text) != k), config, l2);
             var engine = ml.Model.CreatePredictionEngine<ClassifierInput, ClassifierOutput>(probe);
             for (var i = 0; i < samples.Count; i++)
                 if (Fold(samples[i].Text) == k)
@@ -58,20 +59,20 @@ public static class Trainer
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"out of fold ({Folds} folds, rules + classifier): threshold {threshold:0.0000}, recall {recall:0.000}, FPR {fpr:0.0000} (target {targetFpr})"));
 
-        var model = Fit(ml, samples, config);
+        var model = Fit(ml, samples, config, l2);
         Directory.CreateDirectory(outDir);
         var modelPath = Path.Combine(outDir, InjectionClassifier.ModelResource);
         ml.Model.Save(model, null, modelPath);
         var settings = new ClassifierSettings(Math.Round(threshold, 4),
             extra ? "train.jsonl + extra/promptshield_dedup.jsonl (train, val)" : "train.jsonl",
-            DateTime.UtcNow.ToString("yyyyMMddHHmm", CultureInfo.InvariantCulture));
+            DateTime.UtcNow.ToString("yyyyMMddHHmm", CultureInfo.InvariantCulture), features);
         File.WriteAllText(Path.Combine(outDir, InjectionClassifier.SettingsResource),
             JsonSerializer.Serialize(settings, new JsonSerializerOptions(JsonSerializerDefaults.Web) { WriteIndented = true }) + "\n");
         Console.WriteLine($"wrote {modelPath} ({new FileInfo(modelPath).Length / 1024} KB)");
         return 0;
     }
 
-    public static ITransformer Fit(MLContext ml, IEnumerable<(string Text, bool Label)> samples, string config = "a")
+    public static ITransformer Fit(MLContext ml, IEnumerable<(string Text, bool Label)> samples, string config = DefaultConfig, float l2 = DefaultL2)
     {
         var data = ml.Data.LoadFromEnumerable(samples.Select(s => new ClassifierInput { Text = s.Text, Label = s.Label }));
         var options = new TextFeaturizingEstimator.Options
@@ -82,26 +83,39 @@ public static class Trainer
             KeepNumbers = true,
             WordFeatureExtractor = config switch
             {
-                "c" => new WordBagEstimator.Options { NgramLength = 3, UseAllLengths = true, MaximumNgramsCount = [40000, 40000, 40000] },
+                "c" or "w3" => new WordBagEstimator.Options { NgramLength = 3, UseAllLengths = true, MaximumNgramsCount = [40000, 40000, 40000] },
+                "t" => new WordBagEstimator.Options { NgramLength = 2, UseAllLengths = true, MaximumNgramsCount = [60000], Weighting = NgramExtractingEstimator.WeightingCriteria.TfIdf },
                 _ => new WordBagEstimator.Options { NgramLength = 2, UseAllLengths = true, MaximumNgramsCount = [60000] },
             },
             CharFeatureExtractor = config switch
             {
                 "b" or "c" => new WordBagEstimator.Options { NgramLength = 5, UseAllLengths = true, MaximumNgramsCount = [400, 8000, 40000, 60000, 60000] },
+                "t" => new WordBagEstimator.Options { NgramLength = 4, UseAllLengths = false, MaximumNgramsCount = [60000], Weighting = NgramExtractingEstimator.WeightingCriteria.TfIdf },
+                "c5" => new WordBagEstimator.Options { NgramLength = 5, UseAllLengths = false, MaximumNgramsCount = [80000] },
                 _ => new WordBagEstimator.Options { NgramLength = 4, UseAllLengths = false, MaximumNgramsCount = [60000] },
             },
             Norm = TextFeaturizingEstimator.NormFunction.L2,
         };
         var pipeline = ml.Transforms.Text.FeaturizeText("Features", options, nameof(ClassifierInput.Text))
             .Append(ml.BinaryClassification.Trainers.SdcaLogisticRegression(
-                labelColumnName: nameof(ClassifierInput.Label), featureColumnName: "Features", l2Regularization: 1e-4f, maximumNumberOfIterations: 100));
+                labelColumnName: nameof(ClassifierInput.Label), featureColumnName: "Features", l2Regularization: l2, maximumNumberOfIterations: 100));
         return pipeline.Fit(data);
     }
 
     private const int Folds = 5;
 
-    /// <summary>Featurisation: "a" word 1-2-grams + char 4-grams (shipped); "b" char 1-5-grams instead; "c" as "b" with word 1-3-grams.</summary>
-    public const string DefaultConfig = "a";
+    /// <summary>
+    /// Featurisation: "t" word 1-2-grams + char 4-grams, TF-IDF weighted (shipped); "a" the same with term
+    /// frequencies; "b" char 1-5-grams instead; "c" as "b" with word 1-3-grams; "w3" word 1-3-grams + char
+    /// 4-grams; "c5" word 1-2-grams + char 5-grams.
+    /// </summary>
+    public const string DefaultConfig = "t";
+
+    /// <summary>What the model reads: <c>text</c>, or <c>text+lexicon</c> (<see cref="HijackLexicon"/>).</summary>
+    public const string DefaultFeatures = ClassifierSettings.PlainText;
+
+    /// <summary>The L2 regularisation of the logistic regression.</summary>
+    public const float DefaultL2 = 1e-6f;
 
     public static int Fold(string text, int folds = Folds) => (int)(BitConverter.ToUInt32(SHA256.HashData(Encoding.UTF8.GetBytes(text)), 0) % (uint)folds);
 }

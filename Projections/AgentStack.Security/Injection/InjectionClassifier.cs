@@ -19,8 +19,15 @@ public sealed class ClassifierOutput
     public float Probability { get; set; }
 }
 
-/// <summary>What training decided alongside the model: the probability at which the classifier alone blocks.</summary>
-public sealed record ClassifierSettings(double Threshold, string TrainedOn, string TrainedAt);
+/// <summary>
+/// What training decided alongside the model: the probability at which the classifier alone blocks, and what
+/// the model reads (<c>text</c>: the normalised text; <see cref="HijackLexicon.Features"/>: the text followed by
+/// its concept tokens).
+/// </summary>
+public sealed record ClassifierSettings(double Threshold, string TrainedOn, string TrainedAt, string Features = ClassifierSettings.PlainText)
+{
+    public const string PlainText = "text";
+}
 
 /// <summary>
 /// The text classifier of the injection detector: an ML.NET model (word and character n-grams, logistic
@@ -75,13 +82,17 @@ public sealed class InjectionClassifier
             engine = _ml.Model.CreatePredictionEngine<ClassifierInput, ClassifierOutput>(_model);
         try
         {
-            return engine.Predict(new ClassifierInput { Text = normalizedText }).Probability;
+            return engine.Predict(new ClassifierInput { Text = Input(normalizedText, Settings.Features) }).Probability;
         }
         finally
         {
             _engines.Add(engine);
         }
     }
+
+    /// <summary>What a model trained with <paramref name="features"/> reads for <paramref name="normalizedText"/>: training and scoring share it.</summary>
+    public static string Input(string normalizedText, string features) =>
+        features == HijackLexicon.Features ? HijackLexicon.Annotate(normalizedText) : normalizedText;
 
     /// <summary>
     /// The classifier's probability on the detector's 0..1 scale, where 0.5 is the trained threshold: the

@@ -29,8 +29,18 @@ public sealed record InjectionVerdict(double Score, bool Block, IReadOnlyList<Te
 /// 0.5 or more blocks. Text from documents and tools is also read piece by piece (paragraphs, HTML
 /// comments), because an injection hidden in a long page is a small part of it.
 /// </summary>
-public sealed partial class InjectionDetector(InjectionClassifier? classifier)
+public sealed partial class InjectionDetector(InjectionClassifier? classifier, int cachedCharacters = 0)
 {
+    /// <summary>
+    /// The verdict cache of the shipped detector (<see cref="Load"/>): up to this many characters of recent texts.
+    /// An agent's model calls repeat their system prompt and earlier messages in every call of a trace, so the
+    /// same strings reach the detector again and again; the cache answers them with the verdict computed the
+    /// first time (the detector is deterministic: same text and role, same verdict).
+    /// </summary>
+    public const int DefaultCachedCharacters = 4_000_000;
+
+    private readonly VerdictCache? _cache = cachedCharacters > 0 ? new VerdictCache(cachedCharacters) : null;
+
     public const string Name = "prompt-injection";
     public const string Kind = "prompt_injection";
     public const double BlockAt = 0.5;
@@ -40,10 +50,13 @@ public sealed partial class InjectionDetector(InjectionClassifier? classifier)
     private const int WholeTextLimit = 4096;
     private const int Window = 1024;
 
-    /// <summary>The detector version: changes whenever rules, normalisation or the model change.</summary>
-    public string Version => classifier is null ? "rules-4" : $"4.{classifier.Settings.TrainedAt}";
+    /// <summary>The trained classifier, if any (null: rules only).</summary>
+    public InjectionClassifier? Classifier => classifier;
 
-    public static InjectionDetector CreateDefault() => new(InjectionClassifier.LoadEmbedded());
+    /// <summary>The detector version: changes whenever rules, normalisation or the model change.</summary>
+    public string Version => classifier is null ? "rules-5" : $"5.{classifier.Settings.TrainedAt}";
+
+    public static InjectionDetector CreateDefault() => new(InjectionClassifier.LoadEmbedded(), DefaultCachedCharacters);
 
     /// <summary>
     /// The detector with the model in <paramref name="modelDirectory"/> when one is given
@@ -52,7 +65,7 @@ public sealed partial class InjectionDetector(InjectionClassifier? classifier)
     /// (docs/security-engine.md, retroactive detection).
     /// </summary>
     public static InjectionDetector Load(string? modelDirectory) =>
-        string.IsNullOrWhiteSpace(modelDirectory) ? CreateDefault() : new(InjectionClassifier.LoadFrom(modelDirectory));
+        string.IsNullOrWhiteSpace(modelDirectory) ? CreateDefault() : new(InjectionClassifier.LoadFrom(modelDirectory), DefaultCachedCharacters);
 
     /// <summary>Where hosts read the model directory from.</summary>
     public const string ModelDirectorySetting = "AgentStack:Security:Injection:ModelDirectory";
@@ -61,6 +74,17 @@ public sealed partial class InjectionDetector(InjectionClassifier? classifier)
     {
         if (string.IsNullOrWhiteSpace(text))
             return new InjectionVerdict(0, false, []);
+        if (_cache is null)
+            return Screen(text, role);
+        if (_cache.TryGet(role, text) is { } cached)
+            return cached;
+        var verdict = Screen(text, role);
+        _cache.Add(role, text, verdict);
+        return verdict;
+    }
+
+    private InjectionVerdict Screen(string text, string role)
+    {
         var findings = new List<TextFinding>();
         var views = TextNormalizer.Views(text);
         var comments = role == TextRoles.UserInput ? [] : HtmlComments(text);
@@ -83,7 +107,7 @@ public sealed partial class InjectionDetector(InjectionClassifier? classifier)
             Classify(text, role, views, comments, findings);
 
         var score = findings.Count == 0 ? 0 : findings.Max(f => f.Score);
-        return new InjectionVerdict(score, score >= BlockAt, findings);
+        return new InjectionVerdict(score, score >= BlockAt, findings.ToArray());
     }
 
     private void Classify(string text, string role, IReadOnlyList<NormalizedView> views, List<(int Start, int Length)> comments,
