@@ -121,6 +121,12 @@ w0=$(date +%s.%N)
 curl -fsS -H "Authorization: Bearer $KEY" "http://127.0.0.1:$QUERY_PORT/api/projections/analytics/wait?timeoutSeconds=300" >/dev/null \
   || { tail -n 40 "$DATA"/*.log; exit 1; }
 w1=$(date +%s.%N)
+# The detectors run on a CPU budget (issue 15): under a peak their findings lag; how long until they caught up.
+if curl -fs -o /dev/null -H "Authorization: Bearer $KEY" "http://127.0.0.1:$QUERY_PORT/api/projections/detections/wait?timeoutSeconds=600"; then
+  d1=$(date +%s.%N); detections_lag="$(echo "$d1 - $w0" | bc -l | xargs printf '%.2f')s after the load ended"
+else
+  detections_lag="n/a (detections off)"
+fi
 rss_kb=$(peak_rss_kb)
 if [ "${PROFILE:-}" = 1 ]; then
   wait "$PERF_PID" || true
@@ -139,6 +145,7 @@ grep -E "latency_p50_ms|non2xx|long_trace" "$DATA/wrk.txt" || true
 echo "AgentStack CPU (${#PIDS[@]} processes): $(echo "($cpu1 - $cpu0) / $hz / $elapsed * 100" | bc -l | xargs printf '%.0f')% of one core (2 cores = 200%)"
 echo "AgentStack peak RSS (sum): $((rss_kb / 1024)) MiB"
 echo "last span queryable in traces: $(echo "$w1 - $w0" | bc -l | xargs printf '%.2f')s after the load ended"
+echo "detections caught up: $detections_lag"
 
 [ "${RAW:-1}" = 1 ] || exit 0
 # The raw limit, same load, same run: AgentStack is stopped first so the two never share the cores.

@@ -1,5 +1,6 @@
 -- wrk script for POST /v1/spans: every request is a fresh batch of unique spans of about 1 KB each,
--- with input and output payloads, so no request is a duplicate of another. The shape comes from the
+-- with input and output payloads, so no request is a duplicate of another and no two spans carry the same text
+-- (the detectors cache verdicts by text: repeated texts would hide their cost). The shape comes from the
 -- environment: TRACES traces × SPANS spans a request (default 10 × 10: one agent root, llm and tool
 -- children); load/bench.sh's SHAPE sets them (10x10, 1x100, 100x1).
 -- Key from AGENTSTACK_KEY. Used by load/bench-ingest.sh.
@@ -40,11 +41,11 @@ function request()
         '{"traceId":"%s","spanId":"%014x%02x"%s,"name":"step %d","kind":"%s",' ..
         '"startTime":"%s.%06dZ","endTime":"%s.%06dZ","status":"%s","model":"gpt-4o-mini","provider":"openai",' ..
         '"inputTokens":%d,"outputTokens":%d,"costUsd":0.00042,' ..
-        '"input":{"messages":[{"role":"user","content":"%s request %d"}]},' ..
-        '"output":{"role":"assistant","content":"%s answer %d"},' ..
+        '"input":{"messages":[{"role":"user","content":"%s request %d.%d.%d"}]},' ..
+        '"output":{"role":"assistant","content":"%s answer %d.%d.%d"},' ..
         '"attributes":{"agent.name":"bench","step":%d}}',
         trace, t, s, parent, s, kinds[(s - 1) % 10 + 1], start, s * 1000, finish, s * 1000,
-        (s == 7 and t % 5 == 0) and "error" or "ok", 100 + s, 20 + s, filler, counter, filler, counter, s)
+        (s == 7 and t % 5 == 0) and "error" or "ok", 100 + s, 20 + s, filler, counter, t, s, filler, counter, t, s, s)
     end
   end
   return wrk.format(nil, "/v1/spans", nil, '{"spans":[' .. table.concat(parts, ",") .. ']}')

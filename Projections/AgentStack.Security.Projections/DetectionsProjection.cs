@@ -23,8 +23,16 @@ namespace AgentStack.Security.Projections;
 /// <c>security_findings</c> under their own version. On its first batch it records itself in
 /// <c>agentstack.detector_versions</c>, which the read side uses to show the current version's findings.
 /// </para>
+/// <para>
+/// A CPU budget (<c>AgentStack:Security:Detections:Budget</c>, the share of wall time it may spend detecting,
+/// default 0.2): after each batch it rests for as long again as the budget asks, so on the two cores of a small
+/// deployment ingestion keeps its pace and, under a sustained peak, findings come later rather than spans slower.
+/// The lag is the projection's distance to the log head (<c>GET /api/projections</c>); it catches up when the
+/// load falls. 1 turns the budget off (docs/security-engine.md, BENCHMARKS.md).
+/// </para>
 /// </summary>
-public sealed class DetectionsProjection(IEventStore store, InjectionDetector injection, IAnalyticsStore analytics, TimeProvider clock) : IProjection
+public sealed class DetectionsProjection(IEventStore store, InjectionDetector injection, IAnalyticsStore analytics, TimeProvider clock,
+    double budget = 1) : IProjection
 {
     /// <summary>The base of the name; <c>GET /api/projections/detections/wait</c> waits for the running version.</summary>
     public const string ProjectionName = "detections";
@@ -40,6 +48,14 @@ public sealed class DetectionsProjection(IEventStore store, InjectionDetector in
     private const int MinLength = 12;
 
     public async Task ApplyAsync(IReadOnlyList<StoredEvent> batch, CancellationToken cancellationToken)
+    {
+        var started = clock.GetTimestamp();
+        await DetectAsync(batch, cancellationToken);
+        if (budget < 1)
+            await Task.Delay(clock.GetElapsedTime(started) * ((1 - budget) / budget), clock, cancellationToken);
+    }
+
+    private async Task DetectAsync(IReadOnlyList<StoredEvent> batch, CancellationToken cancellationToken)
     {
         if (!versionsRecorded)
         {

@@ -9,6 +9,11 @@ namespace AgentStack.Security.Projections;
 
 public static class DetectionsRegistration
 {
+    public const string BudgetSetting = "AgentStack:Security:Detections:Budget";
+
+    /// <summary>A fifth of one core's time: about a tenth of a two-core machine (BENCHMARKS.md, issue 15).</summary>
+    public const double DefaultBudget = 0.2;
+
     /// <summary>
     /// The detections projection as a worker of its own (checkpoint <c>detections@{version}</c>: a new
     /// detector version starts from position 0, docs/security-engine.md), unless
@@ -19,9 +24,12 @@ public static class DetectionsRegistration
     {
         if (!configuration.GetValue("AgentStack:Security:Detections:Enabled", true))
             return services;
+        var budget = configuration.GetValue(BudgetSetting, DefaultBudget);
+        if (budget is not (> 0 and <= 1))
+            throw new InvalidOperationException($"{BudgetSetting} must be above 0 and at most 1 (the share of time the detectors may run); was {budget}.");
         services.TryAddSingleton(_ => InjectionDetector.Load(configuration[InjectionDetector.ModelDirectorySetting]));
         services.AddSingleton(sp => new DetectionsProjection(sp.GetRequiredService<IEventStore>(), sp.GetRequiredService<InjectionDetector>(),
-            sp.GetRequiredService<AgentStack.Projections.Analytics.IAnalyticsStore>(), sp.GetService<TimeProvider>() ?? TimeProvider.System));
+            sp.GetRequiredService<AgentStack.Projections.Analytics.IAnalyticsStore>(), sp.GetService<TimeProvider>() ?? TimeProvider.System, budget));
         return services.AddProjectionRunner<DetectionsProjection>();
     }
 }
