@@ -76,11 +76,14 @@ public static class EventStoreExtensions
 
     /// <summary>
     /// Subscribes to the whole log from a checkpoint: yields batches of events after
-    /// <paramref name="afterPosition"/>, waiting (not polling) for new ones.
+    /// <paramref name="afterPosition"/>, waiting (not polling) for new ones. <paramref name="caughtUp"/>, when
+    /// given, runs each time the log has no more events for now, before the wait (a projection saves its
+    /// checkpoint there).
     /// </summary>
     public static async IAsyncEnumerable<IReadOnlyList<StoredEvent>> SubscribeAsync(this IEventStore store,
         long afterPosition, int batchSize,
-        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken,
+        Func<CancellationToken, Task>? caughtUp = null)
     {
         var position = afterPosition;
         while (!cancellationToken.IsCancellationRequested)
@@ -88,6 +91,8 @@ public static class EventStoreExtensions
             var batch = await store.ReadAllAsync(position, batchSize, cancellationToken);
             if (batch.Count == 0)
             {
+                if (caughtUp is not null)
+                    await caughtUp(cancellationToken);
                 await store.WaitForEventsAfterAsync(position, cancellationToken);
                 continue;
             }

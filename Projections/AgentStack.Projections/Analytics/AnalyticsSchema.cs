@@ -160,6 +160,13 @@ public static partial class AnalyticsSchema
     }
 
     /// <summary>Cluster names go into DDL (<c>ON CLUSTER `name`</c>), so only plain names are accepted.</summary>
+    /// <summary>
+    /// Where an <c>ALTER</c> of <paramref name="table"/> goes: on a cluster the replicated local table behind the
+    /// Distributed one (<see cref="ForCluster"/>), on every node; otherwise the table itself.
+    /// </summary>
+    public static string AlterTarget(string table, string? cluster, string database = "agentstack") =>
+        cluster is { Length: > 0 } ? $"{database}.{table}_local ON CLUSTER `{cluster}`" : $"{database}.{table}";
+
     public static void ValidateClusterName(string cluster)
     {
         if (string.IsNullOrEmpty(cluster) || !ClusterName().IsMatch(cluster))

@@ -102,9 +102,7 @@ public static class RetentionTables
         return (spans, traces, findings);
     }
 
-    // On a cluster, mutations run on the replicated local tables behind the Distributed ones (AnalyticsSchema.ForCluster).
-    private static string Target(string table, string? cluster) =>
-        cluster is { Length: > 0 } ? $"agentstack.{table}_local ON CLUSTER `{cluster}`" : $"agentstack.{table}";
+    private static string Target(string table, string? cluster) => AnalyticsSchema.AlterTarget(table, cluster);
 
     private static async Task<long> ScalarAsync(IAnalyticsStore analytics, string sql, CancellationToken ct,
         IReadOnlyDictionary<string, object?>? parameters = null)

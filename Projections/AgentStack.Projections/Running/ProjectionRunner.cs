@@ -93,22 +93,17 @@ public sealed partial class ProjectionRunner(
         // Applied but not saved yet: saved once CheckpointInterval has passed, or as soon as the log is caught up.
         long? unsaved = null;
         var savedAt = clock.GetTimestamp();
-        var position = from;
-        while (true)
+        async Task SaveUnsavedAsync(CancellationToken ct)
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            var batch = await store.ReadAllAsync(position, options.BatchSize, cancellationToken);
-            if (batch.Count == 0)
-            {
-                if (unsaved is { } caughtUp)
-                {
-                    await SaveAsync(names, caughtUp, cancellationToken);
-                    unsaved = null;
-                    savedAt = clock.GetTimestamp();
-                }
-                await store.WaitForEventsAfterAsync(position, cancellationToken);
-                continue;
-            }
+            if (unsaved is not { } position)
+                return;
+            await checkpoints.SaveAsync(names.Values.ToDictionary(n => n, _ => position, StringComparer.Ordinal), ct);
+            unsaved = null;
+            savedAt = clock.GetTimestamp();
+        }
+
+        await foreach (var batch in store.SubscribeAsync(from, options.BatchSize, cancellationToken, SaveUnsavedAsync))
+        {
             // Paused, or held by a rebuild switching tables (issue 14.6): wait here, between batches.
             using var entered = await control.EnterBatchAsync(projection.Name, cancellationToken);
             var mine = options.Partitions == 1
@@ -124,20 +119,14 @@ public sealed partial class ProjectionRunner(
             }
             // Every held part has now seen the log up to the batch's end, whether it had events in it or not.
             var last = batch[^1].Position;
+            unsaved = last;
             if (clock.GetElapsedTime(savedAt) >= options.CheckpointInterval)
-            {
-                await SaveAsync(names, last, cancellationToken);
-                unsaved = null;
-                savedAt = clock.GetTimestamp();
-            }
-            else
-                unsaved = last;
+                await SaveUnsavedAsync(cancellationToken);
             foreach (var part in held)
             {
                 positions[part] = last;
                 progress.Report(names[part], last);
             }
-            position = last;
             await notifier.AdvancedAsync(new ProjectionAdvanced(projection.Name, last, [.. held.Order()], options.Partitions,
                 options.WorkerId, clock.GetUtcNow()), cancellationToken);
             entered.Dispose();
@@ -147,9 +136,6 @@ public sealed partial class ProjectionRunner(
                 await Task.Delay(options.Linger, cancellationToken);
         }
     }
-
-    private Task SaveAsync(IReadOnlyDictionary<int, string> names, long position, CancellationToken cancellationToken) =>
-        checkpoints.SaveAsync(names.Values.ToDictionary(n => n, _ => position, StringComparer.Ordinal), cancellationToken);
 
     /// <summary>Renews the leases every third of their duration; cancels the projecting when the held parts change.</summary>
     private async Task KeepLeasesAsync(IReadOnlySet<int> held, CancellationTokenSource holding)

@@ -55,11 +55,8 @@ public static partial class SpansSchema
     {
         ArgumentNullException.ThrowIfNull(analytics);
         foreach (var table in new[] { "spans", "traces" })
-        {
-            var local = cluster is null ? table : table + "_local";
-            var on = cluster is null ? "" : $" ON CLUSTER `{cluster}`";
-            await analytics.ExecuteAsync($"ALTER TABLE {database}.{local}{on} MODIFY SETTING {MergeSetting}", null, cancellationToken);
-        }
+            await analytics.ExecuteAsync($"ALTER TABLE {Analytics.AnalyticsSchema.AlterTarget(table, cluster, database)} MODIFY SETTING {MergeSetting}",
+                null, cancellationToken);
     }
 
     public static async Task DropAsync(Analytics.IAnalyticsStore analytics, SpansTables tables, CancellationToken cancellationToken)

@@ -122,8 +122,7 @@ public static class ErasedAnalyticsRows
         if (spans.Count == 0)
             return 0;
 
-        // On a cluster, mutations run on the replicated local tables behind the Distributed one (AnalyticsSchema.ForCluster).
-        var table = cluster is { Length: > 0 } ? $"agentstack.spans_local ON CLUSTER `{cluster}`" : "agentstack.spans";
+        var table = AgentStack.Projections.Analytics.AnalyticsSchema.AlterTarget("spans", cluster);
         await analytics.ExecuteAsync($"ALTER TABLE {table} MODIFY SETTING old_parts_lifetime = {OldPartsLifetimeSeconds}", null, ct);
         foreach (var chunk in spans.Chunk(Chunk))
         {
