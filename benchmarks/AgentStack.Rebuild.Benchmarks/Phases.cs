@@ -8,7 +8,7 @@ using AgentStack.Projections.Spans.Rebuilding;
 
 /// <summary>
 /// The rebuild's phases timed one by one in this process, over a log the main benchmark wrote (issue 14):
-/// reading the log in pages, decoding events into rows, encoding the rows for ClickHouse, and chDB's inserts.
+/// reading the log in pages (raw, then opening its sealed payloads as the server does), decoding events into rows, encoding the rows for ClickHouse, and chDB's inserts.
 /// Usage: AgentStack.Rebuild.Benchmarks phases [data dir with events.db] [page size]
 /// </summary>
 internal static class Phases
@@ -31,6 +31,22 @@ internal static class Phases
         }
         read.Stop();
         Line("read the log", read.Elapsed, events);
+
+        // The server reads through the sealing store: the same pages, each payload opened with its subject's key.
+        var sealing = SpanLog.Sealing(store, dataDir);
+        var opening = Stopwatch.StartNew();
+        batches.Clear();
+        position = 0;
+        while (true)
+        {
+            var batch = await sealing.ReadAllAsync(position, pageSize, CancellationToken.None);
+            if (batch.Count == 0)
+                break;
+            batches.Add(batch);
+            position = batch[^1].Position;
+        }
+        opening.Stop();
+        Line("read + open (sealed)", opening.Elapsed, events);
 
         var decode = Stopwatch.StartNew();
         var rows = batches.Select(SpanRows.Of).ToList();

@@ -22,9 +22,13 @@ Directory.CreateDirectory(dataDir);
 const string Key = "ask_rebuild_bench_key_0123456789";
 var inv = CultureInfo.InvariantCulture;
 
-// 1. The log (SpanLog.WriteAsync).
+// 1. The log (SpanLog.WriteAsync), unless the data directory holds one already (a rerun on the same log).
 var clock = Stopwatch.StartNew();
-await SpanLog.WriteAsync(dataDir, total);
+var reused = File.Exists(Path.Combine(dataDir, "events.db"));
+if (reused)
+    Console.WriteLine($"reusing the log in {dataDir}");
+else
+    await SpanLog.WriteAsync(dataDir, total);
 
 // 2. The server on that data directory; its live projection applies the whole log first.
 var port = FreePort();
@@ -34,6 +38,11 @@ info.Environment["AgentStack__DataDirectory"] = dataDir;
 info.Environment["AgentStack__BootstrapApiKey"] = Key;
 info.Environment["AgentStack__Otlp__GrpcPort"] = "0";
 info.Environment["Logging__LogLevel__Default"] = "Warning";
+if (Environment.GetEnvironmentVariable("PROFILE") is { Length: > 0 })
+{
+    info.Environment["DOTNET_PerfMapEnabled"] = "1";
+    info.Environment["DOTNET_EnableWriteXorExecute"] = "0";
+}
 using var server = Process.Start(info)!;
 server.OutputDataReceived += (_, _) => { };
 server.ErrorDataReceived += (_, e) => { if (e.Data is not null) Console.Error.WriteLine("server: " + e.Data); };
@@ -58,16 +67,26 @@ try
     }
     while (!(await http.GetAsync(new Uri("/api/projections/analytics/wait?timeoutSeconds=300", UriKind.Relative))).IsSuccessStatusCode) { }
     var catchUp = clock.Elapsed.TotalSeconds;
-    Console.WriteLine(string.Create(inv, $"live projection caught up from 0 in {catchUp:0.0} s (server start included): {total / catchUp:N0} events/s"));
+    Console.WriteLine(reused
+        ? string.Create(inv, $"live projection caught up in {catchUp:0.0} s (log reused: it may have been applied before)")
+        : string.Create(inv, $"live projection caught up from 0 in {catchUp:0.0} s (server start included): {total / catchUp:N0} events/s"));
 
     // 3. The dashboard's reads, idle: the trace list and the error-rate chart, one after the other.
     var from = Uri.EscapeDataString(DateTimeOffset.UtcNow.AddDays(-2).ToString("O", inv));
     var to = Uri.EscapeDataString(DateTimeOffset.UtcNow.ToString("O", inv));
+    // QUERY_INTERVAL_MS: one round of the two queries per interval (default 1000: a dashboard page refreshing every
+    // second; the trace list's live mode refreshes every 5 s); 0 runs them back to back, a reader that never pauses.
+    var interval = TimeSpan.FromMilliseconds(int.Parse(Environment.GetEnvironmentVariable("QUERY_INTERVAL_MS") is { Length: > 0 } ms ? ms : "1000", inv));
+    Console.WriteLine(string.Create(inv, $"dashboard reads: the trace list and the error chart every {interval.TotalMilliseconds:0} ms{(interval == TimeSpan.Zero ? " (back to back)" : "")}"));
     string[] queries = ["/api/projects/default/traces?limit=50", $"/api/projects/default/overview/errors?from={from}&to={to}&bucket=hour"];
-    var idle = await ReadAsync(http, queries, TimeSpan.FromSeconds(15), () => false);
+    var idle = await ReadAsync(http, queries, interval, TimeSpan.FromSeconds(15), () => false);
     Report("idle", idle);
 
     // 4. The rebuild, with the same reads going on until it has switched.
+    // PROFILE=<file>: perf samples the server while it rebuilds (the same settings as load/bench.sh's PROFILE).
+    using var perf = Environment.GetEnvironmentVariable("PROFILE") is { Length: > 0 } perfData
+        ? Process.Start("perf", ["record", "-F", "499", "-g", "-o", perfData, "-p", server.Id.ToString(inv)])
+        : null;
     clock.Restart();
     (await http.PostAsync(new Uri("/api/projections/analytics/rebuild", UriKind.Relative), null)).EnsureSuccessStatusCode();
     JsonNode? rebuild = null;
@@ -86,9 +105,14 @@ try
             await Task.Delay(250);
         }
     });
-    var during = await ReadAsync(http, queries, TimeSpan.FromHours(1), () => polling.IsCompleted);
+    var during = await ReadAsync(http, queries, interval, TimeSpan.FromHours(1), () => polling.IsCompleted);
     await polling;
     var switched = clock.Elapsed.TotalSeconds;
+    if (perf is not null)
+    {
+        await Process.Start("kill", ["-INT", perf.Id.ToString(inv)]).WaitForExitAsync();
+        await perf.WaitForExitAsync();
+    }
     Console.WriteLine(string.Create(inv, $"rebuild: {rebuild?.ToJsonString()}"));
     Console.WriteLine(string.Create(inv,
         $"rebuild replayed {total:N0} events in {replayed:0.0} s: {total / replayed:N0} events/s; switched after {switched:0.0} s ({total / switched:N0} events/s overall)"));
@@ -100,12 +124,14 @@ finally
     await server.WaitForExitAsync();
 }
 
-static async Task<List<double>> ReadAsync(HttpClient http, string[] queries, TimeSpan duration, Func<bool> stop)
+// The dashboard's reads: both queries, then a pause until `interval` has passed since they started (0: back to back).
+static async Task<List<double>> ReadAsync(HttpClient http, string[] queries, TimeSpan interval, TimeSpan duration, Func<bool> stop)
 {
     var latencies = new List<double>();
     var until = DateTime.UtcNow + duration;
     while (DateTime.UtcNow < until && !stop())
     {
+        var round = Stopwatch.StartNew();
         foreach (var query in queries)
         {
             var watch = Stopwatch.StartNew();
@@ -114,6 +140,8 @@ static async Task<List<double>> ReadAsync(HttpClient http, string[] queries, Tim
             response.EnsureSuccessStatusCode();
             latencies.Add(watch.Elapsed.TotalMilliseconds);
         }
+        while (round.Elapsed < interval && DateTime.UtcNow < until && !stop())
+            await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(50, (interval - round.Elapsed).TotalMilliseconds + 1)));
     }
     return latencies;
 }

@@ -34,7 +34,11 @@ public static class SpanRowsBinary
             size += e.Data.Length;
         var spans = new ArrayBufferWriter<byte>((int)Math.Clamp(size, 256, int.MaxValue / 2));
         var traces = new Dictionary<(string Project, string TraceId), TraceBuilder>();
-        var rows = 0;
+        // A span's completion and its start often share a batch; ReplacingMergeTree(position) keeps only the
+        // later row, so the earlier one is not sent (the rows ClickHouse ends with are the same, half the bytes).
+        var latest = new Dictionary<(string Project, string TraceId, string SpanId), int>();
+        var rows = new List<(int Start, int Length, long Position)>(batch.Count);
+        var superseded = 0;
         var span = new SpanFields();
         foreach (var stored in batch)
         {
@@ -50,19 +54,52 @@ public static class SpanRowsBinary
                 continue;
             var project = span.ProjectString();
             var days = RetentionColumn(retentionDays?.Invoke(project) ?? 0);
-            WriteSpan(spans, span, stored.Position, days);
-            rows++;
             var traceId = Encoding.UTF8.GetString(span.TraceId.Span);
+            var spanId = Encoding.UTF8.GetString(span.SpanId.Span);
+            var start = spans.WrittenCount;
+            WriteSpan(spans, span, stored.Position, days);
+            var row = (start, spans.WrittenCount - start, stored.Position);
+            if (latest.TryGetValue((project, traceId, spanId), out var earlier))
+            {
+                superseded++;
+                if (rows[earlier].Position > stored.Position)
+                    row.Item2 = 0; // this one is the earlier event: the row already kept wins
+                else
+                {
+                    rows[earlier] = rows[earlier] with { Length = 0 };
+                    latest[(project, traceId, spanId)] = rows.Count;
+                }
+            }
+            else
+                latest[(project, traceId, spanId)] = rows.Count;
+            rows.Add(row);
             if (!traces.TryGetValue((project, traceId), out var trace))
                 traces[(project, traceId)] = trace = new TraceBuilder(project, traceId);
-            trace.Add(Encoding.UTF8.GetString(span.SpanId.Span), !span.ParentSpanId.IsEmpty, span.StartTime, span.EndTime,
+            trace.Add(spanId, !span.ParentSpanId.IsEmpty, span.StartTime, span.EndTime,
                 span.Name, phase, span.Status.Span.SequenceEqual("error"u8), span.InputTokens ?? 0, span.OutputTokens ?? 0,
                 SpanRows.NanoUsd(span.CostUsd), span.Model, stored.Position);
         }
         var parts = new ArrayBufferWriter<byte>(Math.Max(256, traces.Count * 512));
         foreach (var ((project, _), trace) in traces)
             WriteTrace(parts, trace.Build(), RetentionColumn(retentionDays?.Invoke(project) ?? 0));
-        return new SpanRowsEncoded(spans.WrittenMemory, parts.WrittenMemory, rows, traces.Count);
+        return new SpanRowsEncoded(superseded == 0 ? spans.WrittenMemory : Kept(spans.WrittenMemory, rows), parts.WrittenMemory,
+            rows.Count - superseded, traces.Count);
+    }
+
+    /// <summary>The rows not superseded in the batch, in their order.</summary>
+    private static ReadOnlyMemory<byte> Kept(ReadOnlyMemory<byte> written, List<(int Start, int Length, long Position)> rows)
+    {
+        var size = 0;
+        foreach (var row in rows)
+            size += row.Length;
+        var kept = new byte[size];
+        var at = 0;
+        foreach (var (start, length, _) in rows)
+        {
+            written.Span.Slice(start, length).CopyTo(kept.AsSpan(at));
+            at += length;
+        }
+        return kept;
     }
 
     /// <summary>Columns in 010_spans.sql's order; RowBinary has no names.</summary>

@@ -44,6 +44,20 @@ public sealed class when_span_events_are_projected_as_a_plain_function
     }
 
     [Fact]
+    public void then_a_start_completed_in_the_same_batch_is_not_sent()
+    {
+        var events = SpanProjectionSpec.Given("p").Events;
+
+        // The root's start (position 1) is superseded by its completion (4): ReplacingMergeTree would keep only that.
+        var rows = SpanRowsBinary.Of(events);
+        rows.SpanRows.ShouldBe(3);
+        rows.TraceRows.ShouldBe(1);
+        SpanRowsBinary.Of(events.Take(3).ToList()).SpanRows.ShouldBe(3);
+        // Whatever order a batch comes in, the later event's row is the one kept.
+        SpanRowsBinary.Of([.. events.AsEnumerable().Reverse()]).Spans.ToArray().Length.ShouldBe(rows.Spans.Length);
+    }
+
+    [Fact]
     public void then_events_of_other_types_add_no_rows()
     {
         var other = new StoredEvent(1, "trace-p-t1", 1, "something.else.v1", SpanProjectionSpec.At, "{}"u8.ToArray(), "h", "");
@@ -78,6 +92,8 @@ public abstract class when_span_events_are_projected(AnalyticsDatabase db)
         await projection.ApplyAsync(events, Ct);
         var trace = await db.Store.QueryTextAsync(TraceRow, parameters);
         var spans = await db.Store.QueryTextAsync(SpanRowsSql, parameters);
+        // Before any merge: the root's start, superseded in the batch, was never written.
+        (await db.Store.QueryTextAsync("SELECT count() FROM agentstack.spans WHERE project = {p:String}", parameters)).ShouldBe("3");
 
         trace.ShouldBe("agent run\t2026-11-24 10:00:00.000000\t2026-11-24 10:00:00.500000\t500\t3\t1\t1\t120\t30\t0.0015\t['gpt-4o']\t4");
         spans.ShouldBe(string.Join('\n',
