@@ -4,6 +4,8 @@
 # while the dashboard's trace list and error-rate queries run back to back. Prints events/s replayed and the
 # queries' p50/p99 idle and during the rebuild. Usage: load/bench-rebuild.sh [events] [data dir]
 # PROFILE=<perf.data>: perf samples the server during the rebuild (report: perf report -i <file> --sort dso,sym).
+# QUERY_INTERVAL_MS: the dashboard reads' pace (default 1000; 0: back to back). DETECTIONS=on: the detector
+# projections run too (off by default: they would be catching up on the new log; see Program.cs).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"

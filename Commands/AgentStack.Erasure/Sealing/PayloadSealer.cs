@@ -43,7 +43,7 @@ public sealed class PayloadSealer(SubjectKeyring keys)
     /// <summary>The event's JSON with its payloads sealed under the key of its subject and day.</summary>
     public byte[] Seal(byte[] data)
     {
-        var scan = Scan(data);
+        var scan = Scan(data, readProject: true);
         if (scan.Project is null || scan.Count == 0)
             return data;
         var subject = Subjects.Of(scan.Has(Field.Attributes) ? data.AsSpan(scan.Range(Field.Attributes)) : default);
@@ -55,7 +55,8 @@ public sealed class PayloadSealer(SubjectKeyring keys)
         Span<byte> nonce = stackalloc byte[NonceSize];
         RandomNumberGenerator.Fill(nonce);
         var at = 0;
-        foreach (var (field, range) in scan.InOrder())
+        Span<(Field, Range)> fields = stackalloc (Field, Range)[4];
+        foreach (var (field, range) in scan.InOrder(fields))
         {
             var (offset, length) = range.GetOffsetAndLength(data.Length);
             output.Write(data.AsSpan(at, offset - at));
@@ -69,23 +70,27 @@ public sealed class PayloadSealer(SubjectKeyring keys)
     /// <summary>The event's JSON with its sealed payloads opened, or erased where their key is gone.</summary>
     public byte[] Open(byte[] data)
     {
-        var scan = Scan(data);
+        var scan = Scan(data, readProject: false);
         if (scan.Count == 0)
             return data;
-        ArrayBufferWriter<byte>? output = null;
+        // Opened, an event is shorter than sealed (base64, nonce, tag and envelope go), or "erased" where it was a
+        // shorter payload: the thread's buffer holds it, and the result is copied out once at its exact size.
+        var output = ThreadContext.Output(data.Length + ErasedPayload.Length * 4);
         var opener = new Opener(keys);
         var at = 0;
-        foreach (var (field, range) in scan.InOrder())
+        var opened = false;
+        Span<(Field, Range)> fields = stackalloc (Field, Range)[4];
+        foreach (var (field, range) in scan.InOrder(fields))
         {
             var (offset, length) = range.GetOffsetAndLength(data.Length);
             if (!TryReadEnvelope(data.AsSpan(offset, length), out var keyId, out var sealedData))
                 continue; // stored before sealing existed: shown as stored
-            output ??= new ArrayBufferWriter<byte>(data.Length);
+            opened = true;
             output.Write(data.AsSpan(at, offset - at));
             opener.OpenInto(output, field, keyId, sealedData);
             at = offset + length;
         }
-        if (output is null)
+        if (!opened)
             return data;
         output.Write(data.AsSpan(at));
         return output.WrittenSpan.ToArray();
@@ -130,6 +135,33 @@ public sealed class PayloadSealer(SubjectKeyring keys)
         [ThreadStatic] private static byte[]? key;
         [ThreadStatic] private static AesGcm? aes;
         [ThreadStatic] private static long generation;
+        [ThreadStatic] private static ArrayBufferWriter<byte>? output;
+        [ThreadStatic] private static byte[]? keyIdBytes;
+        [ThreadStatic] private static string? keyId;
+
+        /// <summary>
+        /// The thread's buffer for an opened event, emptied (and zeroed: it held plaintext). One opening at a time
+        /// per thread; a buffer grown past 1 MiB for a large event is not kept.
+        /// </summary>
+        public static ArrayBufferWriter<byte> Output(int sizeHint)
+        {
+            if (output is null || output.Capacity > 1 << 20)
+                output = new ArrayBufferWriter<byte>(Math.Max(sizeHint, 4096));
+            else
+                output.Clear();
+            return output;
+        }
+
+        /// <summary>The key id these bytes spell: the previous one's string when they are the same.</summary>
+        public static string KeyId(ReadOnlySpan<byte> bytes)
+        {
+            if (keyId is null || keyIdBytes is null || !bytes.SequenceEqual(keyIdBytes))
+            {
+                keyIdBytes = bytes.ToArray();
+                keyId = System.Text.Encoding.UTF8.GetString(bytes);
+            }
+            return keyId;
+        }
 
         public static AesGcm For(byte[] wanted, long keyringGeneration)
         {
@@ -209,13 +241,13 @@ public sealed class PayloadSealer(SubjectKeyring keys)
         var split = rest.IndexOf(EnvelopeData);
         if (split < 0)
             return false;
-        keyId = System.Text.Encoding.UTF8.GetString(rest[..split]);
+        keyId = ThreadContext.KeyId(rest[..split]);
         data = rest[(split + EnvelopeData.Length)..];
         return true;
     }
 
     /// <summary>Where the sealable fields are in a span event, with its project and the day of the span's start.</summary>
-    private static Scanned Scan(byte[] data)
+    private static Scanned Scan(byte[] data, bool readProject)
     {
         var scan = new Scanned();
         var reader = new Utf8JsonReader(data);
@@ -223,7 +255,7 @@ public sealed class PayloadSealer(SubjectKeyring keys)
             return scan;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            if (reader.ValueTextEquals("project"u8))
+            if (readProject && reader.ValueTextEquals("project"u8))
             {
                 reader.Read();
                 scan.Project = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
@@ -312,14 +344,21 @@ public sealed class PayloadSealer(SubjectKeyring keys)
         }
 
         /// <summary>The present fields by their position in the bytes, so splicing walks forward once.</summary>
-        public readonly IEnumerable<(Field Field, Range Range)> InOrder()
+        public readonly Span<(Field Field, Range Range)> InOrder(Span<(Field Field, Range Range)> fields)
         {
-            var fields = new List<(Field, Range)>(4);
+            var count = 0;
             for (var f = Field.Input; f <= Field.ContentHash; f++)
-                if (Has(f))
-                    fields.Add((f, Range(f)));
-            fields.Sort((a, b) => a.Item2.Start.Value.CompareTo(b.Item2.Start.Value));
-            return fields;
+            {
+                if (!Has(f))
+                    continue;
+                // Insertion into at most four: no list, no comparer.
+                var at = count++;
+                var start = Range(f).Start.Value;
+                for (; at > 0 && fields[at - 1].Range.Start.Value > start; at--)
+                    fields[at] = fields[at - 1];
+                fields[at] = (f, Range(f));
+            }
+            return fields[..count];
         }
     }
 }
