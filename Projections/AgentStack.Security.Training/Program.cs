@@ -8,6 +8,11 @@ return args switch
     ["evaluate", "--data", var data, ..] => Evaluation.Run(data, Option(args, "--model")),
     ["oof", "--data", var data, "--out", var file, ..] => Experiment.Run(data, file, Option(args, "--config") ?? "a", int.Parse(Option(args, "--folds") ?? "5", System.Globalization.CultureInfo.InvariantCulture),
         Option(args, "--features") ?? Trainer.DefaultFeatures, L2(args)),
+    ["select", "--data", var data, ..] => Selection.Run(data, Option(args, "--out") ?? ".", double.Parse(Option(args, "--fpr") ?? "0.015", System.Globalization.CultureInfo.InvariantCulture),
+        (Option(args, "--configs") ?? Trainer.DefaultConfig).Split(','),
+        (Option(args, "--l2s") ?? "0.000001").Split(',').Select(v => float.Parse(v, System.Globalization.CultureInfo.InvariantCulture)).ToArray(),
+        (Option(args, "--weights") ?? "W1").Split(','), args.Contains("--extra"), args.Contains("--hash-folds"),
+        Option(args, "--grouping") is { } g ? NearDuplicates.Rule.Parse(g) : null),
     ["throughput", "--data", var data, ..] => Throughput.Run(data, Option(args, "--model"),
         double.Parse(Option(args, "--seconds") ?? "5", System.Globalization.CultureInfo.InvariantCulture)),
     ["latency", ..] => await Latency.RunAsync(Option(args, "--url"), Option(args, "--key")),
@@ -30,6 +35,8 @@ static int Usage()
                                                  trains on DIR/train.jsonl (never test.jsonl)
                oof --data DIR --out FILE [--config b] [--folds 5] [--features text+lexicon] [--l2 0.0001]
                                                  out-of-fold classifier and rule scores on train.jsonl, as TSV
+               select --data DIR [--out DIR] [--fpr 0.015] [--configs t,b] [--l2s 0.000001,0.00001] [--weights W1,WA2,WX03] [--extra] [--hash-folds] [--grouping 5,0.5,0.8]
+                                                 model selection on train.jsonl: out-of-fold table per variant (group-aware folds)
                evaluate --data DIR [--model DIR]         precision, recall, FPR on DIR/test.jsonl
                throughput --data DIR [--model DIR] [--seconds 5]
                                                  Detect on one thread over DIR/test.jsonl: texts/s, MB/s

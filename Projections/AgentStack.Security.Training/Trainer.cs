@@ -10,7 +10,7 @@ namespace AgentStack.Security.Training;
 
 /// <summary>
 /// Trains the injection classifier on train.jsonl only (never test.jsonl). The block threshold is chosen
-/// on out-of-fold scores over all of train (5 folds by hash of the text) together with the rules, for a
+/// on out-of-fold scores over all of train (5 group-aware folds, <see cref="NearDuplicates"/>) together with the rules, for a
 /// false-positive rate of the whole detector of at most <c>--fpr</c> (1.5% by default, under the 2% budget
 /// of issue 15); then the model is refitted on all of train and written beside the detector with its settings.
 /// </summary>
@@ -35,29 +35,28 @@ public static class Trainer
         Console.WriteLine($"training rows: {samples.Count} ({samples.Count(s => s.Label)} attacks)");
 
         var ml = new MLContext(seed: 0);
-        // Out-of-fold probabilities: each row scored by a model fitted on the other folds (by hash of the text).
+        // Out-of-fold probabilities: each row scored by a model fitted on the other folds. Folds are group-aware
+        // (NearDuplicates): near-duplicate rows share a fold, so these scores resemble text the model never saw.
+        var folds = NearDuplicates.Folds(samples.Select(s => s.Text).ToList(), samples.Select(s => s.Label).ToList(), Folds);
         var oof = new double[samples.Count];
         for (var k = 0; k < Folds; k++)
         {
-            var probe = Fit(ml, samples.Where(s => Fold(s.Text) != k), config, l2);
+            var probe = Fit(ml, samples.Where((_, i) => folds[i] != k), config, l2);
             var engine = ml.Model.CreatePredictionEngine<ClassifierInput, ClassifierOutput>(probe);
             for (var i = 0; i < samples.Count; i++)
-                if (Fold(samples[i].Text) == k)
+                if (folds[i] == k)
                     oof[i] = engine.Predict(new ClassifierInput { Text = samples[i].Text }).Probability;
         }
-        // The detector blocks when a rule or the classifier does: the threshold is the smallest that keeps the
-        // false positives of both together at or under the target on train, rows the model did not see.
         var rules = new InjectionDetector(null);
         var ruleBlocks = rows.Select(r => rules.Detect(r.Text).Block).ToArray();
-        var benign = Enumerable.Range(0, samples.Count).Where(i => !samples[i].Label).ToList();
-        var allowed = (int)Math.Floor(benign.Count * targetFpr) - benign.Count(i => ruleBlocks[i]);
-        var open = benign.Where(i => !ruleBlocks[i]).Select(i => oof[i]).OrderDescending().ToList();
-        var threshold = Math.Clamp(open[Math.Clamp(allowed, 0, open.Count - 1)] + 1e-4, 0.2, 0.95);
-        var attacks = Enumerable.Range(0, samples.Count).Where(i => samples[i].Label).ToList();
+        var labels = samples.Select(s => s.Label).ToArray();
+        var threshold = Threshold(oof, labels, ruleBlocks, targetFpr);
+        var attacks = Enumerable.Range(0, samples.Count).Where(i => labels[i]).ToList();
+        var benign = Enumerable.Range(0, samples.Count).Where(i => !labels[i]).ToList();
         var recall = attacks.Count(i => ruleBlocks[i] || oof[i] >= threshold) / (double)attacks.Count;
         var fpr = benign.Count(i => ruleBlocks[i] || oof[i] >= threshold) / (double)benign.Count;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"out of fold ({Folds} folds, rules + classifier): threshold {threshold:0.0000}, recall {recall:0.000}, FPR {fpr:0.0000} (target {targetFpr})"));
+            $"out of fold ({Folds} group-aware folds, rules + classifier): threshold {threshold:0.0000}, recall {recall:0.000}, FPR {fpr:0.0000} (target {targetFpr})"));
 
         var model = Fit(ml, samples, config, l2);
         Directory.CreateDirectory(outDir);
@@ -75,6 +74,24 @@ public static class Trainer
     public static ITransformer Fit(MLContext ml, IEnumerable<(string Text, bool Label)> samples, string config = DefaultConfig, float l2 = DefaultL2)
     {
         var data = ml.Data.LoadFromEnumerable(samples.Select(s => new ClassifierInput { Text = s.Text, Label = s.Label }));
+        return Featurizer(ml, config).Append(Linear(ml, l2)).Fit(data);
+    }
+
+    /// <summary>
+    /// The threshold of the classifier's probability: the smallest that keeps the false positives of the whole
+    /// detector (a rule or the classifier blocks) at or under <paramref name="targetFpr"/> of the benign rows,
+    /// given out-of-fold probabilities (rows the model did not see).
+    /// </summary>
+    public static double Threshold(double[] oof, bool[] labels, bool[] ruleBlocks, double targetFpr)
+    {
+        var benign = Enumerable.Range(0, oof.Length).Where(i => !labels[i]).ToList();
+        var allowed = (int)Math.Floor(benign.Count * targetFpr) - benign.Count(i => ruleBlocks[i]);
+        var open = benign.Where(i => !ruleBlocks[i]).Select(i => oof[i]).OrderDescending().ToList();
+        return Math.Clamp(open[Math.Clamp(allowed, 0, open.Count - 1)] + 1e-4, 0.2, 0.95);
+    }
+
+    public static IEstimator<ITransformer> Featurizer(MLContext ml, string config)
+    {
         var options = new TextFeaturizingEstimator.Options
         {
             CaseMode = TextNormalizingEstimator.CaseMode.None,
@@ -84,30 +101,40 @@ public static class Trainer
             WordFeatureExtractor = config switch
             {
                 "c" or "w3" => new WordBagEstimator.Options { NgramLength = 3, UseAllLengths = true, MaximumNgramsCount = [40000, 40000, 40000] },
-                "t" => new WordBagEstimator.Options { NgramLength = 2, UseAllLengths = true, MaximumNgramsCount = [60000], Weighting = NgramExtractingEstimator.WeightingCriteria.TfIdf },
+                "t" or "tc5" => new WordBagEstimator.Options { NgramLength = 2, UseAllLengths = true, MaximumNgramsCount = [60000], Weighting = NgramExtractingEstimator.WeightingCriteria.TfIdf },
+                "t1" => new WordBagEstimator.Options { NgramLength = 1, UseAllLengths = true, MaximumNgramsCount = [60000], Weighting = NgramExtractingEstimator.WeightingCriteria.TfIdf },
+                "tch" or "tch4" or "tch6" or "tch5w" => null,
                 _ => new WordBagEstimator.Options { NgramLength = 2, UseAllLengths = true, MaximumNgramsCount = [60000] },
             },
             CharFeatureExtractor = config switch
             {
                 "b" or "c" => new WordBagEstimator.Options { NgramLength = 5, UseAllLengths = true, MaximumNgramsCount = [400, 8000, 40000, 60000, 60000] },
-                "t" => new WordBagEstimator.Options { NgramLength = 4, UseAllLengths = false, MaximumNgramsCount = [60000], Weighting = NgramExtractingEstimator.WeightingCriteria.TfIdf },
+                "t" or "t1" => new WordBagEstimator.Options { NgramLength = 4, UseAllLengths = false, MaximumNgramsCount = [60000], Weighting = NgramExtractingEstimator.WeightingCriteria.TfIdf },
+                "tc5" or "tch" => new WordBagEstimator.Options { NgramLength = 5, UseAllLengths = false, MaximumNgramsCount = [80000], Weighting = NgramExtractingEstimator.WeightingCriteria.TfIdf },
                 "c5" => new WordBagEstimator.Options { NgramLength = 5, UseAllLengths = false, MaximumNgramsCount = [80000] },
+                "tch4" => new WordBagEstimator.Options { NgramLength = 4, UseAllLengths = false, MaximumNgramsCount = [80000], Weighting = NgramExtractingEstimator.WeightingCriteria.TfIdf },
+                "tch6" => new WordBagEstimator.Options { NgramLength = 6, UseAllLengths = false, MaximumNgramsCount = [80000], Weighting = NgramExtractingEstimator.WeightingCriteria.TfIdf },
+                "tch5w" => new WordBagEstimator.Options { NgramLength = 5, UseAllLengths = false, MaximumNgramsCount = [200000], Weighting = NgramExtractingEstimator.WeightingCriteria.TfIdf },
                 _ => new WordBagEstimator.Options { NgramLength = 4, UseAllLengths = false, MaximumNgramsCount = [60000] },
             },
             Norm = TextFeaturizingEstimator.NormFunction.L2,
         };
-        var pipeline = ml.Transforms.Text.FeaturizeText("Features", options, nameof(ClassifierInput.Text))
-            .Append(ml.BinaryClassification.Trainers.SdcaLogisticRegression(
-                labelColumnName: nameof(ClassifierInput.Label), featureColumnName: "Features", l2Regularization: l2, maximumNumberOfIterations: 100));
-        return pipeline.Fit(data);
+        return ml.Transforms.Text.FeaturizeText("Features", options, nameof(ClassifierInput.Text));
     }
 
-    private const int Folds = 5;
+    /// <summary>The logistic regression over the features; <paramref name="weights"/> names a weight column, if any.</summary>
+    public static IEstimator<ITransformer> Linear(MLContext ml, float l2, string? weights = null) =>
+        ml.BinaryClassification.Trainers.SdcaLogisticRegression(labelColumnName: nameof(ClassifierInput.Label), featureColumnName: "Features",
+            exampleWeightColumnName: weights is null or "W1" ? null : weights, l2Regularization: l2, maximumNumberOfIterations: 100);
+
+    public const int Folds = 5;
 
     /// <summary>
     /// Featurisation: "t" word 1-2-grams + char 4-grams, TF-IDF weighted (shipped); "a" the same with term
     /// frequencies; "b" char 1-5-grams instead; "c" as "b" with word 1-3-grams; "w3" word 1-3-grams + char
-    /// 4-grams; "c5" word 1-2-grams + char 5-grams.
+    /// 4-grams; "c5" word 1-2-grams + char 5-grams; "tc5" as "t" with char 5-grams; "t1" as "t" with words
+    /// only; "tch" char 5-grams only (TF-IDF, at most 80,000); "tch4", "tch6" char 4- or 6-grams only; "tch5w" as "tch"
+    /// with up to 200,000 5-grams.
     /// </summary>
     public const string DefaultConfig = "t";
 
