@@ -74,7 +74,7 @@ public static class Trainer
     public static ITransformer Fit(MLContext ml, IEnumerable<(string Text, bool Label)> samples, string config = DefaultConfig, float l2 = DefaultL2)
     {
         var data = ml.Data.LoadFromEnumerable(samples.Select(s => new ClassifierInput { Text = s.Text, Label = s.Label }));
-        return Featurizer(ml, config).Append(Linear(ml, l2)).Fit(data);
+        return Featurizer(ml, config).AppendCacheCheckpoint(ml).Append(Linear(ml, l2)).Fit(data);
     }
 
     /// <summary>
@@ -130,13 +130,14 @@ public static class Trainer
     public const int Folds = 5;
 
     /// <summary>
-    /// Featurisation: "t" word 1-2-grams + char 4-grams, TF-IDF weighted (shipped); "a" the same with term
+    /// Featurisation: "tch" char 5-grams only, TF-IDF weighted (shipped); "t" word 1-2-grams + char 4-grams, TF-IDF
+    /// weighted (shipped before); "a" the same with term
     /// frequencies; "b" char 1-5-grams instead; "c" as "b" with word 1-3-grams; "w3" word 1-3-grams + char
     /// 4-grams; "c5" word 1-2-grams + char 5-grams; "tc5" as "t" with char 5-grams; "t1" as "t" with words
-    /// only; "tch" char 5-grams only (TF-IDF, at most 80,000); "tch4", "tch6" char 4- or 6-grams only; "tch5w" as "tch"
+    /// only; "tch" at most 80,000 char 5-grams; "tch4", "tch6" char 4- or 6-grams only; "tch5w" as "tch"
     /// with up to 200,000 5-grams.
     /// </summary>
-    public const string DefaultConfig = "t";
+    public const string DefaultConfig = "tch";
 
     /// <summary>What the model reads: <c>text</c>, or <c>text+lexicon</c> (<see cref="HijackLexicon"/>).</summary>
     public const string DefaultFeatures = ClassifierSettings.PlainText;

@@ -54,7 +54,7 @@ public sealed partial class InjectionDetector(InjectionClassifier? classifier, i
     public InjectionClassifier? Classifier => classifier;
 
     /// <summary>The detector version: changes whenever rules, normalisation or the model change.</summary>
-    public string Version => classifier is null ? "rules-5" : $"5.{classifier.Settings.TrainedAt}";
+    public string Version => classifier is null ? "rules-6" : $"6.{classifier.Settings.TrainedAt}";
 
     public static InjectionDetector CreateDefault() => new(InjectionClassifier.LoadEmbedded(), DefaultCachedCharacters);
 

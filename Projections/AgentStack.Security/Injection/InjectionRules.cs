@@ -42,7 +42,7 @@ public static class InjectionRules
         Rule("override.ignore-everything", "override", 0.9, "asks the model to forget everything said before",
             @"\b(?:ignore|disregard|forget)\s+(?:about\s+)?(?:everything|all(?:\s+that)?|anything)\s*(?:(?:you\s+(?:were|have\s+been)\s+told|said|written|stated)\s*)?(?:above|before|previously|so\s+far|until\s+now|earlier|prior)\b"),
         Rule("override.new-instructions", "override", 0.85, "announces new instructions that replace the current ones",
-            @"(?:^|[\n.:!]\s*)(?:new|updated|real|actual|revised|important)\s+(?:instructions?|task|orders|rules)\s*[:\-]",
+            @"(?:^|[\n.:!]\s*)(?:new|updated|real|actual|revised|important|additional|further|secret|hidden)\s+(?:instructions?|task|orders|rules)\s*[:\-]",
             requires: ["instruction", "task", "orders", "rules"]),
         Rule("override.instead", "override", 0.8, "tells the model to stop its task and do something else",
             @"\b(?:stop|cancel|abort)\s+(?:what\s+you\s+are\s+doing|your\s+(?:current\s+)?task|the\s+task)\b.{0,40}\b(?:and|instead)\b"),
@@ -59,6 +59,19 @@ public static class InjectionRules
         Rule("override.stop", "override", 0.75, "interrupts the task with a stop command to inject a new one",
             @"(?:^|[.!?\n]\s*|\b(?:attention|achtung)\s*[-:!]+\s*)(?:stop|stopp|halt)\s*[-:!,]+\s*(?:ignore|write|say|schreib\w*|sag\w*|ich\s+ben(?:ö|o)tige|i\s+(?:urgently\s+)?need)\b",
             requires: ["stop", "halt"]),
+        // Output hijacking (goal hijacking that dictates the answer): "say that you hate X", "include that you love
+        // X in your answer", "sag, dass du X hasst". A forced confession of a feeling, not "say that you agree".
+        Rule("override.forced-statement", "override", 0.75, "dictates an opinion the model must state as its own (goal hijacking)",
+            @"\b(?:say|state|declare|admit|claim|include|confess|tell\s+(?:me|everyone|us))\s+(?:that\s+)?you\s+(?:really\s+)?(?:hate|love|despise|support|endorse|adore|detest)\b|\b(?:sag|sage|sagen\s+sie|schreib|schreibe)\s+(?:mir\s+)?,?\s*dass\s+(?:du|sie)\s+\S+(?:\s+\S+)?\s+(?:hasst|hassen|liebst|lieben)\b|\b(?:di|diga|dí)\s+que\s+(?:odias|amas)\b|\bdis\s+que\s+tu\s+(?:détestes|hais|aimes)\b",
+            requires: ["you", "dass", "que"]),
+        // Fabrication on demand, the DAN staple: "if you don't know, make something up".
+        Rule("jailbreak.make-it-up", "jailbreak", 0.7, "tells the model to invent an answer when it does not know one",
+            @"\bif\s+you\s+(?:do\s+not|don'?t|can'?t|cannot)\s+know\b.{0,20}\b(?:make\s+(?:something|it|one|stuff|an\s+answer)\s+up|invent\s+(?:something|it|an\s+answer)|just\s+lie)\b|\bwenn\s+du\s+(?:es\s+)?nicht\s+wei(?:ß|ss)t\b.{0,20}\berfinde\b",
+            requires: ["know", "wei"]),
+        // Prompt leaking by position: "what are the 2 sentences before the text", "the words above this prompt".
+        Rule("exfiltration.text-before", "exfiltration", 0.75, "asks for the text that comes before the user's message (prompt leaking)",
+            @"\b(?:sentences?|lines?|words?|paragraphs?)\s+(?:before|above|preceding)\s+(?:the|this|that|my)\s+(?:text|prompt|question|message|input)\b|\b(?:sätze|zeilen|wörter)\s+(?:vor|über)\s+(?:dem|diesem)\s+(?:text|prompt)\b",
+            requires: ["sentence", "line", "word", "paragraph", "sätze", "zeilen", "wörter"]),
         Rule("exfiltration.prompt-above", "exfiltration", 0.8, "asks what the prompt or instructions above say",
             @"\bwhat\s+(?:was|is|were)\s+written\s+(?:at\s+the\s+beginning\s+of\s+(?:this|the)\s+prompt|above|before)\b|\bwhat\s+are\s+your\s+(?:instructions|rules)\b|\b(?:use|using)\s+(?:also\s+)?(?:the\s+)?information\s+in\s+the\s+prompt\b"),
 
