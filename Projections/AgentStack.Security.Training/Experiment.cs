@@ -27,7 +27,7 @@ public static class Experiment
             var model = Trainer.Fit(ml, fit, config, l2);
             var engine = ml.Model.CreatePredictionEngine<ClassifierInput, ClassifierOutput>(model);
             foreach (var i in Enumerable.Range(0, rows.Count).Where(i => fold[i] == k))
-                oof[i] = engine.Predict(new ClassifierInput { Text = normalized[i] }).Probability;
+                oof[i] = InjectionClassifier.Reads(normalized[i]) ? engine.Predict(new ClassifierInput { Text = normalized[i] }).Probability : 0;
             Console.WriteLine($"fold {k} done");
         }
         var sb = new StringBuilder("label\tsource\tcategory\tlang\tclassifier\trules\trule\ttext\n");

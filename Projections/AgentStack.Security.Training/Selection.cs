@@ -58,8 +58,9 @@ public static class Selection
                         var linear = Trainer.Linear(ml, l2, weighting).Fit(fitFeatures);
                         var scores = ml.Data.CreateEnumerable<ClassifierOutput>(linear.Transform(heldFeatures), reuseRowObject: false).ToList();
                         var oof = oofs.TryGetValue(name, out var o) ? o : oofs[name] = new double[rows.Count];
+                        // As the detector: text too short for the classifier (InjectionClassifier.Reads) gets no score.
                         for (var j = 0; j < heldRows.Count; j++)
-                            oof[heldRows[j]] = scores[j].Probability;
+                            oof[heldRows[j]] = InjectionClassifier.Reads(texts[heldRows[j]]) ? scores[j].Probability : 0;
                     }
                 Console.Error.WriteLine($"{config}: fold {k} done");
             }

@@ -12,7 +12,9 @@ namespace AgentStack.Security.Training;
 /// Trains the injection classifier on train.jsonl only (never test.jsonl). The block threshold is chosen
 /// on out-of-fold scores over all of train (5 group-aware folds, <see cref="NearDuplicates"/>) together with the rules, for a
 /// false-positive rate of the whole detector of at most <c>--fpr</c> (1.5% by default, under the 2% budget
-/// of issue 15); then the model is refitted on all of train and written beside the detector with its settings.
+/// of issue 15): for user input on the rows as they are, for retrieved documents and tool outputs on the rows placed in
+/// such wrappers (<see cref="IndirectContexts"/>), one threshold per role. Then the model is refitted on all of train and
+/// written beside the detector with its settings.
 /// </summary>
 public static class Trainer
 {
@@ -39,24 +41,43 @@ public static class Trainer
         // (NearDuplicates): near-duplicate rows share a fold, so these scores resemble text the model never saw.
         var folds = NearDuplicates.Folds(samples.Select(s => s.Text).ToList(), samples.Select(s => s.Label).ToList(), Folds);
         var oof = new double[samples.Count];
+        // The same rows inside documents and tool outputs (IndirectContexts): the highest probability over every text the
+        // detector's classifier reads there (the whole, its pieces, comments), so the threshold also holds in those wrappers.
+        var contexts = IndirectContexts.All;
+        var wrapped = contexts.Select(_ => new double[samples.Count]).ToArray();
         for (var k = 0; k < Folds; k++)
         {
             var probe = Fit(ml, samples.Where((_, i) => folds[i] != k), config, l2);
             var engine = ml.Model.CreatePredictionEngine<ClassifierInput, ClassifierOutput>(probe);
+            double P(string normalized) => InjectionClassifier.Reads(normalized) ? engine.Predict(new ClassifierInput { Text = normalized }).Probability : 0;
             for (var i = 0; i < samples.Count; i++)
-                if (folds[i] == k)
-                    oof[i] = engine.Predict(new ClassifierInput { Text = samples[i].Text }).Probability;
+            {
+                if (folds[i] != k)
+                    continue;
+                oof[i] = P(samples[i].Text);
+                for (var c = 0; c < contexts.Count; c++)
+                    wrapped[c][i] = InjectionDetector.ClassifierInputs(contexts[c].Wrap(rows[i].Text, i), contexts[c].Role)
+                        .Max(input => P(InjectionClassifier.Input(input.Text, features)));
+            }
         }
         var rules = new InjectionDetector(null);
         var ruleBlocks = rows.Select(r => rules.Detect(r.Text).Block).ToArray();
+        var wrappedRuleBlocks = contexts.Select(c => rows.Select((r, i) => rules.Detect(c.Wrap(r.Text, i), c.Role).Block).ToArray()).ToArray();
         var labels = samples.Select(s => s.Label).ToArray();
+        // Per role, the smallest threshold that keeps the false positives at or under the target: user input on the rows
+        // as they are; retrieved documents and tool outputs in each of their wrappers (false positives only fall as the
+        // threshold rises, so the highest of that role's per-wrapper thresholds).
         var threshold = Threshold(oof, labels, ruleBlocks, targetFpr);
+        var roleThresholds = Enumerable.Range(0, contexts.Count).GroupBy(c => contexts[c].Role)
+            .ToDictionary(g => g.Key, g => Math.Round(g.Max(c => Threshold(wrapped[c], labels, wrappedRuleBlocks[c], targetFpr)), 4));
         var attacks = Enumerable.Range(0, samples.Count).Where(i => labels[i]).ToList();
         var benign = Enumerable.Range(0, samples.Count).Where(i => !labels[i]).ToList();
-        var recall = attacks.Count(i => ruleBlocks[i] || oof[i] >= threshold) / (double)attacks.Count;
-        var fpr = benign.Count(i => ruleBlocks[i] || oof[i] >= threshold) / (double)benign.Count;
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"out of fold ({Folds} group-aware folds, rules + classifier): threshold {threshold:0.0000}, recall {recall:0.000}, FPR {fpr:0.0000} (target {targetFpr})"));
+        string Figures(double[] p, bool[] blocks, double t) => string.Create(CultureInfo.InvariantCulture,
+            $"threshold {t:0.0000}, recall {attacks.Count(i => blocks[i] || p[i] >= t) / (double)attacks.Count:0.000}, FPR {benign.Count(i => blocks[i] || p[i] >= t) / (double)benign.Count:0.0000}");
+        Console.WriteLine($"out of fold ({Folds} group-aware folds, rules + classifier, target FPR {targetFpr.ToString(CultureInfo.InvariantCulture)}):");
+        Console.WriteLine($"  user_input: {Figures(oof, ruleBlocks, threshold)}");
+        for (var c = 0; c < contexts.Count; c++)
+            Console.WriteLine($"  {contexts[c].Role}: {contexts[c].Name}: {Figures(wrapped[c], wrappedRuleBlocks[c], roleThresholds[contexts[c].Role])}");
 
         var model = Fit(ml, samples, config, l2);
         Directory.CreateDirectory(outDir);
@@ -64,7 +85,7 @@ public static class Trainer
         ml.Model.Save(model, null, modelPath);
         var settings = new ClassifierSettings(Math.Round(threshold, 4),
             extra ? "train.jsonl + extra/promptshield_dedup.jsonl (train, val)" : "train.jsonl",
-            DateTime.UtcNow.ToString("yyyyMMddHHmm", CultureInfo.InvariantCulture), features);
+            DateTime.UtcNow.ToString("yyyyMMddHHmm", CultureInfo.InvariantCulture), features, roleThresholds);
         File.WriteAllText(Path.Combine(outDir, InjectionClassifier.SettingsResource),
             JsonSerializer.Serialize(settings, new JsonSerializerOptions(JsonSerializerDefaults.Web) { WriteIndented = true }) + "\n");
         Console.WriteLine($"wrote {modelPath} ({new FileInfo(modelPath).Length / 1024} KB)");
