@@ -8,9 +8,11 @@ namespace AgentStack.Security.Training;
 /// Group-aware folds for out-of-fold scores. train.jsonl keeps near-duplicates within itself (SOURCE.md: DAN
 /// variants, deepset's augmented copies of one attack), and folds by hash of the text put copies of one
 /// template on both sides of a fold, so out-of-fold recall overstated recall on unseen text (0.919 against
-/// 0.845 on test). Here rows that share enough word 5-gram shingles of their normalised words are joined into
-/// one group (union-find), and whole groups are dealt to folds, largest first, each to the smallest fold:
-/// a template is then either all seen or all unseen by the model that scores it.
+/// 0.845 on test). Here rows that share enough word shingles of their normalised words (<see cref="Default"/>:
+/// 3-grams, Jaccard 0.3 or containment 0.5, chosen on train, docs/security-engine.md) are joined into one group
+/// (union-find), and whole groups are dealt to folds, largest first, each to the smallest fold: a template is then
+/// either all seen or all unseen by the model that scores it. Translations of one text share no shingles and are
+/// not joined.
 /// </summary>
 public static partial class NearDuplicates
 {
@@ -26,6 +28,7 @@ public static partial class NearDuplicates
             : throw new FormatException($"grouping '{text}': expected shingle,jaccard,containment");
     }
 
+    /// <summary>Word 3-grams, Jaccard ≥ 0.3 or containment ≥ 0.5 (a stricter 5-gram 0.5 / 0.8 left 3-gram variants of one template across folds).</summary>
     public static Rule Default { get; } = new(3, 0.3, 0.5);
 
     /// <summary>The group of each text: the index of its group's first row.</summary>

@@ -104,13 +104,18 @@ public sealed class InjectionClassifier
     /// Below that a character n-gram model reads a handful of n-grams and scores noise: identifiers, URLs and
     /// setting names ("OPENAI_API_KEY", "https://example.org") that agents pass around as strings. Rules still
     /// read short text. Out of fold on train this loses no attack the classifier caught (docs/security-engine.md).
+    /// Scripts written without spaces (Chinese, Japanese, Korean syllables, Thai, Khmer …) count by letters instead:
+    /// <see cref="MinimumUnspacedLetters"/> of them are read.
     /// </summary>
     public const int MinimumWords = 3;
 
-    /// <summary>Whether <paramref name="normalizedText"/> has at least <see cref="MinimumWords"/> words.</summary>
+    public const int MinimumUnspacedLetters = 6;
+
+    /// <summary>Whether <paramref name="normalizedText"/> is long enough for the classifier (<see cref="MinimumWords"/>).</summary>
     public static bool Reads(string normalizedText)
     {
         var words = 0;
+        var unspaced = 0;
         var inWord = false;
         var letter = false;
         foreach (var c in normalizedText)
@@ -123,10 +128,19 @@ public sealed class InjectionClassifier
                 continue;
             }
             inWord = true;
-            letter |= char.IsLetter(c);
+            if (!char.IsLetter(c))
+                continue;
+            letter = true;
+            if (Unspaced(c) && ++unspaced >= MinimumUnspacedLetters)
+                return true;
         }
         return inWord && letter && words + 1 >= MinimumWords;
     }
+
+    /// <summary>Letters of scripts written without spaces between words.</summary>
+    private static bool Unspaced(char c) =>
+        c is (>= '\u3040' and <= '\u30FF') or (>= '\u3400' and <= '\u4DBF') or (>= '\u4E00' and <= '\u9FFF') or (>= '\uAC00' and <= '\uD7AF')
+            or (>= '\u0E00' and <= '\u0EFF') or (>= '\u1000' and <= '\u109F') or (>= '\u1780' and <= '\u17FF');
 
     /// <summary>
     /// The classifier's probability on the detector's 0..1 scale, where 0.5 is the trained threshold of
