@@ -34,6 +34,12 @@ public static class Evaluation
         indirect.Insert(0, ("all indirect", indirect.SelectMany(g => g.Rows).ToList()));
         Table("Indirect: test texts embedded in retrieved documents and tool outputs", indirect);
 
+        return Clean(detector);
+    }
+
+    /// <summary>The 15 benign documents full of trigger words and quoted attacks (no test.jsonl text): how many are blocked.</summary>
+    public static int Clean(InjectionDetector detector)
+    {
         var clean = IndirectContexts.CleanDocuments().Select(d => detector.Detect(d.Text, d.Role)).ToList();
         Console.WriteLine($"Benign documents with trigger words and quoted attacks: {clean.Count(v => v.Block)} of {clean.Count} blocked\n");
         foreach (var (doc, verdict) in IndirectContexts.CleanDocuments().Zip(clean).Where(p => p.Second.Block))

@@ -7,7 +7,7 @@ namespace AgentStack.Security.Training;
 
 /// <summary>
 /// Out-of-fold scores on train.jsonl (never test.jsonl): each row is scored by a classifier fitted on the
-/// other folds, next to the rules' score, and written as TSV, so featurisation, rules and thresholds can
+/// other folds (group-aware, <see cref="NearDuplicates"/>), next to the rules' score, and written as TSV, so featurisation, rules and thresholds can
 /// be compared on data the model did not see, without touching the test set.
 /// </summary>
 public static class Experiment
@@ -19,14 +19,15 @@ public static class Experiment
         var ml = new MLContext(seed: 0);
         var oof = new double[rows.Count];
         var normalized = rows.Select(r => InjectionClassifier.Input(TextNormalizer.Normalize(r.Text).Text, features)).ToList();
+        var fold = NearDuplicates.Folds(normalized, rows.Select(r => r.Label == 1).ToList(), folds);
         for (var k = 0; k < folds; k++)
         {
-            var fit = Enumerable.Range(0, rows.Count).Where(i => Trainer.Fold(normalized[i], folds) != k)
+            var fit = Enumerable.Range(0, rows.Count).Where(i => fold[i] != k)
                 .Select(i => (normalized[i], rows[i].Label == 1));
             var model = Trainer.Fit(ml, fit, config, l2);
             var engine = ml.Model.CreatePredictionEngine<ClassifierInput, ClassifierOutput>(model);
-            foreach (var i in Enumerable.Range(0, rows.Count).Where(i => Trainer.Fold(normalized[i], folds) == k))
-                oof[i] = engine.Predict(new ClassifierInput { Text = normalized[i] }).Probability;
+            foreach (var i in Enumerable.Range(0, rows.Count).Where(i => fold[i] == k))
+                oof[i] = InjectionClassifier.Reads(normalized[i]) ? engine.Predict(new ClassifierInput { Text = normalized[i] }).Probability : 0;
             Console.WriteLine($"fold {k} done");
         }
         var sb = new StringBuilder("label\tsource\tcategory\tlang\tclassifier\trules\trule\ttext\n");

@@ -10,9 +10,11 @@ namespace AgentStack.Security.Training;
 
 /// <summary>
 /// Trains the injection classifier on train.jsonl only (never test.jsonl). The block threshold is chosen
-/// on out-of-fold scores over all of train (5 folds by hash of the text) together with the rules, for a
+/// on out-of-fold scores over all of train (5 group-aware folds, <see cref="NearDuplicates"/>) together with the rules, for a
 /// false-positive rate of the whole detector of at most <c>--fpr</c> (1.5% by default, under the 2% budget
-/// of issue 15); then the model is refitted on all of train and written beside the detector with its settings.
+/// of issue 15): for user input on the rows as they are, for retrieved documents and tool outputs on the rows placed in
+/// such wrappers (<see cref="IndirectContexts"/>), one threshold per role. Then the model is refitted on all of train and
+/// written beside the detector with its settings.
 /// </summary>
 public static class Trainer
 {
@@ -35,29 +37,47 @@ public static class Trainer
         Console.WriteLine($"training rows: {samples.Count} ({samples.Count(s => s.Label)} attacks)");
 
         var ml = new MLContext(seed: 0);
-        // Out-of-fold probabilities: each row scored by a model fitted on the other folds (by hash of the text).
+        // Out-of-fold probabilities: each row scored by a model fitted on the other folds. Folds are group-aware
+        // (NearDuplicates): near-duplicate rows share a fold, so these scores resemble text the model never saw.
+        var folds = NearDuplicates.Folds(samples.Select(s => s.Text).ToList(), samples.Select(s => s.Label).ToList(), Folds);
         var oof = new double[samples.Count];
+        // The same rows inside documents and tool outputs (IndirectContexts): the highest probability over every text the
+        // detector's classifier reads there (the whole, its pieces, comments), so the threshold also holds in those wrappers.
+        var contexts = IndirectContexts.All;
+        var wrapped = contexts.Select(_ => new double[samples.Count]).ToArray();
         for (var k = 0; k < Folds; k++)
         {
-            var probe = Fit(ml, samples.Where(s => Fold(s.Text) != k), config, l2);
+            var probe = Fit(ml, samples.Where((_, i) => folds[i] != k), config, l2);
             var engine = ml.Model.CreatePredictionEngine<ClassifierInput, ClassifierOutput>(probe);
+            double P(string normalized) => InjectionClassifier.Reads(normalized) ? engine.Predict(new ClassifierInput { Text = normalized }).Probability : 0;
             for (var i = 0; i < samples.Count; i++)
-                if (Fold(samples[i].Text) == k)
-                    oof[i] = engine.Predict(new ClassifierInput { Text = samples[i].Text }).Probability;
+            {
+                if (folds[i] != k)
+                    continue;
+                oof[i] = P(samples[i].Text);
+                for (var c = 0; c < contexts.Count; c++)
+                    wrapped[c][i] = InjectionDetector.ClassifierInputs(contexts[c].Wrap(rows[i].Text, i), contexts[c].Role)
+                        .Max(input => P(InjectionClassifier.Input(input.Text, features)));
+            }
         }
-        // The detector blocks when a rule or the classifier does: the threshold is the smallest that keeps the
-        // false positives of both together at or under the target on train, rows the model did not see.
         var rules = new InjectionDetector(null);
         var ruleBlocks = rows.Select(r => rules.Detect(r.Text).Block).ToArray();
-        var benign = Enumerable.Range(0, samples.Count).Where(i => !samples[i].Label).ToList();
-        var allowed = (int)Math.Floor(benign.Count * targetFpr) - benign.Count(i => ruleBlocks[i]);
-        var open = benign.Where(i => !ruleBlocks[i]).Select(i => oof[i]).OrderDescending().ToList();
-        var threshold = Math.Clamp(open[Math.Clamp(allowed, 0, open.Count - 1)] + 1e-4, 0.2, 0.95);
-        var attacks = Enumerable.Range(0, samples.Count).Where(i => samples[i].Label).ToList();
-        var recall = attacks.Count(i => ruleBlocks[i] || oof[i] >= threshold) / (double)attacks.Count;
-        var fpr = benign.Count(i => ruleBlocks[i] || oof[i] >= threshold) / (double)benign.Count;
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"out of fold ({Folds} folds, rules + classifier): threshold {threshold:0.0000}, recall {recall:0.000}, FPR {fpr:0.0000} (target {targetFpr})"));
+        var wrappedRuleBlocks = contexts.Select(c => rows.Select((r, i) => rules.Detect(c.Wrap(r.Text, i), c.Role).Block).ToArray()).ToArray();
+        var labels = samples.Select(s => s.Label).ToArray();
+        // Per role, the smallest threshold that keeps the false positives at or under the target: user input on the rows
+        // as they are; retrieved documents and tool outputs in each of their wrappers (false positives only fall as the
+        // threshold rises, so the highest of that role's per-wrapper thresholds).
+        var threshold = Threshold(oof, labels, ruleBlocks, targetFpr);
+        var roleThresholds = Enumerable.Range(0, contexts.Count).GroupBy(c => contexts[c].Role)
+            .ToDictionary(g => g.Key, g => Math.Round(g.Max(c => Threshold(wrapped[c], labels, wrappedRuleBlocks[c], targetFpr)), 4));
+        var attacks = Enumerable.Range(0, samples.Count).Where(i => labels[i]).ToList();
+        var benign = Enumerable.Range(0, samples.Count).Where(i => !labels[i]).ToList();
+        string Figures(double[] p, bool[] blocks, double t) => string.Create(CultureInfo.InvariantCulture,
+            $"threshold {t:0.0000}, recall {attacks.Count(i => blocks[i] || p[i] >= t) / (double)attacks.Count:0.000}, FPR {benign.Count(i => blocks[i] || p[i] >= t) / (double)benign.Count:0.0000}");
+        Console.WriteLine($"out of fold ({Folds} group-aware folds, rules + classifier, target FPR {targetFpr.ToString(CultureInfo.InvariantCulture)}):");
+        Console.WriteLine($"  user_input: {Figures(oof, ruleBlocks, threshold)}");
+        for (var c = 0; c < contexts.Count; c++)
+            Console.WriteLine($"  {contexts[c].Role}: {contexts[c].Name}: {Figures(wrapped[c], wrappedRuleBlocks[c], roleThresholds[contexts[c].Role])}");
 
         var model = Fit(ml, samples, config, l2);
         Directory.CreateDirectory(outDir);
@@ -65,7 +85,7 @@ public static class Trainer
         ml.Model.Save(model, null, modelPath);
         var settings = new ClassifierSettings(Math.Round(threshold, 4),
             extra ? "train.jsonl + extra/promptshield_dedup.jsonl (train, val)" : "train.jsonl",
-            DateTime.UtcNow.ToString("yyyyMMddHHmm", CultureInfo.InvariantCulture), features);
+            DateTime.UtcNow.ToString("yyyyMMddHHmm", CultureInfo.InvariantCulture), features, roleThresholds);
         File.WriteAllText(Path.Combine(outDir, InjectionClassifier.SettingsResource),
             JsonSerializer.Serialize(settings, new JsonSerializerOptions(JsonSerializerDefaults.Web) { WriteIndented = true }) + "\n");
         Console.WriteLine($"wrote {modelPath} ({new FileInfo(modelPath).Length / 1024} KB)");
@@ -75,6 +95,24 @@ public static class Trainer
     public static ITransformer Fit(MLContext ml, IEnumerable<(string Text, bool Label)> samples, string config = DefaultConfig, float l2 = DefaultL2)
     {
         var data = ml.Data.LoadFromEnumerable(samples.Select(s => new ClassifierInput { Text = s.Text, Label = s.Label }));
+        return Featurizer(ml, config).AppendCacheCheckpoint(ml).Append(Linear(ml, l2)).Fit(data);
+    }
+
+    /// <summary>
+    /// The threshold of the classifier's probability: the smallest that keeps the false positives of the whole
+    /// detector (a rule or the classifier blocks) at or under <paramref name="targetFpr"/> of the benign rows,
+    /// given out-of-fold probabilities (rows the model did not see).
+    /// </summary>
+    public static double Threshold(double[] oof, bool[] labels, bool[] ruleBlocks, double targetFpr)
+    {
+        var benign = Enumerable.Range(0, oof.Length).Where(i => !labels[i]).ToList();
+        var allowed = (int)Math.Floor(benign.Count * targetFpr) - benign.Count(i => ruleBlocks[i]);
+        var open = benign.Where(i => !ruleBlocks[i]).Select(i => oof[i]).OrderDescending().ToList();
+        return Math.Clamp(open[Math.Clamp(allowed, 0, open.Count - 1)] + 1e-4, 0.2, 0.95);
+    }
+
+    public static IEstimator<ITransformer> Featurizer(MLContext ml, string config)
+    {
         var options = new TextFeaturizingEstimator.Options
         {
             CaseMode = TextNormalizingEstimator.CaseMode.None,
@@ -84,32 +122,43 @@ public static class Trainer
             WordFeatureExtractor = config switch
             {
                 "c" or "w3" => new WordBagEstimator.Options { NgramLength = 3, UseAllLengths = true, MaximumNgramsCount = [40000, 40000, 40000] },
-                "t" => new WordBagEstimator.Options { NgramLength = 2, UseAllLengths = true, MaximumNgramsCount = [60000], Weighting = NgramExtractingEstimator.WeightingCriteria.TfIdf },
+                "t" or "tc5" => new WordBagEstimator.Options { NgramLength = 2, UseAllLengths = true, MaximumNgramsCount = [60000], Weighting = NgramExtractingEstimator.WeightingCriteria.TfIdf },
+                "t1" => new WordBagEstimator.Options { NgramLength = 1, UseAllLengths = true, MaximumNgramsCount = [60000], Weighting = NgramExtractingEstimator.WeightingCriteria.TfIdf },
+                "tch" or "tch4" or "tch6" or "tch5w" => null,
                 _ => new WordBagEstimator.Options { NgramLength = 2, UseAllLengths = true, MaximumNgramsCount = [60000] },
             },
             CharFeatureExtractor = config switch
             {
                 "b" or "c" => new WordBagEstimator.Options { NgramLength = 5, UseAllLengths = true, MaximumNgramsCount = [400, 8000, 40000, 60000, 60000] },
-                "t" => new WordBagEstimator.Options { NgramLength = 4, UseAllLengths = false, MaximumNgramsCount = [60000], Weighting = NgramExtractingEstimator.WeightingCriteria.TfIdf },
+                "t" or "t1" => new WordBagEstimator.Options { NgramLength = 4, UseAllLengths = false, MaximumNgramsCount = [60000], Weighting = NgramExtractingEstimator.WeightingCriteria.TfIdf },
+                "tc5" or "tch" => new WordBagEstimator.Options { NgramLength = 5, UseAllLengths = false, MaximumNgramsCount = [80000], Weighting = NgramExtractingEstimator.WeightingCriteria.TfIdf },
                 "c5" => new WordBagEstimator.Options { NgramLength = 5, UseAllLengths = false, MaximumNgramsCount = [80000] },
+                "tch4" => new WordBagEstimator.Options { NgramLength = 4, UseAllLengths = false, MaximumNgramsCount = [80000], Weighting = NgramExtractingEstimator.WeightingCriteria.TfIdf },
+                "tch6" => new WordBagEstimator.Options { NgramLength = 6, UseAllLengths = false, MaximumNgramsCount = [80000], Weighting = NgramExtractingEstimator.WeightingCriteria.TfIdf },
+                "tch5w" => new WordBagEstimator.Options { NgramLength = 5, UseAllLengths = false, MaximumNgramsCount = [200000], Weighting = NgramExtractingEstimator.WeightingCriteria.TfIdf },
                 _ => new WordBagEstimator.Options { NgramLength = 4, UseAllLengths = false, MaximumNgramsCount = [60000] },
             },
             Norm = TextFeaturizingEstimator.NormFunction.L2,
         };
-        var pipeline = ml.Transforms.Text.FeaturizeText("Features", options, nameof(ClassifierInput.Text))
-            .Append(ml.BinaryClassification.Trainers.SdcaLogisticRegression(
-                labelColumnName: nameof(ClassifierInput.Label), featureColumnName: "Features", l2Regularization: l2, maximumNumberOfIterations: 100));
-        return pipeline.Fit(data);
+        return ml.Transforms.Text.FeaturizeText("Features", options, nameof(ClassifierInput.Text));
     }
 
-    private const int Folds = 5;
+    /// <summary>The logistic regression over the features; <paramref name="weights"/> names a weight column, if any.</summary>
+    public static IEstimator<ITransformer> Linear(MLContext ml, float l2, string? weights = null) =>
+        ml.BinaryClassification.Trainers.SdcaLogisticRegression(labelColumnName: nameof(ClassifierInput.Label), featureColumnName: "Features",
+            exampleWeightColumnName: weights is null or "W1" ? null : weights, l2Regularization: l2, maximumNumberOfIterations: 100);
+
+    public const int Folds = 5;
 
     /// <summary>
-    /// Featurisation: "t" word 1-2-grams + char 4-grams, TF-IDF weighted (shipped); "a" the same with term
+    /// Featurisation: "tch" char 5-grams only, TF-IDF weighted (shipped); "t" word 1-2-grams + char 4-grams, TF-IDF
+    /// weighted (shipped before); "a" the same with term
     /// frequencies; "b" char 1-5-grams instead; "c" as "b" with word 1-3-grams; "w3" word 1-3-grams + char
-    /// 4-grams; "c5" word 1-2-grams + char 5-grams.
+    /// 4-grams; "c5" word 1-2-grams + char 5-grams; "tc5" as "t" with char 5-grams; "t1" as "t" with words
+    /// only; "tch" at most 80,000 char 5-grams; "tch4", "tch6" char 4- or 6-grams only; "tch5w" as "tch"
+    /// with up to 200,000 5-grams.
     /// </summary>
-    public const string DefaultConfig = "t";
+    public const string DefaultConfig = "tch";
 
     /// <summary>What the model reads: <c>text</c>, or <c>text+lexicon</c> (<see cref="HijackLexicon"/>).</summary>
     public const string DefaultFeatures = ClassifierSettings.PlainText;

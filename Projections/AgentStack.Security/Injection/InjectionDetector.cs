@@ -54,7 +54,7 @@ public sealed partial class InjectionDetector(InjectionClassifier? classifier, i
     public InjectionClassifier? Classifier => classifier;
 
     /// <summary>The detector version: changes whenever rules, normalisation or the model change.</summary>
-    public string Version => classifier is null ? "rules-5" : $"5.{classifier.Settings.TrainedAt}";
+    public string Version => classifier is null ? "rules-6" : $"6.{classifier.Settings.TrainedAt}";
 
     public static InjectionDetector CreateDefault() => new(InjectionClassifier.LoadEmbedded(), DefaultCachedCharacters);
 
@@ -113,43 +113,12 @@ public sealed partial class InjectionDetector(InjectionClassifier? classifier, i
     private void Classify(string text, string role, IReadOnlyList<NormalizedView> views, List<(int Start, int Length)> comments,
         List<TextFinding> findings)
     {
-        var plain = views[0];
         var best = (Score: 0.0, Start: 0, Length: text.Length, Where: "");
-        if (plain.Text.Length <= WholeTextLimit)
-            best = (classifier!.Score(plain.Text), 0, text.Length, "");
-        else
-            foreach (var (start, length) in Windows(plain.Text))
-            {
-                var s = classifier!.Score(plain.Text.Substring(start, length));
-                if (s > best.Score)
-                {
-                    var original = plain.Original(start, length);
-                    best = (s, original.Start, original.Length, " in one part of a long text");
-                }
-            }
-        if (role != TextRoles.UserInput && plain.Text.Length > 200)
-            foreach (Match piece in Piece().Matches(plain.Text))
-            {
-                if (piece.Length < 24 || piece.Length == plain.Text.Length)
-                    continue;
-                var s = classifier!.Score(piece.Value);
-                if (s > best.Score)
-                {
-                    var original = plain.Original(piece.Index, piece.Length);
-                    best = (s, original.Start, original.Length, " in one part of the document");
-                }
-            }
-        foreach (var view in views.Skip(1))
+        foreach (var input in ClassifierInputs(text, role, views, comments))
         {
-            var s = classifier!.Score(view.Text);
+            var s = classifier!.Score(input.Text, role);
             if (s > best.Score)
-                best = (s, view.OriginStart, view.OriginLength, $" in {view.Origin}-encoded text");
-        }
-        foreach (var (start, length) in comments)
-        {
-            var s = classifier!.Score(TextNormalizer.Normalize(text.Substring(start, length)).Text);
-            if (s > best.Score)
-                best = (s, start, length, " in an HTML comment");
+                best = (s, input.Start, input.Length, input.Where);
         }
         // Text that only quotes attacks as examples (security docs, red-team reports) trips the classifier
         // on the quoted words: without an unquoted rule match, the classifier alone does not block it.
@@ -160,6 +129,41 @@ public sealed partial class InjectionDetector(InjectionClassifier? classifier, i
             findings.Add(new TextFinding(Kind, best.Score,
                 $"reads like an injection or jailbreak to the trained classifier{best.Where} (score {best.Score:0.00})",
                 best.Start, best.Length, "classifier"));
+    }
+
+    /// <summary>
+    /// The normalised texts the classifier reads for <paramref name="text"/> in <paramref name="role"/>: the whole text
+    /// (or its windows when long), for documents and tool outputs each piece (paragraph, text between tags, JSON
+    /// string value), every decoded view (base64, hex) and every HTML comment; each with the original span it covers
+    /// and where it lies, in words. Training places the threshold on the same inputs (AgentStack.Security.Training).
+    /// </summary>
+    public static IEnumerable<(string Text, int Start, int Length, string Where)> ClassifierInputs(string text, string role) =>
+        ClassifierInputs(text, role, TextNormalizer.Views(text), role == TextRoles.UserInput ? [] : HtmlComments(text));
+
+    private static IEnumerable<(string Text, int Start, int Length, string Where)> ClassifierInputs(string text, string role,
+        IReadOnlyList<NormalizedView> views, List<(int Start, int Length)> comments)
+    {
+        var plain = views[0];
+        if (plain.Text.Length <= WholeTextLimit)
+            yield return (plain.Text, 0, text.Length, "");
+        else
+            foreach (var (start, length) in Windows(plain.Text))
+            {
+                var original = plain.Original(start, length);
+                yield return (plain.Text.Substring(start, length), original.Start, original.Length, " in one part of a long text");
+            }
+        if (role != TextRoles.UserInput && plain.Text.Length > 200)
+            foreach (Match piece in Piece().Matches(plain.Text))
+            {
+                if (piece.Length < 24 || piece.Length == plain.Text.Length)
+                    continue;
+                var original = plain.Original(piece.Index, piece.Length);
+                yield return (piece.Value, original.Start, original.Length, " in one part of the document");
+            }
+        foreach (var view in views.Skip(1))
+            yield return (view.Text, view.OriginStart, view.OriginLength, $" in {view.Origin}-encoded text");
+        foreach (var (start, length) in comments)
+            yield return (TextNormalizer.Normalize(text.Substring(start, length)).Text, start, length, " in an HTML comment");
     }
 
     /// <summary>Windows of about <see cref="Window"/> characters, overlapping by half, cut at whitespace.</summary>
