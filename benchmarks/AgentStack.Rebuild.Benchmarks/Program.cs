@@ -76,6 +76,21 @@ try
         ? string.Create(inv, $"live projection caught up in {catchUp:0.0} s (log reused: it may have been applied before)")
         : string.Create(inv, $"live projection caught up from 0 in {catchUp:0.0} s (server start included): {total / catchUp:N0} events/s"));
 
+    // The other projections catch up too before anything is measured (the anomaly baselines live in memory, so a
+    // started server replays the whole log into them): a rebuild is measured on a server with nothing else to do.
+    clock.Restart();
+    while (true)
+    {
+        var status = await http.GetFromJsonAsync<JsonObject>(new Uri("/api/projections", UriKind.Relative));
+        var behind = status!["projections"]!.AsArray().Where(p => p!["lag"]!.GetValue<long>() > 0).Select(p => p!["name"]!.GetValue<string>()).ToList();
+        if (behind.Count == 0)
+            break;
+        if (clock.Elapsed > TimeSpan.FromMinutes(15))
+            throw new TimeoutException($"projections still behind after 15 minutes: {string.Join(", ", behind)}");
+        await Task.Delay(500);
+    }
+    Console.WriteLine(string.Create(inv, $"every other projection caught up {clock.Elapsed.TotalSeconds:0.0} s later"));
+
     // 3. The dashboard's reads, idle: the trace list and the error-rate chart, one after the other.
     var from = Uri.EscapeDataString(DateTimeOffset.UtcNow.AddDays(-2).ToString("O", inv));
     var to = Uri.EscapeDataString(DateTimeOffset.UtcNow.ToString("O", inv));
