@@ -19,18 +19,9 @@ internal static class Phases
         var inv = CultureInfo.InvariantCulture;
         await using var store = new SqliteEventStore(new SqliteEventStoreOptions(Path.Combine(dataDir, "events.db")), TimeProvider.System);
         var read = Stopwatch.StartNew();
-        var batches = new List<IReadOnlyList<StoredEvent>>();
-        long position = 0, events = 0;
-        while (true)
-        {
-            var batch = await store.ReadAllAsync(position, pageSize, CancellationToken.None);
-            if (batch.Count == 0)
-                break;
-            batches.Add(batch);
-            position = batch[^1].Position;
-            events += batch.Count;
-        }
+        var batches = await ReadAllAsync(store, pageSize);
         read.Stop();
+        var events = batches.Sum(b => (long)b.Count);
         Line("read the log", read.Elapsed, events);
 
         // Opening alone (PayloadSealer.Open on each stored payload), on one thread, twice: the second pass is warm.
@@ -49,16 +40,7 @@ internal static class Phases
         // The server reads through the sealing store: the same pages, each payload opened with its subject's key.
         var sealing = SpanLog.Sealing(store, dataDir);
         var opening = Stopwatch.StartNew();
-        batches.Clear();
-        position = 0;
-        while (true)
-        {
-            var batch = await sealing.ReadAllAsync(position, pageSize, CancellationToken.None);
-            if (batch.Count == 0)
-                break;
-            batches.Add(batch);
-            position = batch[^1].Position;
-        }
+        batches = await ReadAllAsync(sealing, pageSize);
         opening.Stop();
         Line("read + open (sealed)", opening.Elapsed, events);
 
@@ -117,6 +99,18 @@ internal static class Phases
         Console.WriteLine($"parity JSONEachRow vs RowBinary: {parity}");
         await SpansSchema.DropAsync(analytics, tables, CancellationToken.None);
         await SpansSchema.DropAsync(analytics, binaryTables, CancellationToken.None);
+
+        static async Task<List<IReadOnlyList<StoredEvent>>> ReadAllAsync(IEventStore from, int pageSize)
+        {
+            var pages = new List<IReadOnlyList<StoredEvent>>();
+            long position = 0;
+            while (await from.ReadAllAsync(position, pageSize, CancellationToken.None) is { Count: > 0 } page)
+            {
+                pages.Add(page);
+                position = page[^1].Position;
+            }
+            return pages;
+        }
 
         void Line(string what, TimeSpan took, long count) =>
             Console.WriteLine(string.Create(inv, $"{what,-24} {took.TotalSeconds,8:0.00} s  {count / took.TotalSeconds,12:N0} events/s"));
