@@ -67,8 +67,11 @@ public sealed class PayloadSealer(SubjectKeyring keys)
         return output.WrittenSpan.ToArray();
     }
 
-    /// <summary>The event's JSON with its sealed payloads opened, or erased where their key is gone.</summary>
-    public byte[] Open(byte[] data)
+    /// <summary>
+    /// The event's JSON with its sealed payloads opened, or erased where their key is gone; without
+    /// <paramref name="contentHash"/>, the content hash stays sealed (a reader that never looks at it skips a decryption).
+    /// </summary>
+    public byte[] Open(byte[] data, bool contentHash = true)
     {
         var scan = Scan(data, readProject: false);
         if (scan.Count == 0)
@@ -82,6 +85,8 @@ public sealed class PayloadSealer(SubjectKeyring keys)
         Span<(Field, Range)> fields = stackalloc (Field, Range)[4];
         foreach (var (field, range) in scan.InOrder(fields))
         {
+            if (field == Field.ContentHash && !contentHash)
+                continue;
             var (offset, length) = range.GetOffsetAndLength(data.Length);
             if (!TryReadEnvelope(data.AsSpan(offset, length), out var keyId, out var sealedData))
                 continue; // stored before sealing existed: shown as stored

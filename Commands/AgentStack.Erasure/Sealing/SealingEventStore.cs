@@ -12,7 +12,7 @@ namespace AgentStack.Erasure.Sealing;
 /// Reads of the whole log go through <see cref="OpenedEvents"/>: the projections tailing it share one read and
 /// one opening of each new event.
 /// </summary>
-public sealed class SealingEventStore(IEventStore inner, PayloadSealer sealer) : IEventStore
+public sealed class SealingEventStore(IEventStore inner, PayloadSealer sealer) : IEventStore, IEventOpener
 {
     private readonly OpenedEvents recent = new(sealer.Keys);
 
@@ -60,6 +60,12 @@ public sealed class SealingEventStore(IEventStore inner, PayloadSealer sealer) :
         inner.WaitForEventsAfterAsync(afterPosition, cancellationToken);
 
     public Task<long> GetLastPositionAsync(CancellationToken cancellationToken) => inner.GetLastPositionAsync(cancellationToken);
+
+    public Task<IReadOnlyList<StoredEvent>> ReadAllStoredAsync(long afterPosition, int maxCount, CancellationToken cancellationToken) =>
+        inner.ReadAllAsync(afterPosition, maxCount, cancellationToken);
+
+    public StoredEvent OpenPayloads(StoredEvent stored) =>
+        PayloadSealer.Seals(stored.Type) ? stored with { Data = sealer.Open(stored.Data, contentHash: false) } : stored;
 
     private StoredEvent Open(StoredEvent e) => PayloadSealer.Seals(e.Type) ? e with { Data = sealer.Open(e.Data) } : e;
 }

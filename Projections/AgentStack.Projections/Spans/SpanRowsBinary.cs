@@ -86,6 +86,105 @@ public static class SpanRowsBinary
             rows.Count - superseded, traces.Count);
     }
 
+    /// <summary>
+    /// A batch of the log as <see cref="Of"/> needs it. From a store that seals payloads (<see cref="IEventOpener"/>),
+    /// the events are read as stored and opened only where a row is sent: a start its completion supersedes in the
+    /// batch stays sealed, and no content hash is opened (half the events and a quarter of the decryptions of a
+    /// typical log; BENCHMARKS.md, issue 14). The rows are the same as from <see cref="IEventStore.ReadAllAsync"/>.
+    /// </summary>
+    public static async Task<IReadOnlyList<StoredEvent>> ReadAsync(IEventStore store, long afterPosition, int maxCount,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        if (store is not IEventOpener opener)
+            return await store.ReadAllAsync(afterPosition, maxCount, cancellationToken);
+        var stored = await opener.ReadAllStoredAsync(afterPosition, maxCount, cancellationToken);
+        var superseded = Superseded(stored);
+        var batch = new StoredEvent[stored.Count];
+        for (var i = 0; i < batch.Length; i++)
+            batch[i] = superseded[i] ? stored[i] : opener.OpenPayloads(stored[i]);
+        return batch;
+    }
+
+    /// <summary>
+    /// Which of the batch's span events <see cref="Of"/> sends no row for: those a later event of the same span in the
+    /// batch supersedes (usually a start and its completion). Only their unsealed fields (ids, names, times, status,
+    /// tokens, model) are read, into the trace's row, so a reader may leave their payloads unopened. Reads the ids
+    /// alone and stops there.
+    /// </summary>
+    public static bool[] Superseded(IReadOnlyList<StoredEvent> batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        var superseded = new bool[batch.Count];
+        var latest = new Dictionary<(string Project, string TraceId, string SpanId), int>();
+        for (var i = 0; i < batch.Count; i++)
+        {
+            if (batch[i].Type is not (EventTypes.SpanStarted or EventTypes.SpanCompleted) || SpanKey(batch[i].Data) is not { } key)
+                continue;
+            if (latest.TryGetValue(key, out var earlier))
+            {
+                // The same rule as Of: of two events of a span, the one at the lower position has no row.
+                if (batch[earlier].Position > batch[i].Position)
+                {
+                    superseded[i] = true;
+                    continue;
+                }
+                superseded[earlier] = true;
+            }
+            latest[key] = i;
+        }
+        return superseded;
+    }
+
+    /// <summary>A span event's project, trace id and span id, read until all three are found.</summary>
+    private static (string, string, string)? SpanKey(byte[] data)
+    {
+        string? project = null, traceId = null, spanId = null;
+        var reader = new Utf8JsonReader(data);
+        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            return null;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("project"u8))
+            {
+                reader.Read();
+                project = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+            }
+            else if (reader.ValueTextEquals("span"u8))
+            {
+                if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+                    return null;
+                while ((traceId is null || spanId is null) && reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                {
+                    var isTrace = reader.ValueTextEquals("traceId"u8);
+                    var isSpan = !isTrace && reader.ValueTextEquals("spanId"u8);
+                    reader.Read();
+                    if (isTrace && reader.TokenType == JsonTokenType.String)
+                        traceId = reader.GetString();
+                    else if (isSpan && reader.TokenType == JsonTokenType.String)
+                        spanId = reader.GetString();
+                    else
+                        reader.Skip();
+                }
+                if (traceId is null || spanId is null)
+                    return null;
+                if (project is not null)
+                    return (project, traceId, spanId);
+                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName) // the rest of the span; the project follows
+                {
+                    reader.Read();
+                    reader.Skip();
+                }
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+        return project is not null && traceId is not null && spanId is not null ? (project, traceId, spanId) : null;
+    }
+
     /// <summary>The rows not superseded in the batch, in their order.</summary>
     private static ReadOnlyMemory<byte> Kept(ReadOnlyMemory<byte> written, List<(int Start, int Length, long Position)> rows)
     {

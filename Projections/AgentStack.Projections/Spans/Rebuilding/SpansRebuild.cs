@@ -130,7 +130,7 @@ public sealed partial class SpansRebuild(
         LogStarting(logger, version, done, total);
 
         // Replay as a pipeline of three stages, each on its own core when one is free (BENCHMARKS.md): the
-        // store reads batch n+2 while this loop encodes batch n+1 (RowBinary straight from the stored JSON)
+        // store reads (and opens only what the rows need of) batch n+2 while this loop encodes batch n+1 (RowBinary straight from the stored JSON)
         // and chDB inserts batch n. The checkpoint follows each insert, so a restart resumes after the
         // last batch that landed.
         var next = ReadAsync(done);
@@ -149,7 +149,7 @@ public sealed partial class SpansRebuild(
         await inserting;
 
         Task<IReadOnlyList<StoredEvent>> ReadAsync(long after) =>
-            Task.Run(() => store.ReadAllAsync(after, options.RebuildBatchSize, cancellationToken), cancellationToken);
+            Task.Run(() => SpanRowsBinary.ReadAsync(store, after, options.RebuildBatchSize, cancellationToken), cancellationToken);
 
         async Task InsertAsync(SpanRowsEncoded rows, long position)
         {
