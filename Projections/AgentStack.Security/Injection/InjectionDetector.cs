@@ -88,6 +88,7 @@ public sealed partial class InjectionDetector(InjectionClassifier? classifier, i
         var findings = new List<TextFinding>();
         var views = TextNormalizer.Views(text);
         var comments = role == TextRoles.UserInput ? [] : HtmlComments(text);
+        var strings = role == TextRoles.UserInput ? null : JsonStrings(text);
         foreach (var view in views)
         {
             foreach (var match in InjectionRules.Match(view.Text))
@@ -103,18 +104,34 @@ public sealed partial class InjectionDetector(InjectionClassifier? classifier, i
                 findings.Add(new TextFinding(Kind, match.Score, reason, start, length, match.Rule.Id));
             }
         }
+        // Each HTML comment and each string of a JSON tool output, read as a text of its own: a rule anchored at the start
+        // of a text or line misses an attack that opens a comment, and JSON's escaped quotes and newlines hide patterns
+        // in the text as written (train: the rules blocked 365 and 277 attacks in such wrappers against 384 alone).
+        var segments = comments.Select(c => (Text: text.Substring(c.Start, c.Length), c.Start, c.Length, Where: " (hidden in an HTML comment)"))
+            .Concat((strings ?? []).Select(v => (Text: v.Value, v.Start, v.Length, Where: " (in a JSON string value)")));
+        foreach (var (segment, start, length, where) in segments)
+        {
+            var view = TextNormalizer.Normalize(segment.Trim(), Segment, start, length);
+            foreach (var match in InjectionRules.Match(view.Text))
+            {
+                if (findings.Any(f => f.Rule == match.Rule.Id && f.Score >= match.Score && f.Start < start + length && start < f.Start + f.Length))
+                    continue; // found in the whole text already (there, JSON's own quotes can make it look quoted)
+                findings.Add(new TextFinding(Kind, match.Score, match.Rule.Reason + where + (match.Quoted ? NotBlocked : ""),
+                    start, length, match.Rule.Id));
+            }
+        }
         if (classifier is not null)
-            Classify(text, role, views, comments, findings);
+            Classify(text, role, views, comments, strings, findings);
 
         var score = findings.Count == 0 ? 0 : findings.Max(f => f.Score);
         return new InjectionVerdict(score, score >= BlockAt, findings.ToArray());
     }
 
     private void Classify(string text, string role, IReadOnlyList<NormalizedView> views, List<(int Start, int Length)> comments,
-        List<TextFinding> findings)
+        List<(string Value, int Start, int Length)>? strings, List<TextFinding> findings)
     {
         var best = (Score: 0.0, Start: 0, Length: text.Length, Where: "");
-        foreach (var input in ClassifierInputs(text, role, views, comments))
+        foreach (var input in ClassifierInputs(text, role, views, comments, strings))
         {
             var s = classifier!.Score(input.Text, role);
             if (s > best.Score)
@@ -133,15 +150,16 @@ public sealed partial class InjectionDetector(InjectionClassifier? classifier, i
 
     /// <summary>
     /// The normalised texts the classifier reads for <paramref name="text"/> in <paramref name="role"/>: the whole text
-    /// (or its windows when long), for documents and tool outputs each piece (paragraph, text between tags, JSON
-    /// string value), every decoded view (base64, hex) and every HTML comment; each with the original span it covers
-    /// and where it lies, in words. Training places the threshold on the same inputs (AgentStack.Security.Training).
+    /// (or its windows when long); for documents and tool outputs also each piece (<see cref="Pieces"/>), every decoded
+    /// view (base64, hex) and every HTML comment; each with the original span it covers and where it lies, in words.
+    /// Training places the threshold on the same inputs (AgentStack.Security.Training).
     /// </summary>
     public static IEnumerable<(string Text, int Start, int Length, string Where)> ClassifierInputs(string text, string role) =>
-        ClassifierInputs(text, role, TextNormalizer.Views(text), role == TextRoles.UserInput ? [] : HtmlComments(text));
+        ClassifierInputs(text, role, TextNormalizer.Views(text), role == TextRoles.UserInput ? [] : HtmlComments(text),
+            role == TextRoles.UserInput ? null : JsonStrings(text));
 
     private static IEnumerable<(string Text, int Start, int Length, string Where)> ClassifierInputs(string text, string role,
-        IReadOnlyList<NormalizedView> views, List<(int Start, int Length)> comments)
+        IReadOnlyList<NormalizedView> views, List<(int Start, int Length)> comments, List<(string Value, int Start, int Length)>? strings)
     {
         var plain = views[0];
         if (plain.Text.Length <= WholeTextLimit)
@@ -153,17 +171,94 @@ public sealed partial class InjectionDetector(InjectionClassifier? classifier, i
                 yield return (plain.Text.Substring(start, length), original.Start, original.Length, " in one part of a long text");
             }
         if (role != TextRoles.UserInput && plain.Text.Length > 200)
-            foreach (Match piece in Piece().Matches(plain.Text))
-            {
-                if (piece.Length < 24 || piece.Length == plain.Text.Length)
-                    continue;
-                var original = plain.Original(piece.Index, piece.Length);
-                yield return (piece.Value, original.Start, original.Length, " in one part of the document");
-            }
+            foreach (var piece in Pieces(plain, strings))
+                yield return piece;
         foreach (var view in views.Skip(1))
             yield return (view.Text, view.OriginStart, view.OriginLength, $" in {view.Origin}-encoded text");
         foreach (var (start, length) in comments)
             yield return (TextNormalizer.Normalize(text.Substring(start, length)).Text, start, length, " in an HTML comment");
+    }
+
+    /// <summary>The shortest piece of a document the classifier reads (shorter ones are labels, titles, ids).</summary>
+    private const int MinimumPiece = 24;
+
+    /// <summary>
+    /// The pieces of a document or tool output, read one by one since an injection is a small part of a long page. A
+    /// JSON text: its string values, decoded (the model reads <c>"a\nb"</c> as two lines, not as a backslash and an n).
+    /// Any other text: its paragraphs and the text between markup tags, without what is read elsewhere or carries no
+    /// prose: HTML comments (read whole, below), and e-mail routing headers (<c>From:</c>, <c>To:</c>, <c>Date:</c>, …:
+    /// addresses and dates; the <c>Subject:</c> line and the body stay). The classifier was trained on prompts; it
+    /// scores such lines on their look, and a benign page with them crossed its threshold on shape alone (train,
+    /// out of fold: docs/security-engine.md). Rules still read the whole text.
+    /// </summary>
+    private static IEnumerable<(string Text, int Start, int Length, string Where)> Pieces(NormalizedView plain,
+        List<(string Value, int Start, int Length)>? strings)
+    {
+        if (strings is not null)
+        {
+            foreach (var (value, start, length) in strings)
+            {
+                var normalized = TextNormalizer.Normalize(value).Text.Trim();
+                if (normalized.Length >= MinimumPiece && normalized.Length < plain.Text.Length)
+                    yield return (normalized, start, length, " in a JSON string value");
+            }
+            yield break;
+        }
+        var source = NotProse().Replace(plain.Text, m => new string(' ', m.Length));
+        foreach (Match piece in Piece().Matches(source))
+        {
+            var start = piece.Index;
+            var end = piece.Index + piece.Length;
+            while (start < end && char.IsWhiteSpace(source[start]))
+                start++;
+            while (end > start && char.IsWhiteSpace(source[end - 1]))
+                end--;
+            if (end - start < MinimumPiece || end - start == plain.Text.Length)
+                continue;
+            var original = plain.Original(start, end - start);
+            yield return (source[start..end], original.Start, original.Length, " in one part of the document");
+        }
+    }
+
+    /// <summary>The origin of a comment's or a JSON string's view: its findings cover the whole segment.</summary>
+    private const string Segment = "segment";
+
+    /// <summary>
+    /// The string values of <paramref name="text"/> that hold a space (prose, not ids or numbers) if it is one JSON object
+    /// or array, with where each lies in the text; null if it is not JSON.
+    /// </summary>
+    private static List<(string Value, int Start, int Length)>? JsonStrings(string text)
+    {
+        var trimmed = text.AsSpan().TrimStart();
+        if (trimmed.IsEmpty || (trimmed[0] != '{' && trimmed[0] != '['))
+            return null;
+        var bytes = System.Text.Encoding.UTF8.GetBytes(text);
+        var found = new List<(string, int, int)>();
+        var reader = new System.Text.Json.Utf8JsonReader(bytes, new System.Text.Json.JsonReaderOptions { AllowTrailingCommas = true, CommentHandling = System.Text.Json.JsonCommentHandling.Skip });
+        // Characters before a byte offset, counted forward once (offsets only grow).
+        var (countedBytes, countedChars) = (0, 0);
+        int CharsBefore(int offset)
+        {
+            countedChars += System.Text.Encoding.UTF8.GetCharCount(bytes.AsSpan(countedBytes, offset - countedBytes));
+            countedBytes = offset;
+            return countedChars;
+        }
+        try
+        {
+            while (reader.Read())
+            {
+                if (reader.TokenType != System.Text.Json.JsonTokenType.String || reader.ValueSpan.IndexOfAny((byte)' ', (byte)'\\') < 0)
+                    continue; // a value without a space, or an escape (a \n), is an id, a URL, a number
+                var start = CharsBefore((int)reader.TokenStartIndex + 1);
+                var length = System.Text.Encoding.UTF8.GetCharCount(reader.ValueSpan);
+                found.Add((reader.GetString()!, start, length));
+            }
+            return found; // the reader throws on anything after the one value but whitespace
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return null;
+        }
     }
 
     /// <summary>Windows of about <see cref="Window"/> characters, overlapping by half, cut at whitespace.</summary>
@@ -188,7 +283,12 @@ public sealed partial class InjectionDetector(InjectionClassifier? classifier, i
         return list;
     }
 
-    /// <summary>The pieces of a document: paragraphs, the text between markup tags, JSON string values.</summary>
+    /// <summary>HTML comments and e-mail routing header lines, blanked before a document is cut into pieces.</summary>
+    [GeneratedRegex(@"<!--.*?-->|^(?:from|to|cc|bcc|date|reply-to|sender|return-path|message-id|in-reply-to|references|received|mime-version|content-type|content-transfer-encoding):[^\n]*$",
+        RegexOptions.Singleline | RegexOptions.Multiline | RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    private static partial Regex NotProse();
+
+    /// <summary>The pieces of a document: paragraphs, the text between markup tags.</summary>
     [GeneratedRegex(@"(?:[^\n<>{}\[\]""]|""(?![,:}\]]))+(?:\n(?!\s*\n)(?:[^\n<>{}\[\]""]|""(?![,:}\]]))+)*")]
     private static partial Regex Piece();
 
