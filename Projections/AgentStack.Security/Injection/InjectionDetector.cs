@@ -1,3 +1,5 @@
+using System.Text;
+using System.Text.Json;
 using System.Text.RegularExpressions;
 
 namespace AgentStack.Security.Injection;
@@ -224,22 +226,22 @@ public sealed partial class InjectionDetector(InjectionClassifier? classifier, i
     private const string Segment = "segment";
 
     /// <summary>
-    /// The string values of <paramref name="text"/> that hold a space (prose, not ids or numbers) if it is one JSON object
-    /// or array, with where each lies in the text; null if it is not JSON.
+    /// The string values of <paramref name="text"/> that hold a space or an escape (prose, not ids, URLs or numbers) if it is
+    /// one JSON object or array, with where each lies in the text; null if it is not JSON.
     /// </summary>
     private static List<(string Value, int Start, int Length)>? JsonStrings(string text)
     {
         var trimmed = text.AsSpan().TrimStart();
         if (trimmed.IsEmpty || (trimmed[0] != '{' && trimmed[0] != '['))
             return null;
-        var bytes = System.Text.Encoding.UTF8.GetBytes(text);
+        var bytes = Encoding.UTF8.GetBytes(text);
         var found = new List<(string, int, int)>();
-        var reader = new System.Text.Json.Utf8JsonReader(bytes, new System.Text.Json.JsonReaderOptions { AllowTrailingCommas = true, CommentHandling = System.Text.Json.JsonCommentHandling.Skip });
+        var reader = new Utf8JsonReader(bytes, new JsonReaderOptions { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip });
         // Characters before a byte offset, counted forward once (offsets only grow).
         var (countedBytes, countedChars) = (0, 0);
         int CharsBefore(int offset)
         {
-            countedChars += System.Text.Encoding.UTF8.GetCharCount(bytes.AsSpan(countedBytes, offset - countedBytes));
+            countedChars += Encoding.UTF8.GetCharCount(bytes.AsSpan(countedBytes, offset - countedBytes));
             countedBytes = offset;
             return countedChars;
         }
@@ -247,15 +249,15 @@ public sealed partial class InjectionDetector(InjectionClassifier? classifier, i
         {
             while (reader.Read())
             {
-                if (reader.TokenType != System.Text.Json.JsonTokenType.String || reader.ValueSpan.IndexOfAny((byte)' ', (byte)'\\') < 0)
-                    continue; // a value without a space, or an escape (a \n), is an id, a URL, a number
+                if (reader.TokenType != JsonTokenType.String || reader.ValueSpan.IndexOfAny((byte)' ', (byte)'\\') < 0)
+                    continue; // neither a space nor an escape (a \n): an id, a URL, a number
                 var start = CharsBefore((int)reader.TokenStartIndex + 1);
-                var length = System.Text.Encoding.UTF8.GetCharCount(reader.ValueSpan);
+                var length = Encoding.UTF8.GetCharCount(reader.ValueSpan);
                 found.Add((reader.GetString()!, start, length));
             }
             return found; // the reader throws on anything after the one value but whitespace
         }
-        catch (System.Text.Json.JsonException)
+        catch (JsonException)
         {
             return null;
         }
