@@ -12,6 +12,13 @@ namespace AgentStack.Projections.Spans;
 public sealed record SpanRowsEncoded(ReadOnlyMemory<byte> Spans, ReadOnlyMemory<byte> Traces, int SpanRows, int TraceRows);
 
 /// <summary>
+/// A batch of the log read for rows (<see cref="SpanRowsBinary.ReadAsync"/>): its events, and which of them a later
+/// event of the same span in the batch supersedes (<see cref="SpanRowsBinary.Superseded"/>), whose payloads may be
+/// left sealed.
+/// </summary>
+public sealed record SpanBatch(IReadOnlyList<StoredEvent> Events, bool[] Superseded);
+
+/// <summary>
 /// The spans projection's rows straight from the stored event JSON, in RowBinary (issue 14, rebuild
 /// throughput; BENCHMARKS.md): one <see cref="Utf8JsonReader"/> pass per event, ids and payloads copied
 /// as bytes, no <see cref="SpanRecord"/> or <see cref="JsonDocument"/> built and nothing escaped for
@@ -26,22 +33,27 @@ public static class SpanRowsBinary
     /// The batch's rows; <paramref name="retentionDays"/> gives each project's <c>retention_days</c> (issue 17.3,
     /// docs/retention.md), 0 (kept) without it.
     /// </summary>
-    public static SpanRowsEncoded Of(IReadOnlyList<StoredEvent> batch, Func<string, int>? retentionDays = null)
+    public static SpanRowsEncoded Of(IReadOnlyList<StoredEvent> batch, Func<string, int>? retentionDays = null) =>
+        Of(new SpanBatch(batch, Superseded(batch)), retentionDays);
+
+    /// <summary>The rows of a batch <see cref="ReadAsync"/> read, whose superseded events it marked already.</summary>
+    public static SpanRowsEncoded Of(SpanBatch batch, Func<string, int>? retentionDays = null)
     {
         ArgumentNullException.ThrowIfNull(batch);
+        var (events, superseded) = batch;
+        // A span's completion and its start often share a batch; ReplacingMergeTree(position) keeps only the
+        // later row, so the earlier one is not written (the rows ClickHouse ends with are the same, half the bytes).
+        // Its fields still go into the trace's row.
         var size = 0L;
-        foreach (var e in batch)
-            size += e.Data.Length;
+        for (var i = 0; i < events.Count; i++)
+            size += superseded[i] ? 0 : events[i].Data.Length;
         var spans = new ArrayBufferWriter<byte>((int)Math.Clamp(size, 256, int.MaxValue / 2));
         var traces = new Dictionary<(string Project, string TraceId), TraceBuilder>();
-        // A span's completion and its start often share a batch; ReplacingMergeTree(position) keeps only the
-        // later row, so the earlier one is not sent (the rows ClickHouse ends with are the same, half the bytes).
-        var latest = new Dictionary<(string Project, string TraceId, string SpanId), int>();
-        var rows = new List<(int Start, int Length, long Position)>(batch.Count);
-        var superseded = 0;
+        var rows = 0;
         var span = new SpanFields();
-        foreach (var stored in batch)
+        for (var i = 0; i < events.Count; i++)
         {
+            var stored = events[i];
             var phase = stored.Type switch
             {
                 EventTypes.SpanStarted => 1,
@@ -53,37 +65,22 @@ public static class SpanRowsBinary
             if (!span.Read(stored.Data))
                 continue;
             var project = span.ProjectString();
-            var days = RetentionColumn(retentionDays?.Invoke(project) ?? 0);
-            var traceId = Encoding.UTF8.GetString(span.TraceId.Span);
-            var spanId = Encoding.UTF8.GetString(span.SpanId.Span);
-            var start = spans.WrittenCount;
-            WriteSpan(spans, span, stored.Position, days);
-            var row = (start, spans.WrittenCount - start, stored.Position);
-            if (latest.TryGetValue((project, traceId, spanId), out var earlier))
+            if (!superseded[i])
             {
-                superseded++;
-                if (rows[earlier].Position > stored.Position)
-                    row.Item2 = 0; // this one is the earlier event: the row already kept wins
-                else
-                {
-                    rows[earlier] = rows[earlier] with { Length = 0 };
-                    latest[(project, traceId, spanId)] = rows.Count;
-                }
+                WriteSpan(spans, span, stored.Position, RetentionColumn(retentionDays?.Invoke(project) ?? 0));
+                rows++;
             }
-            else
-                latest[(project, traceId, spanId)] = rows.Count;
-            rows.Add(row);
+            var traceId = Encoding.UTF8.GetString(span.TraceId.Span);
             if (!traces.TryGetValue((project, traceId), out var trace))
                 traces[(project, traceId)] = trace = new TraceBuilder(project, traceId);
-            trace.Add(spanId, !span.ParentSpanId.IsEmpty, span.StartTime, span.EndTime,
+            trace.Add(Encoding.UTF8.GetString(span.SpanId.Span), !span.ParentSpanId.IsEmpty, span.StartTime, span.EndTime,
                 span.Name, phase, span.Status.Span.SequenceEqual("error"u8), span.InputTokens ?? 0, span.OutputTokens ?? 0,
                 SpanRows.NanoUsd(span.CostUsd), span.Model, stored.Position);
         }
         var parts = new ArrayBufferWriter<byte>(Math.Max(256, traces.Count * 512));
         foreach (var ((project, _), trace) in traces)
             WriteTrace(parts, trace.Build(), RetentionColumn(retentionDays?.Invoke(project) ?? 0));
-        return new SpanRowsEncoded(superseded == 0 ? spans.WrittenMemory : Kept(spans.WrittenMemory, rows), parts.WrittenMemory,
-            rows.Count - superseded, traces.Count);
+        return new SpanRowsEncoded(spans.WrittenMemory, parts.WrittenMemory, rows, traces.Count);
     }
 
     /// <summary>
@@ -92,18 +89,21 @@ public static class SpanRowsBinary
     /// batch stays sealed, and no content hash is opened (half the events and a quarter of the decryptions of a
     /// typical log; BENCHMARKS.md, issue 14). The rows are the same as from <see cref="IEventStore.ReadAllAsync"/>.
     /// </summary>
-    public static async Task<IReadOnlyList<StoredEvent>> ReadAsync(IEventStore store, long afterPosition, int maxCount,
+    public static async Task<SpanBatch> ReadAsync(IEventStore store, long afterPosition, int maxCount,
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(store);
         if (store is not IEventOpener opener)
-            return await store.ReadAllAsync(afterPosition, maxCount, cancellationToken);
+        {
+            var events = await store.ReadAllAsync(afterPosition, maxCount, cancellationToken);
+            return new SpanBatch(events, Superseded(events));
+        }
         var stored = await opener.ReadAllStoredAsync(afterPosition, maxCount, cancellationToken);
         var superseded = Superseded(stored);
         var batch = new StoredEvent[stored.Count];
         for (var i = 0; i < batch.Length; i++)
             batch[i] = superseded[i] ? stored[i] : opener.OpenPayloads(stored[i]);
-        return batch;
+        return new SpanBatch(batch, superseded);
     }
 
     /// <summary>
@@ -183,22 +183,6 @@ public static class SpanRowsBinary
             }
         }
         return project is not null && traceId is not null && spanId is not null ? (project, traceId, spanId) : null;
-    }
-
-    /// <summary>The rows not superseded in the batch, in their order.</summary>
-    private static ReadOnlyMemory<byte> Kept(ReadOnlyMemory<byte> written, List<(int Start, int Length, long Position)> rows)
-    {
-        var size = 0;
-        foreach (var row in rows)
-            size += row.Length;
-        var kept = new byte[size];
-        var at = 0;
-        foreach (var (start, length, _) in rows)
-        {
-            written.Span.Slice(start, length).CopyTo(kept.AsSpan(at));
-            at += length;
-        }
-        return kept;
     }
 
     /// <summary>Columns in 010_spans.sql's order; RowBinary has no names.</summary>

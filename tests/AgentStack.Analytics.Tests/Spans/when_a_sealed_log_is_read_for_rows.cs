@@ -66,7 +66,8 @@ public sealed class when_a_sealed_log_is_read_for_rows : IDisposable
         {
             var opened = await store.ReadAllAsync(after, 7, Ct);
             var forRows = await SpanRowsBinary.ReadAsync(store, after, 7, Ct);
-            forRows.Select(e => e.Position).ShouldBe(opened.Select(e => e.Position));
+            forRows.Events.Select(e => e.Position).ShouldBe(opened.Select(e => e.Position));
+            forRows.Superseded.ShouldBe(SpanRowsBinary.Superseded(opened));
             var expected = SpanRowsBinary.Of(opened);
             var actual = SpanRowsBinary.Of(forRows);
             actual.Spans.ToArray().ShouldBe(expected.Spans.ToArray());
@@ -74,8 +75,7 @@ public sealed class when_a_sealed_log_is_read_for_rows : IDisposable
             (actual.SpanRows, actual.TraceRows).ShouldBe((expected.SpanRows, expected.TraceRows));
         }
 
-        var batch = await SpanRowsBinary.ReadAsync(store, 0, log.Events.Count, Ct);
-        var superseded = SpanRowsBinary.Superseded(batch);
+        var (batch, superseded) = await SpanRowsBinary.ReadAsync(store, 0, log.Events.Count, Ct);
         // In one batch each trace's root start (its first event) is superseded by the root's completion (its fourth).
         superseded.Select((s, i) => (s, i)).Where(x => x.s).Select(x => x.i).ShouldBe(Enumerable.Range(0, 30).Select(t => t * 4));
         for (var i = 0; i < batch.Count; i++)
@@ -103,6 +103,6 @@ public sealed class when_a_sealed_log_is_read_for_rows : IDisposable
             await raw.AppendAsync(e.Stream, StreamAppend.Any, [new EventData(e.Type, e.Data)], Ct);
 
         var batch = await SpanRowsBinary.ReadAsync(raw, 0, 100, Ct);
-        batch.Select(e => Convert.ToHexString(e.Data)).ShouldBe(log.Events.Select(e => Convert.ToHexString(e.Data)));
+        batch.Events.Select(e => Convert.ToHexString(e.Data)).ShouldBe(log.Events.Select(e => Convert.ToHexString(e.Data)));
     }
 }

@@ -139,16 +139,16 @@ public sealed partial class SpansRebuild(
         {
             await control.WaitUntilRunningAsync(Projection, cancellationToken);
             var batch = await next;
-            if (batch.Count == 0)
+            if (batch.Events.Count == 0)
                 break;
-            next = ReadAsync(batch[^1].Position);
+            next = ReadAsync(batch.Events[^1].Position);
             var rows = SpanRowsBinary.Of(batch);
             await inserting;
-            inserting = InsertAsync(rows, batch[^1].Position);
+            inserting = InsertAsync(rows, batch.Events[^1].Position);
         }
         await inserting;
 
-        Task<IReadOnlyList<StoredEvent>> ReadAsync(long after) =>
+        Task<SpanBatch> ReadAsync(long after) =>
             Task.Run(() => SpanRowsBinary.ReadAsync(store, after, options.RebuildBatchSize, cancellationToken), cancellationToken);
 
         async Task InsertAsync(SpanRowsEncoded rows, long position)
