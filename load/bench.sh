@@ -9,6 +9,9 @@
 # 4 clients grows one trace to 1,000 spans in batches of 5, load/long-trace.py, latency per batch by position).
 # RAW=1 (default): after AgentStack, the same load against load/raw-append (each body appended to a SQLite WAL,
 # group commit, fsync, nothing else) in the same run, and AgentStack's durable spans/s as a ratio to it (issue 13).
+# RATE=<requests/s>: an open-loop load at that fixed rate instead of wrk's closed loop (load/fixed-rate.py: latency
+# counted from each request's due time, and how long until a just-answered trace is queryable), for the latency at
+# a given share of the peak wrk measured; no raw-limit run then.
 # PROFILE=1: perf samples AgentStack's processes during the measured run (DOTNET_PerfMapEnabled=1 names the JIT'd
 # frames) and the top frames by self time are printed.
 # SERVER_ROOT: where the hosts' builds are (default: this checkout), to measure another commit with this harness.
@@ -39,6 +42,8 @@ esac
 drive() {
   if [ "$SHAPE" = long ]; then
     python3 "$ROOT/load/long-trace.py" "http://127.0.0.1:$1" "$KEY" 4 1000 5
+  elif [ -n "${RATE:-}" ]; then
+    python3 "$ROOT/load/fixed-rate.py" "http://127.0.0.1:$1" "$KEY" "$RATE" "$2" "$TRACES" "$SPANS"
   else
     AGENTSTACK_KEY="$KEY" wrk -t2 -c"$CONNECTIONS" -d"${2}s" --timeout 30s ${3:-} -s "$SCRIPT" "http://127.0.0.1:$1"
   fi
@@ -147,7 +152,7 @@ echo "AgentStack peak RSS (sum): $((rss_kb / 1024)) MiB"
 echo "last span queryable in traces: $(echo "$w1 - $w0" | bc -l | xargs printf '%.2f')s after the load ended"
 echo "detections caught up: $detections_lag"
 
-[ "${RAW:-1}" = 1 ] || exit 0
+[ "${RAW:-1}" = 1 ] && [ -z "${RATE:-}" ] || exit 0
 # The raw limit, same load, same run: AgentStack is stopped first so the two never share the cores.
 for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
 wait 2>/dev/null || true
