@@ -15,14 +15,14 @@ Used by load/bench.sh when RATE is set.
 """
 import http.client, json, os, random, sys, threading, time, urllib.parse
 
+from spanload import FILLER, KINDS, percentile
+
 url, key = sys.argv[1], sys.argv[2]
 rate, seconds = float(sys.argv[3]), float(sys.argv[4])
 traces = int(sys.argv[5]) if len(sys.argv) > 5 else 10
 spans = int(sys.argv[6]) if len(sys.argv) > 6 else 10
 workers = int(sys.argv[7]) if len(sys.argv) > 7 else 48
 target = urllib.parse.urlparse(url)
-filler = "The quick brown fox jumps over the lazy dog. " * 6
-kinds = ["agent", "llm", "tool", "llm", "retrieval", "llm", "tool", "llm", "chain", "llm"]
 prefix = "%06x%02x%08x" % (random.randint(0, 0xFFFFFF), 0x7F, int(time.time()) % 0xFFFFFFFF)
 headers = {"Content-Type": "application/json", "Authorization": "Bearer " + key}
 total = int(rate * seconds)
@@ -49,8 +49,8 @@ def body(n):
                 '"input":{"messages":[{"role":"user","content":"%s request %d.%d.%d"}]},'
                 '"output":{"role":"assistant","content":"%s answer %d.%d.%d"},'
                 '"attributes":{"agent.name":"bench","step":%d}}'
-                % (trace, t, s, parent, s, kinds[(s - 1) % 10], start, s * 1000, finish, s * 1000,
-                   "error" if s == 7 and t % 5 == 0 else "ok", 100 + s, 20 + s, filler, n, t, s, filler, n, t, s, s))
+                % (trace, t, s, parent, s, KINDS[(s - 1) % 10], start, s * 1000, finish, s * 1000,
+                   "error" if s == 7 and t % 5 == 0 else "ok", 100 + s, 20 + s, FILLER, n, t, s, FILLER, n, t, s, s))
     return ('{"spans":[' + ",".join(parts) + "]}").encode(), "%s%08x%02x" % (prefix, n, 1)
 
 
@@ -87,12 +87,15 @@ def worker(t0):
 
 def sampler(delays):
     connection = http.client.HTTPConnection(target.hostname, target.port, timeout=60)
+    previous = None
     while not done.is_set():
         time.sleep(0.5)
         with lock:
             sample = last_answered
-        if sample is None:
+        # No answer since the last sample (the server stalled): the same trace again would count the stall as delay.
+        if sample is None or sample == previous:
             continue
+        previous = sample
         trace, answered = sample
         while True:
             connection.request("GET", "/api/projects/default/traces/" + trace, headers=headers)
@@ -105,11 +108,6 @@ def sampler(delays):
                 delays.append(float("inf"))
                 break
             time.sleep(0.01)
-
-
-def percentile(values, p):
-    values = sorted(values)
-    return values[min(len(values) - 1, int(len(values) * p / 100))] if values else float("nan")
 
 
 delays = []

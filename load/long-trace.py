@@ -8,13 +8,13 @@ trace's length shows as a rising row. Used by load/bench.sh (SHAPE=long); standa
 """
 import http.client, json, sys, threading, time, os, urllib.parse
 
+from spanload import FILLER, KINDS, percentile
+
 url, key = sys.argv[1], sys.argv[2]
 workers = int(sys.argv[3]) if len(sys.argv) > 3 else 4
 total = int(sys.argv[4]) if len(sys.argv) > 4 else 1000
 batch = int(sys.argv[5]) if len(sys.argv) > 5 else 5
 target = urllib.parse.urlparse(url)
-filler = "The quick brown fox jumps over the lazy dog. " * 6
-kinds = ["agent", "llm", "tool", "llm", "retrieval", "llm", "tool", "llm", "chain", "llm"]
 batches = total // batch
 latencies = [[] for _ in range(batches)]
 failures = []
@@ -27,12 +27,12 @@ def body(trace, first):
     end = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(time.time() - 60))
     spans = []
     for s in range(first, first + batch):
-        span = {"traceId": trace, "spanId": "%016x" % (s + 1), "name": "step %d" % s, "kind": kinds[s % 10],
+        span = {"traceId": trace, "spanId": "%016x" % (s + 1), "name": "step %d" % s, "kind": KINDS[s % 10],
                 "startTime": "%s.%06dZ" % (start, s % 1000000), "endTime": "%s.%06dZ" % (end, s % 1000000),
                 "status": "ok", "model": "gpt-4o-mini", "provider": "openai", "inputTokens": 100 + s % 50,
                 "outputTokens": 20, "costUsd": 0.00042,
-                "input": {"messages": [{"role": "user", "content": "%s request %d" % (filler, s)}]},
-                "output": {"role": "assistant", "content": "%s answer %d" % (filler, s)},
+                "input": {"messages": [{"role": "user", "content": "%s request %d" % (FILLER, s)}]},
+                "output": {"role": "assistant", "content": "%s answer %d" % (FILLER, s)},
                 "attributes": {"agent.name": "bench", "step": s}}
         if s > 0:
             span["parentSpanId"] = "%016x" % 1
@@ -55,11 +55,6 @@ def worker(index):
             latencies[b].append(elapsed * 1000)
             if response.status != 200:
                 failures.append(response.status)
-
-
-def percentile(values, p):
-    values = sorted(values)
-    return values[min(len(values) - 1, int(len(values) * p / 100))] if values else float("nan")
 
 
 t0 = time.perf_counter()
