@@ -13,7 +13,7 @@ to the trace being queryable.
 Prints requests sent and on time, non-200 answers, latency percentiles from the due time, and queryable delays.
 Used by load/bench.sh when RATE is set.
 """
-import http.client, json, os, random, sys, threading, time, urllib.parse
+import http.client, json, random, sys, threading, time, urllib.parse
 
 from spanload import FILLER, KINDS, percentile
 
