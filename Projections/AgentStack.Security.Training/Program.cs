@@ -6,6 +6,8 @@ return args switch
     ["train", "--data", var data, ..] => Trainer.Run(data, Option(args, "--out") ?? Trainer.DefaultModelFolder(), args.Contains("--extra"),
         double.Parse(Option(args, "--fpr") ?? "0.015", System.Globalization.CultureInfo.InvariantCulture), Option(args, "--config") ?? Trainer.DefaultConfig,
         Option(args, "--features") ?? Trainer.DefaultFeatures, L2(args)),
+    ["misses", "--data", var data, ..] => Misses.Run(data, double.Parse(Option(args, "--fpr") ?? "0.015", System.Globalization.CultureInfo.InvariantCulture),
+        Option(args, "--config") ?? Trainer.DefaultConfig, L2(args)),
     ["evaluate", "--data", var data, ..] => Evaluation.Run(data, Option(args, "--model")),
     ["clean", ..] => Evaluation.Clean(InjectionDetector.Load(Option(args, "--model"))),
     ["oof", "--data", var data, "--out", var file, ..] => Experiment.Run(data, file, Option(args, "--config") ?? "a", int.Parse(Option(args, "--folds") ?? "5", System.Globalization.CultureInfo.InvariantCulture),
@@ -39,6 +41,8 @@ static int Usage()
                                                  out-of-fold classifier and rule scores on train.jsonl, as TSV
                select --data DIR [--out DIR] [--fpr 0.015] [--configs t,b] [--l2s 0.000001,0.00001] [--weights W1,WA2,WX03] [--extra] [--hash-folds] [--grouping 5,0.5,0.8]
                                                  model selection on train.jsonl: out-of-fold table per variant (group-aware folds)
+               misses --data DIR [--fpr 0.015] [--config tch] [--l2 0.000001]
+                                                 train only: attacks blocked as user input out of fold but not inside documents and tool outputs
                evaluate --data DIR [--model DIR]         precision, recall, FPR on DIR/test.jsonl
                clean [--model DIR]                       the benign trigger-word documents only (no test.jsonl)
                throughput --data DIR [--model DIR] [--seconds 5]

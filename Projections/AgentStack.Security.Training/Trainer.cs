@@ -37,29 +37,8 @@ public static class Trainer
         Console.WriteLine($"training rows: {samples.Count} ({samples.Count(s => s.Label)} attacks)");
 
         var ml = new MLContext(seed: 0);
-        // Out-of-fold probabilities: each row scored by a model fitted on the other folds. Folds are group-aware
-        // (NearDuplicates): near-duplicate rows share a fold, so these scores resemble text the model never saw.
-        var folds = NearDuplicates.Folds(samples.Select(s => s.Text).ToList(), samples.Select(s => s.Label).ToList(), Folds);
-        var oof = new double[samples.Count];
-        // The same rows inside documents and tool outputs (IndirectContexts): the highest probability over every text the
-        // detector's classifier reads there (the whole, its pieces, comments), so the threshold also holds in those wrappers.
-        var contexts = IndirectContexts.All;
-        var wrapped = contexts.Select(_ => new double[samples.Count]).ToArray();
-        for (var k = 0; k < Folds; k++)
-        {
-            var probe = Fit(ml, samples.Where((_, i) => folds[i] != k), config, l2);
-            var engine = ml.Model.CreatePredictionEngine<ClassifierInput, ClassifierOutput>(probe);
-            double P(string normalized) => InjectionClassifier.Reads(normalized) ? engine.Predict(new ClassifierInput { Text = normalized }).Probability : 0;
-            for (var i = 0; i < samples.Count; i++)
-            {
-                if (folds[i] != k)
-                    continue;
-                oof[i] = P(samples[i].Text);
-                for (var c = 0; c < contexts.Count; c++)
-                    wrapped[c][i] = InjectionDetector.ClassifierInputs(contexts[c].Wrap(rows[i].Text, i), contexts[c].Role)
-                        .Max(input => P(InjectionClassifier.Input(input.Text, features)));
-            }
-        }
+        var scores = OutOfFold.Score(ml, rows, samples, config, l2, features);
+        var (oof, wrapped, contexts) = (scores.Plain, scores.Wrapped, IndirectContexts.All);
         var rules = new InjectionDetector(null);
         var ruleBlocks = rows.Select(r => rules.Detect(r.Text).Block).ToArray();
         var wrappedRuleBlocks = contexts.Select(c => rows.Select((r, i) => rules.Detect(c.Wrap(r.Text, i), c.Role).Block).ToArray()).ToArray();

@@ -164,7 +164,9 @@ public sealed partial class InjectionDetector(InjectionClassifier? classifier, i
         IReadOnlyList<NormalizedView> views, List<(int Start, int Length)> comments, List<(string Value, int Start, int Length)>? strings)
     {
         var plain = views[0];
-        if (plain.Text.Length <= WholeTextLimit)
+        if (role != TextRoles.UserInput && Prose(plain, strings) is { Length: <= WholeTextLimit } prose)
+            yield return (prose, 0, text.Length, "");
+        else if (plain.Text.Length <= WholeTextLimit)
             yield return (plain.Text, 0, text.Length, "");
         else
             foreach (var (start, length) in Windows(plain.Text))
@@ -178,8 +180,19 @@ public sealed partial class InjectionDetector(InjectionClassifier? classifier, i
         foreach (var view in views.Skip(1))
             yield return (view.Text, view.OriginStart, view.OriginLength, $" in {view.Origin}-encoded text");
         foreach (var (start, length) in comments)
-            yield return (TextNormalizer.Normalize(text.Substring(start, length)).Text, start, length, " in an HTML comment");
+            yield return (TextNormalizer.Normalize(text.Substring(start, length)).Text.Trim(), start, length, " in an HTML comment");
     }
+
+    /// <summary>
+    /// A document or tool output whole, as its reader reads it: a JSON text's string values, decoded, one per line; any
+    /// other text without HTML comments (read on their own) and e-mail routing headers. Read with them, the classifier
+    /// scored escapes, addresses and the spaces around a comment's markers on their look (train, out of fold:
+    /// docs/security-engine.md, "Results", step 5).
+    /// </summary>
+    private static string Prose(NormalizedView plain, List<(string Value, int Start, int Length)>? strings) =>
+        strings is not null
+            ? string.Join('\n', strings.Select(s => TextNormalizer.Normalize(s.Value).Text.Trim()))
+            : BlankLines().Replace(NotProse().Replace(plain.Text, ""), "\n\n").Trim();
 
     /// <summary>The shortest piece of a document the classifier reads (shorter ones are labels, titles, ids).</summary>
     private const int MinimumPiece = 24;
@@ -293,6 +306,9 @@ public sealed partial class InjectionDetector(InjectionClassifier? classifier, i
     /// <summary>The pieces of a document: paragraphs, the text between markup tags.</summary>
     [GeneratedRegex(@"(?:[^\n<>{}\[\]""]|""(?![,:}\]]))+(?:\n(?!\s*\n)(?:[^\n<>{}\[\]""]|""(?![,:}\]]))+)*")]
     private static partial Regex Piece();
+
+    [GeneratedRegex(@"\n\s*\n\s*")]
+    private static partial Regex BlankLines();
 
     [GeneratedRegex(@"<!--(.*?)-->", RegexOptions.Singleline)]
     private static partial Regex HtmlComment();
