@@ -40,7 +40,7 @@ public static class Misses
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"\n{contexts[c].Name} (threshold {threshold:0.0000}; this wrapper alone {Trainer.Threshold(scores.Wrapped[c], labels, wrappedRuleBlocks[c], targetFpr):0.0000}): {missed.Count} attacks blocked as user input but not here, {gained} the other way"));
             // The benign rows that set the threshold: the highest wrapped scores of benign rows the rules let through, and what was read.
-            foreach (var i in Enumerable.Range(0, rows.Count).Where(i => !labels[i] && !wrappedRuleBlocks[c][i]).OrderByDescending(i => scores.Wrapped[c][i]).Take(DIAG))
+            foreach (var i in Enumerable.Range(0, rows.Count).Where(i => !labels[i] && !wrappedRuleBlocks[c][i]).OrderByDescending(i => scores.Wrapped[c][i]).Take(BenignShown))
             {
                 var probability = probabilities[scores.Folds[i]];
                 var best = InjectionDetector.ClassifierInputs(contexts[c].Wrap(rows[i].Text, i), contexts[c].Role)
@@ -62,7 +62,7 @@ public static class Misses
         return 0;
     }
 
-    private const int DIAG = 40;
+    private const int BenignShown = 40;
 
     private static string Flat(string text, int length) => text.Replace('\n', '⏎').Replace('\r', ' ')[..Math.Min(length, text.Length)];
 }

@@ -158,6 +158,29 @@ public sealed class when_screening_text_for_injection
         mailPieces.ShouldContain(t => t.StartsWith("revenue for the third quarter", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public void then_a_document_is_read_whole_as_prose_and_a_comment_without_its_spaces()
+    {
+        var json = System.Text.Json.JsonSerializer.Serialize(new
+        {
+            results = new[] { new { title = "Result one", url = "https://example.org/a", snippet = $"First line\nsecond line. {Filler}" } },
+        });
+        var whole = InjectionDetector.ClassifierInputs(json, TextRoles.ToolOutput).First();
+        whole.Text.ShouldBe($"result one\nfirst line\nsecond line. {Filler.ToLowerInvariant()}", "decoded string values, one per line: no escapes, keys or URLs");
+        (whole.Start, whole.Length).ShouldBe((0, json.Length));
+
+        var mail = $"From: alice@example.org\nTo: bob@example.org\nSubject: Follow-up\n\n\nHi Bob,\n\n{Filler}\n\nBest,\nAlice";
+        InjectionDetector.ClassifierInputs(mail, TextRoles.ToolOutput).First().Text
+            .ShouldBe($"subject: follow-up\n\nhi bob,\n\n{Filler.ToLowerInvariant()}\n\nbest,\nalice");
+        // As user input the same text is read as it is.
+        InjectionDetector.ClassifierInputs(mail, TextRoles.UserInput).First().Text.ShouldStartWith("from: alice@example.org");
+
+        var page = $"<html><body><p>{Filler}</p>\n<!--  what is a prompt?  -->\n</body></html>";
+        var inputs = InjectionDetector.ClassifierInputs(page, TextRoles.RetrievedDocument).ToList();
+        inputs[0].Text.ShouldNotContain("what is a prompt", customMessage: "the comment is read on its own");
+        inputs.ShouldContain(i => i.Text == "what is a prompt?" && i.Where == " in an HTML comment");
+    }
+
     private const string Filler = "Revenue for the third quarter rose 12% year over year, driven by subscription renewals in Europe and a strong launch in Japan.";
 
     [Theory]
