@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Npgsql;
 
 namespace AgentStack.Projections.Running;
@@ -9,17 +10,18 @@ namespace AgentStack.Projections.Running;
 /// A worker that dies keeps its parts until their leases expire; then the others take them over
 /// from the parts' checkpoints. A worker that lost a lease may still finish the batch in flight:
 /// harmless, because projected rows are a pure function of the events (replacing tables).
+/// One instance serves every projection runner of a process; each projection has its own rows.
 /// </summary>
 public sealed class PostgresProjectionLeases(string connectionString, ProjectionOptions options) : IProjectionLeases, IAsyncDisposable
 {
     private readonly NpgsqlDataSource dataSource = NpgsqlDataSource.Create(connectionString);
     private readonly string schema = QuoteIdentifier(options.LeaseSchema);
     private readonly SemaphoreSlim gate = new(1, 1);
-    private bool initialized;
+    private readonly ConcurrentDictionary<(string Projection, int Partitions), bool> prepared = new();
 
     public async Task<IReadOnlySet<int>> BalanceAsync(string projection, int partitions, CancellationToken cancellationToken)
     {
-        await EnsureTablesAsync(projection, partitions, cancellationToken);
+        await EnsureLeaseRowsAsync(projection, partitions, cancellationToken);
         var duration = options.LeaseDuration;
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
 
@@ -70,7 +72,7 @@ public sealed class PostgresProjectionLeases(string connectionString, Projection
 
     public async Task ReleaseAllAsync(string projection, CancellationToken cancellationToken)
     {
-        if (!initialized)
+        if (!prepared.Keys.Any(key => key.Projection == projection))
             return;
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var release = Command(connection, $"""
@@ -86,14 +88,15 @@ public sealed class PostgresProjectionLeases(string connectionString, Projection
         await dataSource.DisposeAsync();
     }
 
-    private async Task EnsureTablesAsync(string projection, int partitions, CancellationToken cancellationToken)
+    /// <summary>Creates the tables if missing and the lease rows of each of <paramref name="projection"/>'s parts, once per projection.</summary>
+    private async Task EnsureLeaseRowsAsync(string projection, int partitions, CancellationToken cancellationToken)
     {
-        if (initialized)
+        if (prepared.ContainsKey((projection, partitions)))
             return;
         await gate.WaitAsync(cancellationToken);
         try
         {
-            if (initialized)
+            if (prepared.ContainsKey((projection, partitions)))
                 return;
             await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
             // Several workers start at once: the advisory lock keeps their CREATE IF NOT EXISTS from racing.
@@ -120,7 +123,7 @@ public sealed class PostgresProjectionLeases(string connectionString, Projection
                 await create.ExecuteNonQueryAsync(cancellationToken);
                 await transaction.CommitAsync(cancellationToken);
             }
-            initialized = true;
+            prepared[(projection, partitions)] = true;
         }
         finally
         {

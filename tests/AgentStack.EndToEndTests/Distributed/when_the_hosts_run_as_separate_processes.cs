@@ -73,7 +73,8 @@ public sealed class when_the_hosts_run_as_separate_processes : IAsyncLifetime
         string Logs() => string.Join("\n", hosts.Select(h => $"--- {h.Host} :{h.Port}\n{h.Output}"));
         await using var load = IngestionLoad.Start(writersPerClient: 4, collector.Client);
         await load.AcknowledgedMoreAsync(200, Logs);
-        await Eventually.UntilAsync(() => LeaseOwners().Count == 2, TimeSpan.FromSeconds(60), () => "both workers hold parts\n" + Logs());
+        await Eventually.UntilAsync(() => LeaseHolders().Values.SelectMany(h => h.Keys).Distinct().Count() == 2,
+            TimeSpan.FromSeconds(60), () => "both workers hold parts\n" + Logs());
 
         await handler2.KillAsync();
         await load.AcknowledgedMoreAsync(200, Logs);
@@ -81,34 +82,50 @@ public sealed class when_the_hosts_run_as_separate_processes : IAsyncLifetime
         await load.AcknowledgedMoreAsync(200, Logs);
         await load.StopAsync();
 
-        // The survivor holds every part once the dead worker's leases expire.
-        await Eventually.UntilAsync(() => LeaseOwners() is { Count: 1 } owners && owners["worker-1"] == Parts,
-            TimeSpan.FromSeconds(60), () => "worker-1 holds every part\n" + Logs());
+        // The survivor holds every part of every projection once the dead worker's leases expire.
+        await Eventually.UntilAsync(() => LeaseHolders() is { Count: > 0 } projections
+                && projections.Values.All(holders => holders.Count == 1 && holders.GetValueOrDefault("worker-1") == Parts),
+            TimeSpan.FromSeconds(60), () => $"worker-1 holds every part: {Describe(LeaseHolders())}\n" + Logs());
         load.Refusals.ShouldBeEmpty();
         await load.ShouldAllBeRecordedOnceAsync(queries.Client);
         await queries.WaitForProjectionAsync();
         await load.ShouldAllBeProjectedOnceAsync(queries.Client);
     }
 
-    /// <summary>Live lease holders and how many parts each holds, from the lease table.</summary>
+    /// <summary>
+    /// For each projection a worker runs (from the workers' heartbeats), its live lease holders and how many
+    /// parts each holds; a projection whose parts nobody holds has no holders.
+    /// </summary>
     [System.Diagnostics.CodeAnalysis.SuppressMessage("Security", "CA2100:Review SQL queries for security vulnerabilities", Justification = "test SQL over the test class's own schema name (generated, an identifier)")]
-    private Dictionary<string, int> LeaseOwners()
+    private Dictionary<string, Dictionary<string, int>> LeaseHolders()
     {
         using var connection = new NpgsqlConnection(Postgres.ConnectionString);
         connection.Open();
-        using var command = new NpgsqlCommand(
-            $"SELECT owner, count(*) FROM {schema}.projection_leases WHERE owner IS NOT NULL AND expires_at > now() GROUP BY owner", connection);
+        using var command = new NpgsqlCommand($"""
+            SELECT w.projection, l.owner, count(l.partition)
+            FROM (SELECT DISTINCT projection FROM {schema}.projection_workers) AS w
+            LEFT JOIN {schema}.projection_leases AS l
+                ON l.projection = w.projection AND l.owner IS NOT NULL AND l.expires_at > now()
+            GROUP BY w.projection, l.owner
+            """, connection);
         try
         {
             using var reader = command.ExecuteReader();
-            var owners = new Dictionary<string, int>();
+            var projections = new Dictionary<string, Dictionary<string, int>>();
             while (reader.Read())
-                owners[reader.GetString(0)] = (int)reader.GetInt64(1);
-            return owners;
+            {
+                var holders = projections.TryGetValue(reader.GetString(0), out var known) ? known : projections[reader.GetString(0)] = [];
+                if (!reader.IsDBNull(1))
+                    holders[reader.GetString(1)] = (int)reader.GetInt64(2);
+            }
+            return projections;
         }
         catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UndefinedTable)
         {
             return [];
         }
     }
+
+    private static string Describe(Dictionary<string, Dictionary<string, int>> projections) =>
+        string.Join("; ", projections.Select(p => $"{p.Key}: {string.Join(", ", p.Value.Select(h => $"{h.Key}={h.Value}"))}"));
 }

@@ -38,6 +38,17 @@ public sealed class when_workers_share_the_parts_of_the_log(LeaseSchema<when_wor
     }
 
     [Fact]
+    public async Task then_a_worker_running_several_projections_holds_every_part_of_each()
+    {
+        // A process registers one lease store for all its projection runners (analytics, findings, detections...).
+        var worker = Worker("a");
+        var other = "p" + Guid.NewGuid().ToString("N")[..10];
+
+        (await worker.BalanceAsync(projection, Parts, Ct)).Order().ShouldBe(Enumerable.Range(0, Parts));
+        (await worker.BalanceAsync(other, Parts, Ct)).Order().ShouldBe(Enumerable.Range(0, Parts));
+    }
+
+    [Fact]
     public async Task then_a_second_worker_gets_half_and_no_part_is_held_twice()
     {
         var a = Worker("a");
