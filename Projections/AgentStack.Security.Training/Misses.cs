@@ -16,17 +16,13 @@ public static class Misses
     {
         var rows = Dataset.Read(Path.Combine(dataDir, "train.jsonl"));
         const string features = Trainer.DefaultFeatures;
-        var samples = rows.Select(r => (Text: InjectionClassifier.Input(TextNormalizer.Normalize(r.Text).Text, features), Label: r.Label == 1)).ToList();
+        var samples = OutOfFold.Samples(rows, features);
         var ml = new MLContext(seed: 0);
         var scores = OutOfFold.Score(ml, rows, samples, config, l2, features);
-        var labels = samples.Select(s => s.Label).ToArray();
-        var rules = new InjectionDetector(null);
-        var ruleBlocks = rows.Select(r => rules.Detect(r.Text).Block).ToArray();
-        var userThreshold = Trainer.Threshold(scores.Plain, labels, ruleBlocks, targetFpr);
+        var (labels, ruleBlocks, wrappedRuleBlocks) = (scores.Labels, scores.RuleBlocks, scores.WrappedRuleBlocks);
+        var userThreshold = scores.UserThreshold(targetFpr);
         var contexts = IndirectContexts.All;
-        var wrappedRuleBlocks = contexts.Select(c => rows.Select((r, i) => rules.Detect(c.Wrap(r.Text, i), c.Role).Block).ToArray()).ToArray();
-        var roleThresholds = Enumerable.Range(0, contexts.Count).GroupBy(c => contexts[c].Role)
-            .ToDictionary(g => g.Key, g => g.Max(c => Trainer.Threshold(scores.Wrapped[c], labels, wrappedRuleBlocks[c], targetFpr)));
+        var roleThresholds = scores.RoleThresholds(targetFpr);
         var probabilities = scores.Models.Select(m => OutOfFold.Probability(ml, m, features)).ToArray();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"user input threshold {userThreshold:0.0000}; {string.Join(", ", roleThresholds.Select(r => $"{r.Key} {r.Value:0.0000}"))}"));
         for (var c = 0; c < contexts.Count; c++)
@@ -38,7 +34,7 @@ public static class Misses
             var gained = Enumerable.Range(0, rows.Count)
                 .Count(i => labels[i] && !(ruleBlocks[i] || scores.Plain[i] >= userThreshold) && (wrappedRuleBlocks[c][i] || scores.Wrapped[c][i] >= threshold));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"\n{contexts[c].Name} (threshold {threshold:0.0000}; this wrapper alone {Trainer.Threshold(scores.Wrapped[c], labels, wrappedRuleBlocks[c], targetFpr):0.0000}): {missed.Count} attacks blocked as user input but not here, {gained} the other way"));
+                $"\n{contexts[c].Name} (threshold {threshold:0.0000}; this wrapper alone {scores.WrapperThreshold(c, targetFpr):0.0000}): {missed.Count} attacks blocked as user input but not here, {gained} the other way"));
             // The benign rows that set the threshold: the highest wrapped scores of benign rows the rules let through, and what was read.
             foreach (var i in Enumerable.Range(0, rows.Count).Where(i => !labels[i] && !wrappedRuleBlocks[c][i]).OrderByDescending(i => scores.Wrapped[c][i]).Take(BenignShown))
             {

@@ -33,22 +33,16 @@ public static class Trainer
         if (extra)
             rows.AddRange(Dataset.Read(Path.Combine(dataDir, "extra", "promptshield_dedup.jsonl"))
                 .Where(r => r.Split is "train" or "val"));
-        var samples = rows.Select(r => (Text: InjectionClassifier.Input(TextNormalizer.Normalize(r.Text).Text, features), Label: r.Label == 1)).ToList();
+        var samples = OutOfFold.Samples(rows, features);
         Console.WriteLine($"training rows: {samples.Count} ({samples.Count(s => s.Label)} attacks)");
 
         var ml = new MLContext(seed: 0);
         var scores = OutOfFold.Score(ml, rows, samples, config, l2, features);
         var (oof, wrapped, contexts) = (scores.Plain, scores.Wrapped, IndirectContexts.All);
-        var rules = new InjectionDetector(null);
-        var ruleBlocks = rows.Select(r => rules.Detect(r.Text).Block).ToArray();
-        var wrappedRuleBlocks = contexts.Select(c => rows.Select((r, i) => rules.Detect(c.Wrap(r.Text, i), c.Role).Block).ToArray()).ToArray();
-        var labels = samples.Select(s => s.Label).ToArray();
-        // Per role, the smallest threshold that keeps the false positives at or under the target: user input on the rows
-        // as they are; retrieved documents and tool outputs in each of their wrappers (false positives only fall as the
-        // threshold rises, so the highest of that role's per-wrapper thresholds).
-        var threshold = Threshold(oof, labels, ruleBlocks, targetFpr);
-        var roleThresholds = Enumerable.Range(0, contexts.Count).GroupBy(c => contexts[c].Role)
-            .ToDictionary(g => g.Key, g => Math.Round(g.Max(c => Threshold(wrapped[c], labels, wrappedRuleBlocks[c], targetFpr)), 4));
+        var (labels, ruleBlocks, wrappedRuleBlocks) = (scores.Labels, scores.RuleBlocks, scores.WrappedRuleBlocks);
+        // Per role: user input on the rows as they are; retrieved documents and tool outputs in each of their wrappers.
+        var threshold = scores.UserThreshold(targetFpr);
+        var roleThresholds = scores.RoleThresholds(targetFpr).ToDictionary(r => r.Key, r => Math.Round(r.Value, 4));
         var attacks = Enumerable.Range(0, samples.Count).Where(i => labels[i]).ToList();
         var benign = Enumerable.Range(0, samples.Count).Where(i => !labels[i]).ToList();
         string Figures(double[] p, bool[] blocks, double t) => string.Create(CultureInfo.InvariantCulture,
