@@ -164,7 +164,9 @@ public sealed partial class InjectionDetector(InjectionClassifier? classifier, i
         IReadOnlyList<NormalizedView> views, List<(int Start, int Length)> comments, List<(string Value, int Start, int Length)>? strings)
     {
         var plain = views[0];
-        if (role != TextRoles.UserInput && Prose(plain, strings) is { Length: <= WholeTextLimit } prose)
+        // A JSON text's string values, normalised once for the whole read and the pieces.
+        var normalizedStrings = strings?.Select(s => (Text: TextNormalizer.Normalize(s.Value).Text.Trim(), s.Start, s.Length)).ToList();
+        if (role != TextRoles.UserInput && Prose(plain, normalizedStrings) is { Length: <= WholeTextLimit } prose)
             yield return (prose, 0, text.Length, "");
         else if (plain.Text.Length <= WholeTextLimit)
             yield return (plain.Text, 0, text.Length, "");
@@ -175,7 +177,7 @@ public sealed partial class InjectionDetector(InjectionClassifier? classifier, i
                 yield return (plain.Text.Substring(start, length), original.Start, original.Length, " in one part of a long text");
             }
         if (role != TextRoles.UserInput && plain.Text.Length > 200)
-            foreach (var piece in Pieces(plain, strings))
+            foreach (var piece in Pieces(plain, normalizedStrings))
                 yield return piece;
         foreach (var view in views.Skip(1))
             yield return (view.Text, view.OriginStart, view.OriginLength, $" in {view.Origin}-encoded text");
@@ -189,9 +191,9 @@ public sealed partial class InjectionDetector(InjectionClassifier? classifier, i
     /// scored escapes, addresses and the spaces around a comment's markers on their look (train, out of fold:
     /// docs/security-engine.md, "Results", step 5).
     /// </summary>
-    private static string Prose(NormalizedView plain, List<(string Value, int Start, int Length)>? strings) =>
+    private static string Prose(NormalizedView plain, List<(string Text, int Start, int Length)>? strings) =>
         strings is not null
-            ? string.Join('\n', strings.Select(s => TextNormalizer.Normalize(s.Value).Text.Trim()))
+            ? string.Join('\n', strings.Select(s => s.Text))
             : BlankLines().Replace(NotProse().Replace(plain.Text, ""), "\n\n").Trim();
 
     /// <summary>The shortest piece of a document the classifier reads (shorter ones are labels, titles, ids).</summary>
@@ -207,13 +209,12 @@ public sealed partial class InjectionDetector(InjectionClassifier? classifier, i
     /// out of fold: docs/security-engine.md). Rules still read the whole text.
     /// </summary>
     private static IEnumerable<(string Text, int Start, int Length, string Where)> Pieces(NormalizedView plain,
-        List<(string Value, int Start, int Length)>? strings)
+        List<(string Text, int Start, int Length)>? strings)
     {
         if (strings is not null)
         {
-            foreach (var (value, start, length) in strings)
+            foreach (var (normalized, start, length) in strings)
             {
-                var normalized = TextNormalizer.Normalize(value).Text.Trim();
                 if (normalized.Length >= MinimumPiece && normalized.Length < plain.Text.Length)
                     yield return (normalized, start, length, " in a JSON string value");
             }
