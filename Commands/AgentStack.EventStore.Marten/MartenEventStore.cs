@@ -94,6 +94,40 @@ public sealed class MartenEventStore : IEventStore, IAsyncDisposable
         }
     }
 
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Security", "CA2100:Review SQL queries for security vulnerabilities", Justification = "the SQL names only the events table of the configured schema (MartenSchema, validated as an identifier); every value is a parameter")]
+    public async Task<long[]> ReadStreamVersionsAsync(IReadOnlyList<string> streams, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(streams);
+        var versions = new long[streams.Count];
+        if (streams.Count == 0) return versions;
+        try
+        {
+            await EnsureSchemaAsync(cancellationToken);
+            // One descending index seek per stream, as the writer reads its heads; absent streams give no row.
+            await using var command = dataSource.CreateCommand($"""
+                SELECT s.stream, h.version
+                FROM unnest(@streams) AS s(stream)
+                CROSS JOIN LATERAL (
+                    SELECT version FROM {schema.Events} e WHERE e.stream = s.stream ORDER BY version DESC LIMIT 1
+                ) AS h
+                """);
+            command.Parameters.AddWithValue("streams", NpgsqlDbType.Array | NpgsqlDbType.Text, streams.ToArray());
+            var found = new Dictionary<string, long>(StringComparer.Ordinal);
+            await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+            {
+                while (await reader.ReadAsync(cancellationToken))
+                    found[reader.GetString(0)] = reader.GetInt64(1);
+            }
+            for (var i = 0; i < versions.Length; i++)
+                versions[i] = found.GetValueOrDefault(streams[i]);
+            return versions;
+        }
+        catch (Exception e) when (IsDatabaseFailure(e, cancellationToken))
+        {
+            throw new EventStoreUnavailableException("The event store could not be read.", e);
+        }
+    }
+
     public async Task<IReadOnlyList<StoredEvent>> ReadAllAsync(long afterPosition, int maxCount,
         CancellationToken cancellationToken)
     {

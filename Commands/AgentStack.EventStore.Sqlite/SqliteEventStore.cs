@@ -1,4 +1,6 @@
 using System.Runtime.CompilerServices;
+using System.Text.Json;
+using System.Text.Json.Serialization;
 using AgentStack.EventStore.Common;
 using AgentStack.Events;
 using Microsoft.Data.Sqlite;
@@ -86,6 +88,34 @@ public sealed class SqliteEventStore : IEventStore, IAsyncDisposable
             foreach (var e in page) yield return e;
             if (page.Count < ReadPageSize) yield break;
             from = page[^1].Version + 1;
+        }
+    }
+
+    public async Task<long[]> ReadStreamVersionsAsync(IReadOnlyList<string> streams, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(streams);
+        var versions = new long[streams.Count];
+        if (streams.Count == 0) return versions;
+        try
+        {
+            await using var connection = new SqliteConnection(readConnectionString);
+            await connection.OpenAsync(cancellationToken);
+            await using var command = connection.CreateCommand();
+            command.CommandText = SqliteSchema.SelectVersions;
+            command.Parameters.AddWithValue("$streams", JsonSerializer.Serialize(streams, StreamNames.Default.IReadOnlyListString));
+            var found = new Dictionary<string, long>(StringComparer.Ordinal);
+            await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+            {
+                while (await reader.ReadAsync(cancellationToken))
+                    found[reader.GetString(0)] = reader.GetInt64(1);
+            }
+            for (var i = 0; i < versions.Length; i++)
+                versions[i] = found.GetValueOrDefault(streams[i]);
+            return versions;
+        }
+        catch (SqliteException e)
+        {
+            throw new EventStoreUnavailableException("The event store could not be read.", e);
         }
     }
 
@@ -222,3 +252,7 @@ public sealed class SqliteEventStore : IEventStore, IAsyncDisposable
         }
     }
 }
+
+/// <summary>Stream names as the JSON array <see cref="SqliteSchema.SelectVersions"/> reads, without reflection.</summary>
+[JsonSerializable(typeof(IReadOnlyList<string>))]
+internal sealed partial class StreamNames : JsonSerializerContext;

@@ -43,6 +43,10 @@ internal static class SqliteSchema
     public const string SelectStream =
         $"SELECT {Columns} FROM events WHERE stream = $stream AND version >= $from ORDER BY version LIMIT $limit";
 
+    // The streams come as one JSON array: one statement whatever their number, each looked up on the index.
+    public const string SelectVersions =
+        "SELECT stream, MAX(version) FROM events WHERE stream IN (SELECT value FROM json_each($streams)) GROUP BY stream";
+
     public const string SelectAll =
         $"SELECT {Columns} FROM events WHERE position > $after ORDER BY position LIMIT $limit";
 

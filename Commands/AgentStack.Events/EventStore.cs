@@ -58,6 +58,12 @@ public interface IEventStore
     /// <summary>The stream's events with version ≥ <paramref name="fromVersion"/>, in order.</summary>
     IAsyncEnumerable<StoredEvent> ReadStreamAsync(string stream, long fromVersion, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// The version of each of <paramref name="streams"/>, in their order: 0 for a stream that does not exist. One
+    /// read for them all, so a writer learns which of a batch's streams are new without reading each.
+    /// </summary>
+    Task<long[]> ReadStreamVersionsAsync(IReadOnlyList<string> streams, CancellationToken cancellationToken);
+
     /// <summary>Up to <paramref name="maxCount"/> events of the whole log with position &gt; <paramref name="afterPosition"/>, in order.</summary>
     Task<IReadOnlyList<StoredEvent>> ReadAllAsync(long afterPosition, int maxCount, CancellationToken cancellationToken);
 

@@ -214,6 +214,22 @@ public abstract class EventStoreContract : IAsyncLifetime
         (await Store.ReadStream(TestEvents.NewStream("nothing"))).ShouldBeEmpty();
 
     [Fact]
+    public async Task when_asking_for_stream_versions_then_each_comes_back_in_the_order_asked_and_a_missing_one_is_zero()
+    {
+        var three = TestEvents.NewStream("versions");
+        var one = TestEvents.NewStream("versions");
+        var missing = TestEvents.NewStream("versions");
+        // A name that would break a statement spliced together from strings.
+        var quoted = TestEvents.NewStream("it's \"quoted\", [1]");
+        await Store.AppendAsync(three, StreamAppend.NoStream, TestEvents.Numbered(3), Ct);
+        await Store.AppendAsync(one, StreamAppend.NoStream, TestEvents.Numbered(1), Ct);
+        await Store.AppendAsync(quoted, StreamAppend.NoStream, TestEvents.Numbered(2), Ct);
+
+        (await Store.ReadStreamVersionsAsync([missing, three, quoted, one, three], Ct)).ShouldBe([0L, 3, 2, 1, 3]);
+        (await Store.ReadStreamVersionsAsync([], Ct)).ShouldBeEmpty();
+    }
+
+    [Fact]
     public async Task when_reading_a_long_stream_then_every_event_comes_back_in_order()
     {
         var stream = TestEvents.NewStream("long");

@@ -9,12 +9,14 @@ namespace AgentStack.Erasure.Sealing;
 /// <c>{"erased":true}</c> once their key is destroyed, without any of them knowing about keys. The adapter
 /// underneath stores only sealed payloads; <see cref="RawEventStore"/> reads it as stored (verification,
 /// signed exports), and the hash chain covers those stored bytes, so erasure leaves it verifiable.
-/// Reads of the whole log go through <see cref="OpenedEvents"/>: the projections tailing it share one read and
-/// one opening of each new event.
+/// Reads of the whole log go through <see cref="OpenedEvents"/>, and concurrent reads of one position share one
+/// read: the projections tailing the log read and open each new event once between them.
 /// </summary>
 public sealed class SealingEventStore(IEventStore inner, PayloadSealer sealer) : IEventStore, IEventOpener
 {
     private readonly OpenedEvents recent = new(sealer.Keys);
+    private readonly Lock readsGate = new();
+    private readonly Dictionary<long, Task<StoredEvent[]>> reads = [];
 
     public Task<AppendResult> AppendAsync(IReadOnlyList<StreamAppend> appends, CancellationToken cancellationToken)
     {
@@ -40,20 +42,73 @@ public sealed class SealingEventStore(IEventStore inner, PayloadSealer sealer) :
             yield return Open(e);
     }
 
+    public Task<long[]> ReadStreamVersionsAsync(IReadOnlyList<string> streams, CancellationToken cancellationToken) =>
+        inner.ReadStreamVersionsAsync(streams, cancellationToken);
+
     public async Task<IReadOnlyList<StoredEvent>> ReadAllAsync(long afterPosition, int maxCount, CancellationToken cancellationToken)
     {
-        var held = recent.Read(afterPosition, maxCount);
-        if (held.Count > 0)
-            return held;
-        var generation = sealer.Keys.Generation;
-        var batch = await inner.ReadAllAsync(afterPosition, maxCount, cancellationToken);
-        var opened = new StoredEvent[batch.Count];
-        for (var i = 0; i < opened.Length; i++)
-            opened[i] = Open(batch[i]);
-        // A backlog read (a rebuild from 0, a runner catching up) would only push the live tail out.
-        if (opened.Length <= recent.Capacity / 4)
-            recent.Add(opened, generation);
+        while (true)
+        {
+            var held = recent.Read(afterPosition, maxCount);
+            if (held.Count > 0)
+                return held;
+            TaskCompletionSource<StoredEvent[]>? mine = null;
+            Task<StoredEvent[]>? shared;
+            lock (readsGate)
+            {
+                if (!reads.TryGetValue(afterPosition, out shared))
+                    reads[afterPosition] = (mine = new(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+            }
+            if (mine is not null)
+                return await ReadAndOpenAsync(afterPosition, maxCount, mine, cancellationToken);
+            try
+            {
+                var read = await shared!.WaitAsync(cancellationToken);
+                return read.Length <= maxCount ? read : read[..maxCount];
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                // The reader this call joined was cancelled, not this call: read again.
+            }
+        }
+    }
+
+    /// <summary>
+    /// Reads and opens for every caller that asks for the same position meanwhile: the runners a commit wakes
+    /// together ask at once, before any of them has filled <see cref="OpenedEvents"/>.
+    /// </summary>
+    private async Task<StoredEvent[]> ReadAndOpenAsync(long afterPosition, int maxCount,
+        TaskCompletionSource<StoredEvent[]> shared, CancellationToken cancellationToken)
+    {
+        StoredEvent[] opened;
+        try
+        {
+            var generation = sealer.Keys.Generation;
+            var batch = await inner.ReadAllAsync(afterPosition, maxCount, cancellationToken);
+            opened = new StoredEvent[batch.Count];
+            for (var i = 0; i < opened.Length; i++)
+                opened[i] = Open(batch[i]);
+            // A backlog read (a rebuild from 0, a runner catching up) would only push the live tail out.
+            if (opened.Length <= recent.Capacity / 4)
+                recent.Add(opened, generation);
+        }
+        catch (Exception e)
+        {
+            // Forgotten before the joiners wake, so one that reads again starts a read of its own.
+            Forget(afterPosition);
+            shared.SetException(e);
+            _ = shared.Task.Exception; // observed: a read nobody joined is not an unobserved task exception
+            throw;
+        }
+        Forget(afterPosition);
+        shared.SetResult(opened);
         return opened;
+    }
+
+    private void Forget(long afterPosition)
+    {
+        lock (readsGate)
+            reads.Remove(afterPosition);
     }
 
     public Task WaitForEventsAfterAsync(long afterPosition, CancellationToken cancellationToken) =>

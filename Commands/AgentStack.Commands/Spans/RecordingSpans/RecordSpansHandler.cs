@@ -7,7 +7,8 @@ namespace AgentStack.Commands.Spans.RecordingSpans;
 public readonly record struct RecordSpansReply(SpansRecorded? Recorded, SpansConflicted? Conflicted);
 
 /// <summary>
-/// Gets each touched trace's state (from <see cref="TraceStateCache"/>, or by reading its stream), runs
+/// Gets each touched trace's state (from <see cref="TraceStateCache"/>, or by reading its stream; the streams the
+/// cache lacks are first asked for their versions in one read, so a new trace costs no read of its own), runs
 /// <see cref="TraceDecider"/>, and appends every stream's new events in one atomic, durable append with expected
 /// versions. The same code runs in both topologies: called directly in process (<see cref="InProcessSpanRecorder"/>)
 /// or by the MassTransit consumer on RabbitMQ (<see cref="RecordSpansConsumer"/>).
@@ -27,11 +28,19 @@ public sealed class RecordSpansHandler(IEventStore store, TraceStateCache cache,
         var accepted = 0;
         var duplicates = 0;
 
-        foreach (var trace in ByTrace(command.Spans))
+        var traces = ByTrace(command.Spans);
+        var streams = new string[traces.Count];
+        for (var i = 0; i < traces.Count; i++)
+            streams[i] = TraceStream.Name(command.Project, traces[i].TraceId);
+        var versions = await UncachedVersionsAsync(streams, ct);
+
+        for (var i = 0; i < traces.Count; i++)
         {
-            var stream = TraceStream.Name(command.Project, trace.TraceId);
-            var traceCommand = command with { Spans = trace.Spans };
-            var (state, version, cached) = await LoadAsync(stream, ct);
+            var stream = streams[i];
+            var traceCommand = command with { Spans = traces[i].Spans };
+            var (state, version, cached) = versions?[i] == StreamAppend.NoStream
+                ? (TraceState.Initial, StreamAppend.NoStream, false)
+                : await LoadAsync(stream, ct);
             var decision = TraceDecider.Decide(state, traceCommand);
             if (decision.Conflicts.Count > 0 && cached)
             {
@@ -100,6 +109,28 @@ public sealed class RecordSpansHandler(IEventStore store, TraceStateCache cache,
             traces.Add((span.TraceId, [span]));
         }
         return traces;
+    }
+
+    /// <summary>
+    /// The versions of the streams the cache does not hold, in one read (null when it holds them all): a new trace,
+    /// the common case, then costs no read of its own. A cached stream's entry is -1, so it is taken from the cache.
+    /// </summary>
+    private async Task<long[]?> UncachedVersionsAsync(string[] streams, CancellationToken ct)
+    {
+        List<string>? uncached = null;
+        foreach (var stream in streams)
+            if (!cache.TryGet(stream, out _))
+                (uncached ??= []).Add(stream);
+        if (uncached is null)
+            return null;
+        var found = await store.ReadStreamVersionsAsync(uncached, ct);
+        var byStream = new Dictionary<string, long>(uncached.Count, StringComparer.Ordinal);
+        for (var i = 0; i < uncached.Count; i++)
+            byStream[uncached[i]] = found[i];
+        var versions = new long[streams.Length];
+        for (var i = 0; i < streams.Length; i++)
+            versions[i] = byStream.GetValueOrDefault(streams[i], -1);
+        return versions;
     }
 
     private async Task<(TraceState State, long Version, bool Cached)> LoadAsync(string stream, CancellationToken ct)

@@ -1,0 +1,66 @@
+using System.Diagnostics.Metrics;
+using System.Text.Json;
+using AgentStack.Commands.Spans.RecordingSpans;
+using AgentStack.Events;
+
+namespace AgentStack.EventStore.Tests.Recording;
+
+/// <summary>
+/// Issue 13: what recording a batch reads from the real SQLite store. The streams the cache of decided states
+/// lacks are asked for their versions in one read; only a trace that already has events is read whole.
+/// </summary>
+public sealed class when_a_batch_of_traces_is_recorded : IClassFixture<SqliteDatabaseFolder<when_a_batch_of_traces_is_recorded>>
+{
+    private static readonly DateTimeOffset Start = new(2026, 12, 4, 10, 0, 0, TimeSpan.Zero);
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private readonly SqliteDatabaseFolder<when_a_batch_of_traces_is_recorded> folder;
+
+    public when_a_batch_of_traces_is_recorded(SqliteDatabaseFolder<when_a_batch_of_traces_is_recorded> folder) => this.folder = folder;
+
+    private static SpanRecord Span(string traceId, string spanId) =>
+        new(traceId, spanId, null, "call model", SpanKinds.Llm, Start, Start.AddSeconds(1), SpanStatuses.Ok, null, "gpt-x", "openai",
+            10, 20, 0.001m, JsonDocument.Parse("""{"prompt":"hi"}""").RootElement, null, null);
+
+    private static RecordSpans Command(params SpanRecord[] spans) => new(Guid.NewGuid(), "default", "key_1", Start, spans);
+
+    [Fact]
+    public async Task then_new_traces_cost_one_read_and_a_known_trace_is_read_once_then_cached()
+    {
+        await using var sqlite = folder.OpenStore();
+        var store = new CountingEventStore(sqlite);
+        using var meters = new Meters();
+        var handler = new RecordSpansHandler(store, new TraceStateCache(1_000), new IngestMetrics(meters));
+
+        var tenNew = await handler.HandleAsync(Command([.. Enumerable.Range(0, 10).Select(t => Span($"t{t}", "s1"))]), Ct);
+        tenNew.Recorded!.Accepted.ShouldBe(10);
+        (store.VersionReads, store.StreamReads).ShouldBe((1, 0));
+
+        // A second handler starts with an empty cache: t3 exists, so it alone is read, and a re-sent span is a duplicate.
+        var cold = new RecordSpansHandler(store, new TraceStateCache(1_000), new IngestMetrics(meters));
+        var mixed = await cold.HandleAsync(Command(Span("t3", "s1"), Span("t3", "s2"), Span("t-new", "s1")), Ct);
+        (mixed.Recorded!.Accepted, mixed.Recorded.Duplicates).ShouldBe((2, 1));
+        (store.VersionReads, store.StreamReads).ShouldBe((2, 1));
+
+        // Everything it touched is now cached: no read at all.
+        var again = await cold.HandleAsync(Command(Span("t3", "s3"), Span("t-new", "s2")), Ct);
+        again.Recorded!.Accepted.ShouldBe(2);
+        (store.VersionReads, store.StreamReads).ShouldBe((2, 1));
+        (await sqlite.ReadStreamVersionsAsync([TraceStream.Name("default", "t3"), TraceStream.Name("default", "t-new")], Ct))
+            .ShouldBe([3L, 2]);
+    }
+
+    private sealed class Meters : IMeterFactory
+    {
+        private readonly List<Meter> created = [];
+
+        public Meter Create(MeterOptions options)
+        {
+            var meter = new Meter(options);
+            created.Add(meter);
+            return meter;
+        }
+
+        public void Dispose() => created.ForEach(m => m.Dispose());
+    }
+}
