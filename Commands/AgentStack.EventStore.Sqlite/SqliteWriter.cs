@@ -50,9 +50,13 @@ internal sealed class SqliteWriter : IDisposable
             {
                 // synchronous=FULL: in WAL mode NORMAL may lose the last commits on power loss;
                 // FULL fsyncs the WAL on every commit, which invariant 1 (a 2xx is durable) needs.
+                // temp_store=MEMORY: each request of a group commit runs in a savepoint, and SQLite copies every
+                // page a savepoint first changes into its statement journal, a temp file by default: a write
+                // system call per page for a journal only a rollback to the savepoint reads, never a recovery.
                 pragmas.CommandText = $"""
                     PRAGMA journal_mode = WAL;
                     PRAGMA synchronous = FULL;
+                    PRAGMA temp_store = MEMORY;
                     PRAGMA busy_timeout = {(long)busyTimeout.TotalMilliseconds};
                     """;
                 pragmas.ExecuteNonQuery();

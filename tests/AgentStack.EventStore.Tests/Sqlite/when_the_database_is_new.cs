@@ -36,4 +36,16 @@ public sealed class when_the_database_is_new(SqliteDatabaseFolder<when_the_datab
         result.LastPosition.ShouldBe(1);
         (await store.ReadStream("first")).Single().Position.ShouldBe(1);
     }
+
+    [Fact]
+    public void then_the_writer_fsyncs_every_commit_and_keeps_savepoint_journals_in_memory()
+    {
+        using var writer = SqliteWriter.Open($"Data Source={Path.Combine(folder.Path, "pragmas.db")};Pooling=false", TimeSpan.FromSeconds(1));
+        using var command = writer.Connection.CreateCommand();
+
+        command.CommandText = "PRAGMA synchronous";
+        ((long)command.ExecuteScalar()!).ShouldBe(2); // FULL
+        command.CommandText = "PRAGMA temp_store";
+        ((long)command.ExecuteScalar()!).ShouldBe(2); // MEMORY
+    }
 }
