@@ -98,8 +98,7 @@ public sealed class MartenEventStore : IEventStore, IAsyncDisposable
     public async Task<long[]> ReadStreamVersionsAsync(IReadOnlyList<string> streams, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(streams);
-        var versions = new long[streams.Count];
-        if (streams.Count == 0) return versions;
+        if (streams.Count == 0) return [];
         try
         {
             await EnsureSchemaAsync(cancellationToken);
@@ -112,15 +111,8 @@ public sealed class MartenEventStore : IEventStore, IAsyncDisposable
                 ) AS h
                 """);
             command.Parameters.AddWithValue("streams", NpgsqlDbType.Array | NpgsqlDbType.Text, streams.ToArray());
-            var found = new Dictionary<string, long>(StringComparer.Ordinal);
-            await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
-            {
-                while (await reader.ReadAsync(cancellationToken))
-                    found[reader.GetString(0)] = reader.GetInt64(1);
-            }
-            for (var i = 0; i < versions.Length; i++)
-                versions[i] = found.GetValueOrDefault(streams[i]);
-            return versions;
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            return await StreamVersions.InOrderAsync(reader, streams, cancellationToken);
         }
         catch (Exception e) when (IsDatabaseFailure(e, cancellationToken))
         {

@@ -94,8 +94,7 @@ public sealed class SqliteEventStore : IEventStore, IAsyncDisposable
     public async Task<long[]> ReadStreamVersionsAsync(IReadOnlyList<string> streams, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(streams);
-        var versions = new long[streams.Count];
-        if (streams.Count == 0) return versions;
+        if (streams.Count == 0) return [];
         try
         {
             await using var connection = new SqliteConnection(readConnectionString);
@@ -103,15 +102,8 @@ public sealed class SqliteEventStore : IEventStore, IAsyncDisposable
             await using var command = connection.CreateCommand();
             command.CommandText = SqliteSchema.SelectVersions;
             command.Parameters.AddWithValue("$streams", JsonSerializer.Serialize(streams, StreamNames.Default.IReadOnlyListString));
-            var found = new Dictionary<string, long>(StringComparer.Ordinal);
-            await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
-            {
-                while (await reader.ReadAsync(cancellationToken))
-                    found[reader.GetString(0)] = reader.GetInt64(1);
-            }
-            for (var i = 0; i < versions.Length; i++)
-                versions[i] = found.GetValueOrDefault(streams[i]);
-            return versions;
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            return await StreamVersions.InOrderAsync(reader, streams, cancellationToken);
         }
         catch (SqliteException e)
         {
