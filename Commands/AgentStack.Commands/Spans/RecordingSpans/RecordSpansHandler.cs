@@ -32,20 +32,18 @@ public sealed class RecordSpansHandler(IEventStore store, TraceStateCache cache,
         var streams = new string[traces.Count];
         for (var i = 0; i < traces.Count; i++)
             streams[i] = TraceStream.Name(command.Project, traces[i].TraceId);
-        var versions = await UncachedVersionsAsync(streams, ct);
+        var loaded = await LoadAsync(streams, ct);
 
         for (var i = 0; i < traces.Count; i++)
         {
             var stream = streams[i];
             var traceCommand = command with { Spans = traces[i].Spans };
-            var (state, version, cached) = versions?[i] == StreamAppend.NoStream
-                ? (TraceState.Initial, StreamAppend.NoStream, false)
-                : await LoadAsync(stream, ct);
+            var (state, version, cached) = loaded[i];
             var decision = TraceDecider.Decide(state, traceCommand);
             if (decision.Conflicts.Count > 0 && cached)
             {
                 cache.Remove(stream);
-                (state, version, _) = await LoadAsync(stream, ct);
+                (state, version) = await ReadAsync(stream, ct);
                 decision = TraceDecider.Decide(state, traceCommand);
             }
             conflicts.AddRange(decision.Conflicts);
@@ -112,31 +110,37 @@ public sealed class RecordSpansHandler(IEventStore store, TraceStateCache cache,
     }
 
     /// <summary>
-    /// The versions of the streams the cache does not hold, in one read (null when it holds them all): a new trace,
-    /// the common case, then costs no read of its own. A cached stream's entry is -1, so it is taken from the cache.
+    /// Each stream's decided state and version: from the cache, or else from the store. The streams the cache lacks
+    /// are asked for their versions in one read, so a new trace, the common case, costs no read of its own; only a
+    /// stream that already has events is read and evolved.
     /// </summary>
-    private async Task<long[]?> UncachedVersionsAsync(string[] streams, CancellationToken ct)
+    private async Task<(TraceState State, long Version, bool Cached)[]> LoadAsync(string[] streams, CancellationToken ct)
     {
-        List<string>? uncached = null;
-        foreach (var stream in streams)
-            if (!cache.TryGet(stream, out _))
-                (uncached ??= []).Add(stream);
-        if (uncached is null)
-            return null;
-        var found = await store.ReadStreamVersionsAsync(uncached, ct);
-        var byStream = new Dictionary<string, long>(uncached.Count, StringComparer.Ordinal);
-        for (var i = 0; i < uncached.Count; i++)
-            byStream[uncached[i]] = found[i];
-        var versions = new long[streams.Length];
+        var loaded = new (TraceState State, long Version, bool Cached)[streams.Length];
+        List<int>? uncached = null;
         for (var i = 0; i < streams.Length; i++)
-            versions[i] = byStream.GetValueOrDefault(streams[i], -1);
-        return versions;
+        {
+            if (cache.TryGet(streams[i], out var head))
+                loaded[i] = (head.State, head.Version, true);
+            else
+                (uncached ??= []).Add(i);
+        }
+        if (uncached is null)
+            return loaded;
+        var versions = await store.ReadStreamVersionsAsync([.. uncached.Select(i => streams[i])], ct);
+        for (var k = 0; k < uncached.Count; k++)
+        {
+            var i = uncached[k];
+            var (state, version) = versions[k] == StreamAppend.NoStream
+                ? (TraceState.Initial, StreamAppend.NoStream)
+                : await ReadAsync(streams[i], ct);
+            loaded[i] = (state, version, false);
+        }
+        return loaded;
     }
 
-    private async Task<(TraceState State, long Version, bool Cached)> LoadAsync(string stream, CancellationToken ct)
+    private async Task<(TraceState State, long Version)> ReadAsync(string stream, CancellationToken ct)
     {
-        if (cache.TryGet(stream, out var head))
-            return (head.State, head.Version, true);
         var state = TraceState.Initial;
         long version = StreamAppend.NoStream;
         await foreach (var e in store.ReadStreamAsync(stream, 1, ct))
@@ -146,7 +150,7 @@ public sealed class RecordSpansHandler(IEventStore store, TraceStateCache cache,
                 state = TraceDecider.Evolve(state, @event);
             version = e.Version;
         }
-        return (state, version, false);
+        return (state, version);
     }
 }
 
