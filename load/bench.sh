@@ -12,6 +12,8 @@
 # RATE=<requests/s>: an open-loop load at that fixed rate instead of wrk's closed loop (load/fixed-rate.py: latency
 # counted from each request's due time, and how long until a just-answered trace is queryable), for the latency at
 # a given share of the peak wrk measured; no raw-limit run then.
+# DETECTIONS_WAIT=0: do not wait for the detectors to catch up after the load (they run on a CPU budget and can take
+# minutes); for throughput A/B runs, where only the durable spans/s matter.
 # PROFILE=1: perf samples AgentStack's processes during the measured run (DOTNET_PerfMapEnabled=1 names the JIT'd
 # frames) and the top frames by self time are printed.
 # SERVER_ROOT: where the hosts' builds are (default: this checkout), to measure another commit with this harness.
@@ -59,6 +61,10 @@ trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev
 # start <name> <port> <dll> [VAR=value ...]: one host in the background, waiting until it is ready.
 start() {
   local name="$1" port="$2" dll="$3"; shift 3
+  # A host left over from an earlier run would answer the readiness probe and be measured instead.
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    echo "port $port is already in use: stop what listens there (ss -ltnp 'sport = :$port') or set PORT" >&2; exit 1
+  fi
   env ${SERVER_ENV:-} ${PROFILE:+DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0} "$@" ASPNETCORE_URLS="http://127.0.0.1:$port" AgentStack__DataDirectory="$DATA/$name" \
     AgentStack__BootstrapApiKey="$KEY" Logging__LogLevel__Default=Warning AgentStack__Otlp__GrpcPort=0 \
     dotnet "$dll" >"$DATA/$name.log" 2>&1 &
@@ -127,7 +133,9 @@ curl -fsS -H "Authorization: Bearer $KEY" "http://127.0.0.1:$QUERY_PORT/api/proj
   || { tail -n 40 "$DATA"/*.log; exit 1; }
 w1=$(date +%s.%N)
 # The detectors run on a CPU budget (issue 15): under a peak their findings lag; how long until they caught up.
-if curl -fs -o /dev/null -H "Authorization: Bearer $KEY" "http://127.0.0.1:$QUERY_PORT/api/projections/detections/wait?timeoutSeconds=600"; then
+if [ "${DETECTIONS_WAIT:-1}" = 0 ]; then
+  detections_lag="not waited for (DETECTIONS_WAIT=0)"
+elif curl -fs -o /dev/null -H "Authorization: Bearer $KEY" "http://127.0.0.1:$QUERY_PORT/api/projections/detections/wait?timeoutSeconds=600"; then
   d1=$(date +%s.%N); detections_lag="$(echo "$d1 - $w0" | bc -l | xargs printf '%.2f')s after the load ended"
 else
   detections_lag="n/a (detections off)"
