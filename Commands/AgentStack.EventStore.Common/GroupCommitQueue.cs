@@ -93,7 +93,12 @@ public sealed class GroupCommitQueue : IAsyncDisposable
         this.metrics = metrics;
         this.beginAsync = beginAsync;
         this.onFailure = onFailure;
-        writerLoop = Task.Run(RunWriterAsync);
+        // The writer is the log's one serial stage: every append waits for its turn. On the thread pool it queued
+        // behind whatever else the process had to do (request parsing, projections) each time it woke, and its
+        // synchronous commits (SQLite's fsync) held a pool thread; on a thread of its own it runs when it can.
+        var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        new Thread(() => RunWriter(stopped)) { IsBackground = true, Name = "eventstore-writer" }.Start();
+        writerLoop = stopped.Task;
     }
 
     /// <summary>Transactions committed through this queue: a diagnostic that group commit is happening.</summary>
@@ -152,23 +157,39 @@ public sealed class GroupCommitQueue : IAsyncDisposable
         await writerLoop;
     }
 
-    private async Task RunWriterAsync()
+    /// <summary>
+    /// The writer thread's loop: blocks while nothing is pending, and on an adapter's asynchronous transaction
+    /// (Marten's round trips), which is the only work this thread has.
+    /// </summary>
+    private void RunWriter(TaskCompletionSource stopped)
     {
-        var reader = pending.Reader;
-        var batch = new List<PendingAppend>(maxBatchSize);
-        while (await reader.WaitToReadAsync())
+        try
         {
-            while (batch.Count < maxBatchSize && reader.TryRead(out var request))
+            var reader = pending.Reader;
+            var batch = new List<PendingAppend>(maxBatchSize);
+            while (Wait(reader.WaitToReadAsync()))
             {
-                if (request.CancellationToken.IsCancellationRequested)
-                    request.Completion.TrySetCanceled(request.CancellationToken);
-                else
-                    batch.Add(request);
+                while (batch.Count < maxBatchSize && reader.TryRead(out var request))
+                {
+                    if (request.CancellationToken.IsCancellationRequested)
+                        request.Completion.TrySetCanceled(request.CancellationToken);
+                    else
+                        batch.Add(request);
+                }
+                if (batch.Count > 0) Wait(WriteBatchAsync(batch));
+                batch.Clear();
             }
-            if (batch.Count > 0) await WriteBatchAsync(batch);
-            batch.Clear();
+            stopped.SetResult();
+        }
+        catch (Exception e)
+        {
+            stopped.SetException(e);
         }
     }
+
+    private static bool Wait(ValueTask<bool> task) => task.IsCompletedSuccessfully ? task.Result : task.AsTask().GetAwaiter().GetResult();
+
+    private static void Wait(Task task) => task.GetAwaiter().GetResult();
 
     private async Task WriteBatchAsync(List<PendingAppend> batch)
     {

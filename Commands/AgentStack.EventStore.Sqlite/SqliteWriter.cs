@@ -57,6 +57,7 @@ internal sealed class SqliteWriter : IDisposable
                     PRAGMA journal_mode = WAL;
                     PRAGMA synchronous = FULL;
                     PRAGMA temp_store = MEMORY;
+                    PRAGMA cache_size = -65536;
                     PRAGMA busy_timeout = {(long)busyTimeout.TotalMilliseconds};
                     """;
                 pragmas.ExecuteNonQuery();

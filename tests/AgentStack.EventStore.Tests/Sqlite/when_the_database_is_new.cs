@@ -38,7 +38,7 @@ public sealed class when_the_database_is_new(SqliteDatabaseFolder<when_the_datab
     }
 
     [Fact]
-    public void then_the_writer_fsyncs_every_commit_and_keeps_savepoint_journals_in_memory()
+    public void then_the_writer_fsyncs_every_commit_keeps_savepoint_journals_in_memory_and_a_group_in_its_cache()
     {
         using var writer = SqliteWriter.Open($"Data Source={Path.Combine(folder.Path, "pragmas.db")};Pooling=false", TimeSpan.FromSeconds(1));
         using var command = writer.Connection.CreateCommand();
@@ -47,5 +47,7 @@ public sealed class when_the_database_is_new(SqliteDatabaseFolder<when_the_datab
         ((long)command.ExecuteScalar()!).ShouldBe(2); // FULL
         command.CommandText = "PRAGMA temp_store";
         ((long)command.ExecuteScalar()!).ShouldBe(2); // MEMORY
+        command.CommandText = "PRAGMA cache_size";
+        ((long)command.ExecuteScalar()!).ShouldBe(-65536); // 64 MiB: a group's pages stay in memory until its commit
     }
 }
