@@ -31,6 +31,8 @@ public static class ProjectionsRegistration
         services.AddSingleton(options);
         services.AddSingleton<ProjectionProgress>();
         services.AddSingleton<ProjectionControl>();
+        if (runWorkers && options.Nice > 0)
+            services.AddSingleton(_ => new BackgroundScheduler(options.Threads, options.Nice));
         services.AddSingleton<ICheckpointStore, AnalyticsCheckpointStore>();
         services.AddSingleton(sp => new RetentionPolicies(sp.GetRequiredService<IEventStore>(), sp.GetService<TimeProvider>() ?? TimeProvider.System));
         services.AddHostedService<AnalyticsSchemaInitializer>();
@@ -43,7 +45,9 @@ public static class ProjectionsRegistration
                     ?? throw new InvalidOperationException(
                         $"{ProjectionOptions.Section}:Leases is Postgres but ConnectionStrings:Postgres is not set."), options)
                 : new SoleWorkerLeases());
-            services.AddProjectionRunner<SpansProjection>();
+            // The tables the dashboard and the API read keep the process's priority: "queryable within a second" is
+            // their promise; the other runners yield the CPU to ingestion (docs/projections.md, "Ingestion first").
+            services.AddProjectionRunner<SpansProjection>(background: false);
             // Rebuilds run where the live runner runs, as they hold it to switch tables (issue 14.6). Where
             // workers share the log across processes, or tables live on a cluster, the operations endpoint
             // refuses a rebuild (docs/projections.md).
@@ -70,16 +74,20 @@ public static class ProjectionsRegistration
     /// Registered as <see cref="IHostedService"/>, not with AddHostedService: that one skips a second
     /// <see cref="ProjectionRunner"/> (TryAddEnumerable by type).
     /// </summary>
-    public static IServiceCollection AddProjectionRunner<TProjection>(this IServiceCollection services) where TProjection : class, IProjection =>
+    /// <param name="background">On the lower-priority threads (<see cref="ProjectionOptions.Nice"/>) rather than the shared pool.</param>
+    public static IServiceCollection AddProjectionRunner<TProjection>(this IServiceCollection services, bool background = true)
+        where TProjection : class, IProjection =>
         services.AddSingleton<IHostedService>(sp => NewRunner(sp, sp.GetRequiredService<TProjection>(),
-            sp.GetRequiredService<ICheckpointStore>(), sp.GetRequiredService<IProjectionLeases>(), sp.GetRequiredService<ProjectionOptions>()));
+            sp.GetRequiredService<ICheckpointStore>(), sp.GetRequiredService<IProjectionLeases>(), sp.GetRequiredService<ProjectionOptions>(),
+            background));
 
     /// <summary>A runner of <paramref name="projection"/> from the registered machinery, with the given checkpoints, leases and options.</summary>
     public static ProjectionRunner NewRunner(IServiceProvider sp, IProjection projection, ICheckpointStore checkpoints,
-        IProjectionLeases leases, ProjectionOptions options) =>
+        IProjectionLeases leases, ProjectionOptions options, bool background = true) =>
         new(projection, sp.GetRequiredService<IEventStore>(), checkpoints, leases, sp.GetRequiredService<ProjectionProgress>(),
             sp.GetRequiredService<IProjectionNotifier>(), sp.GetService<TimeProvider>() ?? TimeProvider.System,
-            sp.GetRequiredService<ILogger<ProjectionRunner>>(), options, sp.GetRequiredService<ProjectionControl>());
+            sp.GetRequiredService<ILogger<ProjectionRunner>>(), options, sp.GetRequiredService<ProjectionControl>(),
+            background ? sp.GetService<BackgroundScheduler>() : null);
 
     // The cluster name comes from AgentStack:Analytics (AnalyticsRegistration); without it, plain tables.
     private sealed class AnalyticsSchemaInitializer(IAnalyticsStore analytics, IOptions<AnalyticsOptions> options) : IHostedService

@@ -48,6 +48,16 @@ public sealed class ProjectionOptions
     /// <summary>This worker's name in the lease table; host name and process id by default.</summary>
     public string WorkerId { get; set; } = $"{Environment.MachineName}:{Environment.ProcessId}";
 
+    /// <summary>
+    /// How many Linux nice steps below the process the projection runners' threads run (1–19), so that a full CPU
+    /// serves ingestion first and the projections catch up with what is left; 0 runs them on the shared thread pool
+    /// at the process's priority. Elsewhere than Linux the runners get their own threads at the process's priority.
+    /// </summary>
+    public int Nice { get; set; } = 10;
+
+    /// <summary>How many threads the runners share when <see cref="Nice"/> is set.</summary>
+    public int Threads { get; set; } = 2;
+
     public bool SharesWork => !string.Equals(Leases, "None", StringComparison.OrdinalIgnoreCase);
 
     public void Validate()
@@ -60,6 +70,10 @@ public sealed class ProjectionOptions
             throw new InvalidOperationException($"{Section}:BatchSize must be positive (was {BatchSize}).");
         if (SharesWork && !string.Equals(Leases, "Postgres", StringComparison.OrdinalIgnoreCase))
             throw new InvalidOperationException($"{Section}:Leases '{Leases}' is unknown: use None or Postgres.");
+        if (Nice is < 0 or > 19)
+            throw new InvalidOperationException($"{Section}:Nice must be between 0 (the process's priority) and 19 (was {Nice}).");
+        if (Threads is < 1 or > 64)
+            throw new InvalidOperationException($"{Section}:Threads must be between 1 and 64 (was {Threads}).");
         if (CheckpointInterval < TimeSpan.Zero)
             throw new InvalidOperationException($"{Section}:CheckpointInterval must not be negative (was {CheckpointInterval}).");
         if (LeaseDuration < TimeSpan.FromSeconds(1))

@@ -1,0 +1,71 @@
+using AgentStack.Projections.Running;
+
+namespace AgentStack.Projections.Tests.Running;
+
+/// <summary>
+/// Issue 13: the projection runners run on threads of their own at a lower CPU priority, so that a full CPU serves
+/// ingestion (requests and the event store's writer) first. Linux only: elsewhere the threads keep the process's priority.
+/// </summary>
+public sealed class when_projections_run_behind_ingestion
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task then_a_runner_runs_at_the_lower_priority_before_and_after_its_awaits()
+    {
+        Assert.SkipUnless(OperatingSystem.IsLinux(), "thread priorities are read from /proc");
+        using var scheduler = new BackgroundScheduler(threads: 2, nice: 10);
+        var seen = new List<(int? Nice, string? Thread)>();
+        // Relative to the process's priority, which a test run may already have lowered (nice 19 at most).
+        var process = BackgroundScheduler.CurrentThreadNice()!.Value;
+        var lowered = Math.Min(19, process + 10);
+
+        await scheduler.Run(async () =>
+        {
+            seen.Add((BackgroundScheduler.CurrentThreadNice(), Thread.CurrentThread.Name));
+            await Task.Delay(20, Ct);   // completes on a timer thread: the continuation must come back here
+            seen.Add((BackgroundScheduler.CurrentThreadNice(), Thread.CurrentThread.Name));
+            await Task.Yield();
+            seen.Add((BackgroundScheduler.CurrentThreadNice(), Thread.CurrentThread.Name));
+        }, Ct);
+
+        seen.Count.ShouldBe(3);
+        seen.ShouldAllBe(s => s.Nice == lowered && s.Thread != null && s.Thread.StartsWith("projections-"));
+        // The caller (a test thread of the pool) is left at the process's priority.
+        BackgroundScheduler.CurrentThreadNice().ShouldBe(process);
+    }
+
+    [Fact]
+    public async Task then_a_failing_runner_fails_its_task_and_the_threads_keep_serving()
+    {
+        using var scheduler = new BackgroundScheduler(threads: 1, nice: 5);
+
+        var failing = scheduler.Run(async () =>
+        {
+            await Task.Yield();
+            throw new InvalidOperationException("projection failed");
+        }, Ct);
+
+        (await Should.ThrowAsync<InvalidOperationException>(failing)).Message.ShouldBe("projection failed");
+        var after = 0;
+        await scheduler.Run(async () => { await Task.Yield(); after = 1; }, Ct);
+        after.ShouldBe(1);
+    }
+
+    [Theory]
+    [InlineData(-1, 2)]
+    [InlineData(20, 2)]
+    [InlineData(10, 0)]
+    public void then_a_priority_or_thread_count_out_of_range_is_refused_at_start(int nice, int threads)
+    {
+        var options = new ProjectionOptions { Nice = nice, Threads = threads };
+        Should.Throw<InvalidOperationException>(options.Validate).Message.ShouldContain(ProjectionOptions.Section);
+    }
+
+    [Fact]
+    public void then_nice_zero_keeps_the_runners_on_the_shared_pool()
+    {
+        new ProjectionOptions { Nice = 0 }.Validate();
+        Should.Throw<ArgumentOutOfRangeException>(() => new BackgroundScheduler(threads: 1, nice: 0));
+    }
+}
