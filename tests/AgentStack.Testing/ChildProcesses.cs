@@ -32,6 +32,34 @@ public static class ChildProcesses
     }
 
     /// <summary>Polls <paramref name="path"/> until it answers 2xx, the process dies, or 60 s pass.</summary>
+    /// <summary>Whether <paramref name="process"/> holds the socket listening on <paramref name="port"/> (Linux: /proc).</summary>
+    public static bool Listens(Process process, int port)
+    {
+        var listeners = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var table in new[] { "/proc/net/tcp", "/proc/net/tcp6" })
+        {
+            if (!File.Exists(table))
+                continue;
+            // "sl local_address rem_address st ... inode": the local address is HEXIP:HEXPORT, 0A is LISTEN, the inode is the 10th field.
+            foreach (var line in File.ReadLines(table).Skip(1))
+            {
+                var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                if (fields.Length > 9 && fields[3] == "0A"
+                    && int.Parse(fields[1][(fields[1].LastIndexOf(':') + 1)..], System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture) == port)
+                    listeners.Add($"socket:[{fields[9]}]");
+            }
+        }
+        try
+        {
+            return Directory.EnumerateFileSystemEntries($"/proc/{process.Id}/fd")
+                .Any(fd => new FileInfo(fd).LinkTarget is { } target && listeners.Contains(target));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false; // exited meanwhile, or a descriptor closed while listed
+        }
+    }
+
     public static async Task WaitUntilReadyAsync(Process process, Uri baseAddress, string path, string what, Func<string> output)
     {
         using var probe = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(5) };
@@ -39,12 +67,20 @@ public static class ChildProcesses
         while (true)
         {
             if (process.HasExited)
-                throw new InvalidOperationException($"{what} exited with {process.ExitCode}:\n{output()}");
+                throw output().Contains("address already in use", StringComparison.OrdinalIgnoreCase)
+                    ? new PortTakenException($"{what} could not bind {baseAddress}: another process took the port.\n{output()}")
+                    : new InvalidOperationException($"{what} exited with {process.ExitCode}:\n{output()}");
             try
             {
                 using var ready = await probe.GetAsync(new Uri(path, UriKind.Relative));
                 if (ready.IsSuccessStatusCode)
+                {
+                    // A free port is free only when it is asked for: a server started in parallel may have bound it
+                    // first, and then it answers the probe, and the test, in this process's place.
+                    if (OperatingSystem.IsLinux() && !process.HasExited && !Listens(process, baseAddress.Port))
+                        throw new PortTakenException($"{what}: port {baseAddress.Port} answers, but another process listens on it.\n{output()}");
                     return;
+                }
             }
             catch (HttpRequestException) { }
             catch (TaskCanceledException) { }
@@ -54,3 +90,6 @@ public static class ChildProcesses
         }
     }
 }
+
+/// <summary>The port a test process was started on turned out to belong to another process; start again on a new one.</summary>
+public sealed class PortTakenException(string message) : Exception(message);

@@ -74,20 +74,28 @@ public sealed class ServerProcess : IAsyncDisposable
     public static async Task<ServerProcess> StartAsync(Dictionary<string, string>? settings = null,
         AgentStackHost host = AgentStackHost.Server)
     {
-        var directory = Path.Combine(Path.GetTempPath(), "agentstack-e2e", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(directory);
-        var server = new ServerProcess(host, directory, ChildProcesses.FreePort());
-        try
+        for (var attempt = 1; ; attempt++)
         {
-            await server.StartProcessAsync(settings);
+            var directory = Path.Combine(Path.GetTempPath(), "agentstack-e2e", Guid.NewGuid().ToString("N"));
+            Directory.CreateDirectory(directory);
+            var server = new ServerProcess(host, directory, ChildProcesses.FreePort());
+            try
+            {
+                await server.StartProcessAsync(settings);
+                return server;
+            }
+            catch (PortTakenException) when (attempt < 3)
+            {
+                // Another test's server bound the port between FreePort and this one's start: a new port, a new start.
+                await server.DisposeAsync();
+            }
+            catch
+            {
+                // A server that never got ready must not outlive the test (it would keep consuming shared queues).
+                await server.DisposeAsync();
+                throw;
+            }
         }
-        catch
-        {
-            // A server that never got ready must not outlive the test (it would keep consuming shared queues).
-            await server.DisposeAsync();
-            throw;
-        }
-        return server;
     }
 
     public HttpClient CreateClient(string key)
