@@ -30,7 +30,7 @@ headers = {"Content-Type": "application/json", "Authorization": "Bearer " + key}
 total = int(rate * seconds)
 lock = threading.Lock()
 next_slot = 0
-latencies, lateness, statuses, timeline = [], [], {}, []
+statuses, timeline = {}, []  # timeline: (due s from the start, latency ms, ms behind schedule when sent)
 last_answered = None  # (trace id, answered at)
 done = threading.Event()
 
@@ -82,8 +82,6 @@ def worker(t0):
             status = "error"
         answered = time.perf_counter()
         with lock:
-            latencies.append((answered - due) * 1000)
-            lateness.append((sent - due) * 1000)
             timeline.append((due - t0, (answered - due) * 1000, (sent - due) * 1000))
             statuses[status] = statuses.get(status, 0) + 1
             if status == 200:
@@ -128,6 +126,8 @@ watch.start()
 for t in threads:
     t.join()
 elapsed = time.perf_counter() - t0
+latencies = [latency for _, latency, _ in timeline]
+lateness = [behind for _, _, behind in timeline]
 done.set()
 watch.join()
 late = sum(1 for v in latencies if v > 1000)

@@ -31,7 +31,6 @@ public static class ChildProcesses
         return File.Exists(path) ? path : throw new FileNotFoundException($"Build {project} first", path);
     }
 
-    /// <summary>Polls <paramref name="path"/> until it answers 2xx, the process dies, or 60 s pass.</summary>
     /// <summary>Whether <paramref name="process"/> holds the socket listening on <paramref name="port"/> (Linux: /proc).</summary>
     public static bool Listens(Process process, int port)
     {
@@ -51,15 +50,28 @@ public static class ChildProcesses
         }
         try
         {
-            return Directory.EnumerateFileSystemEntries($"/proc/{process.Id}/fd")
-                .Any(fd => new FileInfo(fd).LinkTarget is { } target && listeners.Contains(target));
+            return Directory.EnumerateFileSystemEntries($"/proc/{process.Id}/fd").Any(fd => listeners.Contains(LinkTarget(fd) ?? ""));
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (DirectoryNotFoundException)
         {
-            return false; // exited meanwhile, or a descriptor closed while listed
+            return false; // the process exited meanwhile
+        }
+
+        // A descriptor closed between the listing and the read is not the listener.
+        static string? LinkTarget(string fd)
+        {
+            try
+            {
+                return new FileInfo(fd).LinkTarget;
+            }
+            catch (IOException)
+            {
+                return null;
+            }
         }
     }
 
+    /// <summary>Polls <paramref name="path"/> until it answers 2xx, the process dies, or 60 s pass.</summary>
     public static async Task WaitUntilReadyAsync(Process process, Uri baseAddress, string path, string what, Func<string> output)
     {
         using var probe = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(5) };

@@ -63,7 +63,7 @@ public sealed class when_projections_run_behind_ingestion
     }
 
     [Fact]
-    public void then_nice_zero_keeps_the_runners_on_the_shared_pool()
+    public void then_nice_zero_is_a_valid_setting_and_a_scheduler_needs_at_least_one_step()
     {
         new ProjectionOptions { Nice = 0 }.Validate();
         Should.Throw<ArgumentOutOfRangeException>(() => new BackgroundScheduler(threads: 1, nice: 0));
