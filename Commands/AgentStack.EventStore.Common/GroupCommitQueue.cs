@@ -80,10 +80,17 @@ public sealed class GroupCommitQueue : IAsyncDisposable
 
     /// <param name="beginAsync">Opens a group's transaction; it is given every append of the group, so it can read their heads up front.</param>
     /// <param name="onFailure">Called after a group failed for any reason but a stale expected version, before its callers learn of it.</param>
+    /// <param name="writerPriority">
+    /// How many nice steps above the process's priority the writer thread runs, 0 to 20 (Linux; needs CAP_SYS_NICE or a
+    /// RLIMIT_NICE that allows it, else the writer keeps the process's priority and says so on standard error).
+    /// </param>
     public GroupCommitQueue(int maxBatchSize, TimeProvider timeProvider, GroupCommitMetrics metrics,
-        Func<IEnumerable<StreamAppend>, ValueTask<IGroupCommitTransaction>> beginAsync, Action? onFailure = null)
+        Func<IEnumerable<StreamAppend>, ValueTask<IGroupCommitTransaction>> beginAsync, Action? onFailure = null,
+        int writerPriority = 0)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxBatchSize);
+        ArgumentOutOfRangeException.ThrowIfNegative(writerPriority);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(writerPriority, MaxWriterPriority);
         ArgumentNullException.ThrowIfNull(timeProvider);
         ArgumentNullException.ThrowIfNull(metrics);
         ArgumentNullException.ThrowIfNull(beginAsync);
@@ -97,9 +104,18 @@ public sealed class GroupCommitQueue : IAsyncDisposable
         // behind whatever else the process had to do (request parsing, projections) each time it woke, and its
         // synchronous commits (SQLite's fsync) held a pool thread; on a thread of its own it runs when it can.
         var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        new Thread(() => RunWriter(stopped)) { IsBackground = true, Name = "eventstore-writer" }.Start();
+        var started = new ManualResetEventSlim();
+        new Thread(() => RunWriter(writerPriority, started, stopped)) { IsBackground = true, Name = "eventstore-writer" }.Start();
+        started.Wait();
+        started.Dispose();
         writerLoop = stopped.Task;
     }
+
+    /// <summary>The most nice steps a writer can be raised by: from 0 to Linux's -20.</summary>
+    public const int MaxWriterPriority = 20;
+
+    /// <summary>The writer thread's nice value as it read it once set (null where there are none): a diagnostic.</summary>
+    public int? WriterNice { get; private set; }
 
     /// <summary>Transactions committed through this queue: a diagnostic that group commit is happening.</summary>
     public long CommitCount => Interlocked.Read(ref commitCount);
@@ -161,8 +177,16 @@ public sealed class GroupCommitQueue : IAsyncDisposable
     /// The writer thread's loop: blocks while nothing is pending, and on an adapter's asynchronous transaction
     /// (Marten's round trips), which is the only work this thread has.
     /// </summary>
-    private void RunWriter(TaskCompletionSource stopped)
+    private void RunWriter(int priority, ManualResetEventSlim started, TaskCompletionSource stopped)
     {
+        // Above the request threads, while it has work: when the cores are full, the scheduler's fair share left this
+        // thread runnable but waiting two thirds of the time, and every request of the process waited with it
+        // (docs/event-store.md, "The writer first").
+        if (priority > 0 && ThreadNice.TrySetFromProcess(-priority) is not 0 and var errno)
+            Console.Error.WriteLine($"AgentStack: could not raise the event store writer's priority (errno {errno}: it needs CAP_SYS_NICE " +
+                "or a RLIMIT_NICE that allows it, docs/event-store.md); it runs at the process's.");
+        WriterNice = ThreadNice.Current();
+        started.Set();
         try
         {
             var reader = pending.Reader;

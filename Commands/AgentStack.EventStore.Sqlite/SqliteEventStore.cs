@@ -39,6 +39,8 @@ public sealed class SqliteEventStore : IEventStore, IAsyncDisposable
         ArgumentNullException.ThrowIfNull(timeProvider);
         ArgumentException.ThrowIfNullOrWhiteSpace(options.DatabasePath);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.MaxBatchSize);
+        ArgumentOutOfRangeException.ThrowIfNegative(options.WriterPriority);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(options.WriterPriority, GroupCommitQueue.MaxWriterPriority);
 
         this.options = options;
         var path = Path.GetFullPath(options.DatabasePath);
@@ -60,12 +62,16 @@ public sealed class SqliteEventStore : IEventStore, IAsyncDisposable
         // unreadable file stops the host at start-up instead of failing every request later.
         writer = SqliteWriter.Open(writeConnectionString, options.BusyTimeout);
         var lastPosition = writer.ReadLastPosition();
-        queue = new GroupCommitQueue(options.MaxBatchSize, timeProvider, Metrics, BeginBatch, onFailure: DiscardWriter);
+        queue = new GroupCommitQueue(options.MaxBatchSize, timeProvider, Metrics, BeginBatch, onFailure: DiscardWriter,
+            writerPriority: options.WriterPriority);
         queue.Publish(lastPosition);
     }
 
     /// <summary>Transactions committed by this instance: a diagnostic that group commit is happening.</summary>
     internal long CommitCount => queue.CommitCount;
+
+    /// <summary>The writer thread's nice value (null off Linux).</summary>
+    internal int? WriterNice => queue.WriterNice;
 
     public Task<AppendResult> AppendAsync(IReadOnlyList<StreamAppend> appends, CancellationToken cancellationToken) =>
         queue.AppendAsync(appends, cancellationToken);

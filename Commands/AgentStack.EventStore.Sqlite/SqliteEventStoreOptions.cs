@@ -14,4 +14,15 @@ public sealed record SqliteEventStoreOptions(string DatabasePath)
     /// and how much a failed commit takes down with it.
     /// </summary>
     public int MaxBatchSize { get; init; } = 512;
+
+    /// <summary>
+    /// How many Linux nice steps above the process's priority the writer thread runs (0 to 20; 0 = the process's):
+    /// the log's one serial stage comes before the request threads when the cores are full. Raising a thread needs
+    /// CAP_SYS_NICE or a RLIMIT_NICE that allows it; without, the writer runs at the process's priority
+    /// (docs/event-store.md, "The writer first").
+    /// </summary>
+    public int WriterPriority { get; init; } = DefaultWriterPriority;
+
+    /// <summary>Ten steps: the same distance the background projection runners keep below the process.</summary>
+    public const int DefaultWriterPriority = 10;
 }

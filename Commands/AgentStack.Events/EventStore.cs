@@ -84,17 +84,20 @@ public static class EventStoreExtensions
     /// Subscribes to the whole log from a checkpoint: yields batches of events after
     /// <paramref name="afterPosition"/>, waiting (not polling) for new ones. <paramref name="caughtUp"/>, when
     /// given, runs each time the log has no more events for now, before the wait (a projection saves its
-    /// checkpoint there).
+    /// checkpoint there). <paramref name="read"/>, when given, reads each batch instead of
+    /// <see cref="IEventStore.ReadAllAsync"/> (<see cref="IEventOpener.ReadAllUnopenedAsync"/>).
     /// </summary>
     public static async IAsyncEnumerable<IReadOnlyList<StoredEvent>> SubscribeAsync(this IEventStore store,
         long afterPosition, int batchSize,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken,
-        Func<CancellationToken, Task>? caughtUp = null)
+        Func<CancellationToken, Task>? caughtUp = null,
+        Func<long, int, CancellationToken, Task<IReadOnlyList<StoredEvent>>>? read = null)
     {
+        read ??= store.ReadAllAsync;
         var position = afterPosition;
         while (!cancellationToken.IsCancellationRequested)
         {
-            var batch = await store.ReadAllAsync(position, batchSize, cancellationToken);
+            var batch = await read(position, batchSize, cancellationToken);
             if (batch.Count == 0)
             {
                 if (caughtUp is not null)

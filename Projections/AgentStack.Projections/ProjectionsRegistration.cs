@@ -17,6 +17,9 @@ namespace AgentStack.Projections;
 
 public static class ProjectionsRegistration
 {
+    /// <summary>The key of the analytics runner's thread (<see cref="ProjectionOptions.AnalyticsPriority"/>).</summary>
+    private const string AnalyticsScheduler = "analytics";
+
     /// <summary>
     /// The analytics tables with their checkpoints in ClickHouse and, where <paramref name="runWorkers"/>,
     /// the projection worker that fills them (section <c>AgentStack:Projections</c>). A host that only
@@ -32,7 +35,9 @@ public static class ProjectionsRegistration
         services.AddSingleton<ProjectionProgress>();
         services.AddSingleton<ProjectionControl>();
         if (runWorkers && options.Nice > 0)
-            services.AddSingleton(_ => new BackgroundScheduler(options.Threads, options.Nice));
+            services.AddSingleton(_ => new PriorityScheduler(options.Threads, options.Nice));
+        if (runWorkers && options.AnalyticsPriority > 0)
+            services.AddKeyedSingleton(AnalyticsScheduler, (_, _) => new PriorityScheduler(1, -options.AnalyticsPriority, "analytics"));
         services.AddSingleton<ICheckpointStore, AnalyticsCheckpointStore>();
         services.AddSingleton(sp => new RetentionPolicies(sp.GetRequiredService<IEventStore>(), sp.GetService<TimeProvider>() ?? TimeProvider.System));
         services.AddHostedService<AnalyticsSchemaInitializer>();
@@ -45,9 +50,9 @@ public static class ProjectionsRegistration
                     ?? throw new InvalidOperationException(
                         $"{ProjectionOptions.Section}:Leases is Postgres but ConnectionStrings:Postgres is not set."), options)
                 : new SoleWorkerLeases());
-            // The tables the dashboard and the API read keep the process's priority: "queryable within a second" is
-            // their promise; the other runners yield the CPU to ingestion (docs/projections.md, "Ingestion first").
-            services.AddProjectionRunner<SpansProjection>(background: false);
+            // The tables the dashboard and the API read run level with the event store's writer: "queryable within a
+            // second" is their promise; the other runners yield the CPU to ingestion (docs/projections.md, "Ingestion first").
+            services.AddProjectionRunner<SpansProjection>(RunnerThreads.Analytics);
             // Rebuilds run where the live runner runs, as they hold it to switch tables (issue 14.6). Where
             // workers share the log across processes, or tables live on a cluster, the operations endpoint
             // refuses a rebuild (docs/projections.md).
@@ -74,20 +79,21 @@ public static class ProjectionsRegistration
     /// Registered as <see cref="IHostedService"/>, not with AddHostedService: that one skips a second
     /// <see cref="ProjectionRunner"/> (TryAddEnumerable by type).
     /// </summary>
-    /// <param name="background">On the lower-priority threads (<see cref="ProjectionOptions.Nice"/>) rather than the shared pool.</param>
-    public static IServiceCollection AddProjectionRunner<TProjection>(this IServiceCollection services, bool background = true)
+    /// <param name="threads">Which threads it runs on (docs/projections.md, "Ingestion first").</param>
+    public static IServiceCollection AddProjectionRunner<TProjection>(this IServiceCollection services,
+        RunnerThreads threads = RunnerThreads.Background)
         where TProjection : class, IProjection =>
         services.AddSingleton<IHostedService>(sp => NewRunner(sp, sp.GetRequiredService<TProjection>(),
             sp.GetRequiredService<ICheckpointStore>(), sp.GetRequiredService<IProjectionLeases>(), sp.GetRequiredService<ProjectionOptions>(),
-            background));
+            threads));
 
     /// <summary>A runner of <paramref name="projection"/> from the registered machinery, with the given checkpoints, leases and options.</summary>
     public static ProjectionRunner NewRunner(IServiceProvider sp, IProjection projection, ICheckpointStore checkpoints,
-        IProjectionLeases leases, ProjectionOptions options, bool background = true) =>
+        IProjectionLeases leases, ProjectionOptions options, RunnerThreads threads = RunnerThreads.Background) =>
         new(projection, sp.GetRequiredService<IEventStore>(), checkpoints, leases, sp.GetRequiredService<ProjectionProgress>(),
             sp.GetRequiredService<IProjectionNotifier>(), sp.GetService<TimeProvider>() ?? TimeProvider.System,
             sp.GetRequiredService<ILogger<ProjectionRunner>>(), options, sp.GetRequiredService<ProjectionControl>(),
-            background ? sp.GetService<BackgroundScheduler>() : null);
+            threads == RunnerThreads.Background ? sp.GetService<PriorityScheduler>() : sp.GetKeyedService<PriorityScheduler>(AnalyticsScheduler));
 
     // The cluster name comes from AgentStack:Analytics (AnalyticsRegistration); without it, plain tables.
     private sealed class AnalyticsSchemaInitializer(IAnalyticsStore analytics, IOptions<AnalyticsOptions> options) : IHostedService

@@ -9,6 +9,7 @@ using AgentStack.Commands.Bus;
 using AgentStack.Commands.Guarding;
 using AgentStack.Commands.Spans.Ingesting;
 using AgentStack.Erasure;
+using AgentStack.EventStore.Common;
 using AgentStack.EventStore.Marten;
 using AgentStack.EventStore.Sqlite;
 using AgentStack.Events;
@@ -160,7 +161,7 @@ public static class AgentStackHosting
         switch (provider.ToUpperInvariant())
         {
             case "SQLITE":
-                services.AddSqliteEventStore(Path.Combine(dataDirectory, "events.db"));
+                services.AddSqliteEventStore(Path.Combine(dataDirectory, "events.db"), WriterPriority(configuration));
                 break;
             case "MARTEN":
                 var connection = configuration.GetConnectionString("Postgres")
@@ -171,5 +172,18 @@ public static class AgentStackHosting
             default:
                 throw new InvalidOperationException($"AgentStack:EventStore:Provider '{provider}' is unknown: use Sqlite or Marten.");
         }
+    }
+
+    /// <summary><c>AgentStack:EventStore:WriterPriority</c>: nice steps above the process's for the SQLite writer, 0 to 20.</summary>
+    private static int WriterPriority(IConfiguration configuration)
+    {
+        const string key = "AgentStack:EventStore:WriterPriority";
+        var text = configuration[key];
+        if (text is null)
+            return SqliteEventStoreOptions.DefaultWriterPriority;
+        if (!int.TryParse(text, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var steps)
+            || steps is < 0 or > GroupCommitQueue.MaxWriterPriority)
+            throw new InvalidOperationException($"{key} is '{text}': use a whole number of nice steps from 0 to {GroupCommitQueue.MaxWriterPriority}.");
+        return steps;
     }
 }

@@ -48,7 +48,7 @@ public sealed class PayloadSealer(SubjectKeyring keys)
             return data;
         var subject = Subjects.Of(scan.Has(Field.Attributes) ? data.AsSpan(scan.Range(Field.Attributes)) : default);
         var key = keys.ForSealing(scan.Project, subject, scan.Day);
-        var output = new ArrayBufferWriter<byte>(data.Length * 4 / 3 + 96 * scan.Count);
+        var output = ThreadContext.Sealed(data.Length * 4 / 3 + 96 * scan.Count);
         var aes = ThreadContext.For(key.Key, keys.Generation);
         // One random 96-bit nonce per event; each field's nonce differs from it in the last byte (its field
         // number), so no nonce repeats under a key unless two events draw the same 94 random bits.
@@ -141,6 +141,7 @@ public sealed class PayloadSealer(SubjectKeyring keys)
         [ThreadStatic] private static AesGcm? aes;
         [ThreadStatic] private static long generation;
         [ThreadStatic] private static ArrayBufferWriter<byte>? output;
+        [ThreadStatic] private static ArrayBufferWriter<byte>? sealedOutput;
         [ThreadStatic] private static byte[]? keyIdBytes;
         [ThreadStatic] private static string? keyId;
 
@@ -155,6 +156,19 @@ public sealed class PayloadSealer(SubjectKeyring keys)
             else
                 output.Clear();
             return output;
+        }
+
+        /// <summary>
+        /// The thread's buffer for a sealed event, emptied but not zeroed: it holds what the store keeps anyway, the
+        /// payloads as ciphertext and the rest of the event as received. A buffer grown past 1 MiB is not kept.
+        /// </summary>
+        public static ArrayBufferWriter<byte> Sealed(int sizeHint)
+        {
+            if (sealedOutput is null || sealedOutput.Capacity > 1 << 20)
+                sealedOutput = new ArrayBufferWriter<byte>(Math.Max(sizeHint, 4096));
+            else
+                sealedOutput.ResetWrittenCount();
+            return sealedOutput;
         }
 
         /// <summary>The key id these bytes spell: the previous one's string when they are the same.</summary>

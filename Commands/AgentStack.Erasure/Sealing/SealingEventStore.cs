@@ -119,6 +119,12 @@ public sealed class SealingEventStore(IEventStore inner, PayloadSealer sealer) :
     public Task<IReadOnlyList<StoredEvent>> ReadAllStoredAsync(long afterPosition, int maxCount, CancellationToken cancellationToken) =>
         inner.ReadAllAsync(afterPosition, maxCount, cancellationToken);
 
+    public async Task<IReadOnlyList<StoredEvent>> ReadAllUnopenedAsync(long afterPosition, int maxCount, CancellationToken cancellationToken)
+    {
+        var held = recent.Read(afterPosition, maxCount);
+        return held.Count > 0 ? held : await inner.ReadAllAsync(afterPosition, maxCount, cancellationToken);
+    }
+
     public StoredEvent OpenPayloads(StoredEvent stored) =>
         PayloadSealer.Seals(stored.Type) ? stored with { Data = sealer.Open(stored.Data, contentHash: false) } : stored;
 

@@ -37,6 +37,9 @@ public sealed class AlertDispatcher(IEventStore store, IAlertPublisher publisher
 
     public string Name => ProjectionName;
 
+    /// <summary>Only finding events: the spans among a batch's events stay sealed.</summary>
+    public bool ReadsSpanPayloads => false;
+
     public async Task ApplyAsync(IReadOnlyList<StoredEvent> batch, CancellationToken cancellationToken)
     {
         if (batch.Count == 0)

@@ -21,6 +21,9 @@ public sealed class FindingsProjection(IAnalyticsStore analytics) : IProjection
 
     public string Name => ProjectionName;
 
+    /// <summary>Only finding events: the spans among a batch's events stay sealed.</summary>
+    public bool ReadsSpanPayloads => false;
+
     /// <summary>The row of a finding event, or null for any other event.</summary>
     public static FindingRecord? ToRecord(StoredEvent stored)
     {

@@ -11,6 +11,13 @@ public interface IProjection
 {
     string Name { get; }
 
+    /// <summary>
+    /// Whether <see cref="ApplyAsync"/> reads span payloads (input, output, attributes). A projection that reads
+    /// only other events, or a span's unsealed fields, says false: its batches may then hold span events with their
+    /// payloads sealed, and it decrypts none of them (<see cref="IEventOpener.ReadAllUnopenedAsync"/>).
+    /// </summary>
+    bool ReadsSpanPayloads => true;
+
     Task ApplyAsync(IReadOnlyList<StoredEvent> batch, CancellationToken cancellationToken);
 }
 

@@ -58,6 +58,14 @@ public sealed class ProjectionOptions
     /// <summary>How many threads the runners share when <see cref="Nice"/> is set.</summary>
     public int Threads { get; set; } = 2;
 
+    /// <summary>
+    /// How many Linux nice steps above the process the analytics tables' runner runs, on a thread of its own (0–20; 0
+    /// runs it on the shared thread pool at the process's priority): level with the event store's writer
+    /// (<c>AgentStack:EventStore:WriterPriority</c>), so that a full CPU does not leave the tables the dashboard reads
+    /// behind what the writer commits. Needs CAP_SYS_NICE or a RLIMIT_NICE that allows it, like the writer's.
+    /// </summary>
+    public int AnalyticsPriority { get; set; } = 10;
+
     public bool SharesWork => !string.Equals(Leases, "None", StringComparison.OrdinalIgnoreCase);
 
     public void Validate()
@@ -72,6 +80,8 @@ public sealed class ProjectionOptions
             throw new InvalidOperationException($"{Section}:Leases '{Leases}' is unknown: use None or Postgres.");
         if (Nice is < 0 or > 19)
             throw new InvalidOperationException($"{Section}:Nice must be between 0 (the process's priority) and 19 (was {Nice}).");
+        if (AnalyticsPriority is < 0 or > 20)
+            throw new InvalidOperationException($"{Section}:AnalyticsPriority must be between 0 (the process's priority) and 20 (was {AnalyticsPriority}).");
         if (Threads is < 1 or > 64)
             throw new InvalidOperationException($"{Section}:Threads must be between 1 and 64 (was {Threads}).");
         if (CheckpointInterval < TimeSpan.Zero)

@@ -15,7 +15,7 @@ namespace AgentStack.Projections.Running;
 public sealed partial class ProjectionRunner(
     IProjection projection, IEventStore store, ICheckpointStore checkpoints, IProjectionLeases leases,
     ProjectionProgress progress, IProjectionNotifier notifier, TimeProvider clock, ILogger<ProjectionRunner> logger,
-    ProjectionOptions options, ProjectionControl control, BackgroundScheduler? scheduler = null)
+    ProjectionOptions options, ProjectionControl control, PriorityScheduler? scheduler = null)
     : BackgroundService
 {
     public static readonly ActivitySource Source = new("AgentStack.Projections");
@@ -106,7 +106,10 @@ public sealed partial class ProjectionRunner(
             savedAt = clock.GetTimestamp();
         }
 
-        await foreach (var batch in store.SubscribeAsync(from, options.BatchSize, cancellationToken, SaveUnsavedAsync))
+        var read = !projection.ReadsSpanPayloads && store is IEventOpener opener
+            ? opener.ReadAllUnopenedAsync
+            : (Func<long, int, CancellationToken, Task<IReadOnlyList<StoredEvent>>>)store.ReadAllAsync;
+        await foreach (var batch in store.SubscribeAsync(from, options.BatchSize, cancellationToken, SaveUnsavedAsync, read))
         {
             // Paused, or held by a rebuild switching tables (issue 14.6): wait here, between batches.
             using var entered = await control.EnterBatchAsync(projection.Name, cancellationToken);

@@ -22,6 +22,9 @@ public sealed class SecurityFindingsProjection(IAnalyticsStore analytics) : IPro
 
     public string Name => ProjectionName;
 
+    /// <summary>Only finding events: the spans among a batch's events stay sealed.</summary>
+    public bool ReadsSpanPayloads => false;
+
     private static void WriteRow(Utf8JsonWriter w, string project, string trace, string span, string kind, string action, double score,
         string reason, DateTimeOffset at, long position, string detector, string detectorVersion)
     {

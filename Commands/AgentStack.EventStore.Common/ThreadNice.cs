@@ -1,0 +1,54 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+
+namespace AgentStack.EventStore.Common;
+
+/// <summary>
+/// The Linux nice value of the calling thread (<c>setpriority</c> on its thread id): the event store's writer runs
+/// above the process's priority, the background projection runners below it (docs/event-store.md, "The writer first";
+/// docs/projections.md, "Ingestion first"). Lowering a thread's priority needs no privilege; raising it above the
+/// process's needs <c>CAP_SYS_NICE</c> or a <c>RLIMIT_NICE</c> that allows it. Elsewhere than Linux, threads keep the
+/// process's priority.
+/// </summary>
+public static partial class ThreadNice
+{
+    /// <summary>The calling thread's nice value on Linux (from /proc), null elsewhere.</summary>
+    public static int? Current() => Read("/proc/thread-self/stat");
+
+    /// <summary>The process's nice value on Linux (its main thread's, from /proc), null elsewhere.</summary>
+    public static int? Process() => Read("/proc/self/stat");
+
+    /// <summary>
+    /// Sets the calling thread <paramref name="steps"/> nice values from the process's (positive: a lower priority,
+    /// negative: a higher one), within Linux's -20 to 19, whichever thread created it. Returns the errno of a refusal
+    /// (EACCES without the privilege a raise needs), 0 when done or where there are no nice values.
+    /// </summary>
+    public static int TrySetFromProcess(int steps)
+    {
+        if (Process() is not { } process)
+            return 0;
+        var target = Math.Clamp(process + steps, -20, 19);
+        return Native.SetPriority(0, Native.GetTid(), target) == 0 ? 0 : Marshal.GetLastPInvokeError();
+    }
+
+    private static int? Read(string path)
+    {
+        if (!OperatingSystem.IsLinux())
+            return null;
+        // Fields after the command name, which is in parentheses and may hold spaces: nice is the 19th field.
+        var stat = File.ReadAllText(path);
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return int.Parse(fields[19 - 3], CultureInfo.InvariantCulture);
+    }
+
+    private static partial class Native
+    {
+        [LibraryImport("libc", EntryPoint = "setpriority", SetLastError = true)]
+        [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+        public static partial int SetPriority(int which, int who, int priority);
+
+        [LibraryImport("libc", EntryPoint = "gettid")]
+        [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+        public static partial int GetTid();
+    }
+}

@@ -1,0 +1,76 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using AgentStack.Erasure.Keys;
+using AgentStack.Erasure.Sealing;
+using AgentStack.Events;
+
+namespace AgentStack.EventStore.Tests.Erasure;
+
+/// <summary>
+/// Issue 13: the projections of findings and alerts never read a span's payloads. While they keep up they share
+/// the events the other runners have just read and opened; behind, they read the log as stored and decrypt nothing.
+/// </summary>
+public sealed class when_a_reader_needs_no_span_payloads : IClassFixture<SqliteDatabaseFolder<when_a_reader_needs_no_span_payloads>>
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+    private static readonly DateTimeOffset Start = new(2026, 12, 1, 10, 0, 0, TimeSpan.Zero);
+
+    private readonly SqliteDatabaseFolder<when_a_reader_needs_no_span_payloads> folder;
+
+    public when_a_reader_needs_no_span_payloads(SqliteDatabaseFolder<when_a_reader_needs_no_span_payloads> folder) => this.folder = folder;
+
+    private static EventData SpanEvent(string spanId) =>
+        EventTypes.Serialize(new SpanCompleted("p1",
+            new SpanRecord("t1", spanId, null, "step", "llm", Start, Start.AddSeconds(1), "ok", null, null, null, 1, 2, null,
+                Json("""{"q":"the prompt"}"""), Json("\"the answer\""), Json("""{"user.id":"u-1"}""")),
+            new string('c', 64), Start, "key-1"));
+
+    private static JsonElement Json(string text) => JsonDocument.Parse(text).RootElement.Clone();
+
+    private async Task<(SealingEventStore Store, CountingEventStore Counted, IReadOnlyList<EventData> Appended)> OpenAsync(string name)
+    {
+        var keys = new SubjectKeyring(new SqliteSubjectKeyStore(Path.Combine(folder.Path, name + "-keys.db"), KeyWrapping.None), TimeSpan.FromMinutes(1));
+        var raw = new AgentStack.EventStore.Sqlite.SqliteEventStore(
+            new AgentStack.EventStore.Sqlite.SqliteEventStoreOptions(Path.Combine(folder.Path, name + "-events.db")), TimeProvider.System);
+        var counted = new CountingEventStore(raw);
+        var store = new SealingEventStore(counted, new PayloadSealer(keys));
+        EventData[] appended = [SpanEvent("a"), SpanEvent("b"), .. TestEvents.Numbered(2)];
+        await store.AppendAsync("trace-p1-t1", StreamAppend.NoStream, appended, Ct);
+        return (store, counted, appended);
+    }
+
+    [Fact]
+    public async Task then_while_it_keeps_up_it_gets_the_events_the_others_opened_without_a_read_of_its_own()
+    {
+        var (store, counted, appended) = await OpenAsync("keeping-up");
+        var opened = await store.ReadAllAsync(0, 100, Ct);
+        var reads = counted.AllReads;
+
+        var shared = await store.ReadAllUnopenedAsync(0, 100, Ct);
+
+        counted.AllReads.ShouldBe(reads);
+        shared.ShouldBe(opened);
+        shared.Select(e => Convert.ToHexString(e.Data)).ShouldBe(appended.Select(e => Convert.ToHexString(e.Data)));
+    }
+
+    [Fact]
+    public async Task then_behind_it_reads_the_events_as_stored_and_leaves_them_for_no_one_else()
+    {
+        var (store, counted, appended) = await OpenAsync("behind");
+
+        var behind = await store.ReadAllUnopenedAsync(0, 100, Ct);
+
+        behind.Select(e => (e.Position, e.Type)).ShouldBe(appended.Select((e, i) => ((long)i + 1, e.Type)));
+        var stored = await store.ReadAllStoredAsync(0, 100, Ct);
+        behind.Select(e => Convert.ToHexString(e.Data)).ShouldBe(stored.Select(e => Convert.ToHexString(e.Data)));
+        JsonNode.Parse(behind[0].Data)!["span"]!["input"]!["sealed"]!.GetValue<string>().ShouldBe("v1");
+        // Events that are not spans are stored as they were appended.
+        behind[2].Data.ShouldBe(appended[2].Data);
+
+        // What it read was not opened, so it is not what a reader of payloads gets next: that one reads and opens.
+        var reads = counted.AllReads;
+        var opened = await store.ReadAllAsync(0, 100, Ct);
+        counted.AllReads.ShouldBe(reads + 1);
+        opened.Select(e => Convert.ToHexString(e.Data)).ShouldBe(appended.Select(e => Convert.ToHexString(e.Data)));
+    }
+}
