@@ -147,28 +147,26 @@ public sealed class PayloadSealer(SubjectKeyring keys)
 
         /// <summary>
         /// The thread's buffer for an opened event, emptied (and zeroed: it held plaintext). One opening at a time
-        /// per thread; a buffer grown past 1 MiB for a large event is not kept.
+        /// per thread.
         /// </summary>
-        public static ArrayBufferWriter<byte> Output(int sizeHint)
-        {
-            if (output is null || output.Capacity > 1 << 20)
-                output = new ArrayBufferWriter<byte>(Math.Max(sizeHint, 4096));
-            else
-                output.Clear();
-            return output;
-        }
+        public static ArrayBufferWriter<byte> Output(int sizeHint) => Reuse(ref output, sizeHint, zero: true);
 
         /// <summary>
         /// The thread's buffer for a sealed event, emptied but not zeroed: it holds what the store keeps anyway, the
-        /// payloads as ciphertext and the rest of the event as received. A buffer grown past 1 MiB is not kept.
+        /// payloads as ciphertext and the rest of the event as received.
         /// </summary>
-        public static ArrayBufferWriter<byte> Sealed(int sizeHint)
+        public static ArrayBufferWriter<byte> Sealed(int sizeHint) => Reuse(ref sealedOutput, sizeHint, zero: false);
+
+        /// <summary>The buffer emptied, or a new one in place of one grown past 1 MiB for a large event.</summary>
+        private static ArrayBufferWriter<byte> Reuse(ref ArrayBufferWriter<byte>? buffer, int sizeHint, bool zero)
         {
-            if (sealedOutput is null || sealedOutput.Capacity > 1 << 20)
-                sealedOutput = new ArrayBufferWriter<byte>(Math.Max(sizeHint, 4096));
+            if (buffer is null || buffer.Capacity > 1 << 20)
+                buffer = new ArrayBufferWriter<byte>(Math.Max(sizeHint, 4096));
+            else if (zero)
+                buffer.Clear();
             else
-                sealedOutput.ResetWrittenCount();
-            return sealedOutput;
+                buffer.ResetWrittenCount();
+            return buffer;
         }
 
         /// <summary>The key id these bytes spell: the previous one's string when they are the same.</summary>
