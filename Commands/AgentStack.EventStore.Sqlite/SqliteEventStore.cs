@@ -40,6 +40,7 @@ public sealed class SqliteEventStore : IEventStore, IAsyncDisposable
         ArgumentException.ThrowIfNullOrWhiteSpace(options.DatabasePath);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.MaxBatchSize);
         ArgumentOutOfRangeException.ThrowIfNegative(options.WriterPriority);
+        ArgumentOutOfRangeException.ThrowIfNegative(options.WalSizeLimit);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(options.WriterPriority, GroupCommitQueue.MaxWriterPriority);
 
         this.options = options;
@@ -60,7 +61,7 @@ public sealed class SqliteEventStore : IEventStore, IAsyncDisposable
 
         // The schema is created here, when the container first resolves the store, so a bad path or an
         // unreadable file stops the host at start-up instead of failing every request later.
-        writer = SqliteWriter.Open(writeConnectionString, options.BusyTimeout);
+        writer = SqliteWriter.Open(writeConnectionString, options.BusyTimeout, options.WalSizeLimit);
         var lastPosition = writer.ReadLastPosition();
         queue = new GroupCommitQueue(options.MaxBatchSize, timeProvider, Metrics, BeginBatch, onFailure: DiscardWriter,
             writerPriority: options.WriterPriority);
@@ -165,7 +166,7 @@ public sealed class SqliteEventStore : IEventStore, IAsyncDisposable
 
     private ValueTask<IGroupCommitTransaction> BeginBatch(IEnumerable<StreamAppend> appends)
     {
-        writer ??= SqliteWriter.Open(writeConnectionString, options.BusyTimeout);
+        writer ??= SqliteWriter.Open(writeConnectionString, options.BusyTimeout, options.WalSizeLimit);
         return ValueTask.FromResult<IGroupCommitTransaction>(new Batch(writer, writer.Begin(), queue.LastPosition));
     }
 

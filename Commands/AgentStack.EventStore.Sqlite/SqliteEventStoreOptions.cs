@@ -23,6 +23,13 @@ public sealed record SqliteEventStoreOptions(string DatabasePath)
     /// </summary>
     public int WriterPriority { get; init; } = DefaultWriterPriority;
 
+    /// <summary>
+    /// The size the WAL file is cut back to when it restarts (<c>PRAGMA journal_size_limit</c>, bytes). Under a sustained
+    /// load the readers always hold a snapshot, checkpoints rarely complete, and the WAL grew past a gigabyte in a
+    /// minute's burst (BENCHMARKS.md, "The writer first"); without a limit SQLite keeps the file at its largest.
+    /// </summary>
+    public long WalSizeLimit { get; init; } = 64L << 20;
+
     /// <summary>Ten steps: the same distance the background projection runners keep below the process.</summary>
     public const int DefaultWriterPriority = 10;
 }

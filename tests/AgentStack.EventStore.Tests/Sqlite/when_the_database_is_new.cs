@@ -40,7 +40,8 @@ public sealed class when_the_database_is_new(SqliteDatabaseFolder<when_the_datab
     [Fact]
     public void then_the_writer_fsyncs_every_commit_keeps_savepoint_journals_in_memory_and_a_group_in_its_cache()
     {
-        using var writer = SqliteWriter.Open($"Data Source={Path.Combine(folder.Path, "pragmas.db")};Pooling=false", TimeSpan.FromSeconds(1));
+        using var writer = SqliteWriter.Open($"Data Source={Path.Combine(folder.Path, "pragmas.db")};Pooling=false", TimeSpan.FromSeconds(1),
+            new SqliteEventStoreOptions("unused").WalSizeLimit);
         using var command = writer.Connection.CreateCommand();
 
         command.CommandText = "PRAGMA synchronous";
@@ -49,5 +50,45 @@ public sealed class when_the_database_is_new(SqliteDatabaseFolder<when_the_datab
         ((long)command.ExecuteScalar()!).ShouldBe(2); // MEMORY
         command.CommandText = "PRAGMA cache_size";
         ((long)command.ExecuteScalar()!).ShouldBe(-65536); // 64 MiB: a group's pages stay in memory until its commit
+        command.CommandText = "PRAGMA journal_size_limit";
+        ((long)command.ExecuteScalar()!).ShouldBe(64L << 20);
+    }
+
+    [Fact]
+    public async Task then_a_wal_a_reader_made_grow_is_cut_back_to_the_limit_once_it_restarts()
+    {
+        var path = Path.Combine(folder.Path, "wal-limit", "events.db");
+        const long limit = 256 << 10;
+        await using var store = new SqliteEventStore(new SqliteEventStoreOptions(path) { WalSizeLimit = limit }, TimeProvider.System);
+        var payload = new EventData("big.v1", new byte[16 << 10]);
+
+        // A reader holding its snapshot keeps checkpoints from completing, as the projections do under load.
+        await using (var reader = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={path};Mode=ReadOnly;Pooling=false"))
+        {
+            await reader.OpenAsync(Ct);
+            await using var snapshot = await reader.BeginTransactionAsync(Ct);
+            await using (var read = reader.CreateCommand())
+            {
+                read.CommandText = "SELECT COUNT(*) FROM events";
+                await read.ExecuteScalarAsync(Ct);
+            }
+            for (var i = 0; i < 400; i++)
+                await store.AppendAsync($"grow-{i % 8}", StreamAppend.Any, [payload], Ct);
+            new FileInfo(path + "-wal").Length.ShouldBeGreaterThan(4 * limit);
+        }
+
+        // The reader gone, a checkpoint completes and the next commits restart the WAL from its start, cut back to the limit.
+        await using (var checkpoint = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={path};Pooling=false"))
+        {
+            await checkpoint.OpenAsync(Ct);
+            await using var command = checkpoint.CreateCommand();
+            command.CommandText = "PRAGMA wal_checkpoint(PASSIVE)";
+            await command.ExecuteNonQueryAsync(Ct);
+        }
+        for (var i = 0; i < 4; i++)
+            await store.AppendAsync("after", StreamAppend.Any, [new EventData("small.v1", "{}"u8.ToArray())], Ct);
+
+        new FileInfo(path + "-wal").Length.ShouldBeLessThanOrEqualTo(limit);
+        (await store.GetLastPositionAsync(Ct)).ShouldBe(404);
     }
 }
