@@ -182,9 +182,8 @@ public sealed class GroupCommitQueue : IAsyncDisposable
         // Above the request threads, while it has work: when the cores are full, the scheduler's fair share left this
         // thread runnable but waiting two thirds of the time, and every request of the process waited with it
         // (docs/event-store.md, "The writer first").
-        if (priority > 0 && ThreadNice.TrySetFromProcess(-priority) is not 0 and var errno)
-            Console.Error.WriteLine($"AgentStack: could not raise the event store writer's priority (errno {errno}: it needs CAP_SYS_NICE " +
-                "or a RLIMIT_NICE that allows it, docs/event-store.md); it runs at the process's.");
+        if (priority > 0)
+            ThreadNice.SetFromProcess(-priority);
         WriterNice = ThreadNice.Current();
         started.Set();
         try

@@ -31,6 +31,17 @@ public static partial class ThreadNice
         return Native.SetPriority(0, Native.GetTid(), target) == 0 ? 0 : Marshal.GetLastPInvokeError();
     }
 
+    /// <summary>
+    /// <see cref="TrySetFromProcess"/>, and where it is refused, one line on standard error naming the thread and what a
+    /// raise needs; the thread then keeps the priority it started with.
+    /// </summary>
+    public static void SetFromProcess(int steps)
+    {
+        if (TrySetFromProcess(steps) is not 0 and var errno)
+            Console.Error.WriteLine($"AgentStack: could not move thread {Thread.CurrentThread.Name}'s priority {steps} nice steps from the " +
+                $"process's (errno {errno}; a raise needs CAP_SYS_NICE or a RLIMIT_NICE that allows it); it keeps its own.");
+    }
+
     private static int? Read(string path)
     {
         if (!OperatingSystem.IsLinux())

@@ -47,10 +47,8 @@ public sealed class PriorityScheduler : TaskScheduler, IDisposable
 
     private void Work()
     {
-        // setpriority(PRIO_PROCESS, tid) sets one thread's nice on Linux; lowering one's own priority needs no privilege.
-        // Elsewhere the threads keep the process's priority and only the separation remains.
-        if (ThreadNice.TrySetFromProcess(Nice) is not 0 and var errno)
-            Console.Error.WriteLine($"AgentStack: could not move the {Thread.CurrentThread.Name} thread's priority {Nice} nice steps (errno {errno}); it runs at the process's.");
+        // Elsewhere than Linux the threads keep the process's priority and only the separation remains.
+        ThreadNice.SetFromProcess(Nice);
         foreach (var task in queue.GetConsumingEnumerable())
             TryExecuteTask(task);
     }

@@ -22,7 +22,7 @@ public sealed partial class ProjectionRunner(
 
     private TimeSpan RenewEvery => options.LeaseDuration / 3;
 
-    /// <summary>On the background scheduler when there is one: under a full CPU, ingestion comes first.</summary>
+    /// <summary>On its scheduler's threads when it has one (<see cref="RunnerThreads"/>), at their priority; on the pool otherwise.</summary>
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         scheduler is null ? RunAsync(stoppingToken) : scheduler.Run(() => RunAsync(stoppingToken), stoppingToken);
 
