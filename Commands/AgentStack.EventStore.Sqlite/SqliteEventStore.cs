@@ -42,6 +42,9 @@ public sealed class SqliteEventStore : IEventStore, IAsyncDisposable
         ArgumentOutOfRangeException.ThrowIfNegative(options.WriterPriority);
         ArgumentOutOfRangeException.ThrowIfNegative(options.WalSizeLimit);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(options.WriterPriority, GroupCommitQueue.MaxWriterPriority);
+        if (!SqliteEventStoreOptions.IsPageSize(options.PageSize))
+            throw new ArgumentOutOfRangeException(nameof(options), options.PageSize,
+                $"The page size must be a power of two from {SqliteEventStoreOptions.MinPageSize} to {SqliteEventStoreOptions.MaxPageSize} bytes.");
 
         this.options = options;
         var path = Path.GetFullPath(options.DatabasePath);
@@ -61,7 +64,7 @@ public sealed class SqliteEventStore : IEventStore, IAsyncDisposable
 
         // The schema is created here, when the container first resolves the store, so a bad path or an
         // unreadable file stops the host at start-up instead of failing every request later.
-        writer = SqliteWriter.Open(writeConnectionString, options.BusyTimeout, options.WalSizeLimit);
+        writer = SqliteWriter.Open(writeConnectionString, options);
         var lastPosition = writer.ReadLastPosition();
         queue = new GroupCommitQueue(options.MaxBatchSize, timeProvider, Metrics, BeginBatch, onFailure: DiscardWriter,
             writerPriority: options.WriterPriority);
@@ -166,7 +169,7 @@ public sealed class SqliteEventStore : IEventStore, IAsyncDisposable
 
     private ValueTask<IGroupCommitTransaction> BeginBatch(IEnumerable<StreamAppend> appends)
     {
-        writer ??= SqliteWriter.Open(writeConnectionString, options.BusyTimeout, options.WalSizeLimit);
+        writer ??= SqliteWriter.Open(writeConnectionString, options);
         return ValueTask.FromResult<IGroupCommitTransaction>(new Batch(writer, writer.Begin(), queue.LastPosition));
     }
 

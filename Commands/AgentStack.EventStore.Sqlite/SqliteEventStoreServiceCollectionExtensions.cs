@@ -10,14 +10,17 @@ public static class SqliteEventStoreServiceCollectionExtensions
     /// The embedded event store as the singleton <see cref="IEventStore"/>. The container disposes it
     /// when the host shuts down, after the server has drained its requests, so queued appends commit.
     /// </summary>
-    /// <param name="writerPriority">Nice steps above the process's priority for the writer thread (<see cref="SqliteEventStoreOptions.WriterPriority"/>).</param>
-    public static IServiceCollection AddSqliteEventStore(this IServiceCollection services, string databasePath,
-        int writerPriority = SqliteEventStoreOptions.DefaultWriterPriority)
+    public static IServiceCollection AddSqliteEventStore(this IServiceCollection services, string databasePath) =>
+        services.AddSqliteEventStore(new SqliteEventStoreOptions(databasePath));
+
+    /// <inheritdoc cref="AddSqliteEventStore(IServiceCollection, string)"/>
+    public static IServiceCollection AddSqliteEventStore(this IServiceCollection services, SqliteEventStoreOptions options)
     {
         ArgumentNullException.ThrowIfNull(services);
-        ArgumentException.ThrowIfNullOrWhiteSpace(databasePath);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentException.ThrowIfNullOrWhiteSpace(options.DatabasePath);
         services.TryAddSingleton(TimeProvider.System);
-        services.AddSingleton(new SqliteEventStoreOptions(databasePath) { WriterPriority = writerPriority });
+        services.AddSingleton(options);
         services.AddSingleton<SqliteEventStore>();
         services.AddSingleton<IEventStore>(provider => provider.GetRequiredService<SqliteEventStore>());
         return services;

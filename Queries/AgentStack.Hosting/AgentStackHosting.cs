@@ -161,7 +161,13 @@ public static class AgentStackHosting
         switch (provider.ToUpperInvariant())
         {
             case "SQLITE":
-                services.AddSqliteEventStore(Path.Combine(dataDirectory, "events.db"), WriterPriority(configuration));
+                services.AddSqliteEventStore(new SqliteEventStoreOptions(Path.Combine(dataDirectory, "events.db"))
+                {
+                    WriterPriority = WholeNumber(configuration, "AgentStack:EventStore:WriterPriority", SqliteEventStoreOptions.DefaultWriterPriority,
+                        steps => steps is >= 0 and <= GroupCommitQueue.MaxWriterPriority, $"a whole number of nice steps from 0 to {GroupCommitQueue.MaxWriterPriority}"),
+                    PageSize = WholeNumber(configuration, "AgentStack:EventStore:PageSize", SqliteEventStoreOptions.DefaultPageSize,
+                        SqliteEventStoreOptions.IsPageSize, $"a power of two from {SqliteEventStoreOptions.MinPageSize} to {SqliteEventStoreOptions.MaxPageSize} (bytes)"),
+                });
                 break;
             case "MARTEN":
                 var connection = configuration.GetConnectionString("Postgres")
@@ -174,16 +180,15 @@ public static class AgentStackHosting
         }
     }
 
-    /// <summary><c>AgentStack:EventStore:WriterPriority</c>: nice steps above the process's for the SQLite writer, 0 to 20.</summary>
-    private static int WriterPriority(IConfiguration configuration)
+    /// <summary>The whole number at <paramref name="key"/>, its default when unset; a value it does not allow stops the host.</summary>
+    private static int WholeNumber(IConfiguration configuration, string key, int defaultValue, Func<int, bool> allows, string expected)
     {
-        const string key = "AgentStack:EventStore:WriterPriority";
         var text = configuration[key];
         if (text is null)
-            return SqliteEventStoreOptions.DefaultWriterPriority;
-        if (!int.TryParse(text, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var steps)
-            || steps is < 0 or > GroupCommitQueue.MaxWriterPriority)
-            throw new InvalidOperationException($"{key} is '{text}': use a whole number of nice steps from 0 to {GroupCommitQueue.MaxWriterPriority}.");
-        return steps;
+            return defaultValue;
+        if (!int.TryParse(text, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var value)
+            || !allows(value))
+            throw new InvalidOperationException($"{key} is '{text}': use {expected}.");
+        return value;
     }
 }

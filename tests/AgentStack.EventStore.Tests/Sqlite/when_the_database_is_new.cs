@@ -40,8 +40,8 @@ public sealed class when_the_database_is_new(SqliteDatabaseFolder<when_the_datab
     [Fact]
     public void then_the_writer_fsyncs_every_commit_keeps_savepoint_journals_in_memory_and_a_group_in_its_cache()
     {
-        using var writer = SqliteWriter.Open($"Data Source={Path.Combine(folder.Path, "pragmas.db")};Pooling=false", TimeSpan.FromSeconds(1),
-            new SqliteEventStoreOptions("unused").WalSizeLimit);
+        using var writer = SqliteWriter.Open($"Data Source={Path.Combine(folder.Path, "pragmas.db")};Pooling=false",
+            new SqliteEventStoreOptions("unused") { BusyTimeout = TimeSpan.FromSeconds(1) });
         using var command = writer.Connection.CreateCommand();
 
         command.CommandText = "PRAGMA synchronous";
@@ -91,4 +91,55 @@ public sealed class when_the_database_is_new(SqliteDatabaseFolder<when_the_datab
         new FileInfo(path + "-wal").Length.ShouldBeLessThanOrEqualTo(limit);
         (await store.GetLastPositionAsync(Ct)).ShouldBe(404);
     }
+
+    [Theory]
+    [InlineData(null, 8192)] // the default
+    [InlineData(16384, 16384)]
+    public async Task then_it_takes_the_configured_page_size_and_two_sealed_span_events_share_a_page(int? configured, long expected)
+    {
+        const int Count = 256;
+        var path = Path.Combine(folder.Path, $"pages-{configured}", "events.db");
+        var options = new SqliteEventStoreOptions(path);
+        if (configured is { } size) options = options with { PageSize = size };
+        await using var store = new SqliteEventStore(options, TimeProvider.System);
+        // About the size of a sealed span event of the ingestion benchmark (1.9 KB): one a page at 4 KB.
+        var events = Enumerable.Range(0, Count).Select(_ => new EventData("span.completed.v1", new byte[1900])).ToArray();
+        await store.AppendAsync("pages", StreamAppend.NoStream, events, Ct);
+
+        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={path};Mode=ReadOnly;Pooling=false");
+        await connection.OpenAsync(Ct);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA page_size";
+        ((long)(await command.ExecuteScalarAsync(Ct))!).ShouldBe(expected);
+        // At 4 KB each event takes a page of its own, and the file is more than 4 KB an event; here it is well under.
+        command.CommandText = "PRAGMA page_count";
+        ((long)(await command.ExecuteScalarAsync(Ct))! * expected).ShouldBeLessThan(Count * 4096L);
+    }
+
+    [Fact]
+    public async Task then_a_file_created_with_other_pages_keeps_them_and_its_events()
+    {
+        var path = Path.Combine(folder.Path, "old-pages", "events.db");
+        await using (var old = new SqliteEventStore(new SqliteEventStoreOptions(path) { PageSize = 4096 }, TimeProvider.System))
+            await old.AppendAsync("kept", StreamAppend.NoStream, TestEvents.Numbered(3), Ct);
+
+        await using var store = new SqliteEventStore(new SqliteEventStoreOptions(path), TimeProvider.System);
+        await store.AppendAsync("kept", 3, TestEvents.Numbered(2), Ct);
+
+        (await store.ReadStream("kept")).Select(e => e.Version).ShouldBe([1, 2, 3, 4, 5]);
+        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={path};Mode=ReadOnly;Pooling=false");
+        await connection.OpenAsync(Ct);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA page_size";
+        ((long)(await command.ExecuteScalarAsync(Ct))!).ShouldBe(4096);
+    }
+
+    [Theory]
+    [InlineData(2048)]
+    [InlineData(12288)]
+    [InlineData(131072)]
+    public void then_a_page_size_sqlite_would_not_take_is_refused(int size) =>
+        Should.Throw<ArgumentOutOfRangeException>(() =>
+            new SqliteEventStore(new SqliteEventStoreOptions(Path.Combine(folder.Path, $"bad-{size}", "events.db")) { PageSize = size }, TimeProvider.System))
+            .Message.ShouldContain("power of two from 4096 to 65536");
 }
