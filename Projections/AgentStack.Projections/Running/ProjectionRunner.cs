@@ -111,6 +111,7 @@ public sealed partial class ProjectionRunner(
             : (Func<long, int, CancellationToken, Task<IReadOnlyList<StoredEvent>>>)store.ReadAllAsync;
         await foreach (var batch in store.SubscribeAsync(from, options.BatchSize, cancellationToken, SaveUnsavedAsync, read))
         {
+            var received = clock.GetTimestamp();
             // Paused, or held by a rebuild switching tables (issue 14.6): wait here, between batches.
             using var entered = await control.EnterBatchAsync(projection.Name, cancellationToken);
             var mine = options.Partitions == 1
@@ -137,10 +138,11 @@ public sealed partial class ProjectionRunner(
             await notifier.AdvancedAsync(new ProjectionAdvanced(projection.Name, last, [.. held.Order()], options.Partitions,
                 options.WorkerId, clock.GetUtcNow()), cancellationToken);
             entered.Dispose();
-            // Under load, let the next batch grow for a moment: every ClickHouse insert makes a part
+            // Under load, let the next batch grow for what remains of the linger: every ClickHouse insert makes a part
             // that background merges must rewrite, so a few large inserts beat many small ones.
-            if (batch.Count < options.BatchSize && options.Linger > TimeSpan.Zero)
-                await Task.Delay(options.Linger, cancellationToken);
+            var linger = options.LingerAfter(batch.Count, clock.GetElapsedTime(received));
+            if (linger > TimeSpan.Zero)
+                await Task.Delay(linger, cancellationToken);
         }
     }
 
