@@ -11,10 +11,10 @@ public readonly record struct StreamHead(long Version, string Hash)
 }
 
 /// <summary>
-/// One group's transaction, opened by an adapter under its write lock. <see cref="GroupCommitQueue"/>
-/// applies each append call between <see cref="Savepoint"/> and <see cref="ReleaseSavepoint"/>, or
-/// <see cref="RollbackToSavepoint"/> when the call's expected version is stale, then commits once.
-/// Disposing without a commit abandons whatever the transaction holds.
+/// One group's transaction, opened by an adapter under its write lock. <see cref="GroupCommitQueue"/> checks each
+/// append call's expected versions against the heads before it inserts any of its events, so a stale call is
+/// refused having written nothing, and the group needs no savepoints; then it commits once. Disposing without a
+/// commit abandons whatever the transaction holds.
 /// </summary>
 public interface IGroupCommitTransaction : IAsyncDisposable
 {
@@ -26,12 +26,6 @@ public interface IGroupCommitTransaction : IAsyncDisposable
 
     /// <summary>Adds one event to the transaction and returns the position it takes in the log.</summary>
     long Insert(string stream, long version, string type, DateTimeOffset recordedAt, byte[] data, string hash, string prevHash);
-
-    void Savepoint();
-
-    void ReleaseSavepoint();
-
-    void RollbackToSavepoint();
 
     /// <summary>Makes the group durable; false if the adapter had nothing to commit and rolled back instead.</summary>
     ValueTask<bool> CommitAsync();
@@ -229,18 +223,9 @@ public sealed class GroupCommitQueue : IAsyncDisposable
             var heads = new Dictionary<string, StreamHead>(StringComparer.Ordinal);
             for (var i = 0; i < batch.Count; i++)
             {
-                // A savepoint per call: a stale expected version rolls back that call alone, not the group.
-                transaction.Savepoint();
-                try
-                {
-                    outcomes[i] = Apply(transaction, batch[i].Appends, heads, ref position);
-                    transaction.ReleaseSavepoint();
-                }
-                catch (WrongExpectedVersionException e)
-                {
-                    transaction.RollbackToSavepoint();
-                    outcomes[i] = e;
-                }
+                // A stale expected version refuses that call alone, before it wrote anything, not the group.
+                outcomes[i] = (object?)Refusal(transaction, batch[i].Appends, heads)
+                    ?? Apply(transaction, batch[i].Appends, heads, ref position);
             }
             isCommitted = await transaction.CommitAsync();
         }
@@ -273,40 +258,55 @@ public sealed class GroupCommitQueue : IAsyncDisposable
         }
     }
 
-    /// <summary>One append call, all of its streams or none: throws before the caller's savepoint is released.</summary>
+    /// <summary>
+    /// Why one append call cannot be applied, or null if it can: each stream's expected version against its head as the
+    /// group's earlier calls left it (and as this call's earlier appends to the same stream would). Heads read from the
+    /// store are kept in <paramref name="batchHeads"/>, so <see cref="Apply"/> does not read them again; nothing is written.
+    /// </summary>
+    private static WrongExpectedVersionException? Refusal(IGroupCommitTransaction transaction, IReadOnlyList<StreamAppend> appends,
+        Dictionary<string, StreamHead> batchHeads)
+    {
+        Dictionary<string, long>? callVersions = null;
+        foreach (var append in appends)
+        {
+            long version;
+            if (callVersions is null || !callVersions.TryGetValue(append.Stream, out version))
+            {
+                if (!batchHeads.TryGetValue(append.Stream, out var head))
+                    batchHeads[append.Stream] = head = transaction.ReadHead(append.Stream);
+                version = head.Version;
+            }
+            if (append.ExpectedVersion != StreamAppend.Any && append.ExpectedVersion != version)
+                return new WrongExpectedVersionException(append.Stream, append.ExpectedVersion, version);
+            if (appends.Count > 1)
+                (callVersions ??= new Dictionary<string, long>(StringComparer.Ordinal))[append.Stream] = version + append.Events.Count;
+        }
+        return null;
+    }
+
+    /// <summary>One append call that <see cref="Refusal"/> passed: inserts its events, chained to the heads it found.</summary>
     private AppendResult Apply(IGroupCommitTransaction transaction, IReadOnlyList<StreamAppend> appends,
         Dictionary<string, StreamHead> batchHeads, ref long position)
     {
-        // Heads this call moved stay local until it succeeds, so a rejected call leaves the batch's view intact.
-        var callHeads = new Dictionary<string, StreamHead>(StringComparer.Ordinal);
         // Both stores keep whole microseconds; the hash covers the value as stored.
         var recordedAt = EventHash.FromUnixMicroseconds(EventHash.ToUnixMicroseconds(timeProvider.GetUtcNow()));
         var nextVersions = new long[appends.Count];
-        var callPosition = position;
 
         for (var a = 0; a < appends.Count; a++)
         {
             var append = appends[a];
-            if (!callHeads.TryGetValue(append.Stream, out var head) && !batchHeads.TryGetValue(append.Stream, out head))
-                head = transaction.ReadHead(append.Stream);
-
-            if (append.ExpectedVersion != StreamAppend.Any && append.ExpectedVersion != head.Version)
-                throw new WrongExpectedVersionException(append.Stream, append.ExpectedVersion, head.Version);
-
+            var head = batchHeads[append.Stream];
             foreach (var e in append.Events)
             {
                 var version = head.Version + 1;
                 var hash = EventHash.Compute(head.Hash, append.Stream, version, e.Type, recordedAt, e.Data);
-                callPosition = transaction.Insert(append.Stream, version, e.Type, recordedAt, e.Data, hash, head.Hash);
+                position = transaction.Insert(append.Stream, version, e.Type, recordedAt, e.Data, hash, head.Hash);
                 head = new StreamHead(version, hash);
             }
-            callHeads[append.Stream] = head;
+            batchHeads[append.Stream] = head;
             nextVersions[a] = head.Version;
         }
-
-        foreach (var (stream, head) in callHeads) batchHeads[stream] = head;
-        position = callPosition;
-        return new AppendResult(nextVersions, callPosition);
+        return new AppendResult(nextVersions, position);
     }
 
     private static void Validate(IReadOnlyList<StreamAppend> appends)

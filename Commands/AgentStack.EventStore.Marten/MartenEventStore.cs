@@ -382,14 +382,6 @@ public sealed class MartenEventStore : IEventStore, IAsyncDisposable
             prevHashes.Add(prevHash);
         }
 
-        public void TruncateTo(int count)
-        {
-            foreach (var list in new System.Collections.IList[] { positions, streams, versions, types, recordedAts, data, hashes, prevHashes })
-            {
-                while (list.Count > count) list.RemoveAt(list.Count - 1);
-            }
-        }
-
         public NpgsqlBatchCommand ToInsert(string table)
         {
             var command = new NpgsqlBatchCommand($"""
@@ -418,7 +410,6 @@ public sealed class MartenEventStore : IEventStore, IAsyncDisposable
         long startPosition, Dictionary<string, StreamHead> heads) : IGroupCommitTransaction
     {
         private readonly Rows rows = new();
-        private int savepoint;
 
         public long StartPosition { get; } = startPosition;
 
@@ -431,15 +422,6 @@ public sealed class MartenEventStore : IEventStore, IAsyncDisposable
             rows.Add(position, stream, version, type, recordedAt, data, hash, prevHash);
             return position;
         }
-
-        public void Savepoint() => savepoint = rows.Count;
-
-        // The savepoint is only a row count: keeping the rows is all that releasing it means.
-        public void ReleaseSavepoint()
-        {
-        }
-
-        public void RollbackToSavepoint() => rows.TruncateTo(savepoint);
 
         public async ValueTask<bool> CommitAsync()
         {

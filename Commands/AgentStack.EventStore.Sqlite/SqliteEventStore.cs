@@ -18,7 +18,6 @@ namespace AgentStack.EventStore.Sqlite;
 public sealed class SqliteEventStore : IEventStore, IAsyncDisposable
 {
     private const int ReadPageSize = 256;
-    private const string RequestSavepoint = "append";
 
     private static readonly GroupCommitMetrics Metrics = new("AgentStack.EventStore.Sqlite",
         commitsDescription: "Group commits (transactions fsync'd) of the SQLite event store.",
@@ -230,16 +229,6 @@ public sealed class SqliteEventStore : IEventStore, IAsyncDisposable
         public long Insert(string stream, long version, string type, DateTimeOffset recordedAt, byte[] data,
             string hash, string prevHash) =>
             writer.Insert(stream, version, type, EventHash.ToUnixMicroseconds(recordedAt), data, hash, prevHash);
-
-        public void Savepoint() => transaction.Save(RequestSavepoint);
-
-        public void ReleaseSavepoint() => transaction.Release(RequestSavepoint);
-
-        public void RollbackToSavepoint()
-        {
-            transaction.Rollback(RequestSavepoint);
-            transaction.Release(RequestSavepoint);
-        }
 
         public ValueTask<bool> CommitAsync()
         {

@@ -55,9 +55,8 @@ internal sealed class SqliteWriter : IDisposable
                 // journal_size_limit: under a sustained load the readers (projections, stream reads) always hold a
                 // snapshot, so checkpoints rarely complete and the WAL runs on for a gigabyte or more before it restarts;
                 // SQLite keeps the file at its largest unless told to cut it back when it restarts.
-                // temp_store=MEMORY: each request of a group commit runs in a savepoint, and SQLite copies every
-                // page a savepoint first changes into its statement journal, a temp file by default: a write
-                // system call per page for a journal only a rollback to the savepoint reads, never a recovery.
+                // temp_store=MEMORY: a statement journal SQLite keeps to undo a statement that fails halfway is a
+                // memory buffer, not a temp file written a page at a time (a journal no recovery ever reads).
                 pragmas.CommandText = $"""
                     PRAGMA page_size = {options.PageSize};
                     PRAGMA journal_mode = WAL;

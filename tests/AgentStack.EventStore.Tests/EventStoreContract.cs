@@ -197,6 +197,24 @@ public abstract class EventStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task when_the_second_append_of_a_stream_in_one_call_is_stale_then_neither_is_written()
+    {
+        var stream = TestEvents.NewStream("twice-stale");
+        var before = await Store.GetLastPositionAsync(Ct);
+
+        // The first append would take the stream to version 2: the second, expecting 1, is stale against that.
+        var rejected = await Should.ThrowAsync<WrongExpectedVersionException>(() => Store.AppendAsync(
+        [
+            new StreamAppend(stream, StreamAppend.NoStream, TestEvents.Numbered(2, "first")),
+            new StreamAppend(stream, 1, TestEvents.Numbered(1, "second")),
+        ], Ct));
+
+        (rejected.Expected, rejected.Actual).ShouldBe((1L, 2L));
+        (await Store.ReadStream(stream)).ShouldBeEmpty();
+        (await Store.GetLastPositionAsync(Ct)).ShouldBe(before);
+    }
+
+    [Fact]
     public async Task when_reading_from_a_version_mid_stream_then_only_that_version_and_later_come_back()
     {
         var stream = TestEvents.NewStream("mid");

@@ -45,4 +45,33 @@ public sealed class when_many_callers_append_at_once(SqliteDatabaseFolder<when_m
         events.Select(e => e.Text()).ShouldNotContain(t => t.Contains("stale"));
         EventHash.Verify(events).ShouldBeNull();
     }
+
+    [Fact]
+    public async Task then_a_stale_call_in_a_group_leaves_the_streams_it_named_for_the_calls_after_it()
+    {
+        await using var store = folder.OpenStore();
+        var existing = TestEvents.NewStream("named-existing");
+        var fresh = TestEvents.NewStream("named-fresh");
+        await store.AppendAsync(existing, StreamAppend.NoStream, TestEvents.Numbered(1), Ct);
+
+        // Queued together: the stale call names a fresh stream first, then fails on the existing one; the calls
+        // after it in the group must see both streams as the log has them, not as the refused call would have left them.
+        var stale = store.AppendAsync(
+        [
+            new StreamAppend(fresh, StreamAppend.NoStream, TestEvents.Numbered(2, "stale")),
+            new StreamAppend(existing, StreamAppend.NoStream, TestEvents.Numbered(1, "stale")),
+        ], Ct);
+        var freshAfter = store.AppendAsync(fresh, StreamAppend.NoStream, TestEvents.Numbered(1, "after"), Ct);
+        var existingAfter = store.AppendAsync(existing, 1, TestEvents.Numbered(1, "after"), Ct);
+
+        await Should.ThrowAsync<WrongExpectedVersionException>(() => stale);
+        (await freshAfter).NextVersions.ShouldBe([1L]);
+        (await existingAfter).NextVersions.ShouldBe([2L]);
+        foreach (var stream in new[] { fresh, existing })
+        {
+            var events = await store.ReadStream(stream);
+            events.Select(e => e.Text()).ShouldNotContain(t => t.Contains("stale"));
+            EventHash.Verify(events).ShouldBeNull();
+        }
+    }
 }
