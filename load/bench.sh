@@ -120,7 +120,7 @@ hz=$(getconf CLK_TCK)
 cpu0=$(cpu_ticks)
 t0=$(date +%s.%N)
 if [ "${PROFILE:-}" = 1 ]; then
-  perf record -F 499 -g -o "$DATA/perf.data" -p "$(IFS=,; echo "${PIDS[*]}")" -- sleep "$DURATION" >/dev/null 2>&1 &
+  perf record -F 499 -g -o "$DATA/perf.data" -p "$(IFS=,; echo "${PIDS[*]}")" -- sleep "$DURATION" >"$DATA/perf.log" 2>&1 &
   PERF_PID=$!
 fi
 drive "$PORT" "$DURATION" --latency | tee "$DATA/wrk.txt"
@@ -142,7 +142,7 @@ else
 fi
 rss_kb=$(peak_rss_kb)
 if [ "${PROFILE:-}" = 1 ]; then
-  wait "$PERF_PID" || true
+  wait "$PERF_PID" || echo "perf record failed (exit $?): $(tail -n 5 "$DATA/perf.log")" >&2
   echo "top frames by self time (perf, AgentStack's processes):"
   perf report -i "$DATA/perf.data" --no-children -g none --sort dso,sym --stdio 2>/dev/null | grep -E '^ +[0-9]' | head -n "${PROFILE_TOP:-30}" || true
   echo "by thread:"; perf report -i "$DATA/perf.data" --no-children -g none --sort comm --stdio 2>/dev/null | grep -E "^ +[0-9]" | head -n 15 || true
