@@ -1,6 +1,4 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
-using AgentStack.Erasure.Keys;
 using AgentStack.Erasure.Sealing;
 using AgentStack.Events;
 
@@ -13,31 +11,22 @@ namespace AgentStack.EventStore.Tests.Erasure;
 public sealed class when_a_reader_needs_no_span_payloads : IClassFixture<SqliteDatabaseFolder<when_a_reader_needs_no_span_payloads>>
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
-    private static readonly DateTimeOffset Start = new(2026, 12, 1, 10, 0, 0, TimeSpan.Zero);
 
     private readonly SqliteDatabaseFolder<when_a_reader_needs_no_span_payloads> folder;
 
     public when_a_reader_needs_no_span_payloads(SqliteDatabaseFolder<when_a_reader_needs_no_span_payloads> folder) => this.folder = folder;
 
-    private static EventData SpanEvent(string spanId) =>
-        EventTypes.Serialize(new SpanCompleted("p1",
-            new SpanRecord("t1", spanId, null, "step", "llm", Start, Start.AddSeconds(1), "ok", null, null, null, 1, 2, null,
-                Json("""{"q":"the prompt"}"""), Json("\"the answer\""), Json("""{"user.id":"u-1"}""")),
-            new string('c', 64), Start, "key-1"));
-
-    private static JsonElement Json(string text) => JsonDocument.Parse(text).RootElement.Clone();
-
     private async Task<(SealingEventStore Store, CountingEventStore Counted, IReadOnlyList<EventData> Appended)> OpenAsync(string name)
     {
-        var keys = new SubjectKeyring(new SqliteSubjectKeyStore(Path.Combine(folder.Path, name + "-keys.db"), KeyWrapping.None), TimeSpan.FromMinutes(1));
-        var raw = new AgentStack.EventStore.Sqlite.SqliteEventStore(
-            new AgentStack.EventStore.Sqlite.SqliteEventStoreOptions(Path.Combine(folder.Path, name + "-events.db")), TimeProvider.System);
-        var counted = new CountingEventStore(raw);
-        var store = new SealingEventStore(counted, new PayloadSealer(keys));
+        CountingEventStore? counted = null;
+        var (store, _, _) = SealedLogs.Open(folder.Path, name, raw => counted = new CountingEventStore(raw));
         EventData[] appended = [SpanEvent("a"), SpanEvent("b"), .. TestEvents.Numbered(2)];
         await store.AppendAsync("trace-p1-t1", StreamAppend.NoStream, appended, Ct);
-        return (store, counted, appended);
+        return (store, counted!, appended);
     }
+
+    private static EventData SpanEvent(string spanId) =>
+        SealedLogs.SpanEvent(spanId, """{"q":"the prompt"}""", "\"the answer\"", """{"user.id":"u-1"}""");
 
     [Fact]
     public async Task then_while_it_keeps_up_it_gets_the_events_the_others_opened_without_a_read_of_its_own()

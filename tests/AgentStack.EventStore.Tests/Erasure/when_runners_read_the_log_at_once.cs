@@ -1,4 +1,3 @@
-using AgentStack.Erasure.Keys;
 using AgentStack.Erasure.Sealing;
 using AgentStack.Events;
 
@@ -18,12 +17,10 @@ public sealed class when_runners_read_the_log_at_once : IClassFixture<SqliteData
 
     private async Task<(SealingEventStore Store, CountingEventStore Counted)> OpenAsync(string name)
     {
-        var keys = new SubjectKeyring(new SqliteSubjectKeyStore(Path.Combine(folder.Path, name + "-keys.db"), KeyWrapping.None), TimeSpan.FromMinutes(1));
-        var raw = new AgentStack.EventStore.Sqlite.SqliteEventStore(
-            new AgentStack.EventStore.Sqlite.SqliteEventStoreOptions(Path.Combine(folder.Path, name + "-events.db")), TimeProvider.System);
+        CountingEventStore? counted = null;
+        var (store, raw, _) = SealedLogs.Open(folder.Path, name, inner => counted = new CountingEventStore(inner));
         await raw.AppendAsync("s", StreamAppend.NoStream, TestEvents.Numbered(5), Ct);
-        var counted = new CountingEventStore(raw);
-        return (new SealingEventStore(counted, new PayloadSealer(keys)), counted);
+        return (store, counted!);
     }
 
     [Fact]

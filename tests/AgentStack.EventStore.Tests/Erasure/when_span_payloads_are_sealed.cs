@@ -15,25 +15,13 @@ namespace AgentStack.EventStore.Tests.Erasure;
 public sealed class when_span_payloads_are_sealed : IClassFixture<SqliteDatabaseFolder<when_span_payloads_are_sealed>>
 {
     private readonly SqliteDatabaseFolder<when_span_payloads_are_sealed> folder;
-    private static readonly DateTimeOffset Start = new(2026, 12, 1, 10, 0, 0, TimeSpan.Zero);
 
     public when_span_payloads_are_sealed(SqliteDatabaseFolder<when_span_payloads_are_sealed> folder) => this.folder = folder;
 
     private static EventData SpanEvent(string spanId, string? attributes, string input = """{"q": "é \u00e9 \"quoted\""}""") =>
-        EventTypes.Serialize(new SpanCompleted("p1",
-            new SpanRecord("t1", spanId, null, "step", "llm", Start, Start.AddSeconds(1), "ok", null, null, null, 1, 2, null,
-                Json(input), Json("\"yes\""), attributes is null ? null : Json(attributes)),
-            new string('c', 64), Start, "key-1"));
+        SealedLogs.SpanEvent(spanId, input, "\"yes\"", attributes);
 
-    private static JsonElement Json(string text) => JsonDocument.Parse(text).RootElement.Clone();
-
-    private (SealingEventStore Store, IEventStore Raw, SubjectKeyring Keys) Open(string name)
-    {
-        var keys = new SubjectKeyring(new SqliteSubjectKeyStore(Path.Combine(folder.Path, name + "-keys.db"), KeyWrapping.None), TimeSpan.FromMinutes(1));
-        var raw = new AgentStack.EventStore.Sqlite.SqliteEventStore(
-            new AgentStack.EventStore.Sqlite.SqliteEventStoreOptions(Path.Combine(folder.Path, name + "-events.db")), TimeProvider.System);
-        return (new SealingEventStore(raw, new PayloadSealer(keys)), raw, keys);
-    }
+    private (SealingEventStore Store, IEventStore Raw, SubjectKeyring Keys) Open(string name) => SealedLogs.Open(folder.Path, name);
 
     [Fact]
     public async Task then_readers_get_the_bytes_as_received_and_the_store_holds_none_of_them()
