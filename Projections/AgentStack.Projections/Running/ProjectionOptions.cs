@@ -1,3 +1,5 @@
+using AgentStack.EventStore.Common;
+
 namespace AgentStack.Projections.Running;
 
 /// <summary>Configuration section <c>AgentStack:Projections</c>.</summary>
@@ -90,8 +92,8 @@ public sealed class ProjectionOptions
             throw new InvalidOperationException($"{Section}:Leases '{Leases}' is unknown: use None or Postgres.");
         if (Nice is < 0 or > 19)
             throw new InvalidOperationException($"{Section}:Nice must be between 0 (the process's priority) and 19 (was {Nice}).");
-        if (AnalyticsPriority is < 0 or > 20)
-            throw new InvalidOperationException($"{Section}:AnalyticsPriority must be between 0 (the process's priority) and 20 (was {AnalyticsPriority}).");
+        if (AnalyticsPriority is < 0 or > GroupCommitQueue.MaxWriterPriority)
+            throw new InvalidOperationException($"{Section}:AnalyticsPriority must be between 0 (the process's priority) and {GroupCommitQueue.MaxWriterPriority} (was {AnalyticsPriority}).");
         if (Threads is < 1 or > 64)
             throw new InvalidOperationException($"{Section}:Threads must be between 1 and 64 (was {Threads}).");
         if (CheckpointInterval < TimeSpan.Zero)

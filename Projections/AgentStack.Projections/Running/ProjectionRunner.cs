@@ -106,9 +106,8 @@ public sealed partial class ProjectionRunner(
             savedAt = clock.GetTimestamp();
         }
 
-        var read = !projection.ReadsSpanPayloads && store is IEventOpener opener
-            ? opener.ReadAllUnopenedAsync
-            : (Func<long, int, CancellationToken, Task<IReadOnlyList<StoredEvent>>>)store.ReadAllAsync;
+        Func<long, int, CancellationToken, Task<IReadOnlyList<StoredEvent>>>? read =
+            !projection.ReadsSpanPayloads && store is IEventOpener opener ? opener.ReadAllUnopenedAsync : null;
         await foreach (var batch in store.SubscribeAsync(from, options.BatchSize, cancellationToken, SaveUnsavedAsync, read))
         {
             var received = clock.GetTimestamp();
