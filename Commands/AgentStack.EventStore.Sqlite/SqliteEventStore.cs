@@ -19,6 +19,9 @@ public sealed class SqliteEventStore : IEventStore, IAsyncDisposable
 {
     private const int ReadPageSize = 256;
 
+    /// <summary>How long the writer waits, between two groups, for the readers of older snapshots to let the WAL restart.</summary>
+    private static readonly TimeSpan RestartWait = TimeSpan.FromMilliseconds(100);
+
     private static readonly GroupCommitMetrics Metrics = new("AgentStack.EventStore.Sqlite",
         commitsDescription: "Group commits (transactions fsync'd) of the SQLite event store.",
         eventsDescription: "Events durably appended to the SQLite event store.");
@@ -27,6 +30,11 @@ public sealed class SqliteEventStore : IEventStore, IAsyncDisposable
     private readonly string writeConnectionString;
     private readonly string readConnectionString;
     private readonly GroupCommitQueue queue;
+    private readonly string walPath;
+
+    // The WAL's size past which the writer next tries to restart it: after a reader outlasted a try (a long read, a
+    // rebuild), not before the WAL has grown by its limit again, so such a reader costs the writer one wait, not one a group.
+    private long restartAt;
 
     // Owned by the writer loop only; null after a failure until the next batch reopens it.
     private SqliteWriter? writer;
@@ -47,6 +55,8 @@ public sealed class SqliteEventStore : IEventStore, IAsyncDisposable
 
         this.options = options;
         var path = Path.GetFullPath(options.DatabasePath);
+        walPath = path + "-wal";
+        restartAt = RestartBytes;
         if (Path.GetDirectoryName(path) is { } directory) Directory.CreateDirectory(directory);
 
         // Microsoft.Data.Sqlite retries busy errors itself until the command timeout (whole seconds),
@@ -72,6 +82,11 @@ public sealed class SqliteEventStore : IEventStore, IAsyncDisposable
 
     /// <summary>Transactions committed by this instance: a diagnostic that group commit is happening.</summary>
     internal long CommitCount => queue.CommitCount;
+
+    /// <summary>WAL restarts the writer asked for past the WAL's limit, and those a reader outlasted: diagnostics.</summary>
+    internal (long Done, long Refused) WalRestarts => (Interlocked.Read(ref walRestarts), Interlocked.Read(ref walRestartsRefused));
+
+    private long walRestarts, walRestartsRefused;
 
     /// <summary>The writer thread's nice value (null off Linux).</summary>
     internal int? WriterNice => queue.WriterNice;
@@ -169,8 +184,23 @@ public sealed class SqliteEventStore : IEventStore, IAsyncDisposable
     private ValueTask<IGroupCommitTransaction> BeginBatch(IEnumerable<StreamAppend> appends)
     {
         writer ??= SqliteWriter.Open(writeConnectionString, options);
+        // Under load some reader always holds a snapshot, and SQLite's own checkpoints, each run right after a commit,
+        // seldom copy the whole WAL back, which it needs to restart: it ran past a gigabyte in a minute. Past its limit,
+        // the writer checkpoints it whole between two groups, waiting a moment for the readers of older snapshots.
+        if (new FileInfo(walPath) is { Exists: true } wal && wal.Length > restartAt)
+        {
+            var restarted = writer.Restart(RestartWait, options.BusyTimeout);
+            restartAt = restarted ? RestartBytes : wal.Length + RestartBytes;
+            Interlocked.Increment(ref restarted ? ref walRestarts : ref walRestartsRefused);
+        }
         return ValueTask.FromResult<IGroupCommitTransaction>(new Batch(writer, writer.Begin(), queue.LastPosition));
     }
+
+    /// <summary>
+    /// The WAL's size past which the writer restarts it: its limit, or 1 MiB if that is less (a smaller one would
+    /// restart it after nearly every group).
+    /// </summary>
+    private long RestartBytes => Math.Max(options.WalSizeLimit, 1L << 20);
 
     /// <summary>After a failed batch the writer's connection is in an unknown state: the next batch opens a new one.</summary>
     private void DiscardWriter()

@@ -92,6 +92,30 @@ internal sealed class SqliteWriter : IDisposable
         return transaction;
     }
 
+    /// <summary>
+    /// A RESTART checkpoint between two groups: copies what the WAL holds beyond the last passive checkpoint and waits
+    /// up to <paramref name="wait"/> for the readers of older snapshots, so the next commit starts the WAL from its
+    /// beginning (cut back to <c>journal_size_limit</c>). False when a reader outlasted the wait: the WAL runs on until
+    /// the next try.
+    /// </summary>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Security", "CA2100:Review SQL queries for security vulnerabilities", Justification = "PRAGMA takes no parameters: both waits are numbers")]
+    public bool Restart(TimeSpan wait, TimeSpan busyTimeout)
+    {
+        using var command = Connection.CreateCommand();
+        command.CommandText = $"PRAGMA busy_timeout = {(long)wait.TotalMilliseconds}";
+        command.ExecuteNonQuery();
+        try
+        {
+            command.CommandText = "PRAGMA wal_checkpoint(RESTART)";
+            return (long)command.ExecuteScalar()! == 0; // the first column: 1 when a reader outlasted the wait
+        }
+        finally
+        {
+            command.CommandText = $"PRAGMA busy_timeout = {(long)busyTimeout.TotalMilliseconds}";
+            command.ExecuteNonQuery();
+        }
+    }
+
     public long ReadLastPosition()
     {
         using var command = Connection.CreateCommand();
