@@ -33,7 +33,8 @@ public sealed class SqliteEventStore : IEventStore, IAsyncDisposable
     private readonly string walPath;
 
     // The WAL's size past which the writer next tries to restart it: after a reader outlasted a try (a long read, a
-    // rebuild), not before the WAL has grown by its limit again, so such a reader costs the writer one wait, not one a group.
+    // rebuild), not before the WAL has grown by RetryBytes again, so such a reader costs the writer a wait every few
+    // megabytes, not one a group.
     private long restartAt;
 
     // Owned by the writer loop only; null after a failure until the next batch reopens it.
@@ -190,7 +191,7 @@ public sealed class SqliteEventStore : IEventStore, IAsyncDisposable
         if (new FileInfo(walPath) is { Exists: true } wal && wal.Length > restartAt)
         {
             var restarted = writer.Restart(RestartWait, options.BusyTimeout);
-            restartAt = restarted ? RestartBytes : wal.Length + RestartBytes;
+            restartAt = restarted ? RestartBytes : wal.Length + RetryBytes;
             Interlocked.Increment(ref restarted ? ref walRestarts : ref walRestartsRefused);
         }
         return ValueTask.FromResult<IGroupCommitTransaction>(new Batch(writer, writer.Begin(), queue.LastPosition));
@@ -201,6 +202,13 @@ public sealed class SqliteEventStore : IEventStore, IAsyncDisposable
     /// restart it after nearly every group).
     /// </summary>
     private long RestartBytes => Math.Max(options.WalSizeLimit, 1L << 20);
+
+    /// <summary>
+    /// How much more the WAL grows before the writer tries again after a reader outlasted a try: an eighth of the limit
+    /// (8 MiB by default), at least 1 MiB. Trying at every group kept the WAL under 120 MB at the peak, an eighth under
+    /// 160 MB, the whole limit not at all (up to 950 MB): under load most tries are refused (BENCHMARKS.md, "The WAL's size").
+    /// </summary>
+    private long RetryBytes => Math.Max(RestartBytes / 8, 1L << 20);
 
     /// <summary>After a failed batch the writer's connection is in an unknown state: the next batch opens a new one.</summary>
     private void DiscardWriter()
