@@ -49,6 +49,7 @@ public sealed class SqliteEventStore : IEventStore, IAsyncDisposable
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.MaxBatchSize);
         ArgumentOutOfRangeException.ThrowIfNegative(options.WriterPriority);
         ArgumentOutOfRangeException.ThrowIfNegative(options.WalSizeLimit);
+        ArgumentOutOfRangeException.ThrowIfNegative(options.WalRestartSize);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(options.WriterPriority, GroupCommitQueue.MaxWriterPriority);
         if (!SqliteEventStoreOptions.IsPageSize(options.PageSize))
             throw new ArgumentOutOfRangeException(nameof(options), options.PageSize,
@@ -186,8 +187,9 @@ public sealed class SqliteEventStore : IEventStore, IAsyncDisposable
     {
         writer ??= SqliteWriter.Open(writeConnectionString, options);
         // Under load some reader always holds a snapshot, and SQLite's own checkpoints, each run right after a commit,
-        // seldom copy the whole WAL back, which it needs to restart: it ran past a gigabyte in a minute. Past its limit,
-        // the writer checkpoints it whole between two groups, waiting a moment for the readers of older snapshots.
+        // seldom copy the whole WAL back, which it needs to restart: it ran past a gigabyte in a minute. Past
+        // WalRestartSize the writer checkpoints it whole between two groups, waiting a moment for the readers of older
+        // snapshots (docs/event-store.md, "The WAL's size").
         if (new FileInfo(walPath) is { Exists: true } wal && wal.Length > restartAt)
         {
             var restarted = writer.Restart(RestartWait, options.BusyTimeout);
@@ -197,16 +199,12 @@ public sealed class SqliteEventStore : IEventStore, IAsyncDisposable
         return ValueTask.FromResult<IGroupCommitTransaction>(new Batch(writer, writer.Begin(), queue.LastPosition));
     }
 
-    /// <summary>
-    /// The WAL's size past which the writer restarts it: its limit, or 1 MiB if that is less (a smaller one would
-    /// restart it after nearly every group).
-    /// </summary>
-    private long RestartBytes => Math.Max(options.WalSizeLimit, 1L << 20);
+    /// <summary>The WAL's size past which the writer restarts it, at least 1 MiB (a smaller one would restart it after nearly every group).</summary>
+    private long RestartBytes => Math.Max(options.WalRestartSize, 1L << 20);
 
     /// <summary>
-    /// How much more the WAL grows before the writer tries again after a reader outlasted a try: an eighth of the limit
-    /// (8 MiB by default), at least 1 MiB. Trying at every group kept the WAL under 120 MB at the peak, an eighth under
-    /// 160 MB, the whole limit not at all (up to 950 MB): under load most tries are refused (BENCHMARKS.md, "The WAL's size").
+    /// How much more the WAL grows before the writer tries again after a reader outlasted a try: an eighth of
+    /// <see cref="RestartBytes"/>, at least 1 MiB. Under load most tries are refused (BENCHMARKS.md, "The WAL's size").
     /// </summary>
     private long RetryBytes => Math.Max(RestartBytes / 8, 1L << 20);
 

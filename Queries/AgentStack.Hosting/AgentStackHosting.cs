@@ -167,6 +167,9 @@ public static class AgentStackHosting
                         steps => steps is >= 0 and <= GroupCommitQueue.MaxWriterPriority, $"a whole number of nice steps from 0 to {GroupCommitQueue.MaxWriterPriority}"),
                     PageSize = WholeNumber(configuration, "AgentStack:EventStore:PageSize", SqliteEventStoreOptions.DefaultPageSize,
                         SqliteEventStoreOptions.IsPageSize, $"a power of two from {SqliteEventStoreOptions.MinPageSize} to {SqliteEventStoreOptions.MaxPageSize} (bytes)"),
+                    WalRestartSize = (long)WholeNumber(configuration, "AgentStack:EventStore:WalRestartMegabytes",
+                        (int)(SqliteEventStoreOptions.DefaultWalRestartSize >> 20), megabytes => megabytes is >= 1 and <= 1 << 20,
+                        "a whole number of megabytes from 1 to 1048576") << 20,
                 });
                 break;
             case "MARTEN":

@@ -20,7 +20,7 @@ public sealed class when_readers_keep_the_wal_busy(SqliteDatabaseFolder<when_rea
     public async Task then_the_writer_keeps_the_wal_near_its_limit()
     {
         var path = Path.Combine(folder.Path, "busy", "events.db");
-        await using var store = new SqliteEventStore(new SqliteEventStoreOptions(path) { WalSizeLimit = Limit }, TimeProvider.System);
+        await using var store = new SqliteEventStore(new SqliteEventStoreOptions(path) { WalSizeLimit = Limit, WalRestartSize = Limit }, TimeProvider.System);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(Ct);
         // Two readers, each always in a read of its own, as the projections tailing the log are.
         var readers = Enumerable.Range(0, 2).Select(_ => Task.Run(() => ReadWithoutPause(path, stop.Token), Ct)).ToArray();
@@ -46,7 +46,7 @@ public sealed class when_readers_keep_the_wal_busy(SqliteDatabaseFolder<when_rea
     public async Task then_a_reader_that_outlasts_the_wait_costs_the_writer_one_wait_per_limit_grown_not_one_per_group()
     {
         var path = Path.Combine(folder.Path, "held", "events.db");
-        await using var store = new SqliteEventStore(new SqliteEventStoreOptions(path) { WalSizeLimit = Limit }, TimeProvider.System);
+        await using var store = new SqliteEventStore(new SqliteEventStoreOptions(path) { WalSizeLimit = Limit, WalRestartSize = Limit }, TimeProvider.System);
         await using var reader = new SqliteConnection($"Data Source={path};Mode=ReadOnly;Pooling=false");
         await reader.OpenAsync(Ct);
         await using var snapshot = await reader.BeginTransactionAsync(Ct);
