@@ -63,15 +63,8 @@ public sealed class when_the_database_is_new(SqliteDatabaseFolder<when_the_datab
         var payload = new EventData("big.v1", new byte[16 << 10]);
 
         // A reader holding its snapshot keeps checkpoints from completing, as the projections do under load.
-        await using (var reader = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={path};Mode=ReadOnly;Pooling=false"))
+        await using (await HeldSnapshot.OpenAsync(path, Ct))
         {
-            await reader.OpenAsync(Ct);
-            await using var snapshot = await reader.BeginTransactionAsync(Ct);
-            await using (var read = reader.CreateCommand())
-            {
-                read.CommandText = "SELECT COUNT(*) FROM events";
-                await read.ExecuteScalarAsync(Ct);
-            }
             for (var i = 0; i < 400; i++)
                 await store.AppendAsync($"grow-{i % 8}", StreamAppend.Any, [payload], Ct);
             new FileInfo(path + "-wal").Length.ShouldBeGreaterThan(4 * limit);
