@@ -192,7 +192,7 @@ public sealed class SqliteEventStore : IEventStore, IAsyncDisposable
         // snapshots (docs/event-store.md, "The WAL's size").
         if (new FileInfo(walPath) is { Exists: true } wal && wal.Length > restartAt)
         {
-            var restarted = writer.Restart(RestartWait, options.BusyTimeout);
+            var restarted = writer.Restart(RestartWait);
             restartAt = restarted ? RestartBytes : wal.Length + RetryBytes;
             Interlocked.Increment(ref restarted ? ref walRestarts : ref walRestartsRefused);
         }

@@ -16,9 +16,13 @@ internal sealed class SqliteWriter : IDisposable
     private readonly SqliteParameter insertStream, insertVersion, insertType, insertRecordedAt,
         insertData, insertHash, insertPrevHash;
 
-    private SqliteWriter(SqliteConnection connection)
+    // The busy timeout Open set, which Restart puts back after its own shorter wait.
+    private readonly long busyTimeoutMilliseconds;
+
+    private SqliteWriter(SqliteConnection connection, long busyTimeoutMilliseconds)
     {
         Connection = connection;
+        this.busyTimeoutMilliseconds = busyTimeoutMilliseconds;
 
         selectHead = connection.CreateCommand();
         selectHead.CommandText = SqliteSchema.SelectHead;
@@ -73,7 +77,7 @@ internal sealed class SqliteWriter : IDisposable
                 schema.CommandText = SqliteSchema.Create;
                 schema.ExecuteNonQuery();
             }
-            return new SqliteWriter(connection);
+            return new SqliteWriter(connection, (long)options.BusyTimeout.TotalMilliseconds);
         }
         catch
         {
@@ -96,10 +100,10 @@ internal sealed class SqliteWriter : IDisposable
     /// A RESTART checkpoint between two groups: copies what the WAL holds beyond the last passive checkpoint and waits
     /// up to <paramref name="wait"/> for the readers of older snapshots, so the next commit starts the WAL from its
     /// beginning (cut back to <c>journal_size_limit</c>). False when a reader outlasted the wait: the WAL runs on until
-    /// the next try.
+    /// the next try. The writer's own busy timeout is set again afterwards.
     /// </summary>
     [System.Diagnostics.CodeAnalysis.SuppressMessage("Security", "CA2100:Review SQL queries for security vulnerabilities", Justification = "PRAGMA takes no parameters: both waits are numbers")]
-    public bool Restart(TimeSpan wait, TimeSpan busyTimeout)
+    public bool Restart(TimeSpan wait)
     {
         using var command = Connection.CreateCommand();
         command.CommandText = $"PRAGMA busy_timeout = {(long)wait.TotalMilliseconds}";
@@ -111,7 +115,7 @@ internal sealed class SqliteWriter : IDisposable
         }
         finally
         {
-            command.CommandText = $"PRAGMA busy_timeout = {(long)busyTimeout.TotalMilliseconds}";
+            command.CommandText = $"PRAGMA busy_timeout = {busyTimeoutMilliseconds}";
             command.ExecuteNonQuery();
         }
     }

@@ -55,6 +55,19 @@ public sealed class when_the_database_is_new(SqliteDatabaseFolder<when_the_datab
     }
 
     [Fact]
+    public void then_a_wal_restart_waits_briefly_and_leaves_the_writer_its_own_busy_timeout()
+    {
+        using var writer = SqliteWriter.Open($"Data Source={Path.Combine(folder.Path, "restart.db")};Pooling=false",
+            new SqliteEventStoreOptions("unused") { BusyTimeout = TimeSpan.FromSeconds(3) });
+
+        writer.Restart(TimeSpan.FromMilliseconds(100)).ShouldBeTrue(); // no reader: the WAL restarts
+
+        using var command = writer.Connection.CreateCommand();
+        command.CommandText = "PRAGMA busy_timeout";
+        ((long)command.ExecuteScalar()!).ShouldBe(3000);
+    }
+
+    [Fact]
     public async Task then_a_wal_a_reader_made_grow_is_cut_back_to_the_limit_once_it_restarts()
     {
         var path = Path.Combine(folder.Path, "wal-limit", "events.db");
