@@ -120,16 +120,29 @@ public sealed class MartenEventStore : IEventStore, IAsyncDisposable
         }
     }
 
-    public async Task<IReadOnlyList<StoredEvent>> ReadAllAsync(long afterPosition, int maxCount,
+    public Task<IReadOnlyList<StoredEvent>> ReadAllAsync(long afterPosition, int maxCount,
+        CancellationToken cancellationToken) =>
+        ReadAllAsync(afterPosition, maxCount, EventDataScope.All, cancellationToken);
+
+    public async Task<IReadOnlyList<StoredEvent>> ReadAllAsync(long afterPosition, int maxCount, EventDataScope data,
         CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(maxCount);
         if (maxCount == 0) return [];
+        // A bytea left out of the select list is not detoasted: the payloads stay where PostgreSQL stored them.
+        var dataColumn = data switch
+        {
+            EventDataScope.All => "data",
+            EventDataScope.AllButSpans =>
+                $"CASE WHEN type IN ('{EventTypes.SpanStarted}', '{EventTypes.SpanCompleted}') THEN ''::bytea ELSE data END",
+            EventDataScope.None => "''::bytea",
+            _ => throw new ArgumentOutOfRangeException(nameof(data), data, null),
+        };
         // Appends are serialised and each commit is visible before the next appender starts, so every
         // row with a lower position is already visible here: reading "after N" can never skip an event
         // that commits later with a lower position (no high-water-mark bookkeeping needed).
         return await QueryAsync(
-            $"SELECT {Columns} FROM {schema.Events} WHERE position > @after ORDER BY position LIMIT @limit",
+            $"SELECT position, stream, version, type, recorded_at, {dataColumn}, hash, prev_hash FROM {schema.Events} WHERE position > @after ORDER BY position LIMIT @limit",
             parameters =>
             {
                 parameters.AddWithValue("after", afterPosition);

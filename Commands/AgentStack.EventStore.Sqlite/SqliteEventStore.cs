@@ -137,12 +137,16 @@ public sealed class SqliteEventStore : IEventStore, IAsyncDisposable
         }
     }
 
-    public async Task<IReadOnlyList<StoredEvent>> ReadAllAsync(long afterPosition, int maxCount,
+    public Task<IReadOnlyList<StoredEvent>> ReadAllAsync(long afterPosition, int maxCount,
+        CancellationToken cancellationToken) =>
+        ReadAllAsync(afterPosition, maxCount, EventDataScope.All, cancellationToken);
+
+    public async Task<IReadOnlyList<StoredEvent>> ReadAllAsync(long afterPosition, int maxCount, EventDataScope data,
         CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(maxCount);
         if (maxCount == 0) return [];
-        return await QueryAsync(SqliteSchema.SelectAll, parameters =>
+        return await QueryAsync(SqliteSchema.SelectAllWith(data), parameters =>
         {
             parameters.AddWithValue("$after", afterPosition);
             parameters.AddWithValue("$limit", maxCount);

@@ -1,3 +1,5 @@
+using AgentStack.Events;
+
 namespace AgentStack.EventStore.Sqlite;
 
 internal static class SqliteSchema
@@ -49,6 +51,26 @@ internal static class SqliteSchema
 
     public const string SelectAll =
         $"SELECT {Columns} FROM events WHERE position > $after ORDER BY position LIMIT $limit";
+
+    /// <summary>
+    /// <see cref="SelectAll"/> with the data of some events left out: SQLite reads a column only when the statement
+    /// evaluates it, so a payload left out is not read from its pages either.
+    /// </summary>
+    public static string SelectAllWith(EventDataScope data) => data switch
+    {
+        EventDataScope.All => SelectAll,
+        EventDataScope.AllButSpans => SelectAllButSpanData,
+        EventDataScope.None => SelectAllWithoutData,
+        _ => throw new ArgumentOutOfRangeException(nameof(data), data, null),
+    };
+
+    private const string SelectAllButSpanData =
+        "SELECT position, stream, version, type, recorded_at, " +
+        $"CASE WHEN type IN ('{EventTypes.SpanStarted}', '{EventTypes.SpanCompleted}') THEN X'' ELSE data END, hash, prev_hash " +
+        "FROM events WHERE position > $after ORDER BY position LIMIT $limit";
+
+    private const string SelectAllWithoutData =
+        "SELECT position, stream, version, type, recorded_at, X'', hash, prev_hash FROM events WHERE position > $after ORDER BY position LIMIT $limit";
 
     public const string SelectLastPosition = "SELECT COALESCE(MAX(position), 0) FROM events";
 }

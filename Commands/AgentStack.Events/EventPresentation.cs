@@ -33,16 +33,8 @@ public interface IEventOpener
     Task<IReadOnlyList<StoredEvent>> ReadAllStoredAsync(long afterPosition, int maxCount, CancellationToken cancellationToken);
 
     /// <summary>
-    /// The event as <see cref="IEventStore.ReadAllAsync"/> shows it, except the span's content hash, which stays as
+    /// The event as <see cref="IEventStore.ReadAllAsync(long, int, CancellationToken)"/> shows it, except the span's content hash, which stays as
     /// stored: projections of span payloads never read it.
     /// </summary>
     StoredEvent OpenPayloads(StoredEvent stored);
-
-    /// <summary>
-    /// The events after <paramref name="afterPosition"/>, at most <paramref name="maxCount"/>, for a reader that never
-    /// reads a span's payloads (a projection of findings or alerts): those another reader has just opened, as
-    /// <see cref="IEventStore.ReadAllAsync"/> shows them, otherwise as stored, sealed. Such a reader shares the reads
-    /// of the others while it keeps up and decrypts nothing when it falls behind.
-    /// </summary>
-    Task<IReadOnlyList<StoredEvent>> ReadAllUnopenedAsync(long afterPosition, int maxCount, CancellationToken cancellationToken);
 }

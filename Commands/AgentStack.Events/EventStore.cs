@@ -39,6 +39,19 @@ public sealed class WrongExpectedVersionException(string stream, long expected, 
     public long Actual { get; } = actual;
 }
 
+/// <summary>Which events of a read of the whole log come with their data (<see cref="IEventStore.ReadAllAsync(long, int, EventDataScope, CancellationToken)"/>).</summary>
+public enum EventDataScope
+{
+    /// <summary>Every event.</summary>
+    All,
+
+    /// <summary>Every event but <see cref="EventTypes.SpanStarted"/> and <see cref="EventTypes.SpanCompleted"/>.</summary>
+    AllButSpans,
+
+    /// <summary>None: positions, streams, versions, types, times and hashes only.</summary>
+    None,
+}
+
 /// <summary>The store cannot persist right now (disk full, database down): callers answer 503.</summary>
 public sealed class EventStoreUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
 
@@ -67,6 +80,15 @@ public interface IEventStore
     /// <summary>Up to <paramref name="maxCount"/> events of the whole log with position &gt; <paramref name="afterPosition"/>, in order.</summary>
     Task<IReadOnlyList<StoredEvent>> ReadAllAsync(long afterPosition, int maxCount, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// As <see cref="ReadAllAsync(long, int, CancellationToken)"/>, but only the events in <paramref name="data"/> are
+    /// sure to come with their data; the others may come with an empty <see cref="StoredEvent.Data"/>, everything else
+    /// of them as stored. For readers that need every event's place in the log and few events' contents: the audit's
+    /// Merkle tree reads hashes only, the projections of findings skip the spans, which are most of the log's bytes.
+    /// The store then neither reads nor copies the data left out.
+    /// </summary>
+    Task<IReadOnlyList<StoredEvent>> ReadAllAsync(long afterPosition, int maxCount, EventDataScope data, CancellationToken cancellationToken);
+
     /// <summary>Completes once the log holds an event with position &gt; <paramref name="afterPosition"/>.</summary>
     Task WaitForEventsAfterAsync(long afterPosition, CancellationToken cancellationToken);
 
@@ -85,7 +107,7 @@ public static class EventStoreExtensions
     /// <paramref name="afterPosition"/>, waiting (not polling) for new ones. <paramref name="caughtUp"/>, when
     /// given, runs each time the log has no more events for now, before the wait (a projection saves its
     /// checkpoint there). <paramref name="read"/>, when given, reads each batch instead of
-    /// <see cref="IEventStore.ReadAllAsync"/> (<see cref="IEventOpener.ReadAllUnopenedAsync"/>).
+    /// <see cref="IEventStore.ReadAllAsync(long, int, CancellationToken)"/> (a read of fewer events' data).
     /// </summary>
     public static async IAsyncEnumerable<IReadOnlyList<StoredEvent>> SubscribeAsync(this IEventStore store,
         long afterPosition, int batchSize,

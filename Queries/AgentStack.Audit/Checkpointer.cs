@@ -29,7 +29,8 @@ public sealed class Checkpointer(RawEventStore raw, ICheckpointStore store, Audi
             var heads = new Dictionary<string, CheckpointedHead>(StringComparer.Ordinal);
             while (frontier.Size < last)
             {
-                var batch = await raw.Store.ReadAllAsync(frontier.Size, 4096, ct);
+                // Hashes only: the tree and the heads need no event's data, which is most of the log's bytes.
+                var batch = await raw.Store.ReadAllAsync(frontier.Size, 4096, EventDataScope.None, ct);
                 if (batch.Count == 0) break;
                 foreach (var e in batch)
                 {
@@ -98,7 +99,7 @@ public sealed class ProofBuilder(RawEventStore raw)
         var leaves = new List<byte[]>((int)Math.Min(treeSize, 1 << 24));
         while (leaves.Count < treeSize)
         {
-            var batch = await raw.Store.ReadAllAsync(leaves.Count, 4096, ct);
+            var batch = await raw.Store.ReadAllAsync(leaves.Count, 4096, EventDataScope.None, ct);
             if (batch.Count == 0) return null;
             foreach (var e in batch)
             {

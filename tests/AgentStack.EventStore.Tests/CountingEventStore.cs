@@ -42,6 +42,15 @@ public sealed class CountingEventStore(IEventStore inner) : IEventStore
         return await inner.ReadAllAsync(afterPosition, maxCount, cancellationToken);
     }
 
+    public async Task<IReadOnlyList<StoredEvent>> ReadAllAsync(long afterPosition, int maxCount, EventDataScope data,
+        CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref allReads);
+        if (held is { } wait)
+            await wait.Task.WaitAsync(cancellationToken);
+        return await inner.ReadAllAsync(afterPosition, maxCount, data, cancellationToken);
+    }
+
     public Task WaitForEventsAfterAsync(long afterPosition, CancellationToken cancellationToken) =>
         inner.WaitForEventsAfterAsync(afterPosition, cancellationToken);
 

@@ -276,6 +276,32 @@ public abstract class EventStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task when_reading_all_with_less_data_then_every_event_comes_back_as_stored_but_the_data_left_out()
+    {
+        var stream = TestEvents.NewStream("scoped");
+        var before = await Store.GetLastPositionAsync(Ct);
+        EventData[] appended =
+        [
+            TestEvents.Json(EventTypes.SpanStarted, """{"span":1}"""),
+            TestEvents.Json("test.numbered.v1", """{"n":2}"""),
+            TestEvents.Json(EventTypes.SpanCompleted, """{"span":3}"""),
+        ];
+        await Store.AppendAsync(stream, StreamAppend.NoStream, appended, Ct);
+
+        var all = await Store.ReadAllAsync(before, 100, Ct);
+        var butSpans = await Store.ReadAllAsync(before, 100, EventDataScope.AllButSpans, Ct);
+        var none = await Store.ReadAllAsync(before, 100, EventDataScope.None, Ct);
+
+        // Position, stream, version, type, time and both hashes are the events' own; the hashes still cover the data.
+        static object Place(StoredEvent e) => (e.Position, e.Stream, e.Version, e.Type, e.RecordedAt, e.Hash, e.PrevHash);
+        butSpans.Select(Place).ShouldBe(all.Select(Place));
+        none.Select(Place).ShouldBe(all.Select(Place));
+        butSpans.Select(e => e.Text()).ShouldBe(["", """{"n":2}""", ""]);
+        none.Select(e => e.Data.Length).ShouldBe([0, 0, 0]);
+        (await Store.ReadAllAsync(before + 1, 1, EventDataScope.AllButSpans, Ct)).Select(e => e.Text()).ShouldBe(["""{"n":2}"""]);
+    }
+
+    [Fact]
     public async Task when_appending_in_several_calls_then_each_stream_is_hash_chained()
     {
         var a = TestEvents.NewStream("chain-a");

@@ -37,8 +37,8 @@ public sealed class AlertDispatcher(IEventStore store, IAlertPublisher publisher
 
     public string Name => ProjectionName;
 
-    /// <summary>Only finding events: the spans among a batch's events stay sealed.</summary>
-    public bool ReadsSpanPayloads => false;
+    /// <summary>Only finding events: the spans among a batch's events come without their data.</summary>
+    public EventDataScope Reads => EventDataScope.AllButSpans;
 
     public async Task ApplyAsync(IReadOnlyList<StoredEvent> batch, CancellationToken cancellationToken)
     {

@@ -21,8 +21,8 @@ public sealed class FindingsProjection(IAnalyticsStore analytics) : IProjection
 
     public string Name => ProjectionName;
 
-    /// <summary>Only finding events: the spans among a batch's events stay sealed.</summary>
-    public bool ReadsSpanPayloads => false;
+    /// <summary>Only finding events: the spans among a batch's events come without their data.</summary>
+    public EventDataScope Reads => EventDataScope.AllButSpans;
 
     /// <summary>The row of a finding event, or null for any other event.</summary>
     public static FindingRecord? ToRecord(StoredEvent stored)

@@ -12,11 +12,11 @@ public interface IProjection
     string Name { get; }
 
     /// <summary>
-    /// Whether <see cref="ApplyAsync"/> reads span payloads (input, output, attributes). A projection that reads
-    /// only other events, or a span's unsealed fields, says false: its batches may then hold span events with their
-    /// payloads sealed, and it decrypts none of them (<see cref="IEventOpener.ReadAllUnopenedAsync"/>).
+    /// The events whose data <see cref="ApplyAsync"/> reads. A projection that reads no span's data (findings,
+    /// alerts) says <see cref="EventDataScope.AllButSpans"/>: its batches still hold every event, in order, but the
+    /// spans may come without their data, which the store then neither reads nor decrypts.
     /// </summary>
-    bool ReadsSpanPayloads => true;
+    EventDataScope Reads => EventDataScope.All;
 
     Task ApplyAsync(IReadOnlyList<StoredEvent> batch, CancellationToken cancellationToken);
 }

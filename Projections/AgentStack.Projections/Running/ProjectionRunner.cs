@@ -106,8 +106,9 @@ public sealed partial class ProjectionRunner(
             savedAt = clock.GetTimestamp();
         }
 
+        var scope = projection.Reads;
         Func<long, int, CancellationToken, Task<IReadOnlyList<StoredEvent>>>? read =
-            !projection.ReadsSpanPayloads && store is IEventOpener opener ? opener.ReadAllUnopenedAsync : null;
+            scope == EventDataScope.All ? null : (after, count, ct) => store.ReadAllAsync(after, count, scope, ct);
         await foreach (var batch in store.SubscribeAsync(from, options.BatchSize, cancellationToken, SaveUnsavedAsync, read))
         {
             var received = clock.GetTimestamp();

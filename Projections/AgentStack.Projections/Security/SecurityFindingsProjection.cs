@@ -22,8 +22,8 @@ public sealed class SecurityFindingsProjection(IAnalyticsStore analytics) : IPro
 
     public string Name => ProjectionName;
 
-    /// <summary>Only finding events: the spans among a batch's events stay sealed.</summary>
-    public bool ReadsSpanPayloads => false;
+    /// <summary>Only finding events: the spans among a batch's events come without their data.</summary>
+    public EventDataScope Reads => EventDataScope.AllButSpans;
 
     private static void WriteRow(Utf8JsonWriter w, string project, string trace, string span, string kind, string action, double score,
         string reason, DateTimeOffset at, long position, string detector, string detectorVersion)

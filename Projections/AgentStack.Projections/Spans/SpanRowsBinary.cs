@@ -87,7 +87,7 @@ public static class SpanRowsBinary
     /// A batch of the log as <see cref="Of"/> needs it. From a store that seals payloads (<see cref="IEventOpener"/>),
     /// the events are read as stored and opened only where a row is sent: a start its completion supersedes in the
     /// batch stays sealed, and no content hash is opened (half the events and a quarter of the decryptions of a
-    /// typical log; BENCHMARKS.md, issue 14). The rows are the same as from <see cref="IEventStore.ReadAllAsync"/>.
+    /// typical log; BENCHMARKS.md, issue 14). The rows are the same as from <see cref="IEventStore.ReadAllAsync(long, int, CancellationToken)"/>.
     /// </summary>
     public static async Task<SpanBatch> ReadAsync(IEventStore store, long afterPosition, int maxCount,
         CancellationToken cancellationToken)
