@@ -91,12 +91,16 @@ public static class GuardEndpoints
         GuardRequest? request;
         try
         {
-            request = JsonSerializer.Deserialize<GuardRequest>(body.AsSpan(), json.Value.SerializerOptions);
+            request = JsonSerializer.Deserialize<GuardRequest>(body.Span, json.Value.SerializerOptions);
         }
         catch (JsonException e)
         {
             var cut = e.Message.IndexOf(" Path:", StringComparison.Ordinal);
             return Invalid("body", $"the body is not a guard request {{\"text\": ..., \"role\": ...}}: {(cut > 0 ? e.Message[..cut] : e.Message)}");
+        }
+        finally
+        {
+            body.Dispose(); // the request is two decoded strings
         }
         if (request is null)
             return Invalid("body", "the body must be a JSON object {\"text\": ..., \"role\": ...}");

@@ -69,8 +69,8 @@ public static class OtlpHttpEndpoints
         try
         {
             request = json
-                ? OtlpJson.Parse(body, limits.MaxDepth * 4 + 16)
-                : ExportTraceServiceRequest.Parser.ParseFrom(body.AsSpan());
+                ? OtlpJson.Parse(body.Span, limits.MaxDepth * 4 + 16)
+                : ExportTraceServiceRequest.Parser.ParseFrom(body.Span);
         }
         catch (InvalidProtocolBufferException e)
         {
@@ -80,6 +80,12 @@ public static class OtlpHttpEndpoints
         catch (OtlpBadRequestException e)
         {
             return Failure(json, StatusCodes.Status400BadRequest, Code.InvalidArgument, "Invalid OTLP/JSON body", e.Message, e.Field);
+        }
+        finally
+        {
+            // Both parsers copy what they keep: protobuf strings and bytes fields into strings and ByteStrings of their
+            // own, OTLP/JSON through a JsonNode tree and a string of its own.
+            body.Dispose();
         }
 
         var outcome = await ingestor.IngestAsync(request, project, keyId, ct);

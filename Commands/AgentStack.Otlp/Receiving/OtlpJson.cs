@@ -16,14 +16,14 @@ internal static class OtlpJson
     private static readonly JsonFormatter Formatter = new(JsonFormatter.Settings.Default);
 
     /// <summary>Parses the body; throws <see cref="OtlpBadRequestException"/> naming the place of the first problem.</summary>
-    public static ExportTraceServiceRequest Parse(ReadOnlyMemory<byte> body, int maxDepth)
+    public static ExportTraceServiceRequest Parse(ReadOnlySpan<byte> body, int maxDepth)
     {
         JsonNode? root;
         try
         {
             // A key twice in one object is ambiguous (which one counts?), and JsonObject and Google.Protobuf's parser
             // would each fail on it later: refused here, with its path (issue 17, item 5).
-            root = JsonNode.Parse(body.Span, documentOptions: new JsonDocumentOptions { MaxDepth = maxDepth, AllowDuplicateProperties = false });
+            root = JsonNode.Parse(body, documentOptions: new JsonDocumentOptions { MaxDepth = maxDepth, AllowDuplicateProperties = false });
         }
         catch (JsonException e)
         {

@@ -56,7 +56,7 @@ public static class CollectorEndpoints
         SpanBatchRequest? request;
         try
         {
-            request = JsonSerializer.Deserialize(body.AsSpan(), JsonContextFor(limits).SpanBatchRequest);
+            request = JsonSerializer.Deserialize(body.Span, JsonContextFor(limits).SpanBatchRequest);
         }
         catch (JsonException e)
         {
@@ -64,6 +64,12 @@ public static class CollectorEndpoints
             var (field, detail) = JsonErrors.Describe(e, limits);
             return TypedResults.ValidationProblem(new Dictionary<string, string[]> { [field] = [detail] },
                 title: "The request body is not a valid span batch");
+        }
+        finally
+        {
+            // The request holds no part of the body: strings are decoded, and RawJsonConverter parses each payload
+            // into a document of its own.
+            body.Dispose();
         }
 
         var now = clock.GetUtcNow();

@@ -1,4 +1,5 @@
 using AgentStack.Security.SensitiveData;
+using System.Buffers;
 using System.IO.Compression;
 using AgentStack.Commands.Spans.RecordingSpans;
 using AgentStack.Events;
@@ -131,7 +132,43 @@ public sealed record BodyFailure(int HttpStatus, int RpcCode, string Title, stri
 /// </summary>
 public static class IngestBody
 {
-    public static async Task<(ArraySegment<byte> Body, BodyFailure? Failure)> ReadAsync(HttpContext http, IngestOptions limits, bool json)
+    /// <summary>
+    /// A body read whole, in an array rented from <see cref="ArrayPool{T}.Shared"/> (past <see cref="MaxPooledLength"/>,
+    /// one of its own). Dispose it once, as soon as the body is parsed: the array then serves another request. Only a
+    /// span is handed out, so whatever a parser builds from it holds copies, never the array.
+    /// </summary>
+    public readonly struct Buffer : IDisposable
+    {
+        private readonly byte[]? array;
+        private readonly int length;
+
+        internal Buffer(byte[] array, int length)
+        {
+            this.array = array;
+            this.length = length;
+        }
+
+        public ReadOnlySpan<byte> Span => array.AsSpan(0, length);
+
+        public void Dispose()
+        {
+            if (array is not null)
+                Return(array);
+        }
+    }
+
+    /// <summary>
+    /// The largest array taken from the pool. The pool keeps every array it is given, in caches per thread and per
+    /// core that only later gen2 collections trim, so a body larger than the batches SDKs send (a gzip bomb read up
+    /// to the limit) gets an array of its own, left to the GC: pooling those left the server holding hundreds of
+    /// megabytes after the fuzz run (tests/AgentStack.FuzzTests, resident memory check).
+    /// </summary>
+    private const int MaxPooledLength = 1024 * 1024;
+
+    /// <summary>
+    /// The body, or why it was refused (then the body is empty and nothing is rented). The caller disposes the body.
+    /// </summary>
+    public static async Task<(Buffer Body, BodyFailure? Failure)> ReadAsync(HttpContext http, IngestOptions limits, bool json)
     {
         var encoding = http.Request.Headers.ContentEncoding.ToString().Trim();
         var gzip = encoding.Equals("gzip", StringComparison.OrdinalIgnoreCase);
@@ -145,18 +182,20 @@ public static class IngestBody
         if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature)
             sizeFeature.MaxRequestBodySize = limits.MaxBodyBytes;
 
-        var buffer = new MemoryStream(gzip ? 64 * 1024 : (int)(http.Request.ContentLength ?? 64 * 1024));
+        Buffer body;
         try
         {
             if (gzip)
             {
                 await using var inflater = new LimitedReadStream(
                     new GZipStream(http.Request.Body, CompressionMode.Decompress, leaveOpen: true), limits.MaxBodyBytes);
-                await inflater.CopyToAsync(buffer, http.RequestAborted);
+                body = await ReadToEndAsync(inflater, 64 * 1024, http.RequestAborted);
             }
             else
             {
-                await http.Request.Body.CopyToAsync(buffer, http.RequestAborted);
+                // One byte more than Content-Length, so the read that finds the end needs no larger array.
+                var capacity = http.Request.ContentLength is { } length ? (int)length + 1 : 64 * 1024;
+                body = await ReadToEndAsync(http.Request.Body, capacity, http.RequestAborted);
             }
         }
         catch (InvalidDataException e)
@@ -172,11 +211,53 @@ public static class IngestBody
         {
             return (default, TooLarge(limits, $"The body exceeds the limit of {limits.MaxBodyBytes} bytes"));
         }
-        var body = new ArraySegment<byte>(buffer.GetBuffer(), 0, (int)buffer.Length);
-        if (json && JsonText.FindInvalidUtf8(body) is var (field, detail))
+        if (json && JsonText.FindInvalidUtf8(body.Span) is var (field, detail))
+        {
+            body.Dispose();
             return (default, new BodyFailure(StatusCodes.Status400BadRequest, RpcCodes.InvalidArgument, "Invalid UTF-8 in the JSON body",
                 detail, field));
+        }
         return (body, null);
+    }
+
+    /// <summary>
+    /// Reads <paramref name="source"/> to its end into a pooled array, moving to one twice the size whenever it fills.
+    /// Batches are commonly over 85,000 bytes, so a fresh array per body was a large object heap allocation: zeroed,
+    /// and freed only by a gen2 collection. On any exception the array goes back to the pool.
+    /// </summary>
+    private static async Task<Buffer> ReadToEndAsync(Stream source, int capacity, CancellationToken ct)
+    {
+        var array = Rent(capacity);
+        var length = 0;
+        try
+        {
+            int read;
+            while ((read = await source.ReadAsync(array.AsMemory(length), ct)) > 0)
+            {
+                length += read;
+                if (length < array.Length)
+                    continue;
+                var larger = Rent(array.Length * 2);
+                array.AsSpan(0, length).CopyTo(larger);
+                Return(array);
+                array = larger;
+            }
+            return new Buffer(array, length);
+        }
+        catch
+        {
+            Return(array);
+            throw;
+        }
+    }
+
+    private static byte[] Rent(int length) =>
+        length <= MaxPooledLength ? ArrayPool<byte>.Shared.Rent(length) : GC.AllocateUninitializedArray<byte>(length);
+
+    private static void Return(byte[] array)
+    {
+        if (array.Length <= MaxPooledLength)
+            ArrayPool<byte>.Shared.Return(array);
     }
 
     private static BodyFailure TooLarge(IngestOptions limits, string what) =>
