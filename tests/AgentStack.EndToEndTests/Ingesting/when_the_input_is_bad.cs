@@ -92,7 +92,8 @@ public sealed class when_the_input_is_bad(SmallLimitsServer fixture) : IClassFix
         var big = Batch(Span(NewId(), "s", input: $"\"{new string('x', 70_000)}\""));
         using var response = await fixture.Server.Client.PostSpansAsync(big);
         response.StatusCode.ShouldBe(HttpStatusCode.RequestEntityTooLarge);
-        (await response.Content.ReadAsStringAsync()).ShouldContain("65536");
+        (await response.Content.ReadFromJsonAsync<JsonObject>())!["detail"]!.GetValue<string>()
+            .ShouldBe($"The body is {Encoding.UTF8.GetByteCount(big)} bytes; the limit is 65536 bytes (MaxBodyBytes). Send smaller batches.");
 
         // Chunked, so the server only finds out while reading.
         using var chunked = new StreamContent(new MemoryStream(Encoding.UTF8.GetBytes(big)));
@@ -101,6 +102,8 @@ public sealed class when_the_input_is_bad(SmallLimitsServer fixture) : IClassFix
         request.Headers.TransferEncodingChunked = true;
         using var streamed = await fixture.Server.Client.SendAsync(request);
         streamed.StatusCode.ShouldBe(HttpStatusCode.RequestEntityTooLarge);
+        (await streamed.Content.ReadFromJsonAsync<JsonObject>())!["detail"]!.GetValue<string>()
+            .ShouldBe("The body exceeds the limit of 65536 bytes (MaxBodyBytes). Send smaller batches.");
         (await fixture.Server.LogPositionAsync()).ShouldBe(before);
     }
 
@@ -188,6 +191,8 @@ public sealed class when_a_batch_is_gzipped(SmallLimitsServer fixture) : IClassF
         var bomb = Batch(Span(NewId(), "bomb", input: $"\"{new string('x', 70_000)}\""));
         using var response = await fixture.Server.Client.PostAsync(new Uri("/v1/spans", UriKind.Relative), Gzip(bomb));
         response.StatusCode.ShouldBe(HttpStatusCode.RequestEntityTooLarge);
+        (await response.Content.ReadFromJsonAsync<JsonObject>())!["detail"]!.GetValue<string>()
+            .ShouldBe("The body decompresses to more than 65536 bytes (MaxBodyBytes). Send smaller batches.");
         (await fixture.Server.LogPositionAsync()).ShouldBe(before);
     }
 }
