@@ -153,7 +153,7 @@ public static class IngestBody
         public void Dispose()
         {
             if (array is not null)
-                Return(array);
+                Return(array, length);
         }
     }
 
@@ -239,14 +239,14 @@ public static class IngestBody
                     continue;
                 var larger = Rent(array.Length * 2);
                 array.AsSpan(0, length).CopyTo(larger);
-                Return(array);
+                Return(array, length);
                 array = larger;
             }
             return new Buffer(array, length);
         }
         catch
         {
-            Return(array);
+            Return(array, length);
             throw;
         }
     }
@@ -254,10 +254,16 @@ public static class IngestBody
     private static byte[] Rent(int length) =>
         length <= MaxPooledLength ? ArrayPool<byte>.Shared.Rent(length) : GC.AllocateUninitializedArray<byte>(length);
 
-    private static void Return(byte[] array)
+    /// <summary>
+    /// Clears what was written before the array goes back: a body holds prompts and outputs, and a pooled array would
+    /// keep the last one for as long as the pool keeps the array. Clearing costs what zeroing a fresh array cost.
+    /// </summary>
+    private static void Return(byte[] array, int written)
     {
-        if (array.Length <= MaxPooledLength)
-            ArrayPool<byte>.Shared.Return(array);
+        if (array.Length > MaxPooledLength)
+            return;
+        array.AsSpan(0, written).Clear();
+        ArrayPool<byte>.Shared.Return(array);
     }
 
     private static BodyFailure TooLarge(IngestOptions limits, string what) =>
