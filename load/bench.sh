@@ -11,9 +11,12 @@
 # group commit, fsync, nothing else) in the same run, and AgentStack's durable spans/s as a ratio to it (issue 13).
 # RATE=<requests/s>: an open-loop load at that fixed rate instead of wrk's closed loop (load/fixed-rate.py: latency
 # counted from each request's due time, and how long until a just-answered trace is queryable), for the latency at
-# a given share of the peak wrk measured; no raw-limit run then.
+# a given share of the peak wrk measured; no raw-limit run then. It starts once the analytics projection has caught up
+# with the warm-up.
 # DETECTIONS_WAIT=0: do not wait for the detectors to catch up after the load (they run on a CPU budget and can take
 # minutes); for throughput A/B runs, where only the durable spans/s matter.
+# ALLOC=1: the runtime's allocation samples of the first process for 10 s of the measured run (dotnet-trace, installed
+# if missing), summed by type and by AgentStack caller (load/alloc-report).
 # PROFILE=1: perf samples AgentStack's processes during the measured run (DOTNET_PerfMapEnabled=1 names the JIT'd
 # frames) and the top frames by self time are printed.
 # SERVER_ROOT: where the hosts' builds are (default: this checkout), to measure another commit with this harness.
@@ -115,10 +118,22 @@ fi
 # Requests the warm-up left in flight finish first, so they are not counted as the measured run's.
 settle() { local a b; a=$(log_position); while sleep 1; b=$(log_position); [ "$a" != "$b" ]; do a=$b; done; }
 settle
+# A fixed rate measures a steady state: the projections first catch up with the warm-up's peak, whose backlog would
+# otherwise take the cores from the first seconds of the measured run.
+if [ -n "${RATE:-}" ]; then
+  curl -fsS -H "Authorization: Bearer $KEY" "http://127.0.0.1:$QUERY_PORT/api/projections/analytics/wait?timeoutSeconds=300" >/dev/null
+fi
 events0=$(log_position)
 hz=$(getconf CLK_TCK)
 cpu0=$(cpu_ticks)
 t0=$(date +%s.%N)
+if [ "${ALLOC:-}" = 1 ]; then
+  # 10 s of the runtime's allocation samples from the first process (the embedded server, or the commands host)
+  command -v dotnet-trace >/dev/null || export PATH="$PATH:$HOME/.dotnet/tools"
+  command -v dotnet-trace >/dev/null || dotnet tool install -g dotnet-trace --version 10.0.750501 >/dev/null
+  (sleep 5; dotnet-trace collect -p "${PIDS[0]}" --profile gc-verbose --duration 00:00:00:10 -o "$DATA/alloc.nettrace" >"$DATA/alloc.log" 2>&1) &
+  ALLOC_PID=$!
+fi
 if [ "${PROFILE:-}" = 1 ]; then
   perf record -F 499 -g -o "$DATA/perf.data" -p "$(IFS=,; echo "${PIDS[*]}")" -- sleep "$DURATION" >"$DATA/perf.log" 2>&1 &
   PERF_PID=$!
@@ -147,6 +162,13 @@ if [ "${PROFILE:-}" = 1 ]; then
   perf report -i "$DATA/perf.data" --no-children -g none --sort dso,sym --stdio 2>/dev/null | grep -E '^ +[0-9]' | head -n "${PROFILE_TOP:-30}" || true
   echo "by thread:"; perf report -i "$DATA/perf.data" --no-children -g none --sort comm --stdio 2>/dev/null | grep -E "^ +[0-9]" | head -n 15 || true
   if [ -n "${PROFILE_KEEP:-}" ]; then cp "$DATA/perf.data" "$PROFILE_KEEP"; fi
+fi
+
+if [ "${ALLOC:-}" = 1 ]; then
+  wait "$ALLOC_PID" || true
+  echo "allocations (dotnet-trace gc-verbose, 10 s from 5 s into the run, load/alloc-report):"
+  dotnet run -c Release --project "$ROOT/load/alloc-report" -- "$DATA/alloc.nettrace" "${ALLOC_TOP:-15}" \
+    || { echo "no allocation trace: $(tail -n 5 "$DATA/alloc.log")" >&2; }
 fi
 
 elapsed=$(echo "$t1 - $t0" | bc -l)
