@@ -15,6 +15,12 @@ public abstract record TraceEvent
 
     /// <summary>Exhaustive dispatch over the event kinds; one function per kind, no default case.</summary>
     public abstract T Match<T>(Func<SpanStarted, T> started, Func<SpanCompleted, T> completed);
+
+    /// <summary>
+    /// <see cref="Match{T}"/> with an argument passed through, so static functions need no closure: the decider
+    /// evolves its state once per span, and a closure over the state was two delegates and an object each time.
+    /// </summary>
+    public abstract T Match<TArg, T>(TArg arg, Func<SpanStarted, TArg, T> started, Func<SpanCompleted, TArg, T> completed);
 }
 
 /// <summary>
@@ -34,6 +40,9 @@ public sealed record SpanStarted(
     public CanonicalSpan? CanonicalSpan { get; init; }
 
     public override T Match<T>(Func<SpanStarted, T> started, Func<SpanCompleted, T> completed) => started(this);
+
+    public override T Match<TArg, T>(TArg arg, Func<SpanStarted, TArg, T> started, Func<SpanCompleted, TArg, T> completed) =>
+        started(this, arg);
 
     public bool Equals(SpanStarted? other) =>
         other is not null && Project == other.Project && Span == other.Span && ContentHash == other.ContentHash
@@ -58,6 +67,9 @@ public sealed record SpanCompleted(
     public CanonicalSpan? CanonicalSpan { get; init; }
 
     public override T Match<T>(Func<SpanStarted, T> started, Func<SpanCompleted, T> completed) => completed(this);
+
+    public override T Match<TArg, T>(TArg arg, Func<SpanStarted, TArg, T> started, Func<SpanCompleted, TArg, T> completed) =>
+        completed(this, arg);
 
     public bool Equals(SpanCompleted? other) =>
         other is not null && Project == other.Project && Span == other.Span && ContentHash == other.ContentHash

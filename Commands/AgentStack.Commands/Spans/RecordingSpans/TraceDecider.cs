@@ -85,14 +85,14 @@ public static class TraceDecider
     }
 
     /// <summary>Exhaustive over <see cref="TraceEvent"/>: a new event kind does not compile until it is handled here.</summary>
-    public static TraceState Evolve(TraceState state, TraceEvent @event) => @event.Match(
-        started => state with
+    public static TraceState Evolve(TraceState state, TraceEvent @event) => @event.Match(state,
+        static (started, state) => state with
         {
             Spans = state.Spans.SetItem(started.Span.SpanId, state.Spans.TryGetValue(started.Span.SpanId, out var s)
                 ? s with { StartedHash = started.ContentHash }
                 : new SpanEntry(SpanIdentity.Of(started.Span), started.ContentHash, null)),
         },
-        completed => state with
+        static (completed, state) => state with
         {
             Spans = state.Spans.SetItem(completed.Span.SpanId, state.Spans.TryGetValue(completed.Span.SpanId, out var s)
                 ? s with { CompletedHash = completed.ContentHash }
