@@ -80,23 +80,44 @@ public static class EventTypes
 
     private static readonly UtcMicrosecondsConverter Times = new();
 
-    // The members of SpanStarted and SpanCompleted in declaration order, as the source generator writes them.
+    // The frame of a span event: everything but the span. It holds the project, the content hash, the time and the
+    // key id, no payload, so this thread may keep it between calls.
+    [ThreadStatic] private static ArrayBufferWriter<byte>? frame;
+    [ThreadStatic] private static Utf8JsonWriter? frameWriter;
+
+    /// <summary>
+    /// The members of SpanStarted and SpanCompleted in declaration order, as the source generator writes them. The
+    /// frame is written with <c>null</c> in the span's place, then the span's bytes go once into the result, which is
+    /// the only array allocated: a buffer for the whole event would be a second copy of the payloads, per span.
+    /// </summary>
     private static byte[] WriteSpanEvent(string project, CanonicalSpan span, string contentHash, DateTimeOffset receivedAt, string receivedBy)
     {
-        var buffer = new ArrayBufferWriter<byte>(span.Utf8.Length + 256);
-        using (var writer = new Utf8JsonWriter(buffer))
-        {
-            writer.WriteStartObject();
-            writer.WriteString("project"u8, project);
-            writer.WritePropertyName("span"u8);
-            writer.WriteRawValue(span.Utf8, skipInputValidation: true);
-            writer.WriteString("contentHash"u8, contentHash);
-            writer.WritePropertyName("receivedAt"u8);
-            Times.Write(writer, receivedAt, EventJsonContext.Default.Options);
-            writer.WriteString("receivedBy"u8, receivedBy);
-            writer.WriteEndObject();
-        }
-        return buffer.WrittenSpan.ToArray();
+        var buffer = frame ??= new ArrayBufferWriter<byte>(256);
+        buffer.ResetWrittenCount();
+        var writer = frameWriter ??= new Utf8JsonWriter(buffer);
+        writer.Reset(buffer);
+        writer.WriteStartObject();
+        writer.WriteString("project"u8, project);
+        writer.WritePropertyName("span"u8);
+        writer.Flush();
+        var spanAt = buffer.WrittenCount;
+        writer.WriteNullValue();
+        writer.Flush();
+        var restAt = buffer.WrittenCount;
+        writer.WriteString("contentHash"u8, contentHash);
+        writer.WritePropertyName("receivedAt"u8);
+        Times.Write(writer, receivedAt, EventJsonContext.Default.Options);
+        writer.WriteString("receivedBy"u8, receivedBy);
+        writer.WriteEndObject();
+        writer.Flush();
+
+        var written = buffer.WrittenSpan;
+        var spanJson = span.Utf8;
+        var result = GC.AllocateUninitializedArray<byte>(spanAt + spanJson.Length + (written.Length - restAt));
+        written[..spanAt].CopyTo(result);
+        spanJson.CopyTo(result.AsSpan(spanAt));
+        written[restAt..].CopyTo(result.AsSpan(spanAt + spanJson.Length));
+        return result;
     }
 }
 
