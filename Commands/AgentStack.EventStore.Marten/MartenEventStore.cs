@@ -37,6 +37,8 @@ public sealed class MartenEventStore : IEventStore, IAsyncDisposable
     private readonly MartenEventStoreOptions options;
     private readonly TimeProvider timeProvider;
     private readonly MartenSchema schema;
+    // ReadAllAsync's statement for each EventDataScope, in the enum's order.
+    private readonly string[] selectAll;
     private readonly NpgsqlDataSource dataSource;
     private readonly NpgsqlDataSource listenerDataSource;
     private readonly SemaphoreSlim schemaGate = new(1, 1);
@@ -60,6 +62,7 @@ public sealed class MartenEventStore : IEventStore, IAsyncDisposable
         this.options = options;
         this.timeProvider = timeProvider;
         schema = new MartenSchema(options.Schema);
+        selectAll = [.. Enum.GetValues<EventDataScope>().Select(SelectAll)];
         dataSource = NpgsqlDataSource.Create(options.ConnectionString);
         // The listener holds its connection for the store's lifetime: keepalives notice a dead peer,
         // and its own pool keeps it from taking a slot the appends and reads need.
@@ -129,20 +132,10 @@ public sealed class MartenEventStore : IEventStore, IAsyncDisposable
     {
         ArgumentOutOfRangeException.ThrowIfNegative(maxCount);
         if (maxCount == 0) return [];
-        // A bytea left out of the select list is not detoasted: the payloads stay where PostgreSQL stored them.
-        var dataColumn = data switch
-        {
-            EventDataScope.All => "data",
-            EventDataScope.AllButSpans =>
-                $"CASE WHEN type IN ('{EventTypes.SpanStarted}', '{EventTypes.SpanCompleted}') THEN ''::bytea ELSE data END",
-            EventDataScope.None => "''::bytea",
-            _ => throw new ArgumentOutOfRangeException(nameof(data), data, null),
-        };
         // Appends are serialised and each commit is visible before the next appender starts, so every
         // row with a lower position is already visible here: reading "after N" can never skip an event
         // that commits later with a lower position (no high-water-mark bookkeeping needed).
-        return await QueryAsync(
-            $"SELECT position, stream, version, type, recorded_at, {dataColumn}, hash, prev_hash FROM {schema.Events} WHERE position > @after ORDER BY position LIMIT @limit",
+        return await QueryAsync(selectAll[(int)data],
             parameters =>
             {
                 parameters.AddWithValue("after", afterPosition);
@@ -335,6 +328,24 @@ public sealed class MartenEventStore : IEventStore, IAsyncDisposable
                 backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
             }
         }
+    }
+
+    /// <summary>
+    /// The whole log's read with the data of some events left out: a bytea left out of the select list is not
+    /// detoasted, so those payloads stay where PostgreSQL stored them.
+    /// </summary>
+    private string SelectAll(EventDataScope data)
+    {
+        var dataColumn = data switch
+        {
+            EventDataScope.All => "data",
+            EventDataScope.AllButSpans =>
+                $"CASE WHEN type IN ('{EventTypes.SpanStarted}', '{EventTypes.SpanCompleted}') THEN ''::bytea ELSE data END",
+            EventDataScope.None => "''::bytea",
+            _ => throw new ArgumentOutOfRangeException(nameof(data), data, null),
+        };
+        return $"SELECT position, stream, version, type, recorded_at, {dataColumn}, hash, prev_hash FROM {schema.Events} " +
+            "WHERE position > @after ORDER BY position LIMIT @limit";
     }
 
     private async Task<List<StoredEvent>> QueryAsync(string sql, Action<NpgsqlParameterCollection> bind,

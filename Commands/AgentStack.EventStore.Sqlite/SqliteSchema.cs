@@ -31,7 +31,10 @@ internal static class SqliteSchema
         END;
         """;
 
-    public const string Columns = "position, stream, version, type, recorded_at, data, hash, prev_hash";
+    public const string Columns = $"{ColumnsBeforeData}, data, {ColumnsAfterData}";
+
+    private const string ColumnsBeforeData = "position, stream, version, type, recorded_at";
+    private const string ColumnsAfterData = "hash, prev_hash";
 
     public const string SelectHead =
         "SELECT version, hash FROM events WHERE stream = $stream ORDER BY version DESC LIMIT 1";
@@ -64,13 +67,11 @@ internal static class SqliteSchema
         _ => throw new ArgumentOutOfRangeException(nameof(data), data, null),
     };
 
-    private const string SelectAllButSpanData =
-        "SELECT position, stream, version, type, recorded_at, " +
-        $"CASE WHEN type IN ('{EventTypes.SpanStarted}', '{EventTypes.SpanCompleted}') THEN X'' ELSE data END, hash, prev_hash " +
-        "FROM events WHERE position > $after ORDER BY position LIMIT $limit";
+    private const string SelectAllButSpanData = $"SELECT {ColumnsBeforeData}, CASE WHEN type IN ('{EventTypes.SpanStarted}', " +
+        $"'{EventTypes.SpanCompleted}') THEN X'' ELSE data END, {ColumnsAfterData} FROM events WHERE position > $after ORDER BY position LIMIT $limit";
 
     private const string SelectAllWithoutData =
-        "SELECT position, stream, version, type, recorded_at, X'', hash, prev_hash FROM events WHERE position > $after ORDER BY position LIMIT $limit";
+        $"SELECT {ColumnsBeforeData}, X'', {ColumnsAfterData} FROM events WHERE position > $after ORDER BY position LIMIT $limit";
 
     public const string SelectLastPosition = "SELECT COALESCE(MAX(position), 0) FROM events";
 }
