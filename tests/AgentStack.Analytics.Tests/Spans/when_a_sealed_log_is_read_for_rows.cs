@@ -85,7 +85,7 @@ public sealed class when_a_sealed_log_is_read_for_rows : IDisposable
             var span = json.RootElement.GetProperty("span");
             json.RootElement.GetProperty("contentHash").ValueKind.ShouldBe(JsonValueKind.Object, "the content hash stays sealed");
             if (superseded[i])
-                span.GetProperty("input").GetProperty("sealed").GetString().ShouldBe("v1");
+                span.GetProperty("input").GetProperty("sealed").GetString().ShouldBe("v2");
             else if (text.Contains("\"erased\":true", StringComparison.Ordinal))
                 text.ShouldNotContain("u-1");
             else

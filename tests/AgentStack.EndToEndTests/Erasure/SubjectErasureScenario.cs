@@ -86,7 +86,7 @@ public sealed class SubjectErasureRun<TStores> : IAsyncLifetime where TStores : 
         var events = await ReadRawLogAsync();
         var alice = events.Single(e => e.Stream == TraceStream.Name("default", Trace) && Encoding.UTF8.GetString(e.Data).Contains("\"alice-llm\"", StringComparison.Ordinal));
         var input = JsonNode.Parse(alice.Data)!["span"]!["input"]!;
-        input["sealed"]!.GetValue<string>().ShouldBe("v1");
+        input["sealed"]!.GetValue<string>().ShouldBe("v2");
         var keys = Stores.OpenKeyStore(Server.DataDirectory);
         try
         {

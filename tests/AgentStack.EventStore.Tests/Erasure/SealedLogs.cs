@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 using AgentStack.Erasure.Keys;
 using AgentStack.Erasure.Sealing;
@@ -29,6 +31,35 @@ internal static class SealedLogs
             new SpanRecord("t1", spanId, null, "step", "llm", Start, Start.AddSeconds(1), "ok", null, null, null, 1, 2, null,
                 Json(input), Json(output), attributes is null ? null : Json(attributes)),
             new string('c', 64), Start, "key-1"));
+
+    /// <summary>
+    /// The event sealed as the first format did (docs/privacy.md, "v1"), written here from its description: each of
+    /// input, output, attributes and contentHash alone, <c>nonce ‖ AES-256-GCM ciphertext ‖ tag</c> with the field's name
+    /// as associated data, the nonce's last byte differing per field by the field's number in its top two bits.
+    /// </summary>
+    public static byte[] SealFirstFormat(byte[] data, SubjectKey key)
+    {
+        var text = Encoding.UTF8.GetString(data);
+        var root = JsonDocument.Parse(data).RootElement;
+        var span = root.GetProperty("span");
+        var nonce = RandomNumberGenerator.GetBytes(12);
+        using var aes = new AesGcm(key.Key, 16);
+        string[] names = ["input", "output", "attributes", "contentHash"];
+        for (var field = 0; field < names.Length; field++)
+        {
+            var value = (field == 3 ? root : span).GetProperty(names[field]).GetRawText();
+            var plaintext = Encoding.UTF8.GetBytes(value);
+            var sealedBytes = new byte[12 + plaintext.Length + 16];
+            nonce.CopyTo(sealedBytes, 0);
+            sealedBytes[11] ^= (byte)(field << 6);
+            aes.Encrypt(sealedBytes.AsSpan(0, 12), plaintext, sealedBytes.AsSpan(12, plaintext.Length), sealedBytes.AsSpan(12 + plaintext.Length),
+                Encoding.UTF8.GetBytes(names[field]));
+            var property = $"\"{names[field]}\":{value}";
+            text.Split(property).Length.ShouldBe(2); // the field's text occurs once
+            text = text.Replace(property, $"\"{names[field]}\":{{\"sealed\":\"v1\",\"key\":\"{key.KeyId}\",\"data\":\"{Convert.ToBase64String(sealedBytes)}\"}}");
+        }
+        return Encoding.UTF8.GetBytes(text);
+    }
 
     private static JsonElement Json(string text) => JsonDocument.Parse(text).RootElement.Clone();
 }

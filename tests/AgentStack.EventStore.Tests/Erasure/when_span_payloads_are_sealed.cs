@@ -41,8 +41,8 @@ public sealed class when_span_payloads_are_sealed : IClassFixture<SqliteDatabase
         text.ShouldNotContain("u-1");
         text.ShouldNotContain(new string('c', 64));
         var first = JsonNode.Parse(stored[0].Data)!;
-        first["span"]!["input"]!["sealed"]!.GetValue<string>().ShouldBe("v1");
-        first["contentHash"]!["sealed"]!.GetValue<string>().ShouldBe("v1");
+        first["span"]!["input"]!["sealed"]!.GetValue<string>().ShouldBe("v2");
+        first["contentHash"]!["sealed"]!.GetValue<string>().ShouldBe("v2");
         first["span"]!["name"]!.GetValue<string>().ShouldBe("step");
         EventHash.Verify(stored).ShouldBeNull();
     }
@@ -123,11 +123,81 @@ public sealed class when_span_payloads_are_sealed : IClassFixture<SqliteDatabase
         var (store, raw, keys) = Open("tampered");
         await store.AppendAsync("trace-p1-t1", StreamAppend.NoStream, [SpanEvent("a", null)], TestContext.Current.CancellationToken);
         var stored = (await raw.ReadAllAsync(0, 1, TestContext.Current.CancellationToken))[0];
+        var sealer = new PayloadSealer(keys);
+        Encoding.UTF8.GetString(sealer.Open(Altered(stored, _ => { }))).ShouldContain("quoted"); // the rewriting alone alters nothing
+
+        Should.Throw<InvalidDataException>(() => sealer.Open(Altered(stored, node =>
+        {
+            var data = Convert.FromBase64String(node["span"]!["input"]!["data"]!.GetValue<string>());
+            data[^1] ^= 1;
+            node["span"]!["input"]!["data"] = Convert.ToBase64String(data);
+        }))).Message.ShouldContain("do not authenticate");
+    }
+
+    /// <summary>
+    /// An event's fields are encrypted in one operation (v2): the first envelope holds the nonce and the tag, each
+    /// holds its field's share, and the tag covers which field holds which share, so shares cannot be moved or dropped.
+    /// </summary>
+    [Fact]
+    public async Task then_an_event_is_sealed_at_once_and_its_shares_cannot_be_moved_or_dropped()
+    {
+        var (store, raw, keys) = Open("shares");
+        await store.AppendAsync("trace-p1-t1", StreamAppend.NoStream, [SpanEvent("a", """{"k":"v"}""")], TestContext.Current.CancellationToken);
+        var stored = (await raw.ReadAllAsync(0, 1, TestContext.Current.CancellationToken))[0];
+        var opened = (await store.ReadAllAsync(0, 1, TestContext.Current.CancellationToken))[0];
+        var span = JsonDocument.Parse(opened.Data).RootElement.GetProperty("span");
         var node = JsonNode.Parse(stored.Data)!;
-        var data = Convert.FromBase64String(node["span"]!["input"]!["data"]!.GetValue<string>());
-        data[^1] ^= 1;
-        node["span"]!["input"]!["data"] = Convert.ToBase64String(data);
-        Should.Throw<InvalidDataException>(() => new PayloadSealer(keys).Open(Encoding.UTF8.GetBytes(node.ToJsonString())));
+        int Share(JsonNode envelope) => Convert.FromBase64String(envelope["data"]!.GetValue<string>()).Length;
+        Share(node["span"]!["input"]!).ShouldBe(12 + 16 + Encoding.UTF8.GetByteCount(span.GetProperty("input").GetRawText()));
+        Share(node["span"]!["output"]!).ShouldBe(Encoding.UTF8.GetByteCount(span.GetProperty("output").GetRawText()));
+        Share(node["span"]!["attributes"]!).ShouldBe(Encoding.UTF8.GetByteCount(span.GetProperty("attributes").GetRawText()));
+        node["contentHash"]!["key"]!.GetValue<string>().ShouldBe(node["span"]!["input"]!["key"]!.GetValue<string>());
+
+        var sealer = new PayloadSealer(keys);
+        Should.Throw<InvalidDataException>(() => sealer.Open(Altered(stored, n =>
+        {
+            var output = n["span"]!["output"]!["data"]!.GetValue<string>();
+            n["span"]!["output"]!["data"] = n["span"]!["attributes"]!["data"]!.GetValue<string>();
+            n["span"]!["attributes"]!["data"] = output;
+        })));
+        Should.Throw<InvalidDataException>(() => sealer.Open(Altered(stored, n =>
+        {
+            // The same ciphertext in the same order, three bytes of it moved from input's share to output's.
+            var input = Convert.FromBase64String(n["span"]!["input"]!["data"]!.GetValue<string>());
+            var output = Convert.FromBase64String(n["span"]!["output"]!["data"]!.GetValue<string>());
+            n["span"]!["input"]!["data"] = Convert.ToBase64String(input[..^3]);
+            n["span"]!["output"]!["data"] = Convert.ToBase64String([.. input[^3..], .. output]);
+        })));
+        Should.Throw<InvalidDataException>(() => sealer.Open(Altered(stored, n => n["span"]!["attributes"] = new JsonObject { ["k"] = "v" })));
+        Should.Throw<InvalidDataException>(() => sealer.Open(Altered(stored, n => n["span"]!["output"]!["key"] = "another")));
+    }
+
+    /// <summary>Logs sealed by the first format (v1: each field encrypted alone) still open, and still erase.</summary>
+    [Fact]
+    public async Task then_events_sealed_in_the_first_format_still_open_and_erase()
+    {
+        var (store, raw, keys) = Open("first-format");
+        var plain = SpanEvent("alice", """{"user.id":"alice"}""");
+        var key = keys.ForSealing("p1", "alice", 20261201);
+        await raw.AppendAsync("trace-p1-t1", StreamAppend.NoStream, [new EventData(plain.Type, SealedLogs.SealFirstFormat(plain.Data, key))],
+            TestContext.Current.CancellationToken);
+        Encoding.UTF8.GetString((await raw.ReadAllAsync(0, 1, TestContext.Current.CancellationToken))[0].Data).ShouldNotContain("quoted");
+
+        (await store.ReadAllAsync(0, 1, TestContext.Current.CancellationToken))[0].Data.ShouldBe(plain.Data);
+
+        keys.Erase("p1", "alice");
+        var erased = JsonNode.Parse((await store.ReadStreamAsync("trace-p1-t1", 1, TestContext.Current.CancellationToken)
+            .ToListAsync(TestContext.Current.CancellationToken))[0].Data)!;
+        erased["span"]!["input"]!.ToJsonString().ShouldBe("""{"erased":true}""");
+        erased["contentHash"]!.GetValue<string>().ShouldBe("erased");
+    }
+
+    /// <summary>The stored event rewritten after <paramref name="change"/>, with no escaping the original lacks (base64's '+' stays '+').</summary>
+    private static byte[] Altered(StoredEvent stored, Action<JsonNode> change)
+    {
+        var node = JsonNode.Parse(stored.Data)!;
+        change(node);
+        return Encoding.UTF8.GetBytes(node.ToJsonString(new JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
     }
 
     [Fact]
