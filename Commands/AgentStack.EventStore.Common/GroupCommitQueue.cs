@@ -62,6 +62,7 @@ public sealed class GroupCommitQueue : IAsyncDisposable
     private readonly GroupCommitMetrics metrics;
     private readonly Func<IEnumerable<StreamAppend>, ValueTask<IGroupCommitTransaction>> beginAsync;
     private readonly Action? onFailure;
+    private Action<IReadOnlyList<StoredEvent>>[] observers = [];
     private readonly Channel<PendingAppend> pending = Channel.CreateUnbounded<PendingAppend>(
         new UnboundedChannelOptions { SingleReader = true, AllowSynchronousContinuations = false });
     private readonly Task writerLoop;
@@ -127,6 +128,17 @@ public sealed class GroupCommitQueue : IAsyncDisposable
         // Deliberately not WaitAsync(cancellationToken): once a batch has started, the caller must learn
         // whether its events were committed, not a cancellation that hides a durable write.
         return request.Completion.Task;
+    }
+
+    /// <summary>
+    /// Calls <paramref name="committed"/> on the writer thread after each commit, with the events it stored in position
+    /// order, before the commit is published to the waiters (<see cref="ICommittedEventsSource"/>).
+    /// </summary>
+    public void OnCommitted(Action<IReadOnlyList<StoredEvent>> committed)
+    {
+        ArgumentNullException.ThrowIfNull(committed);
+        lock (pending)
+            observers = [.. observers, committed];
     }
 
     /// <summary>Completes once a position greater than <paramref name="afterPosition"/> has been published.</summary>
@@ -213,6 +225,8 @@ public sealed class GroupCommitQueue : IAsyncDisposable
         var outcomes = new object[batch.Count];
         long startPosition, position;
         bool isCommitted;
+        var observed = Volatile.Read(ref observers);
+        var stored = observed.Length > 0 ? new List<StoredEvent>() : null;
         try
         {
             await using var transaction = await beginAsync(batch.SelectMany(request => request.Appends));
@@ -225,7 +239,7 @@ public sealed class GroupCommitQueue : IAsyncDisposable
             {
                 // A stale expected version refuses that call alone, before it wrote anything, not the group.
                 outcomes[i] = (object?)Refusal(transaction, batch[i].Appends, heads)
-                    ?? Apply(transaction, batch[i].Appends, heads, ref position);
+                    ?? Apply(transaction, batch[i].Appends, heads, ref position, stored);
             }
             isCommitted = await transaction.CommitAsync();
         }
@@ -244,6 +258,9 @@ public sealed class GroupCommitQueue : IAsyncDisposable
 
         if (isCommitted)
         {
+            if (stored is { Count: > 0 })
+                foreach (var observer in observed)
+                    observer(stored);
             Publish(position);
             Interlocked.Increment(ref commitCount);
             metrics.Commits.Add(1);
@@ -286,7 +303,7 @@ public sealed class GroupCommitQueue : IAsyncDisposable
 
     /// <summary>One append call that <see cref="Refusal"/> passed: inserts its events, chained to the heads it found.</summary>
     private AppendResult Apply(IGroupCommitTransaction transaction, IReadOnlyList<StreamAppend> appends,
-        Dictionary<string, StreamHead> batchHeads, ref long position)
+        Dictionary<string, StreamHead> batchHeads, ref long position, List<StoredEvent>? stored)
     {
         // Both stores keep whole microseconds; the hash covers the value as stored.
         var recordedAt = EventHash.FromUnixMicroseconds(EventHash.ToUnixMicroseconds(timeProvider.GetUtcNow()));
@@ -301,6 +318,7 @@ public sealed class GroupCommitQueue : IAsyncDisposable
                 var version = head.Version + 1;
                 var hash = EventHash.Compute(head.Hash, append.Stream, version, e.Type, recordedAt, e.Data);
                 position = transaction.Insert(append.Stream, version, e.Type, recordedAt, e.Data, hash, head.Hash);
+                stored?.Add(new StoredEvent(position, append.Stream, version, e.Type, recordedAt, e.Data, hash, head.Hash));
                 head = new StreamHead(version, hash);
             }
             batchHeads[append.Stream] = head;

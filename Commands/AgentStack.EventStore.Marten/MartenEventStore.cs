@@ -25,7 +25,7 @@ namespace AgentStack.EventStore.Marten;
 /// so the next appender starts after it and readers always see a gapless prefix of the log.
 /// </para>
 /// </summary>
-public sealed class MartenEventStore : IEventStore, IAsyncDisposable
+public sealed class MartenEventStore : IEventStore, ICommittedEventsSource, IAsyncDisposable
 {
     private const int ReadPageSize = 256;
     private const string Columns = "position, stream, version, type, recorded_at, data, hash, prev_hash";
@@ -73,6 +73,8 @@ public sealed class MartenEventStore : IEventStore, IAsyncDisposable
 
     public Task<AppendResult> AppendAsync(IReadOnlyList<StreamAppend> appends, CancellationToken cancellationToken) =>
         queue.AppendAsync(appends, cancellationToken);
+
+    public void OnCommitted(Action<IReadOnlyList<StoredEvent>> committed) => queue.OnCommitted(committed);
 
     public async IAsyncEnumerable<StoredEvent> ReadStreamAsync(string stream, long fromVersion,
         [EnumeratorCancellation] CancellationToken cancellationToken)

@@ -15,7 +15,7 @@ namespace AgentStack.EventStore.Sqlite;
 /// fsync per group, so throughput scales with concurrency instead of paying an fsync per request. Reads
 /// use pooled read-only connections, which WAL lets run beside the writer's transaction.
 /// </summary>
-public sealed class SqliteEventStore : IEventStore, IAsyncDisposable
+public sealed class SqliteEventStore : IEventStore, ICommittedEventsSource, IAsyncDisposable
 {
     private const int ReadPageSize = 256;
 
@@ -95,6 +95,8 @@ public sealed class SqliteEventStore : IEventStore, IAsyncDisposable
 
     public Task<AppendResult> AppendAsync(IReadOnlyList<StreamAppend> appends, CancellationToken cancellationToken) =>
         queue.AppendAsync(appends, cancellationToken);
+
+    public void OnCommitted(Action<IReadOnlyList<StoredEvent>> committed) => queue.OnCommitted(committed);
 
     public async IAsyncEnumerable<StoredEvent> ReadStreamAsync(string stream, long fromVersion,
         [EnumeratorCancellation] CancellationToken cancellationToken)

@@ -96,6 +96,20 @@ public interface IEventStore
     Task<long> GetLastPositionAsync(CancellationToken cancellationToken);
 }
 
+/// <summary>
+/// A store that tells what this process's appends stored, commit by commit, before it wakes the readers waiting on the
+/// log (<see cref="IEventStore.WaitForEventsAfterAsync"/>). The sealing decorator keeps the span events just appended,
+/// as appended, so the projections tailing the log in the same process neither read nor decrypt them again.
+/// </summary>
+public interface ICommittedEventsSource
+{
+    /// <summary>
+    /// Calls <paramref name="committed"/> after each commit with every event it stored, in position order, on the
+    /// committing thread: it must be quick and must not throw.
+    /// </summary>
+    void OnCommitted(Action<IReadOnlyList<StoredEvent>> committed);
+}
+
 public static class EventStoreExtensions
 {
     public static Task<AppendResult> AppendAsync(this IEventStore store, string stream, long expectedVersion,

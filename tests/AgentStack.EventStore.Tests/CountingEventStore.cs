@@ -4,9 +4,10 @@ namespace AgentStack.EventStore.Tests;
 
 /// <summary>
 /// A real store seen through a counter: how often each read reached it. <see cref="HoldReadsAll"/> keeps
-/// log reads waiting until <see cref="ReleaseReadsAll"/>, so a test can have several in flight at once.
+/// log reads waiting until <see cref="ReleaseReadsAll"/>, so a test can have several in flight at once. With
+/// <paramref name="passesCommits"/>, it tells a decorator above what the store's commits stored, as the store would.
 /// </summary>
-public sealed class CountingEventStore(IEventStore inner) : IEventStore
+public sealed class CountingEventStore(IEventStore inner, bool passesCommits = false) : IEventStore, ICommittedEventsSource
 {
     private TaskCompletionSource? held;
     private int streamReads, versionReads, allReads;
@@ -55,4 +56,10 @@ public sealed class CountingEventStore(IEventStore inner) : IEventStore
         inner.WaitForEventsAfterAsync(afterPosition, cancellationToken);
 
     public Task<long> GetLastPositionAsync(CancellationToken cancellationToken) => inner.GetLastPositionAsync(cancellationToken);
+
+    public void OnCommitted(Action<IReadOnlyList<StoredEvent>> committed)
+    {
+        if (passesCommits && inner is ICommittedEventsSource source)
+            source.OnCommitted(committed);
+    }
 }

@@ -53,4 +53,8 @@ public sealed class OpenedEvents(SubjectKeyring keys, int capacity = OpenedEvent
         foreach (var e in opened)
             Volatile.Write(ref slots[e.Position % slots.Length], new Entry(e, now, generation));
     }
+
+    /// <summary>Keeps one event as a read would open it, appended under the keyring's <paramref name="generation"/>.</summary>
+    public void Add(StoredEvent opened, long generation) =>
+        Volatile.Write(ref slots[opened.Position % slots.Length], new Entry(opened, Stopwatch.GetTimestamp(), generation));
 }

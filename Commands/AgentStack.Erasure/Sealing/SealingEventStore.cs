@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using AgentStack.Events;
 
@@ -10,16 +11,34 @@ namespace AgentStack.Erasure.Sealing;
 /// underneath stores only sealed payloads; <see cref="RawEventStore"/> reads it as stored (verification,
 /// signed exports), and the hash chain covers those stored bytes, so erasure leaves it verifiable.
 /// Reads of the whole log go through <see cref="OpenedEvents"/>, and concurrent reads of one position share one
-/// read: the projections tailing the log read and open each new event once between them.
+/// read: the projections tailing the log read and open each new event once between them. Where the store tells
+/// what its commits stored (<see cref="ICommittedEventsSource"/>), the events this process appends go into
+/// <see cref="OpenedEvents"/> as appended before the readers wake, so the tail is neither read nor decrypted at all.
 /// </summary>
-public sealed class SealingEventStore(IEventStore inner, PayloadSealer sealer) : IEventStore, IEventOpener
+public sealed class SealingEventStore : IEventStore, IEventOpener
 {
-    private readonly OpenedEvents recent = new(sealer.Keys);
+    private readonly IEventStore inner;
+    private readonly PayloadSealer sealer;
+    private readonly OpenedEvents recent;
     private readonly Lock readsGate = new();
     private readonly Dictionary<long, Task<StoredEvent[]>> reads = [];
 
-    public Task<AppendResult> AppendAsync(IReadOnlyList<StreamAppend> appends, CancellationToken cancellationToken)
+    // The span events of appends in flight, by their sealed bytes (the very array the store is given): what each was
+    // before sealing, and the keyring's generation then (an erasure since leaves them unserved, as in OpenedEvents).
+    private readonly ConcurrentDictionary<byte[], (byte[] Data, long Generation)> appending = new(ReferenceEqualityComparer.Instance);
+
+    public SealingEventStore(IEventStore inner, PayloadSealer sealer)
     {
+        this.inner = inner;
+        this.sealer = sealer;
+        recent = new OpenedEvents(sealer.Keys);
+        if (inner is ICommittedEventsSource committed)
+            committed.OnCommitted(Committed);
+    }
+
+    public async Task<AppendResult> AppendAsync(IReadOnlyList<StreamAppend> appends, CancellationToken cancellationToken)
+    {
+        var generation = sealer.Keys.Generation;
         var sealedAppends = new StreamAppend[appends.Count];
         for (var i = 0; i < appends.Count; i++)
         {
@@ -28,11 +47,43 @@ public sealed class SealingEventStore(IEventStore inner, PayloadSealer sealer) :
             for (var j = 0; j < events.Length; j++)
             {
                 var e = append.Events[j];
-                events[j] = PayloadSealer.Seals(e.Type) ? e with { Data = sealer.Seal(e.Data) } : e;
+                events[j] = PayloadSealer.Seals(e.Type) ? e with { Data = Seal(e.Data, generation) } : e;
             }
             sealedAppends[i] = append with { Events = events };
         }
-        return inner.AppendAsync(sealedAppends, cancellationToken);
+        try
+        {
+            return await inner.AppendAsync(sealedAppends, cancellationToken);
+        }
+        finally
+        {
+            foreach (var append in sealedAppends)
+                foreach (var e in append.Events)
+                    appending.TryRemove(e.Data, out _);
+        }
+    }
+
+    private byte[] Seal(byte[] data, long generation)
+    {
+        var sealedData = sealer.Seal(data);
+        appending[sealedData] = (data, generation);
+        return sealedData;
+    }
+
+    /// <summary>
+    /// A commit's events, on the store's writer thread before it wakes the readers: each as a read would open it. A span
+    /// event appended some other way (not through this decorator) is left out, and readers read the log from there.
+    /// </summary>
+    private void Committed(IReadOnlyList<StoredEvent> stored)
+    {
+        var generation = sealer.Keys.Generation;
+        foreach (var e in stored)
+        {
+            if (!PayloadSealer.Seals(e.Type))
+                recent.Add(e, generation);
+            else if (appending.TryGetValue(e.Data, out var appended))
+                recent.Add(e with { Data = appended.Data }, appended.Generation);
+        }
     }
 
     public async IAsyncEnumerable<StoredEvent> ReadStreamAsync(string stream, long fromVersion,
