@@ -39,10 +39,10 @@ internal static class SqliteSchema
     public const string SelectHead =
         "SELECT version, hash FROM events WHERE stream = $stream ORDER BY version DESC LIMIT 1";
 
+    /// <summary>Parameters by number, as the writer binds them; the position taken is the row id (<c>sqlite3_last_insert_rowid</c>).</summary>
     public const string Insert = """
         INSERT INTO events (stream, version, type, recorded_at, data, hash, prev_hash)
-        VALUES ($stream, $version, $type, $recorded_at, $data, $hash, $prev_hash)
-        RETURNING position
+        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
         """;
 
     public const string SelectStream =

@@ -34,21 +34,24 @@ public abstract class EventStoreContract : IAsyncLifetime
     [Fact]
     public async Task when_appending_to_a_new_stream_then_the_data_reads_back_byte_for_byte()
     {
-        var stream = TestEvents.NewStream("bytes");
+        // A stream name beyond ASCII too: names are stored as UTF-8 text.
+        var stream = TestEvents.NewStream("bytes-caf\u00e9-\u2603");
         // Odd spacing, key order, escapes and non-ASCII: a store that re-serialises JSON would change them.
         byte[] data = [.. Encoding.UTF8.GetBytes("{ \"b\":1,   \"a\" : \"caf\u00e9 \\u00e9 \u2603 \ud83d\ude80\",\n\"z\":[ ] }")];
         byte[] other = [.. "[1,2.50,1e3]"u8];
 
         await Store.AppendAsync(stream, StreamAppend.NoStream,
-            [new EventData("test.bytes.v1", data), new EventData("test.other.v1", other)], Ct);
+            [new EventData("test.bytes.v1", data), new EventData("test.other.v1", other), new EventData("test.empty.v1", [])], Ct);
 
         var events = await Store.ReadStream(stream);
-        events.Count.ShouldBe(2);
+        events.Count.ShouldBe(3);
         events[0].Data.ShouldBe(data);
         events[0].Type.ShouldBe("test.bytes.v1");
         events[1].Data.ShouldBe(other);
         events[1].Type.ShouldBe("test.other.v1");
+        events[2].Data.ShouldBeEmpty();
         events.ShouldAllBe(e => e.Stream == stream);
+        EventHash.Verify(events).ShouldBeNull();
     }
 
     [Fact]
