@@ -42,6 +42,19 @@ public sealed class when_a_record_spans_command_is_decided : TraceDeciderSpec
     }
 
     [Fact]
+    public void then_the_decision_carries_the_state_its_events_lead_to()
+    {
+        var state = Given(Span("s1")).Aggregate(TraceState.Initial, TraceDecider.Evolve);
+        var decision = TraceDecider.Decide(state, Command(Span("s1", end: Start.AddSeconds(1)), Span("s2"), Span("s1", end: Start.AddSeconds(1))));
+
+        var folded = decision.Events.Aggregate(state, TraceDecider.Evolve);
+        decision.State.Spans.Keys.Order().ShouldBe(["s1", "s2"]);
+        decision.State.Spans.ShouldAllBe(entry => folded.Spans[entry.Key] == entry.Value);
+        decision.Duplicates.ShouldBe(1);
+        TraceDecider.Decide(state, Command()).State.ShouldBeSameAs(state);
+    }
+
+    [Fact]
     public void then_an_event_read_back_is_stored_again_as_the_same_bytes()
     {
         var decided = Given(Span(end: Start.AddSeconds(1))).Single();

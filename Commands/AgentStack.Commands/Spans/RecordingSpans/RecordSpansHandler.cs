@@ -53,12 +53,9 @@ public sealed class RecordSpansHandler(IEventStore store, TraceStateCache cache,
             {
                 var events = new List<EventData>(decision.Events.Count);
                 foreach (var e in decision.Events)
-                {
                     events.Add(EventTypes.Serialize(e));
-                    state = TraceDecider.Evolve(state, e);
-                }
                 appends.Add(new StreamAppend(stream, version, events));
-                decided.Add((stream, state));
+                decided.Add((stream, decision.State));
             }
         }
 

@@ -18,8 +18,11 @@ public sealed record TraceState(ImmutableDictionary<string, SpanEntry> Spans)
     public static readonly TraceState Initial = new(ImmutableDictionary.Create<string, SpanEntry>(StringComparer.Ordinal));
 }
 
-/// <summary>The events to append for one trace, and how each incoming span was judged.</summary>
-public sealed record TraceDecision(IReadOnlyList<TraceEvent> Events, int Duplicates, IReadOnlyList<SpanConflict> Conflicts);
+/// <summary>
+/// The events to append for one trace, how each incoming span was judged, and <paramref name="State"/>: the state
+/// evolved by those events, what the stream holds once they are appended.
+/// </summary>
+public sealed record TraceDecision(IReadOnlyList<TraceEvent> Events, int Duplicates, IReadOnlyList<SpanConflict> Conflicts, TraceState State);
 
 /// <summary>
 /// The pure decider of a trace stream (docs/style.md, rule 3): no I/O, time and actor come in with the command.
@@ -81,7 +84,7 @@ public static class TraceDecider
                 state = Evolve(state, @event);
             }
         }
-        return new TraceDecision(events, duplicates, conflicts);
+        return new TraceDecision(events, duplicates, conflicts, state);
     }
 
     /// <summary>Exhaustive over <see cref="TraceEvent"/>: a new event kind does not compile until it is handled here.</summary>
