@@ -6,8 +6,10 @@ using AgentStack.Events;
 namespace AgentStack.EventStore.Tests.Recording;
 
 /// <summary>
-/// Issue 13: what recording a batch reads from the real SQLite store. The streams the cache of decided states
-/// lacks are asked for their versions in one read; only a trace that already has events is read whole.
+/// Issue 13: what recording a batch reads from the real SQLite store. A trace the cache of decided states lacks is
+/// taken to be new, and the append's expected version checks it: new traces cost no read. When one has events after
+/// all, the append is refused whole, the streams the cache lacks are asked for their versions in one read, and only
+/// a trace that already has events is read whole.
 /// </summary>
 public sealed class when_a_batch_of_traces_is_recorded : IClassFixture<SqliteDatabaseFolder<when_a_batch_of_traces_is_recorded>>
 {
@@ -25,7 +27,7 @@ public sealed class when_a_batch_of_traces_is_recorded : IClassFixture<SqliteDat
     private static RecordSpans Command(params SpanRecord[] spans) => new(Guid.NewGuid(), "default", "key_1", Start, spans);
 
     [Fact]
-    public async Task then_new_traces_cost_one_read_and_a_known_trace_is_read_once_then_cached()
+    public async Task then_new_traces_cost_no_read_and_a_known_trace_is_read_once_then_cached()
     {
         await using var sqlite = folder.OpenStore();
         var store = new CountingEventStore(sqlite);
@@ -34,20 +36,37 @@ public sealed class when_a_batch_of_traces_is_recorded : IClassFixture<SqliteDat
 
         var tenNew = await handler.HandleAsync(Command([.. Enumerable.Range(0, 10).Select(t => Span($"t{t}", "s1"))]), Ct);
         tenNew.Recorded!.Accepted.ShouldBe(10);
-        (store.VersionReads, store.StreamReads).ShouldBe((1, 0));
+        (store.VersionReads, store.StreamReads).ShouldBe((0, 0));
 
-        // A second handler starts with an empty cache: t3 exists, so it alone is read, and a re-sent span is a duplicate.
+        // A second handler starts with an empty cache: t3 exists, so the first append is refused, t3 alone is read, and
+        // a re-sent span is a duplicate.
         var cold = new RecordSpansHandler(store, new TraceStateCache(1_000), new IngestMetrics(meters));
         var mixed = await cold.HandleAsync(Command(Span("t3", "s1"), Span("t3", "s2"), Span("t-new", "s1")), Ct);
         (mixed.Recorded!.Accepted, mixed.Recorded.Duplicates).ShouldBe((2, 1));
-        (store.VersionReads, store.StreamReads).ShouldBe((2, 1));
+        (store.VersionReads, store.StreamReads).ShouldBe((1, 1));
 
         // Everything it touched is now cached: no read at all.
         var again = await cold.HandleAsync(Command(Span("t3", "s3"), Span("t-new", "s2")), Ct);
         again.Recorded!.Accepted.ShouldBe(2);
-        (store.VersionReads, store.StreamReads).ShouldBe((2, 1));
+        (store.VersionReads, store.StreamReads).ShouldBe((1, 1));
         (await sqlite.ReadStreamVersionsAsync([TraceStream.Name("default", "t3"), TraceStream.Name("default", "t-new")], Ct))
             .ShouldBe([3L, 2]);
+        (await sqlite.ReadStreamAsync(TraceStream.Name("default", "t3"), 1, Ct).ToListAsync(Ct)).Count.ShouldBe(3);
+    }
+
+    [Fact]
+    public async Task then_a_changed_span_of_a_trace_the_cache_lacks_is_a_conflict_not_a_new_start()
+    {
+        await using var sqlite = folder.OpenStore();
+        using var meters = new Meters();
+        await new RecordSpansHandler(sqlite, new TraceStateCache(1_000), new IngestMetrics(meters)).HandleAsync(Command(Span("c1", "s1")), Ct);
+
+        var cold = new RecordSpansHandler(sqlite, new TraceStateCache(1_000), new IngestMetrics(meters));
+        var changed = await cold.HandleAsync(Command(Span("c1", "s1") with { Name = "another name" }), Ct);
+
+        changed.Recorded.ShouldBeNull();
+        changed.Conflicted!.Conflicts.ShouldHaveSingleItem().SpanId.ShouldBe("s1");
+        (await sqlite.ReadStreamAsync(TraceStream.Name("default", "c1"), 1, Ct).ToListAsync(Ct)).Count.ShouldBe(1);
     }
 
     private sealed class Meters : IMeterFactory

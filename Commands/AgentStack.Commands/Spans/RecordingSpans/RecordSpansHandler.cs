@@ -7,10 +7,10 @@ namespace AgentStack.Commands.Spans.RecordingSpans;
 public readonly record struct RecordSpansReply(SpansRecorded? Recorded, SpansConflicted? Conflicted);
 
 /// <summary>
-/// Gets each touched trace's state (from <see cref="TraceStateCache"/>, or by reading its stream; the streams the
-/// cache lacks are first asked for their versions in one read, so a new trace costs no read of its own), runs
-/// <see cref="TraceDecider"/>, and appends every stream's new events in one atomic, durable append with expected
-/// versions. The same code runs in both topologies: called directly in process (<see cref="InProcessSpanRecorder"/>)
+/// Gets each touched trace's state (from <see cref="TraceStateCache"/>; a trace the cache lacks is first taken to be
+/// new, which the append's expected version checks, and only when that proves wrong are the streams the cache lacks
+/// asked for their versions in one read and the existing ones read), runs <see cref="TraceDecider"/>, and appends
+/// every stream's new events in one atomic, durable append with expected versions. The same code runs in both topologies: called directly in process (<see cref="InProcessSpanRecorder"/>)
 /// or by the MassTransit consumer on RabbitMQ (<see cref="RecordSpansConsumer"/>).
 /// A concurrent writer to the same stream (another process) makes the append fail with
 /// <see cref="WrongExpectedVersionException"/>: the cached states of the batch are dropped and the caller retries,
@@ -22,6 +22,22 @@ public sealed class RecordSpansHandler(IEventStore store, TraceStateCache cache,
 {
     public async Task<RecordSpansReply> HandleAsync(RecordSpans command, CancellationToken ct)
     {
+        try
+        {
+            // Most traces a batch touches and the cache lacks are new: a read to learn that cost a store round trip per
+            // batch (PostgreSQL's in the distributed topology).
+            return await HandleAsync(command, uncachedAreNew: true, ct);
+        }
+        catch (WrongExpectedVersionException e) when (e.Expected == StreamAppend.NoStream)
+        {
+            // A trace taken to be new has events (evicted from the cache, or this process restarted): nothing was
+            // appended; decide again on the streams as stored.
+            return await HandleAsync(command, uncachedAreNew: false, ct);
+        }
+    }
+
+    private async Task<RecordSpansReply> HandleAsync(RecordSpans command, bool uncachedAreNew, CancellationToken ct)
+    {
         var appends = new List<StreamAppend>();
         var decided = new List<(string Stream, TraceState State)>();
         var conflicts = new List<SpanConflict>();
@@ -32,7 +48,7 @@ public sealed class RecordSpansHandler(IEventStore store, TraceStateCache cache,
         var streams = new string[traces.Count];
         for (var i = 0; i < traces.Count; i++)
             streams[i] = TraceStream.Name(command.Project, traces[i].TraceId);
-        var loaded = await LoadAsync(streams, ct);
+        var loaded = uncachedAreNew ? Cached(streams) : await LoadAsync(streams, ct);
 
         for (var i = 0; i < traces.Count; i++)
         {
@@ -40,7 +56,7 @@ public sealed class RecordSpansHandler(IEventStore store, TraceStateCache cache,
             var traceCommand = command with { Spans = traces[i].Spans };
             var (state, version, cached) = loaded[i];
             var decision = TraceDecider.Decide(state, traceCommand);
-            if (decision.Conflicts.Count > 0 && cached)
+            if (decision.Conflicts.Count > 0 && (cached || uncachedAreNew))
             {
                 cache.Remove(stream);
                 (state, version) = await ReadAsync(stream, ct);
@@ -104,6 +120,15 @@ public sealed class RecordSpansHandler(IEventStore store, TraceStateCache cache,
             traces.Add((span.TraceId, [span]));
         }
         return traces;
+    }
+
+    /// <summary>Each stream's decided state and version from the cache, or else the state of a new stream.</summary>
+    private (TraceState State, long Version, bool Cached)[] Cached(string[] streams)
+    {
+        var loaded = new (TraceState State, long Version, bool Cached)[streams.Length];
+        for (var i = 0; i < streams.Length; i++)
+            loaded[i] = cache.TryGet(streams[i], out var head) ? (head.State, head.Version, true) : (TraceState.Initial, StreamAppend.NoStream, false);
+        return loaded;
     }
 
     /// <summary>
