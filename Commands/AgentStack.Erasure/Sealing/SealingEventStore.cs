@@ -40,26 +40,33 @@ public sealed class SealingEventStore : IEventStore, IEventOpener
     {
         var generation = sealer.Keys.Generation;
         var sealedAppends = new StreamAppend[appends.Count];
-        for (var i = 0; i < appends.Count; i++)
-        {
-            var append = appends[i];
-            var events = new EventData[append.Events.Count];
-            for (var j = 0; j < events.Length; j++)
-            {
-                var e = append.Events[j];
-                events[j] = PayloadSealer.Seals(e.Type) ? e with { Data = Seal(e.Data, generation) } : e;
-            }
-            sealedAppends[i] = append with { Events = events };
-        }
+        var sealedEvents = new List<EventData>();
         try
         {
+            for (var i = 0; i < appends.Count; i++)
+            {
+                var append = appends[i];
+                var events = new EventData[append.Events.Count];
+                for (var j = 0; j < events.Length; j++)
+                {
+                    var e = append.Events[j];
+                    if (!PayloadSealer.Seals(e.Type))
+                    {
+                        events[j] = e;
+                        continue;
+                    }
+                    events[j] = e with { Data = Seal(e.Data, generation) };
+                    sealedEvents.Add(events[j]);
+                }
+                sealedAppends[i] = append with { Events = events };
+            }
             return await inner.AppendAsync(sealedAppends, cancellationToken);
         }
         finally
         {
-            foreach (var append in sealedAppends)
-                foreach (var e in append.Events)
-                    appending.TryRemove(e.Data, out _);
+            // Also when sealing failed halfway: what was sealed is forgotten.
+            foreach (var e in sealedEvents)
+                appending.TryRemove(e.Data, out _);
         }
     }
 
