@@ -119,7 +119,7 @@ public sealed class PayloadSealer(SubjectKeyring keys)
         var fields = scan.InOrder(inOrder);
         Span<Envelope> envelopes = stackalloc Envelope[4];
         var sealedCount = 0;
-        var shared = 0;
+        var sealedTogether = 0;
         for (var i = 0; i < fields.Length; i++)
         {
             // A value stored before sealing existed is not an envelope: shown as stored.
@@ -127,7 +127,7 @@ public sealed class PayloadSealer(SubjectKeyring keys)
             if (envelopes[i].Version != 0)
                 sealedCount++;
             if (envelopes[i].Version == 2)
-                shared++;
+                sealedTogether++;
         }
         if (sealedCount == 0)
             return data;
@@ -136,7 +136,7 @@ public sealed class PayloadSealer(SubjectKeyring keys)
         // shorter payload: the thread's buffer holds it, and the result is copied out once at its exact size.
         var output = ThreadContext.Output(data.Length + ErasedPayload.Length * 4);
         var opener = new Opener(keys);
-        var together = shared > 0 ? Together.Open(opener, data, fields, envelopes) : default;
+        var together = sealedTogether > 0 ? Together.Open(opener, data, fields, envelopes) : default;
         try
         {
             var at = 0;

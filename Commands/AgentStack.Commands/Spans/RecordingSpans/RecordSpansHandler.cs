@@ -138,16 +138,9 @@ public sealed class RecordSpansHandler(IEventStore store, TraceStateCache cache,
     /// </summary>
     private async Task<(TraceState State, long Version, bool Cached)[]> LoadAsync(string[] streams, CancellationToken ct)
     {
-        var loaded = new (TraceState State, long Version, bool Cached)[streams.Length];
-        List<int>? uncached = null;
-        for (var i = 0; i < streams.Length; i++)
-        {
-            if (cache.TryGet(streams[i], out var head))
-                loaded[i] = (head.State, head.Version, true);
-            else
-                (uncached ??= []).Add(i);
-        }
-        if (uncached is null)
+        var loaded = Cached(streams);
+        List<int> uncached = [.. Enumerable.Range(0, streams.Length).Where(i => !loaded[i].Cached)];
+        if (uncached.Count == 0)
             return loaded;
         var versions = await store.ReadStreamVersionsAsync([.. uncached.Select(i => streams[i])], ct);
         for (var k = 0; k < uncached.Count; k++)
