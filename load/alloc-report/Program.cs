@@ -3,7 +3,9 @@ using Microsoft.Diagnostics.Tracing.Parsers.Clr;
 
 // alloc-report <trace.nettrace> [rows=15]: the runtime's allocation samples (GC AllocationTick, one per ~100 KB
 // allocated) of a dotnet-trace gc-verbose trace, summed by type and by the first frame of AgentStack's own code that
-// is not the event store (so the bytes a store read allocates count against whoever asked for the read).
+// is not the event store (so the bytes a store read allocates count against whoever asked for the read); the large
+// objects among them by caller, since each large allocation draws on the budget whose end is a full collection; and
+// the collections of the trace by generation, kind and reason, with the time the runtime held threads suspended.
 if (args.Length is < 1 or > 2 || !File.Exists(args[0]))
 {
     Console.Error.WriteLine("usage: alloc-report <trace.nettrace> [rows]");
@@ -13,18 +15,47 @@ var rows = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo
 using var log = new TraceLog(TraceLog.CreateFromEventPipeDataFile(args[0]));
 var byType = new Dictionary<string, long>(StringComparer.Ordinal);
 var byCaller = new Dictionary<string, long>(StringComparer.Ordinal);
-long total = 0;
+var largeByCaller = new Dictionary<string, long>(StringComparer.Ordinal);
+var collections = new Dictionary<string, long>(StringComparer.Ordinal);
+var gcStarts = new Dictionary<int, double>();
+double pausedMs = 0, firstMs = double.NaN, lastMs = 0;
+long total = 0, large = 0;
 foreach (var e in log.Events)
 {
-    if (e is not GCAllocationTickTraceData tick)
-        continue;
-    total += tick.AllocationAmount64;
-    Add(byType, tick.TypeName ?? "?", tick.AllocationAmount64);
-    Add(byCaller, Caller(e.CallStack()), tick.AllocationAmount64);
+    firstMs = double.IsNaN(firstMs) ? e.TimeStampRelativeMSec : firstMs;
+    lastMs = e.TimeStampRelativeMSec;
+    switch (e)
+    {
+        case GCAllocationTickTraceData tick:
+            total += tick.AllocationAmount64;
+            Add(byType, tick.TypeName ?? "?", tick.AllocationAmount64);
+            var caller = Caller(e.CallStack());
+            Add(byCaller, caller, tick.AllocationAmount64);
+            if (tick.AllocationKind == GCAllocationKind.Large)
+            {
+                large += tick.AllocationAmount64;
+                Add(largeByCaller, $"{tick.TypeName} <- {caller}", tick.AllocationAmount64);
+            }
+            break;
+        case GCStartTraceData start:
+            Add(collections, $"gen{start.Depth} {start.Type} ({start.Reason})", 1);
+            break;
+        case GCSuspendEETraceData suspend:
+            gcStarts[suspend.ProcessID] = suspend.TimeStampRelativeMSec;
+            break;
+        case GCNoUserDataTraceData restart when restart.EventName == "GC/RestartEEStop":
+            if (gcStarts.Remove(restart.ProcessID, out var suspended))
+                pausedMs += restart.TimeStampRelativeMSec - suspended;
+            break;
+    }
 }
-Console.WriteLine($"allocated (sampled): {total / 1e6:F0} MB");
+Console.WriteLine($"allocated (sampled): {total / 1e6:F0} MB, of which large objects: {large / 1e6:F0} MB");
 Print("by type", byType);
 Print("by caller (first AgentStack frame outside the event store)", byCaller);
+Print("large objects (85 KB and over) by type and caller", largeByCaller, large);
+Console.WriteLine($"collections in {(lastMs - firstMs) / 1000:F1} s, threads paused {pausedMs:F0} ms in all:");
+foreach (var (kind, count) in collections.OrderByDescending(c => c.Value))
+    Console.WriteLine($"  {count,5}  {kind}");
 return 0;
 
 static string Caller(TraceCallStack? stack)
@@ -49,9 +80,9 @@ static string Short(string method) => method.Length <= 140 ? method : method[..1
 static void Add(Dictionary<string, long> totals, string key, long bytes) =>
     totals[key] = totals.GetValueOrDefault(key) + bytes;
 
-void Print(string title, Dictionary<string, long> totals)
+void Print(string title, Dictionary<string, long> totals, long? of = null)
 {
     Console.WriteLine($"{title}:");
     foreach (var (key, bytes) in totals.OrderByDescending(t => t.Value).Take(rows))
-        Console.WriteLine($"  {100.0 * bytes / Math.Max(total, 1),6:F2}%  {key}");
+        Console.WriteLine($"  {100.0 * bytes / Math.Max(of ?? total, 1),6:F2}%  {key}");
 }
