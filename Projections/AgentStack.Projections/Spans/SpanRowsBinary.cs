@@ -8,8 +8,26 @@ using AgentStack.Events;
 
 namespace AgentStack.Projections.Spans;
 
-/// <summary>A batch's rows in ClickHouse's RowBinary format, ready for one insert per table.</summary>
-public sealed record SpanRowsEncoded(ReadOnlyMemory<byte> Spans, ReadOnlyMemory<byte> Traces, int SpanRows, int TraceRows);
+/// <summary>
+/// A batch's rows in ClickHouse's RowBinary format, ready for one insert per table, in pooled buffers: dispose of it
+/// once inserted (<see cref="Spans"/> and <see cref="Traces"/> are not valid after that).
+/// </summary>
+public sealed class SpanRowsEncoded(PooledBufferWriter spans, PooledBufferWriter traces, int spanRows, int traceRows) : IDisposable
+{
+    public ReadOnlyMemory<byte> Spans => spans.WrittenMemory;
+
+    public ReadOnlyMemory<byte> Traces => traces.WrittenMemory;
+
+    public int SpanRows => spanRows;
+
+    public int TraceRows => traceRows;
+
+    public void Dispose()
+    {
+        spans.Dispose();
+        traces.Dispose();
+    }
+}
 
 /// <summary>
 /// A batch of the log read for rows (<see cref="SpanRowsBinary.ReadAsync"/>): its events, and which of them a later
@@ -47,7 +65,7 @@ public static class SpanRowsBinary
         var size = 0L;
         for (var i = 0; i < events.Count; i++)
             size += superseded[i] ? 0 : events[i].Data.Length;
-        var spans = new ArrayBufferWriter<byte>((int)Math.Clamp(size, 256, int.MaxValue / 2));
+        var spans = new PooledBufferWriter((int)Math.Clamp(size, 256, int.MaxValue / 2));
         var traces = new Dictionary<(string Project, string TraceId), TraceBuilder>();
         var rows = 0;
         var span = new SpanFields();
@@ -77,10 +95,10 @@ public static class SpanRowsBinary
                 span.Name, phase, span.Status.Span.SequenceEqual("error"u8), span.InputTokens ?? 0, span.OutputTokens ?? 0,
                 SpanRows.NanoUsd(span.CostUsd), span.Model, stored.Position);
         }
-        var parts = new ArrayBufferWriter<byte>(Math.Max(256, traces.Count * 512));
+        var parts = new PooledBufferWriter(Math.Max(256, traces.Count * 512));
         foreach (var ((project, _), trace) in traces)
             WriteTrace(parts, trace.Build(), RetentionColumn(retentionDays?.Invoke(project) ?? 0));
-        return new SpanRowsEncoded(spans.WrittenMemory, parts.WrittenMemory, rows, traces.Count);
+        return new SpanRowsEncoded(spans, parts, rows, traces.Count);
     }
 
     /// <summary>
@@ -116,7 +134,24 @@ public static class SpanRowsBinary
     {
         ArgumentNullException.ThrowIfNull(batch);
         var superseded = new bool[batch.Count];
-        var latest = new Dictionary<(string Project, string TraceId, string SpanId), int>();
+        // Reused by the thread, as its table of a live batch's spans outgrew the small object heap (BENCHMARKS.md).
+        var latest = latestOfThread ??= [];
+        try
+        {
+            Mark(batch, superseded, latest);
+        }
+        finally
+        {
+            latest.Clear();
+        }
+        return superseded;
+    }
+
+    [ThreadStatic]
+    private static Dictionary<(string Project, string TraceId, string SpanId), int>? latestOfThread;
+
+    private static void Mark(IReadOnlyList<StoredEvent> batch, bool[] superseded, Dictionary<(string Project, string TraceId, string SpanId), int> latest)
+    {
         for (var i = 0; i < batch.Count; i++)
         {
             if (batch[i].Type is not (EventTypes.SpanStarted or EventTypes.SpanCompleted) || SpanKey(batch[i].Data) is not { } key)
@@ -133,7 +168,6 @@ public static class SpanRowsBinary
             }
             latest[key] = i;
         }
-        return superseded;
     }
 
     /// <summary>A span event's project, trace id and span id, read until all three are found.</summary>
@@ -186,7 +220,7 @@ public static class SpanRowsBinary
     }
 
     /// <summary>Columns in 010_spans.sql's order; RowBinary has no names.</summary>
-    private static void WriteSpan(ArrayBufferWriter<byte> w, SpanFields s, long position, ushort retentionDays)
+    private static void WriteSpan(PooledBufferWriter w, SpanFields s, long position, ushort retentionDays)
     {
         WriteString(w, s.Project.Span);
         WriteString(w, s.TraceId.Span);
@@ -223,7 +257,7 @@ public static class SpanRowsBinary
     }
 
     /// <summary>Columns in 020_traces.sql's order (ALIAS columns are not sent), encoded as <see cref="SpansProjection.TraceRowsJson"/> describes.</summary>
-    private static void WriteTrace(ArrayBufferWriter<byte> w, TracePart t, ushort retentionDays)
+    private static void WriteTrace(PooledBufferWriter w, TracePart t, ushort retentionDays)
     {
         WriteString(w, t.Project);
         WriteString(w, t.TraceId);
@@ -266,7 +300,7 @@ public static class SpanRowsBinary
     private static ushort RetentionColumn(int days) => (ushort)Math.Clamp(days, 0, ushort.MaxValue);
 
     /// <summary>UInt128 phase &lt;&lt; 64 | value, little-endian: the low 64 bits first.</summary>
-    private static void WritePhased(ArrayBufferWriter<byte> w, IReadOnlyList<SpanPart> spans, Func<SpanPart, long> value)
+    private static void WritePhased(PooledBufferWriter w, IReadOnlyList<SpanPart> spans, Func<SpanPart, long> value)
     {
         WriteLength(w, spans.Count);
         foreach (var s in spans)
@@ -279,25 +313,25 @@ public static class SpanRowsBinary
     /// <summary>DateTime64(6): microseconds since the epoch, truncated as the text form's six digits are.</summary>
     private static long Microseconds(DateTimeOffset t) => Math.DivRem(t.UtcTicks - EpochTicks, 10, out var rest) - (rest < 0 ? 1 : 0);
 
-    private static void WriteByte(ArrayBufferWriter<byte> w, byte value)
+    private static void WriteByte(PooledBufferWriter w, byte value)
     {
         w.GetSpan(1)[0] = value;
         w.Advance(1);
     }
 
-    private static void WriteUInt16(ArrayBufferWriter<byte> w, ushort value)
+    private static void WriteUInt16(PooledBufferWriter w, ushort value)
     {
         BinaryPrimitives.WriteUInt16LittleEndian(w.GetSpan(2), value);
         w.Advance(2);
     }
 
-    private static void WriteInt64(ArrayBufferWriter<byte> w, long value)
+    private static void WriteInt64(PooledBufferWriter w, long value)
     {
         BinaryPrimitives.WriteInt64LittleEndian(w.GetSpan(8), value);
         w.Advance(8);
     }
 
-    private static void WriteNullable(ArrayBufferWriter<byte> w, long? value)
+    private static void WriteNullable(PooledBufferWriter w, long? value)
     {
         if (value is { } v)
         {
@@ -310,7 +344,7 @@ public static class SpanRowsBinary
         }
     }
 
-    private static void WriteNullableBytes(ArrayBufferWriter<byte> w, ReadOnlyMemory<byte>? value)
+    private static void WriteNullableBytes(PooledBufferWriter w, ReadOnlyMemory<byte>? value)
     {
         if (value is { } v)
         {
@@ -323,7 +357,7 @@ public static class SpanRowsBinary
         }
     }
 
-    private static void WriteLength(ArrayBufferWriter<byte> w, int length)
+    private static void WriteLength(PooledBufferWriter w, int length)
     {
         var span = w.GetSpan(5);
         var at = 0;
@@ -337,13 +371,13 @@ public static class SpanRowsBinary
         w.Advance(at);
     }
 
-    private static void WriteString(ArrayBufferWriter<byte> w, ReadOnlySpan<byte> value)
+    private static void WriteString(PooledBufferWriter w, ReadOnlySpan<byte> value)
     {
         WriteLength(w, value.Length);
         w.Write(value);
     }
 
-    private static void WriteString(ArrayBufferWriter<byte> w, string value)
+    private static void WriteString(PooledBufferWriter w, string value)
     {
         var length = Encoding.UTF8.GetByteCount(value);
         WriteLength(w, length);

@@ -38,7 +38,8 @@ public sealed class SpansProjection(IAnalyticsStore analytics, SpansTables table
 
     public async Task ApplyAsync(IReadOnlyList<StoredEvent> batch, CancellationToken cancellationToken)
     {
-        await InsertAsync(await EncodeAsync(batch, cancellationToken), cancellationToken);
+        using var rows = await EncodeAsync(batch, cancellationToken);
+        await InsertAsync(rows, cancellationToken);
     }
 
     /// <summary>
@@ -61,13 +62,14 @@ public sealed class SpansProjection(IAnalyticsStore analytics, SpansTables table
         var rows = SpanRowsBinary.Of(batch, Days);
         if (uncached.Count == 0)
             return rows;
+        rows.Dispose();
         var policies = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var project in uncached)
             policies[project] = (await retention.GetAsync(project, cancellationToken)).ColumnValue;
         return SpanRowsBinary.Of(batch, project => policies.TryGetValue(project, out var days) ? days : Days(project));
     }
 
-    /// <summary>Inserts rows already encoded (a rebuild encodes the next batch while this one is inserted).</summary>
+    /// <summary>Inserts rows already encoded (a rebuild encodes the next batch while this one is inserted); the caller disposes of them after.</summary>
     public async Task InsertAsync(SpanRowsEncoded rows, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(rows);

@@ -153,7 +153,8 @@ public sealed partial class SpansRebuild(
 
         async Task InsertAsync(SpanRowsEncoded rows, long position)
         {
-            await projection.InsertAsync(rows, cancellationToken);
+            using (rows)
+                await projection.InsertAsync(rows, cancellationToken);
             done = position;
             await SaveAsync(checkpoint, done, cancellationToken);
             rate.Add(clock.GetUtcNow(), done);
