@@ -52,17 +52,16 @@ public static class EventTypes
             : throw new ArgumentException($"{@event.GetType()} is not a registered event type.", nameof(@event));
 
     /// <summary>
-    /// The stored form of a trace event. A span event whose canonical span JSON the decider already wrote
-    /// (<see cref="CanonicalSpan"/>) embeds those bytes instead of serialising the span again; the result is byte
-    /// for byte what <see cref="EventJsonContext"/> writes (property order, escaping and time format alike, checked
-    /// by a unit test).
+    /// The stored form of a trace event. A span event whose bytes the decider already wrote with the span's hash
+    /// (<see cref="CanonicalSpan.InEvent"/>) is stored as those bytes; they are byte for byte what
+    /// <see cref="EventJsonContext"/> writes (property order, escaping and time format alike, checked by a unit test).
     /// </summary>
     public static EventData Serialize(TraceEvent @event) => @event.Match(
-        started => started.CanonicalSpan is { } span
-            ? new EventData(SpanStarted, WriteSpanEvent(started.Project, span, started.ContentHash, started.ReceivedAt, started.ReceivedBy))
+        started => started.CanonicalSpan?.EventOf(started.Project, started.Span, started.ContentHash, started.ReceivedAt, started.ReceivedBy) is { } bytes
+            ? new EventData(SpanStarted, bytes)
             : Serialize((object)started),
-        completed => completed.CanonicalSpan is { } span
-            ? new EventData(SpanCompleted, WriteSpanEvent(completed.Project, span, completed.ContentHash, completed.ReceivedAt, completed.ReceivedBy))
+        completed => completed.CanonicalSpan?.EventOf(completed.Project, completed.Span, completed.ContentHash, completed.ReceivedAt, completed.ReceivedBy) is { } bytes
+            ? new EventData(SpanCompleted, bytes)
             : Serialize((object)completed));
 
     public static EventData Serialize(object @event)
@@ -80,44 +79,53 @@ public static class EventTypes
 
     private static readonly UtcMicrosecondsConverter Times = new();
 
-    // The frame of a span event: everything but the span. It holds the project, the content hash, the time and the
-    // key id, no payload, so this thread may keep it between calls.
-    [ThreadStatic] private static ArrayBufferWriter<byte>? frame;
-    [ThreadStatic] private static Utf8JsonWriter? frameWriter;
+    [ThreadStatic] private static ArrayBufferWriter<byte>? eventBuffer;
+    [ThreadStatic] private static Utf8JsonWriter? eventWriter;
 
     /// <summary>
-    /// The members of SpanStarted and SpanCompleted in declaration order, as the source generator writes them. The
-    /// frame is written with <c>null</c> in the span's place, then the span's bytes go once into the result, which is
-    /// the only array allocated: a buffer for the whole event would be a second copy of the payloads, per span.
+    /// A span event's bytes, the members of SpanStarted and SpanCompleted in declaration order as the source generator
+    /// writes them, and the SHA-256 of the span's JSON within them (its content hash, which follows it). Written into
+    /// this thread's buffer, then copied once into the result, the only array allocated.
     /// </summary>
-    private static byte[] WriteSpanEvent(string project, CanonicalSpan span, string contentHash, DateTimeOffset receivedAt, string receivedBy)
+    internal static (byte[] Utf8, string ContentHash) WriteSpanEvent(string project, SpanRecord span, DateTimeOffset receivedAt, string receivedBy)
     {
-        var buffer = frame ??= new ArrayBufferWriter<byte>(256);
+        var buffer = eventBuffer ??= new ArrayBufferWriter<byte>(4096);
         buffer.ResetWrittenCount();
-        var writer = frameWriter ??= new Utf8JsonWriter(buffer);
+        var writer = eventWriter ??= new Utf8JsonWriter(buffer);
         writer.Reset(buffer);
-        writer.WriteStartObject();
-        writer.WriteString("project"u8, project);
-        writer.WritePropertyName("span"u8);
-        writer.Flush();
-        var spanAt = buffer.WrittenCount;
-        writer.WriteNullValue();
-        writer.Flush();
-        var restAt = buffer.WrittenCount;
-        writer.WriteString("contentHash"u8, contentHash);
-        writer.WritePropertyName("receivedAt"u8);
-        Times.Write(writer, receivedAt, EventJsonContext.Default.Options);
-        writer.WriteString("receivedBy"u8, receivedBy);
-        writer.WriteEndObject();
-        writer.Flush();
-
-        var written = buffer.WrittenSpan;
-        var spanJson = span.Utf8;
-        var result = GC.AllocateUninitializedArray<byte>(spanAt + spanJson.Length + (written.Length - restAt));
-        written[..spanAt].CopyTo(result);
-        spanJson.CopyTo(result.AsSpan(spanAt));
-        written[restAt..].CopyTo(result.AsSpan(spanAt + spanJson.Length));
-        return result;
+        try
+        {
+            writer.WriteStartObject();
+            writer.WriteString("project"u8, project);
+            writer.WritePropertyName("span"u8);
+            writer.Flush();
+            var spanAt = buffer.WrittenCount;
+            JsonSerializer.Serialize(writer, span, EventJsonContext.Default.SpanRecord);
+            writer.Flush();
+            Span<byte> digest = stackalloc byte[32];
+            System.Security.Cryptography.SHA256.HashData(buffer.WrittenSpan[spanAt..], digest);
+            var contentHash = Convert.ToHexStringLower(digest);
+            writer.WriteString("contentHash"u8, contentHash);
+            writer.WritePropertyName("receivedAt"u8);
+            Times.Write(writer, receivedAt, EventJsonContext.Default.Options);
+            writer.WriteString("receivedBy"u8, receivedBy);
+            writer.WriteEndObject();
+            writer.Flush();
+            return (buffer.WrittenSpan.ToArray(), contentHash);
+        }
+        finally
+        {
+            // A span's payloads are not kept by the thread past its event: a large one would stay referenced.
+            if (buffer.Capacity > 1 << 20)
+            {
+                eventBuffer = null;
+                eventWriter = null;
+            }
+            else
+            {
+                buffer.Clear();
+            }
+        }
     }
 }
 

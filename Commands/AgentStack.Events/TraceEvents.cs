@@ -35,7 +35,7 @@ public sealed record SpanStarted(
     DateTimeOffset ReceivedAt,
     string ReceivedBy) : TraceEvent
 {
-    /// <summary>The span's canonical JSON when the decider already wrote it for the hash (not stored, not compared).</summary>
+    /// <summary>The span's canonical JSON when the decider already wrote it for the hash, within this event's bytes (not stored, not compared).</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public CanonicalSpan? CanonicalSpan { get; init; }
 
@@ -62,7 +62,7 @@ public sealed record SpanCompleted(
     DateTimeOffset ReceivedAt,
     string ReceivedBy) : TraceEvent
 {
-    /// <summary>The span's canonical JSON when the decider already wrote it for the hash (not stored, not compared).</summary>
+    /// <summary>The span's canonical JSON when the decider already wrote it for the hash, within this event's bytes (not stored, not compared).</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public CanonicalSpan? CanonicalSpan { get; init; }
 
@@ -80,27 +80,63 @@ public sealed record SpanCompleted(
 
 /// <summary>
 /// A span's canonical JSON (the bytes <see cref="EventJsonContext"/> writes for a <see cref="SpanRecord"/>) and
-/// their SHA-256: written once per span on the hot path, hashed, then embedded as-is in the stored event
-/// (issue 13: one serialisation per span).
+/// their SHA-256, written once per span on the hot path (issue 13: one serialisation per span). Written by
+/// <see cref="InEvent"/>, they are written in place inside the stored event that will carry them, so that event's bytes
+/// are the only array the span's JSON is copied into (<see cref="EventTypes.Serialize(TraceEvent)"/> takes them as
+/// they are).
 /// </summary>
 public sealed class CanonicalSpan
 {
-    private CanonicalSpan(byte[] utf8, string hash)
+    private readonly string? project;
+    private readonly DateTimeOffset receivedAt;
+    private readonly string? receivedBy;
+
+    private CanonicalSpan(SpanRecord span, string hash, byte[]? eventUtf8, string? project, DateTimeOffset receivedAt, string? receivedBy)
     {
-        Utf8 = utf8;
+        Span = span;
         Hash = hash;
+        EventUtf8 = eventUtf8;
+        this.project = project;
+        this.receivedAt = receivedAt;
+        this.receivedBy = receivedBy;
     }
 
-    public byte[] Utf8 { get; }
+    /// <summary>The span these bytes are of.</summary>
+    public SpanRecord Span { get; }
 
-    /// <summary>SHA-256 of <see cref="Utf8"/>, lower-case hex.</summary>
+    /// <summary>SHA-256 of the span's canonical JSON, lower-case hex.</summary>
     public string Hash { get; }
 
+    /// <summary>
+    /// The whole <see cref="SpanStarted"/> or <see cref="SpanCompleted"/> (both have the same members) that records
+    /// <see cref="Span"/> with this hash, as <see cref="EventJsonContext"/> writes it; null from <see cref="Of"/>.
+    /// </summary>
+    public byte[]? EventUtf8 { get; }
+
+    /// <summary>The hash alone.</summary>
     public static CanonicalSpan Of(SpanRecord span)
     {
+        ArgumentNullException.ThrowIfNull(span);
         var utf8 = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(span, EventJsonContext.Default.SpanRecord);
-        return new CanonicalSpan(utf8, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(utf8)));
+        return new CanonicalSpan(span, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(utf8)), null, null, default, null);
     }
+
+    /// <summary>The hash, and the bytes of the span event that records the span with it.</summary>
+    public static CanonicalSpan InEvent(string project, SpanRecord span, DateTimeOffset receivedAt, string receivedBy)
+    {
+        ArgumentNullException.ThrowIfNull(project);
+        ArgumentNullException.ThrowIfNull(span);
+        ArgumentNullException.ThrowIfNull(receivedBy);
+        var (bytes, hash) = EventTypes.WriteSpanEvent(project, span, receivedAt, receivedBy);
+        return new CanonicalSpan(span, hash, bytes, project, receivedAt, receivedBy);
+    }
+
+    /// <summary>These bytes when they are the event's: written for this very span, project, time and key.</summary>
+    internal byte[]? EventOf(string eventProject, SpanRecord eventSpan, string contentHash, DateTimeOffset eventReceivedAt, string eventReceivedBy) =>
+        EventUtf8 is not null && ReferenceEquals(Span, eventSpan) && contentHash == Hash && eventProject == project
+        && eventReceivedAt == receivedAt && eventReceivedAt.Offset == receivedAt.Offset && eventReceivedBy == receivedBy
+            ? EventUtf8
+            : null;
 }
 
 /// <summary>Stream naming: one stream per trace (docs/architecture.md, flow).</summary>

@@ -96,6 +96,30 @@ public sealed class when_a_decided_event_is_serialised : TraceDeciderSpec
     }
 
     [Fact]
+    public void then_the_decider_writes_the_event_once_and_an_event_changed_after_is_written_from_its_fields()
+    {
+        var decided = TraceDecider.Decide(TraceState.Initial, "proj", "key_1", Now, [Span(end: Start.AddSeconds(1))])
+            .Events.ShouldHaveSingleItem().ShouldBeOfType<SpanCompleted>();
+        EventTypes.Serialize(decided).Data.ShouldBeSameAs(decided.CanonicalSpan!.EventUtf8);
+
+        SpanCompleted[] changed =
+        [
+            decided with { Project = "other" },
+            decided with { ReceivedBy = "key_2" },
+            decided with { ReceivedAt = Now.AddTicks(10) },
+            decided with { ReceivedAt = Now.ToOffset(TimeSpan.FromHours(2)) },
+            decided with { ContentHash = new string('0', 64) },
+            decided with { Span = decided.Span with { Name = "renamed" } },
+        ];
+        foreach (var e in changed)
+        {
+            var data = EventTypes.Serialize(e).Data;
+            data.ShouldNotBeSameAs(decided.CanonicalSpan.EventUtf8);
+            data.ShouldBe(JsonSerializer.SerializeToUtf8Bytes(e, EventJsonContext.Default.SpanCompleted));
+        }
+    }
+
+    [Fact]
     public void then_the_stored_names_are_unchanged()
     {
         EventTypes.NameOf(Given(Span()).Single()).ShouldBe("span.started.v1");

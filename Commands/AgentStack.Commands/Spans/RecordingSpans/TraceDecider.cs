@@ -45,8 +45,9 @@ public static class TraceDecider
         var duplicates = 0;
         foreach (var span in spans)
         {
-            // The span's canonical JSON is written once: hashed here, embedded as-is in the stored event.
-            var content = CanonicalSpan.Of(span);
+            // The span's canonical JSON is written once, inside the event that would record it: hashed here, stored
+            // as written if an event is decided.
+            var content = CanonicalSpan.InEvent(project, span, receivedAt, receivedBy);
             var hash = content.Hash;
             TraceEvent? @event = null;
             state.Spans.TryGetValue(span.SpanId, out var existing);
