@@ -20,9 +20,14 @@ public sealed class when_a_batch_of_traces_is_recorded : IClassFixture<SqliteDat
 
     public when_a_batch_of_traces_is_recorded(SqliteDatabaseFolder<when_a_batch_of_traces_is_recorded> folder) => this.folder = folder;
 
+    /// <summary>A completed child span: its trace's root is still under way, so the trace is kept in the cache.</summary>
     private static SpanRecord Span(string traceId, string spanId) =>
-        new(traceId, spanId, null, "call model", SpanKinds.Llm, Start, Start.AddSeconds(1), SpanStatuses.Ok, null, "gpt-x", "openai",
+        new(traceId, spanId, "root", "call model", SpanKinds.Llm, Start, Start.AddSeconds(1), SpanStatuses.Ok, null, "gpt-x", "openai",
             10, 20, 0.001m, JsonDocument.Parse("""{"prompt":"hi"}""").RootElement, null, null);
+
+    private static SpanRecord Root(string traceId, DateTimeOffset? end) =>
+        new(traceId, "root", null, "agent run", SpanKinds.Agent, Start, end, end is null ? null : SpanStatuses.Ok, null, null, null,
+            null, null, null, null, null, null);
 
     private static RecordSpans Command(params SpanRecord[] spans) => new(Guid.NewGuid(), "default", "key_1", Start, spans);
 
@@ -52,6 +57,39 @@ public sealed class when_a_batch_of_traces_is_recorded : IClassFixture<SqliteDat
         (await sqlite.ReadStreamVersionsAsync([TraceStream.Name("default", "t3"), TraceStream.Name("default", "t-new")], Ct))
             .ShouldBe([3L, 2]);
         (await sqlite.ReadStreamAsync(TraceStream.Name("default", "t3"), 1, Ct).ToListAsync(Ct)).Count.ShouldBe(3);
+    }
+
+    [Fact]
+    public async Task then_a_trace_recorded_whole_by_one_batch_is_not_kept_and_a_late_span_of_it_is_read_for_once()
+    {
+        await using var sqlite = folder.OpenStore();
+        var store = new CountingEventStore(sqlite);
+        using var meters = new Meters();
+        var cache = new TraceStateCache(1_000);
+        var handler = new RecordSpansHandler(store, cache, new IngestMetrics(meters));
+
+        // f1's root completes with its child: finished, not kept. o1's root has only started: kept.
+        (await handler.HandleAsync(Command(Root("f1", Start.AddSeconds(2)), Span("f1", "s1"), Root("o1", null), Span("o1", "s1")), Ct))
+            .Recorded!.Accepted.ShouldBe(4);
+        cache.TryGet(TraceStream.Name("default", "f1"), out _).ShouldBeFalse();
+        cache.TryGet(TraceStream.Name("default", "o1"), out var open).ShouldBeTrue();
+        (open.Version, open.State.Open, open.State.Finished).ShouldBe((2L, 1, false));
+
+        // o1 goes on without a read, and stays cached once its root completes: it has had more than one batch.
+        (await handler.HandleAsync(Command(Span("o1", "s2")), Ct)).Recorded!.Accepted.ShouldBe(1);
+        (await handler.HandleAsync(Command(Root("o1", Start.AddSeconds(3))), Ct)).Recorded!.Accepted.ShouldBe(1);
+        cache.TryGet(TraceStream.Name("default", "o1"), out var finished).ShouldBeTrue();
+        (finished.Version, finished.State.Finished).ShouldBe((4L, true));
+        (store.VersionReads, store.StreamReads).ShouldBe((0, 0));
+
+        // A late span of f1, and the same root again: f1 is read once, the span is recorded, the root is a duplicate;
+        // from then on f1 is kept like any trace with more than one batch (a long trace whose root came first).
+        var late = await handler.HandleAsync(Command(Span("f1", "s2"), Root("f1", Start.AddSeconds(2))), Ct);
+        (late.Recorded!.Accepted, late.Recorded.Duplicates).ShouldBe((1, 1));
+        (store.VersionReads, store.StreamReads).ShouldBe((1, 1));
+        (await handler.HandleAsync(Command(Span("f1", "s3")), Ct)).Recorded!.Accepted.ShouldBe(1);
+        (store.VersionReads, store.StreamReads).ShouldBe((1, 1));
+        (await sqlite.ReadStreamVersionsAsync([TraceStream.Name("default", "f1"), TraceStream.Name("default", "o1")], Ct)).ShouldBe([4L, 4]);
     }
 
     [Fact]

@@ -55,6 +55,26 @@ public sealed class when_a_record_spans_command_is_decided : TraceDeciderSpec
     }
 
     [Fact]
+    public void then_the_state_counts_open_spans_and_is_finished_once_a_root_completed_and_none_is_open()
+    {
+        var state = TraceState.Initial;
+        state.Finished.ShouldBeFalse();
+        state = Given(Span("root"), Span("child") with { ParentSpanId = "root" }).Aggregate(state, TraceDecider.Evolve);
+        (state.Open, state.RootCompleted, state.Finished).ShouldBe((2, false, false));
+
+        state = TraceDecider.Decide(state, Command(Span("root", end: Start.AddSeconds(2)))).State;
+        (state.Open, state.RootCompleted, state.Finished).ShouldBe((1, true, false));
+
+        state = TraceDecider.Decide(state, Command(Span("child", end: Start.AddSeconds(1)) with { ParentSpanId = "root" })).State;
+        (state.Open, state.Finished).ShouldBe((0, true));
+
+        // A span that arrives completed opens nothing; a start after its completion reopens nothing.
+        var completedFirst = Given(Span("a", end: Start.AddSeconds(1))).Aggregate(TraceState.Initial, TraceDecider.Evolve);
+        completedFirst = TraceDecider.Evolve(completedFirst, Given(Span("a")).Single());
+        (completedFirst.Open, completedFirst.Finished).ShouldBe((0, true));
+    }
+
+    [Fact]
     public void then_an_event_read_back_is_stored_again_as_the_same_bytes()
     {
         var decided = Given(Span(end: Start.AddSeconds(1))).Single();

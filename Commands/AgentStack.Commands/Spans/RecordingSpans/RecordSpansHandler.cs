@@ -39,7 +39,7 @@ public sealed class RecordSpansHandler(IEventStore store, TraceStateCache cache,
     private async Task<RecordSpansReply> HandleAsync(RecordSpans command, bool uncachedAreNew, CancellationToken ct)
     {
         var appends = new List<StreamAppend>();
-        var decided = new List<(string Stream, TraceState State)>();
+        var decided = new List<(string Stream, TraceState State, bool New)>();
         var conflicts = new List<SpanConflict>();
         var accepted = 0;
         var duplicates = 0;
@@ -71,7 +71,7 @@ public sealed class RecordSpansHandler(IEventStore store, TraceStateCache cache,
                 foreach (var e in decision.Events)
                     events.Add(EventTypes.Serialize(e));
                 appends.Add(new StreamAppend(stream, version, events));
-                decided.Add((stream, decision.State));
+                decided.Add((stream, decision.State, version == StreamAppend.NoStream));
             }
         }
 
@@ -96,8 +96,16 @@ public sealed class RecordSpansHandler(IEventStore store, TraceStateCache cache,
                     cache.Remove(append.Stream);
                 throw;
             }
+            // A trace recorded whole by this batch (new, and finished) is not kept: most get no other batch, and held
+            // until evicted, tens of thousands of them went through every generation of the garbage collector
+            // (BENCHMARKS.md). A late span costs one read, after which the trace is kept like any other.
             for (var i = 0; i < decided.Count; i++)
-                cache.Set(decided[i].Stream, decided[i].State, result.NextVersions[i]);
+            {
+                if (decided[i].New && decided[i].State.Finished)
+                    cache.Remove(decided[i].Stream);
+                else
+                    cache.Set(decided[i].Stream, decided[i].State, result.NextVersions[i]);
+            }
         }
         metrics.Accepted.Add(accepted);
         metrics.Duplicates.Add(duplicates);

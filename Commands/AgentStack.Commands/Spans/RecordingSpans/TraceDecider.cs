@@ -16,6 +16,18 @@ public sealed record SpanEntry(SpanIdentity Identity, string? StartedHash, strin
 public sealed record TraceState(ImmutableDictionary<string, SpanEntry> Spans)
 {
     public static readonly TraceState Initial = new(ImmutableDictionary.Create<string, SpanEntry>(StringComparer.Ordinal));
+
+    /// <summary>How many of its spans have started and not completed.</summary>
+    public int Open { get; init; }
+
+    /// <summary>Whether a root span (one without a parent) has completed.</summary>
+    public bool RootCompleted { get; init; }
+
+    /// <summary>
+    /// A root span completed and no span is under way: the agent's run is over, as far as the stream tells. Exporters
+    /// end a trace with its root, so later batches for it are rare (a late child, a retry).
+    /// </summary>
+    public bool Finished => RootCompleted && Open == 0;
 }
 
 /// <summary>
@@ -90,17 +102,29 @@ public static class TraceDecider
 
     /// <summary>Exhaustive over <see cref="TraceEvent"/>: a new event kind does not compile until it is handled here.</summary>
     public static TraceState Evolve(TraceState state, TraceEvent @event) => @event.Match(state,
-        static (started, state) => state with
+        static (started, state) =>
         {
-            Spans = state.Spans.SetItem(started.Span.SpanId, state.Spans.TryGetValue(started.Span.SpanId, out var s)
-                ? s with { StartedHash = started.ContentHash }
-                : new SpanEntry(SpanIdentity.Of(started.Span), started.ContentHash, null)),
+            var known = state.Spans.TryGetValue(started.Span.SpanId, out var s);
+            return state with
+            {
+                Spans = state.Spans.SetItem(started.Span.SpanId, known
+                    ? s! with { StartedHash = started.ContentHash }
+                    : new SpanEntry(SpanIdentity.Of(started.Span), started.ContentHash, null)),
+                // A start recorded after its completion (an older log) opens nothing.
+                Open = state.Open + (known ? 0 : 1),
+            };
         },
-        static (completed, state) => state with
+        static (completed, state) =>
         {
-            Spans = state.Spans.SetItem(completed.Span.SpanId, state.Spans.TryGetValue(completed.Span.SpanId, out var s)
-                ? s with { CompletedHash = completed.ContentHash }
-                : new SpanEntry(SpanIdentity.Of(completed.Span), null, completed.ContentHash)),
+            var known = state.Spans.TryGetValue(completed.Span.SpanId, out var s);
+            return state with
+            {
+                Spans = state.Spans.SetItem(completed.Span.SpanId, known
+                    ? s! with { CompletedHash = completed.ContentHash }
+                    : new SpanEntry(SpanIdentity.Of(completed.Span), null, completed.ContentHash)),
+                Open = state.Open - (known && s!.CompletedHash is null ? 1 : 0),
+                RootCompleted = state.RootCompleted || completed.Span.ParentSpanId is null,
+            };
         });
 
     /// <summary>SHA-256 of the span's canonical JSON (payloads as received), lower-case hex.</summary>
