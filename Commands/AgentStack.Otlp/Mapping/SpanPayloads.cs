@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text.Json;
 using AgentStack.Commands.Spans.Ingesting;
+using AgentStack.Events;
 
 namespace AgentStack.Otlp.Mapping;
 
@@ -14,7 +15,7 @@ namespace AgentStack.Otlp.Mapping;
 /// </summary>
 internal sealed class SpanPayloads : IDisposable
 {
-    private readonly PooledBufferWriter buffer = new();
+    private readonly PooledBufferWriter buffer = new(64 * 1024);
     private readonly Utf8JsonWriter writer;
     private int count;
 
@@ -78,47 +79,5 @@ internal sealed class SpanPayloads : IDisposable
     {
         writer.Dispose();
         buffer.Dispose();
-    }
-
-    /// <summary>An <see cref="IBufferWriter{T}"/> over arrays rented from the shared pool: a request's payloads are
-    /// often over the large-object threshold, and renting them avoids a fresh large array (and its copies while
-    /// growing) per request.</summary>
-    private sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
-    {
-        private byte[] array = ArrayPool<byte>.Shared.Rent(64 * 1024);
-        private int written;
-
-        public ReadOnlyMemory<byte> WrittenMemory => array.AsMemory(0, written);
-
-        public void Advance(int count) => written += count;
-
-        public Memory<byte> GetMemory(int sizeHint = 0)
-        {
-            Ensure(sizeHint);
-            return array.AsMemory(written);
-        }
-
-        public Span<byte> GetSpan(int sizeHint = 0)
-        {
-            Ensure(sizeHint);
-            return array.AsSpan(written);
-        }
-
-        private void Ensure(int sizeHint)
-        {
-            var needed = written + Math.Max(sizeHint, 1);
-            if (needed <= array.Length)
-                return;
-            var larger = ArrayPool<byte>.Shared.Rent(Math.Max(needed, array.Length * 2));
-            array.AsSpan(0, written).CopyTo(larger);
-            ArrayPool<byte>.Shared.Return(array);
-            array = larger;
-        }
-
-        public void Dispose()
-        {
-            ArrayPool<byte>.Shared.Return(array);
-            array = [];
-        }
     }
 }

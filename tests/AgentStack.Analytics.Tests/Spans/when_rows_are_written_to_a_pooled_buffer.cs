@@ -1,4 +1,5 @@
 using System.Buffers;
+using AgentStack.Events;
 using AgentStack.Projections.Spans;
 
 namespace AgentStack.Analytics.Tests.Spans;

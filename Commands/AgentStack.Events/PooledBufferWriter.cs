@@ -1,11 +1,12 @@
 using System.Buffers;
 
-namespace AgentStack.Projections.Spans;
+namespace AgentStack.Events;
 
 /// <summary>
 /// An <see cref="IBufferWriter{T}"/> over arrays rented from <see cref="ArrayPool{T}.Shared"/>, returned on
-/// <see cref="Dispose"/>. A live batch's rows run to megabytes: allocated afresh each time, they went to the large
-/// object heap and set off most of the server's full collections under load (BENCHMARKS.md, issue 13).
+/// <see cref="Dispose"/>; what was written is not served after that. For buffers that often outgrow the large object
+/// threshold: a live projection batch's RowBinary rows run to megabytes, and allocated afresh each time they set off
+/// most of the server's full collections under load (BENCHMARKS.md, "Fewer survivors"); an OTLP request's payloads.
 /// </summary>
 public sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
 {
