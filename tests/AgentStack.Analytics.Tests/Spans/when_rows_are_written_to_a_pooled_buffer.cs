@@ -45,6 +45,22 @@ public sealed class when_rows_are_written_to_a_pooled_buffer
     }
 
     [Fact]
+    public void then_what_was_written_is_cleared_before_each_array_goes_back_to_the_pool()
+    {
+        var pool = ArrayPool<byte>.Create();
+        var writer = new PooledBufferWriter(256, pool);
+        writer.Write(Enumerable.Repeat((byte)0x5a, 200).ToArray());
+        System.Runtime.InteropServices.MemoryMarshal.TryGetArray(writer.WrittenMemory, out var first).ShouldBeTrue();
+        writer.Write(Enumerable.Repeat((byte)0x5b, 4_000).ToArray()); // outgrows the first array, which goes back
+        System.Runtime.InteropServices.MemoryMarshal.TryGetArray(writer.WrittenMemory, out var second).ShouldBeTrue();
+        second.Array.ShouldNotBeSameAs(first.Array);
+        first.Array!.ShouldAllBe(b => b == 0);
+
+        writer.Dispose();
+        second.Array!.ShouldAllBe(b => b == 0);
+    }
+
+    [Fact]
     public void then_encoded_rows_are_unusable_once_disposed()
     {
         var rows = SpanRowsBinary.Of(SpanLog.Mixed("p", traces: 5, seed: 1).Events);
