@@ -87,11 +87,11 @@ public sealed record SpanCompleted(
 /// </summary>
 public sealed class CanonicalSpan
 {
-    private readonly string? project;
+    private readonly string project;
     private readonly DateTimeOffset receivedAt;
-    private readonly string? receivedBy;
+    private readonly string receivedBy;
 
-    private CanonicalSpan(SpanRecord span, string hash, byte[]? eventUtf8, string? project, DateTimeOffset receivedAt, string? receivedBy)
+    private CanonicalSpan(SpanRecord span, string hash, byte[] eventUtf8, string project, DateTimeOffset receivedAt, string receivedBy)
     {
         Span = span;
         Hash = hash;
@@ -109,17 +109,9 @@ public sealed class CanonicalSpan
 
     /// <summary>
     /// The whole <see cref="SpanStarted"/> or <see cref="SpanCompleted"/> (both have the same members) that records
-    /// <see cref="Span"/> with this hash, as <see cref="EventJsonContext"/> writes it; null from <see cref="Of"/>.
+    /// <see cref="Span"/> with this hash, as <see cref="EventJsonContext"/> writes it.
     /// </summary>
-    public byte[]? EventUtf8 { get; }
-
-    /// <summary>The hash alone.</summary>
-    public static CanonicalSpan Of(SpanRecord span)
-    {
-        ArgumentNullException.ThrowIfNull(span);
-        var utf8 = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(span, EventJsonContext.Default.SpanRecord);
-        return new CanonicalSpan(span, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(utf8)), null, null, default, null);
-    }
+    public byte[] EventUtf8 { get; }
 
     /// <summary>The hash, and the bytes of the span event that records the span with it.</summary>
     public static CanonicalSpan InEvent(string project, SpanRecord span, DateTimeOffset receivedAt, string receivedBy)
@@ -133,7 +125,7 @@ public sealed class CanonicalSpan
 
     /// <summary>These bytes when they are the event's: written for this very span, project, time and key.</summary>
     internal byte[]? EventOf(string eventProject, SpanRecord eventSpan, string contentHash, DateTimeOffset eventReceivedAt, string eventReceivedBy) =>
-        EventUtf8 is not null && ReferenceEquals(Span, eventSpan) && contentHash == Hash && eventProject == project
+        ReferenceEquals(Span, eventSpan) && contentHash == Hash && eventProject == project
         && eventReceivedAt == receivedAt && eventReceivedAt.Offset == receivedAt.Offset && eventReceivedBy == receivedBy
             ? EventUtf8
             : null;

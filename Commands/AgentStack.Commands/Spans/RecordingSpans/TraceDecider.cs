@@ -127,6 +127,9 @@ public static class TraceDecider
             };
         });
 
-    /// <summary>SHA-256 of the span's canonical JSON (payloads as received), lower-case hex.</summary>
-    public static string ContentHash(SpanRecord span) => CanonicalSpan.Of(span).Hash;
+    /// <summary>
+    /// SHA-256 of the span's canonical JSON (payloads as received), lower-case hex: taken where the decider takes it,
+    /// over the span's bytes inside a span event (the frame around them does not enter it), so the two cannot drift.
+    /// </summary>
+    public static string ContentHash(SpanRecord span) => CanonicalSpan.InEvent("", span, default, "").Hash;
 }
