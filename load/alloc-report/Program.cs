@@ -17,7 +17,7 @@ var byType = new Dictionary<string, long>(StringComparer.Ordinal);
 var byCaller = new Dictionary<string, long>(StringComparer.Ordinal);
 var largeByCaller = new Dictionary<string, long>(StringComparer.Ordinal);
 var collections = new Dictionary<string, long>(StringComparer.Ordinal);
-var gcStarts = new Dictionary<int, double>();
+var suspendedAt = new Dictionary<int, double>();
 double pausedMs = 0, firstMs = double.NaN, lastMs = 0;
 long total = 0, large = 0;
 foreach (var e in log.Events)
@@ -41,10 +41,10 @@ foreach (var e in log.Events)
             Add(collections, $"gen{start.Depth} {start.Type} ({start.Reason})", 1);
             break;
         case GCSuspendEETraceData suspend:
-            gcStarts[suspend.ProcessID] = suspend.TimeStampRelativeMSec;
+            suspendedAt[suspend.ProcessID] = suspend.TimeStampRelativeMSec;
             break;
         case GCNoUserDataTraceData restart when restart.EventName == "GC/RestartEEStop":
-            if (gcStarts.Remove(restart.ProcessID, out var suspended))
+            if (suspendedAt.Remove(restart.ProcessID, out var suspended))
                 pausedMs += restart.TimeStampRelativeMSec - suspended;
             break;
     }
