@@ -15,13 +15,8 @@ namespace AgentStack.Erasure.Sealing;
 /// the keyring caches keys (<see cref="SubjectKeyring.CacheLifetime"/>), the delay after which an erasure in
 /// another process is seen here too (docs/privacy.md).
 /// </para>
-/// <para>
-/// A ring that <paramref name="followsTail"/> keeps only the last <see cref="Capacity"/> positions it has seen, so that
-/// a read far behind (a rebuild from 0) does not push out the tail the runners keeping up read; one that does not
-/// keeps the latest events given to it wherever they are in the log, for the runners behind a runner catching up.
-/// </para>
 /// </summary>
-public sealed class OpenedEvents(SubjectKeyring keys, int capacity = OpenedEvents.DefaultCapacity, bool followsTail = true)
+public sealed class OpenedEvents(SubjectKeyring keys, int capacity = OpenedEvents.DefaultCapacity)
 {
     /// <summary>More than a live projection batch, so runners a batch apart still share their reads.</summary>
     public const int DefaultCapacity = 16_384;
@@ -29,9 +24,6 @@ public sealed class OpenedEvents(SubjectKeyring keys, int capacity = OpenedEvent
     private sealed record Entry(StoredEvent Event, long OpenedAt, long Generation);
 
     private readonly Entry?[] slots = new Entry?[capacity];
-
-    // The highest position kept so far: in a ring that follows the tail, what is more than a ring behind it is not kept.
-    private long newest;
 
     public int Capacity => slots.Length;
 
@@ -53,40 +45,16 @@ public sealed class OpenedEvents(SubjectKeyring keys, int capacity = OpenedEvent
 
     /// <summary>
     /// Keeps events just read from the store and opened; <paramref name="generation"/> is the keyring's generation
-    /// read before the store was, so an erasure that happened meanwhile leaves them unserved. A ring that follows the
-    /// tail leaves out those more than <see cref="Capacity"/> positions behind the newest it has seen.
+    /// read before the store was, so an erasure that happened meanwhile leaves them unserved.
     /// </summary>
     public void Add(IReadOnlyList<StoredEvent> opened, long generation)
     {
         var now = Stopwatch.GetTimestamp();
         foreach (var e in opened)
-            Keep(new Entry(e, now, generation));
+            Volatile.Write(ref slots[e.Position % slots.Length], new Entry(e, now, generation));
     }
 
     /// <summary>Keeps one event as a read would open it, appended under the keyring's <paramref name="generation"/>.</summary>
-    public void Add(StoredEvent opened, long generation) => Keep(new Entry(opened, Stopwatch.GetTimestamp(), generation));
-
-    private void Keep(Entry entry)
-    {
-        var position = entry.Event.Position;
-        if (followsTail && !Follow(position))
-            return;
-        // Should a newer position take the slot meanwhile and this write land after it, readers see the slot's position
-        // is not the one they ask for and read the store from there.
-        Volatile.Write(ref slots[position % slots.Length], entry);
-    }
-
-    /// <summary>Moves the newest position seen on to <paramref name="position"/> if it is further; false when it is a ring or more behind.</summary>
-    private bool Follow(long position)
-    {
-        var newest = Volatile.Read(ref this.newest);
-        while (position > newest)
-        {
-            var seen = Interlocked.CompareExchange(ref this.newest, position, newest);
-            if (seen == newest)
-                return true;
-            newest = seen;
-        }
-        return position > newest - slots.Length;
-    }
+    public void Add(StoredEvent opened, long generation) =>
+        Volatile.Write(ref slots[opened.Position % slots.Length], new Entry(opened, Stopwatch.GetTimestamp(), generation));
 }

@@ -10,22 +10,16 @@ namespace AgentStack.Erasure.Sealing;
 /// <c>{"erased":true}</c> once their key is destroyed, without any of them knowing about keys. The adapter
 /// underneath stores only sealed payloads; <see cref="RawEventStore"/> reads it as stored (verification,
 /// signed exports), and the hash chain covers those stored bytes, so erasure leaves it verifiable.
-/// Reads of the whole log go through two rings of <see cref="OpenedEvents"/>, and concurrent reads of one position
-/// share one read: the projections tailing the log read and open each new event once between them. Where the store
-/// tells what its commits stored (<see cref="ICommittedEventsSource"/>), the events this process appends go into the
-/// tail's ring as appended before the readers wake, so the tail is neither read nor decrypted at all. What a runner
-/// behind the tail reads goes into the other ring too, for the runners behind it: at the peak every runner is behind,
-/// and each read and decrypted the same batches on its own.
+/// Reads of the whole log go through <see cref="OpenedEvents"/>, and concurrent reads of one position share one
+/// read: the projections tailing the log read and open each new event once between them. Where the store tells
+/// what its commits stored (<see cref="ICommittedEventsSource"/>), the events this process appends go into
+/// <see cref="OpenedEvents"/> as appended before the readers wake, so the tail is neither read nor decrypted at all.
 /// </summary>
 public sealed class SealingEventStore : IEventStore, IEventOpener
 {
     private readonly IEventStore inner;
     private readonly PayloadSealer sealer;
-    // The tail: what this process appended and the reads near it. Behind: the latest reads wherever they are, so
-    // that neither a rebuild from 0 nor runners catching up push the tail out, and each is shared with the runners
-    // behind it.
     private readonly OpenedEvents recent;
-    private readonly OpenedEvents behind;
     private readonly Lock readsGate = new();
     private readonly Dictionary<long, Task<StoredEvent[]>> reads = [];
 
@@ -38,7 +32,6 @@ public sealed class SealingEventStore : IEventStore, IEventOpener
         this.inner = inner;
         this.sealer = sealer;
         recent = new OpenedEvents(sealer.Keys);
-        behind = new OpenedEvents(sealer.Keys, followsTail: false);
         if (inner is ICommittedEventsSource committed)
             committed.OnCommitted(Committed);
     }
@@ -114,7 +107,7 @@ public sealed class SealingEventStore : IEventStore, IEventOpener
     {
         while (true)
         {
-            var held = Held(afterPosition, maxCount);
+            var held = recent.Read(afterPosition, maxCount);
             if (held.Count > 0)
                 return held;
             TaskCompletionSource<StoredEvent[]>? mine = null;
@@ -153,9 +146,9 @@ public sealed class SealingEventStore : IEventStore, IEventOpener
             opened = new StoredEvent[batch.Count];
             for (var i = 0; i < opened.Length; i++)
                 opened[i] = Open(batch[i]);
-            // For the runners behind this one. The tail's ring keeps only what is near the tail (OpenedEvents.Add).
-            recent.Add(opened, generation);
-            behind.Add(opened, generation);
+            // A backlog read (a rebuild from 0, a runner catching up) would only push the live tail out.
+            if (opened.Length <= recent.Capacity / 4)
+                recent.Add(opened, generation);
         }
         catch (Exception e)
         {
@@ -168,12 +161,6 @@ public sealed class SealingEventStore : IEventStore, IEventOpener
         Forget(afterPosition);
         shared.SetResult(opened);
         return opened;
-    }
-
-    private List<StoredEvent> Held(long afterPosition, int maxCount)
-    {
-        var held = recent.Read(afterPosition, maxCount);
-        return held.Count > 0 ? held : behind.Read(afterPosition, maxCount);
     }
 
     private void Forget(long afterPosition)
@@ -200,7 +187,7 @@ public sealed class SealingEventStore : IEventStore, IEventOpener
     {
         if (data == EventDataScope.All)
             return await ReadAllAsync(afterPosition, maxCount, cancellationToken);
-        var held = Held(afterPosition, maxCount);
+        var held = recent.Read(afterPosition, maxCount);
         if (held.Count > 0)
             return held;
         var batch = await inner.ReadAllAsync(afterPosition, maxCount, data, cancellationToken);

@@ -5,8 +5,7 @@ namespace AgentStack.EventStore.Tests.Erasure;
 
 /// <summary>
 /// Issue 13: the projections a commit wakes together ask for the same position at once, before any of them has
-/// filled the cache of opened events. The sealing store reads the log once for all of them. Runners behind the tail
-/// read one after another what the first of them read: that read is kept for them, as long as it is near the tail.
+/// filled the cache of opened events. The sealing store reads the log once for all of them.
 /// </summary>
 public sealed class when_runners_read_the_log_at_once : IClassFixture<SqliteDatabaseFolder<when_runners_read_the_log_at_once>>
 {
@@ -55,36 +54,5 @@ public sealed class when_runners_read_the_log_at_once : IClassFixture<SqliteData
 
         (await joined).Select(e => e.Position).ShouldBe([1L, 2, 3, 4, 5]);
         counted.AllReads.ShouldBe(2);
-    }
-
-    [Fact]
-    public async Task then_a_runner_behind_reads_from_what_the_runner_ahead_of_it_read_and_opened()
-    {
-        // A batch of half the ring, as a runner catching up reads it.
-        CountingEventStore? counted = null;
-        var (store, raw, _) = SealedLogs.Open(folder.Path, "behind", inner => counted = new CountingEventStore(inner));
-        var count = OpenedEvents.DefaultCapacity / 2;
-        await raw.AppendAsync("s", StreamAppend.NoStream, TestEvents.Numbered(count), Ct);
-
-        (await store.ReadAllAsync(0, count, Ct)).Count.ShouldBe(count);
-        (await store.ReadAllAsync(0, count, Ct)).Select(e => e.Position).ShouldBe(Enumerable.Range(1, count).Select(p => (long)p));
-        counted!.AllReads.ShouldBe(1);
-    }
-
-    [Fact]
-    public async Task then_a_read_far_behind_the_tail_is_shared_with_the_runners_behind_it_and_leaves_the_tail_in_place()
-    {
-        CountingEventStore? counted = null;
-        var (store, raw, _) = SealedLogs.Open(folder.Path, "far", inner => counted = new CountingEventStore(inner));
-        var tail = OpenedEvents.DefaultCapacity;
-        await raw.AppendAsync("s", StreamAppend.NoStream, TestEvents.Numbered(tail + 100), Ct);
-        (await store.ReadAllAsync(tail, 100, Ct)).Count.ShouldBe(100);
-
-        // A runner far behind (a rebuild from 0), then one behind it at the same place.
-        (await store.ReadAllAsync(0, 1_000, Ct)).Count.ShouldBe(1_000);
-        (await store.ReadAllAsync(0, 1_000, Ct)).Select(e => e.Position).ShouldBe(Enumerable.Range(1, 1_000).Select(p => (long)p));
-        // The runner at the tail still finds it: the far read took none of the tail's slots.
-        (await store.ReadAllAsync(tail, 100, Ct)).Select(e => e.Position).ShouldBe(Enumerable.Range(tail + 1, 100).Select(p => (long)p));
-        counted!.AllReads.ShouldBe(2);
     }
 }
