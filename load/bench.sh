@@ -16,7 +16,8 @@
 # DETECTIONS_WAIT=0: do not wait for the detectors to catch up after the load (they run on a CPU budget and can take
 # minutes); for throughput A/B runs, where only the durable spans/s matter.
 # ALLOC=1: the runtime's allocation samples of the first process for 10 s of the measured run (dotnet-trace, installed
-# if missing), summed by type and by AgentStack caller (load/alloc-report).
+# if missing), summed by type and by AgentStack caller, and each collection with what it promoted and how long it held
+# the threads (load/alloc-report).
 # PROFILE=1: perf samples AgentStack's processes during the measured run (DOTNET_PerfMapEnabled=1 names the JIT'd
 # frames) and the top frames by self time are printed.
 # SERVER_ROOT: where the hosts' builds are (default: this checkout), to measure another commit with this harness.
