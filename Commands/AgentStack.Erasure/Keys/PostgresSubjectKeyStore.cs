@@ -7,7 +7,8 @@ namespace AgentStack.Erasure.Keys;
 /// <summary>
 /// Payload keys of the distributed topology: tables <c>payload_keys</c> and <c>project_secrets</c> in a
 /// PostgreSQL schema shared by every host (the event store's schema by default), apart from the event
-/// tables. Destroying deletes the rows and then runs <c>VACUUM FULL</c> on the table, which writes a new
+/// tables. Destroying deletes the rows, waits for the transactions of other sessions that could still see them to
+/// end (at most <see cref="SnapshotWait"/>), and then runs <c>VACUUM FULL</c> on the table, which writes a new
 /// table file without them and removes the old one. PostgreSQL's WAL and base backups made before the erasure
 /// still hold the key until they are recycled (docs/privacy.md).
 /// </summary>
@@ -119,17 +120,44 @@ public sealed partial class PostgresSubjectKeyStore : ISubjectKeyStore, IDisposa
     {
         using var connection = dataSource.OpenConnection();
         var ids = new List<string>();
-        using (var delete = new NpgsqlCommand($"DELETE FROM {keys} WHERE {where} RETURNING id", connection))
+        string deletedBy;
+        using (var transaction = connection.BeginTransaction())
         {
-            parameters(delete.Parameters);
-            using var reader = delete.ExecuteReader();
-            while (reader.Read())
-                ids.Add(reader.GetString(0));
+            using (var delete = new NpgsqlCommand($"DELETE FROM {keys} WHERE {where} RETURNING id", connection, transaction))
+            {
+                parameters(delete.Parameters);
+                using var reader = delete.ExecuteReader();
+                while (reader.Read())
+                    ids.Add(reader.GetString(0));
+            }
+            using (var xid = new NpgsqlCommand("SELECT pg_current_xact_id()::xid::text", connection, transaction))
+                deletedBy = (string)xid.ExecuteScalar()!;
+            transaction.Commit();
         }
-        // A plain DELETE only marks the tuples dead; VACUUM FULL rewrites the table without them.
-        if (ids.Count > 0)
-            Execute(connection, $"VACUUM FULL {keys}");
+        if (ids.Count == 0)
+            return ids;
+        // A plain DELETE only marks the tuples dead; VACUUM FULL rewrites the table without them, but copies a dead tuple
+        // that a snapshot older than the delete may still see. Such snapshots (another session's transaction in
+        // progress) are waited for first, up to SnapshotWait.
+        WaitForOlderSnapshots(connection, deletedBy);
+        Execute(connection, $"VACUUM FULL {keys}");
         return ids;
+    }
+
+    /// <summary>How long a destruction waits for the transactions that began before it, in other sessions of the database, to end.</summary>
+    public static readonly TimeSpan SnapshotWait = TimeSpan.FromSeconds(10);
+
+    private static void WaitForOlderSnapshots(NpgsqlConnection connection, string deletedBy)
+    {
+        using var older = new NpgsqlCommand("""
+            SELECT count(*) FROM pg_stat_activity
+            WHERE datname = current_database() AND pid <> pg_backend_pid()
+              AND (age(backend_xmin) >= age(@xid::xid) OR age(backend_xid) >= age(@xid::xid))
+            """, connection);
+        older.Parameters.AddWithValue("xid", deletedBy);
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while ((long)older.ExecuteScalar()! > 0 && waited.Elapsed < SnapshotWait)
+            Thread.Sleep(50);
     }
 
     [System.Diagnostics.CodeAnalysis.SuppressMessage("Security", "CA2100:Review SQL queries for security vulnerabilities", Justification = "schema DDL and locks of this class over a schema validated as an identifier; no value from a request")]

@@ -47,6 +47,38 @@ public sealed class when_keys_are_kept_in_postgres(PostgresSchema<when_keys_are_
     }
 
     [Fact]
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Security", "CA2100:Review SQL queries for security vulnerabilities", Justification = "test SQL over the test class's own schema name (generated, an identifier); no outside input")]
+    public async Task then_destroying_waits_for_an_older_transaction_so_the_rewritten_file_holds_no_copy()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var store = new PostgresSubjectKeyStore(PostgresSchema<when_keys_are_kept_in_postgres>.ConnectionString, schema.Name, KeyWrapping.None);
+        var project = "w" + Guid.NewGuid().ToString("N")[..8];
+        var key = store.GetOrCreate(project, "h-dave", 20261201);
+        var kept = store.GetOrCreate(project, "h-erin", 20261201);
+
+        // Another session's transaction that began before the destruction: its snapshot could still see the row. It
+        // takes no lock on the key table, which would hold VACUUM FULL back by itself.
+        await using var other = await PostgresSchema<when_keys_are_kept_in_postgres>.OpenRawConnectionAsync();
+        await using var older = await other.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, ct);
+        await using (var snapshot = new NpgsqlCommand("SELECT 1", other, older))
+            await snapshot.ExecuteScalarAsync(ct);
+        var destroying = Task.Run(() => store.Destroy(project, "h-dave"), ct);
+        await Task.Delay(500, ct);
+        destroying.IsCompleted.ShouldBeFalse("the table was rewritten while a transaction that could see the row was open");
+        await older.CommitAsync(ct);
+        (await destroying).ShouldBe(new[] { key.KeyId });
+
+        await using var connection = await PostgresSchema<when_keys_are_kept_in_postgres>.OpenRawConnectionAsync();
+        await using (var checkpoint = new NpgsqlCommand("CHECKPOINT", connection))
+            await checkpoint.ExecuteNonQueryAsync(ct);
+        await using var path = new NpgsqlCommand(
+            $"SELECT current_setting('data_directory') || '/' || pg_relation_filepath('{schema.Name}.payload_keys')", connection);
+        var bytes = await File.ReadAllBytesAsync((string)(await path.ExecuteScalarAsync(ct))!, ct);
+        bytes.AsSpan().IndexOf(key.Key).ShouldBe(-1);
+        bytes.AsSpan().IndexOf(kept.Key).ShouldBeGreaterThanOrEqualTo(0);
+    }
+
+    [Fact]
     public void then_retention_destroys_every_key_of_the_days_before_a_day()
     {
         using var store = new PostgresSubjectKeyStore(PostgresSchema<when_keys_are_kept_in_postgres>.ConnectionString, schema.Name, KeyWrapping.None);
