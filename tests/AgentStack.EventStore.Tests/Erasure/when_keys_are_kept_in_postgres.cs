@@ -63,6 +63,8 @@ public sealed class when_keys_are_kept_in_postgres(PostgresSchema<when_keys_are_
         await using (var snapshot = new NpgsqlCommand("SELECT 1", other, older))
             await snapshot.ExecuteScalarAsync(ct);
         var destroying = Task.Run(() => store.Destroy(project, "h-dave"), ct);
+        // What is asserted is that nothing happens while the older transaction is open, so this waits a time rather than
+        // a condition: long enough for a store that did not wait to delete and rewrite the table (a few milliseconds).
         await Task.Delay(500, ct);
         destroying.IsCompleted.ShouldBeFalse("the table was rewritten while a transaction that could see the row was open");
         await older.CommitAsync(ct);
