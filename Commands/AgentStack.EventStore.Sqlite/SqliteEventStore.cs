@@ -15,7 +15,7 @@ namespace AgentStack.EventStore.Sqlite;
 /// fsync per group, so throughput scales with concurrency instead of paying an fsync per request. Reads
 /// use pooled read-only connections, which WAL lets run beside the writer's transaction.
 /// </summary>
-public sealed class SqliteEventStore : IEventStore, ICommittedEventsSource, IAsyncDisposable
+public sealed class SqliteEventStore : IEventStore, IDecodingLogReader, ICommittedEventsSource, IAsyncDisposable
 {
     private const int ReadPageSize = 256;
 
@@ -143,16 +143,28 @@ public sealed class SqliteEventStore : IEventStore, ICommittedEventsSource, IAsy
         CancellationToken cancellationToken) =>
         ReadAllAsync(afterPosition, maxCount, EventDataScope.All, cancellationToken);
 
+    public Task<IReadOnlyList<StoredEvent>> ReadAllAsync(long afterPosition, int maxCount, EventDataScope data,
+        CancellationToken cancellationToken) =>
+        ReadAllAsync(afterPosition, maxCount, data, CopyData, cancellationToken);
+
+    private static readonly StoredDataDecoder CopyData = (_, stored) => stored.ToArray();
+
     public async Task<IReadOnlyList<StoredEvent>> ReadAllAsync(long afterPosition, int maxCount, EventDataScope data,
-        CancellationToken cancellationToken)
+        StoredDataDecoder decode, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(maxCount);
         if (maxCount == 0) return [];
-        return await QueryAsync(SqliteSchema.SelectAllWith(data), parameters =>
+        try
         {
-            parameters.AddWithValue("$after", afterPosition);
-            parameters.AddWithValue("$limit", maxCount);
-        }, Math.Min(maxCount, 1024), cancellationToken);
+            await using var connection = new SqliteConnection(readConnectionString);
+            await connection.OpenAsync(cancellationToken);
+            return SqliteLogReader.Read(connection, SqliteSchema.SelectAllWith(data), afterPosition, maxCount,
+                options.BusyTimeout, decode, cancellationToken);
+        }
+        catch (SqliteException e)
+        {
+            throw new EventStoreUnavailableException("The event store could not be read.", e);
+        }
     }
 
     // One process writes the file, so this instance's own commits are all there is to wait for.

@@ -110,11 +110,20 @@ public sealed class PayloadSealer(SubjectKeyring keys)
     /// The event's JSON with its sealed payloads opened, or erased where their key is gone; without
     /// <paramref name="contentHash"/>, the content hash stays sealed (it is decrypted with the rest but not shown).
     /// </summary>
-    public byte[] Open(byte[] data, bool contentHash = true)
+    public byte[] Open(byte[] data, bool contentHash = true) => Opened(data, contentHash) ?? data;
+
+    /// <summary>
+    /// As <see cref="Open(byte[], bool)"/>, from bytes the caller does not keep (a store's read buffer): a copy of them
+    /// when nothing in them is sealed.
+    /// </summary>
+    public byte[] OpenCopy(ReadOnlySpan<byte> data, bool contentHash = true) => Opened(data, contentHash) ?? data.ToArray();
+
+    /// <summary>The event with its sealed payloads opened, or null when none of them is sealed.</summary>
+    private byte[]? Opened(ReadOnlySpan<byte> data, bool contentHash)
     {
         var scan = Scan(data, readProject: false);
         if (scan.Count == 0)
-            return data;
+            return null;
         Span<(Field Field, Range Range)> inOrder = stackalloc (Field, Range)[4];
         var fields = scan.InOrder(inOrder);
         Span<Envelope> envelopes = stackalloc Envelope[4];
@@ -130,7 +139,7 @@ public sealed class PayloadSealer(SubjectKeyring keys)
                 sealedTogether++;
         }
         if (sealedCount == 0)
-            return data;
+            return null;
 
         // Opened, an event is shorter than sealed (base64, nonce, tag and envelope go), or "erased" where it was a
         // shorter payload: the thread's buffer holds it, and the result is copied out once at its exact size.
@@ -154,7 +163,7 @@ public sealed class PayloadSealer(SubjectKeyring keys)
                     continue;
                 }
                 var (offset, length) = range.GetOffsetAndLength(data.Length);
-                output.Write(data.AsSpan(at, offset - at));
+                output.Write(data[at..offset]);
                 if (envelope.Version == 1)
                     opener.OpenInto(output, field, envelope.KeyId(data), envelope.Data(data));
                 else if (together.Erased)
@@ -164,7 +173,7 @@ public sealed class PayloadSealer(SubjectKeyring keys)
                 share += shareLength;
                 at = offset + length;
             }
-            output.Write(data.AsSpan(at));
+            output.Write(data[at..]);
             return output.WrittenSpan.ToArray();
         }
         finally
@@ -231,7 +240,7 @@ public sealed class PayloadSealer(SubjectKeyring keys)
             private int first;
         }
 
-        public static Together Open(Opener opener, byte[] data, ReadOnlySpan<(Field Field, Range Range)> fields, ReadOnlySpan<Envelope> envelopes)
+        public static Together Open(Opener opener, ReadOnlySpan<byte> data, ReadOnlySpan<(Field Field, Range Range)> fields, ReadOnlySpan<Envelope> envelopes)
         {
             var together = new Together();
             string? keyId = null;
@@ -312,14 +321,14 @@ public sealed class PayloadSealer(SubjectKeyring keys)
     {
         public int Version { get; } = version;
 
-        public string KeyId(byte[] event_) => ThreadContext.KeyId(event_.AsSpan(keyStart, keyLength));
+        public string KeyId(ReadOnlySpan<byte> event_) => ThreadContext.KeyId(event_.Slice(keyStart, keyLength));
 
-        public ReadOnlySpan<byte> Data(byte[] event_) => event_.AsSpan(dataStart, dataLength);
+        public ReadOnlySpan<byte> Data(ReadOnlySpan<byte> event_) => event_.Slice(dataStart, dataLength);
 
-        public static Envelope Read(byte[] data, Range range)
+        public static Envelope Read(ReadOnlySpan<byte> data, Range range)
         {
             var (offset, length) = range.GetOffsetAndLength(data.Length);
-            var value = data.AsSpan(offset, length);
+            var value = data.Slice(offset, length);
             if (!value.StartsWith(EnvelopeStart) || !value.EndsWith(EnvelopeEnd) || value.Length < EnvelopeStart.Length + 1)
                 return default;
             var version = value[EnvelopeStart.Length] switch { (byte)'1' => 1, (byte)'2' => 2, _ => 0 };
@@ -480,7 +489,7 @@ public sealed class PayloadSealer(SubjectKeyring keys)
     private static string Name(Field field) => System.Text.Encoding.UTF8.GetString(FieldNames[(int)field]);
 
     /// <summary>Where the sealable fields are in a span event, with its project and the day of the span's start.</summary>
-    private static Scanned Scan(byte[] data, bool readProject)
+    private static Scanned Scan(ReadOnlySpan<byte> data, bool readProject)
     {
         var scan = new Scanned();
         var reader = new Utf8JsonReader(data);

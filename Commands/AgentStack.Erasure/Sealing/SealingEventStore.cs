@@ -22,6 +22,7 @@ public sealed class SealingEventStore : IEventStore, IEventOpener
     private readonly OpenedEvents recent;
     private readonly Lock readsGate = new();
     private readonly Dictionary<long, Task<StoredEvent[]>> reads = [];
+    private readonly StoredDataDecoder openData;
 
     // The span events of appends in flight, by their sealed bytes (the very array the store is given): what each was
     // before sealing, and the keyring's generation then (an erasure since leaves them unserved, as in OpenedEvents).
@@ -31,6 +32,7 @@ public sealed class SealingEventStore : IEventStore, IEventOpener
     {
         this.inner = inner;
         this.sealer = sealer;
+        openData = OpenData;
         recent = new OpenedEvents(sealer.Keys);
         if (inner is ICommittedEventsSource committed)
             committed.OnCommitted(Committed);
@@ -142,10 +144,18 @@ public sealed class SealingEventStore : IEventStore, IEventOpener
         try
         {
             var generation = sealer.Keys.Generation;
-            var batch = await inner.ReadAllAsync(afterPosition, maxCount, cancellationToken);
-            opened = new StoredEvent[batch.Count];
-            for (var i = 0; i < opened.Length; i++)
-                opened[i] = Open(batch[i]);
+            if (inner is IDecodingLogReader decoding)
+            {
+                var read = await decoding.ReadAllAsync(afterPosition, maxCount, EventDataScope.All, openData, cancellationToken);
+                opened = read as StoredEvent[] ?? [.. read];
+            }
+            else
+            {
+                var batch = await inner.ReadAllAsync(afterPosition, maxCount, cancellationToken);
+                opened = new StoredEvent[batch.Count];
+                for (var i = 0; i < opened.Length; i++)
+                    opened[i] = Open(batch[i]);
+            }
             // A backlog read (a rebuild from 0, a runner catching up) would only push the live tail out.
             if (opened.Length <= recent.Capacity / 4)
                 recent.Add(opened, generation);
@@ -190,6 +200,8 @@ public sealed class SealingEventStore : IEventStore, IEventOpener
         var held = recent.Read(afterPosition, maxCount);
         if (held.Count > 0)
             return held;
+        if (inner is IDecodingLogReader decoding)
+            return await decoding.ReadAllAsync(afterPosition, maxCount, data, openData, cancellationToken);
         var batch = await inner.ReadAllAsync(afterPosition, maxCount, data, cancellationToken);
         // Only spans are sealed, and both scopes leave their data out; a store may still give more data than asked,
         // and a span's that it gives is opened as ReadAllAsync opens it.
@@ -200,6 +212,13 @@ public sealed class SealingEventStore : IEventStore, IEventOpener
 
     public StoredEvent OpenPayloads(StoredEvent stored) =>
         PayloadSealer.Seals(stored.Type) ? stored with { Data = sealer.Open(stored.Data, contentHash: false) } : stored;
+
+    /// <summary>
+    /// An event's data as a read of the log gives it, opened from the store's buffer where the store reads that way
+    /// (<see cref="IDecodingLogReader"/>): no copy of the sealed bytes is made.
+    /// </summary>
+    private byte[] OpenData(string type, ReadOnlySpan<byte> stored) =>
+        stored.IsEmpty ? [] : PayloadSealer.Seals(type) ? sealer.OpenCopy(stored) : stored.ToArray();
 
     private StoredEvent Open(StoredEvent e) => PayloadSealer.Seals(e.Type) ? e with { Data = sealer.Open(e.Data) } : e;
 }
