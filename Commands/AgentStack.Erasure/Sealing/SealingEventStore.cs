@@ -110,7 +110,7 @@ public sealed class SealingEventStore : IEventStore, IEventOpener
         while (true)
         {
             var held = recent.Read(afterPosition, maxCount);
-            if (held.Count > 0)
+            if (held.Length > 0)
                 return held;
             TaskCompletionSource<StoredEvent[]>? mine = null;
             Task<StoredEvent[]>? shared;
@@ -198,7 +198,7 @@ public sealed class SealingEventStore : IEventStore, IEventOpener
         if (data == EventDataScope.All)
             return await ReadAllAsync(afterPosition, maxCount, cancellationToken);
         var held = recent.Read(afterPosition, maxCount);
-        if (held.Count > 0)
+        if (held.Length > 0)
             return held;
         if (inner is IDecodingLogReader decoding)
             return await decoding.ReadAllAsync(afterPosition, maxCount, data, openData, cancellationToken);
