@@ -26,7 +26,7 @@ internal static class SqliteLogReader
     {
         var handle = connection.Handle!;
         // Microsoft.Data.Sqlite retries a busy statement of its own commands; this one is SQLite's, which waits as long.
-        Check(raw.sqlite3_busy_timeout(handle, (int)busyTimeout.TotalMilliseconds), handle);
+        Check(raw.sqlite3_busy_timeout(handle, (int)Math.Clamp(busyTimeout.TotalMilliseconds, 0, int.MaxValue)), handle);
         Check(raw.sqlite3_prepare_v2(handle, sql, out var statement), handle);
         var events = rows ??= new List<StoredEvent>(1024);
         try
