@@ -91,7 +91,7 @@ public sealed class SealingEventStore : IEventStore, IEventOpener
             if (!PayloadSealer.Seals(e.Type))
                 recent.Add(e, generation);
             else if (appending.TryGetValue(e.Data, out var appended))
-                recent.Add(e with { Data = appended.Data }, appended.Generation);
+                recent.Add(e, appended.Data, appended.Generation);
         }
     }
 
@@ -188,16 +188,17 @@ public sealed class SealingEventStore : IEventStore, IEventOpener
         inner.ReadAllAsync(afterPosition, maxCount, cancellationToken);
 
     /// <summary>
-    /// For a reader of few events' data: what another reader has just read and opened when it is there (data and
-    /// all), otherwise the store's read without the data left out, which leaves nothing of a span's to decrypt. Such a
-    /// reader shares the reads of the others while it keeps up and reads few bytes when it falls behind.
+    /// For a reader of few events' data: what another reader has just read and opened when it is there (without the
+    /// data the scope leaves out, which is not copied), otherwise the store's read without the data left out, which
+    /// leaves nothing of a span's to decrypt. Such a reader shares the reads of the others while it keeps up and reads
+    /// few bytes when it falls behind.
     /// </summary>
     public async Task<IReadOnlyList<StoredEvent>> ReadAllAsync(long afterPosition, int maxCount, EventDataScope data,
         CancellationToken cancellationToken)
     {
         if (data == EventDataScope.All)
             return await ReadAllAsync(afterPosition, maxCount, cancellationToken);
-        var held = recent.Read(afterPosition, maxCount);
+        var held = recent.Read(afterPosition, maxCount, data);
         if (held.Length > 0)
             return held;
         if (inner is IDecodingLogReader decoding)

@@ -5,8 +5,8 @@ namespace AgentStack.EventStore.Tests.Erasure;
 
 /// <summary>
 /// Issue 13: the projections of findings and alerts never read a span's data. While they keep up they share the
-/// events the other runners have just read and opened; behind, they read the log without the spans' data, so they
-/// neither copy nor decrypt it.
+/// events the other runners have just read and opened, without the spans' data, which is not even copied for them;
+/// behind, they read the log without the spans' data, so they neither copy nor decrypt it.
 /// </summary>
 public sealed class when_a_reader_needs_no_span_payloads : IClassFixture<SqliteDatabaseFolder<when_a_reader_needs_no_span_payloads>>
 {
@@ -38,8 +38,11 @@ public sealed class when_a_reader_needs_no_span_payloads : IClassFixture<SqliteD
         var shared = await store.ReadAllAsync(0, 100, EventDataScope.AllButSpans, Ct);
 
         counted.AllReads.ShouldBe(reads);
-        shared.ShouldBe(opened);
-        shared.Select(e => Convert.ToHexString(e.Data)).ShouldBe(appended.Select(e => Convert.ToHexString(e.Data)));
+        shared.Select(e => e with { Data = [] }).ShouldBe(opened.Select(e => e with { Data = [] }));
+        // As a read of the store in that scope gives them: the spans' data empty, the other events' as appended.
+        shared.Select(e => Convert.ToHexString(e.Data)).ShouldBe(appended.Select(e =>
+            PayloadSealer.Seals(e.Type) ? "" : Convert.ToHexString(e.Data)));
+        opened.Select(e => Convert.ToHexString(e.Data)).ShouldBe(appended.Select(e => Convert.ToHexString(e.Data)));
     }
 
     [Fact]
