@@ -23,13 +23,7 @@ public static partial class ThreadNice
     /// negative: a higher one), within Linux's -20 to 19, whichever thread created it. Returns the errno of a refusal
     /// (EACCES without the privilege a raise needs), 0 when done or where there are no nice values.
     /// </summary>
-    public static int TrySetFromProcess(int steps)
-    {
-        if (Process() is not { } process)
-            return 0;
-        var target = Math.Clamp(process + steps, -20, 19);
-        return Native.SetPriority(0, Native.GetTid(), target) == 0 ? 0 : Marshal.GetLastPInvokeError();
-    }
+    public static int TrySetFromProcess(int steps) => TrySetFromProcess(Native.GetTid(), steps);
 
     /// <summary>
     /// <see cref="TrySetFromProcess"/>, and where it is refused, one line on standard error naming the thread and what a
@@ -40,6 +34,43 @@ public static partial class ThreadNice
         if (TrySetFromProcess(steps) is not 0 and var errno)
             Console.Error.WriteLine($"AgentStack: could not move thread {Thread.CurrentThread.Name}'s priority {steps} nice steps from the " +
                 $"process's (errno {errno}; a raise needs CAP_SYS_NICE or a RLIMIT_NICE that allows it); it keeps its own.");
+    }
+
+    /// <summary>
+    /// The ids of this process's threads named <paramref name="name"/> (their <c>comm</c>, at most 15 bytes), with each
+    /// one's nice value, on Linux; none elsewhere. For threads that native code starts (chDB's), which no .NET code runs on.
+    /// </summary>
+    public static IReadOnlyList<(int Tid, int Nice)> ThreadsNamed(string name)
+    {
+        if (!OperatingSystem.IsLinux())
+            return [];
+        var found = new List<(int, int)>();
+        foreach (var task in Directory.EnumerateDirectories("/proc/self/task"))
+        {
+            try
+            {
+                if (File.ReadAllText(Path.Combine(task, "comm")).TrimEnd('\n') == name
+                    && Read(Path.Combine(task, "stat")) is { } nice)
+                    found.Add((int.Parse(Path.GetFileName(task), CultureInfo.InvariantCulture), nice));
+            }
+            catch (IOException)
+            {
+                // The thread ended meanwhile.
+            }
+        }
+        return found;
+    }
+
+    /// <summary>
+    /// Sets thread <paramref name="tid"/> of this process <paramref name="steps"/> nice values from the process's, as
+    /// <see cref="TrySetFromProcess"/> does for the calling thread. Returns the errno of a refusal, 0 when done.
+    /// </summary>
+    public static int TrySetFromProcess(int tid, int steps)
+    {
+        if (Process() is not { } process)
+            return 0;
+        var target = Math.Clamp(process + steps, -20, 19);
+        return Native.SetPriority(0, tid, target) == 0 ? 0 : Marshal.GetLastPInvokeError();
     }
 
     private static int? Read(string path)

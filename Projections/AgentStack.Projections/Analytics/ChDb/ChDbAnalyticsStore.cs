@@ -22,6 +22,7 @@ public sealed partial class ChDbAnalyticsStore : IAnalyticsStore, IDisposable
     private readonly ChDbLane _writer;
     private readonly string _insertsPath;
     private readonly ChDbLane _readers;
+    private readonly ChDbMergePriority? _mergePriority;
     private int _disposed;
 
     public ChDbAnalyticsStore(ChDbOptions options)
@@ -34,6 +35,8 @@ public sealed partial class ChDbAnalyticsStore : IAnalyticsStore, IDisposable
 
         ArgumentOutOfRangeException.ThrowIfLessThan(options.ReaderConnections, 1, nameof(options));
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxThreads, 1, nameof(options));
+        ArgumentOutOfRangeException.ThrowIfNegative(options.MergeNice, nameof(options));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(options.MergeNice, 39, nameof(options));
 
         _native = ChDbNative.Load(ChDbLibrary.Resolve(options.LibraryPath));
         DataPath = Path.GetFullPath(options.DataPath);
@@ -80,6 +83,7 @@ public sealed partial class ChDbAnalyticsStore : IAnalyticsStore, IDisposable
 
         _writer = new ChDbLane("writer", _connections[..1]);
         _readers = new ChDbLane("reader", _connections[1..]);
+        _mergePriority = options.MergeNice == 0 ? null : new ChDbMergePriority(options.MergeNice);
     }
 
     /// <summary>The engine's data directory, as an absolute path.</summary>
@@ -229,6 +233,7 @@ public sealed partial class ChDbAnalyticsStore : IAnalyticsStore, IDisposable
         }
 
         // Queued statements finish first; then the connections close (the last one stops the engine).
+        _mergePriority?.Dispose();
         _writer.Dispose();
         _readers.Dispose();
         CloseConnections();

@@ -33,6 +33,13 @@ public sealed class ChDbOptions
     /// </summary>
     public int ReaderConnections { get; set; } = 2;
 
+    /// <summary>
+    /// How many nice steps below the process's priority chDB's merge threads run (<see cref="ChDbMergePriority"/>), 0 to
+    /// 39 (Linux caps the result at 19); 0 leaves them at the process's. Merges are background work, and the default
+    /// keeps their bursts from taking the cores from ingestion.
+    /// </summary>
+    public int MergeNice { get; set; } = 10;
+
     /// <summary>Further <c>--name=value</c> arguments passed to every connection (query-level settings or, for the first, server options).</summary>
     public IList<string> AdditionalArguments { get; } = [];
 }
