@@ -138,11 +138,14 @@ public sealed class OpenedEvents
     public void Add(IReadOnlyList<StoredEvent> opened, long generation)
     {
         var now = Stopwatch.GetTimestamp();
-        lock (writing)
+        foreach (var e in opened)
         {
-            EmptyIfErasedLocked(keys.Generation);
-            foreach (var e in opened)
+            // One event at a time: the event store's writer adds what it commits here too, and waits for no batch.
+            lock (writing)
+            {
+                EmptyIfErasedLocked(keys.Generation);
                 Keep(e, e.Data, now, generation);
+            }
         }
     }
 
