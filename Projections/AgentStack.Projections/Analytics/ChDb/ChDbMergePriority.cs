@@ -8,9 +8,10 @@ namespace AgentStack.Projections.Analytics.ChDb;
 /// or three seconds every eight or so at the embedded server's peak, at the priority of the requests: at 80% of the
 /// peak, where the cores are nearly full, each burst left requests waiting behind it (BENCHMARKS.md, "Merges below
 /// ingestion"). Merges wait for nothing, and below the requests they take the CPU the requests leave. ClickHouse's own
-/// <c>os_threads_nice_value_merge_mutate</c> does this only with CAP_SYS_NICE; lowering a thread's priority needs no
-/// privilege. The threads are native, started by the engine, so they are found by name, at once and then every
-/// <see cref="Interval"/>, which also finds the ones the engine starts later.
+/// <c>os_threads_nice_value_merge_mutate</c>, passed to chDB as its other options are, left them at the process's
+/// priority (chDB 26.7, with CAP_SYS_NICE); lowering a thread's priority needs no privilege. The threads are native,
+/// started by the engine, so they are found by name, at once and then every <see cref="Interval"/>, which also finds
+/// the ones the engine starts later.
 /// </summary>
 internal sealed class ChDbMergePriority : IDisposable
 {
