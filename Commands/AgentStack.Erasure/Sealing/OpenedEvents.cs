@@ -142,10 +142,7 @@ public sealed class OpenedEvents
         {
             // One event at a time: the event store's writer adds what it commits here too, and waits for no batch.
             lock (writing)
-            {
-                EmptyIfErasedLocked(keys.Generation);
                 Keep(e, e.Data, now, generation);
-            }
         }
     }
 
@@ -157,14 +154,15 @@ public sealed class OpenedEvents
     {
         var now = Stopwatch.GetTimestamp();
         lock (writing)
-        {
-            EmptyIfErasedLocked(keys.Generation);
             Keep(stored, data, now, generation);
-        }
     }
 
+    /// <summary>Under <see cref="writing"/>. What was opened before the latest erasure is not kept at all: it would never be served.</summary>
     private void Keep(StoredEvent e, byte[] data, long now, long generation)
     {
+        EmptyIfErasedLocked(keys.Generation);
+        if (generation != emptiedFor)
+            return;
         Entry entry;
         if (data.Length == 0 || data.Length > LargestBuffered)
         {

@@ -104,12 +104,15 @@ public sealed class when_opened_events_are_held_in_one_buffer : IClassFixture<Sq
         opened.Add(Event(1, DataOf(1, 300)), keys.Generation);
         opened.Add(Event(2, DataOf(2, 30)), keys.Generation);
 
+        var before = keys.Generation;
         keys.Erase("p1", "someone");
 
         opened.Read(0, 10).ShouldBeEmpty();
         opened.Read(1, 10).ShouldBeEmpty();
-        opened.Add(Event(3, DataOf(3, 50)), keys.Generation);
-        opened.Read(2, 10).Single().Data.ShouldBe(DataOf(3, 50));
+        opened.Add(Event(3, DataOf(3, 40)), before); // opened before the erasure, kept after it
+        opened.Read(2, 10).ShouldBeEmpty();
+        opened.Add(Event(4, DataOf(4, 50)), keys.Generation);
+        opened.Read(3, 10).Single().Data.ShouldBe(DataOf(4, 50));
     }
 
     /// <summary>
