@@ -1,7 +1,5 @@
 using System.Buffers;
 using System.Buffers.Binary;
-using System.Buffers.Text;
-using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using AgentStack.Events;
@@ -513,32 +511,13 @@ public static class SpanRowsBinary
         {
             if (reader.Read() && reader.TokenType == JsonTokenType.Null)
                 return null;
-            return ParseTime(ref reader);
+            return UtcMicrosecondsConverter.ReadTime(ref reader);
         }
 
         private static DateTimeOffset Time(ref Utf8JsonReader reader, byte[] data)
         {
             reader.Read();
-            return ParseTime(ref reader);
+            return UtcMicrosecondsConverter.ReadTime(ref reader);
         }
-
-        /// <summary>The one form the log writes (<see cref="UtcMicrosecondsConverter.Format"/>) parsed by hand; anything else as the converter reads it.</summary>
-        private static DateTimeOffset ParseTime(ref Utf8JsonReader reader)
-        {
-            if (reader.TokenType != JsonTokenType.String)
-                throw new JsonException($"A span event's JSON has {reader.TokenType} where a time was expected.");
-            var s = reader.ValueSpan;
-            if (!reader.ValueIsEscaped && !reader.HasValueSequence && s.Length == 27 && s[4] == '-' && s[7] == '-' && s[10] == 'T'
-                && s[13] == ':' && s[16] == ':' && s[19] == '.' && s[26] == 'Z'
-                && Digits(s[..4], out var year) && Digits(s.Slice(5, 2), out var month) && Digits(s.Slice(8, 2), out var day)
-                && Digits(s.Slice(11, 2), out var hour) && Digits(s.Slice(14, 2), out var minute) && Digits(s.Slice(17, 2), out var second)
-                && Digits(s.Slice(20, 6), out var micros) && month is >= 1 and <= 12 && day >= 1 && day <= DateTime.DaysInMonth(year, month)
-                && hour < 24 && minute < 60 && second < 60)
-                return new DateTimeOffset(new DateTime(year, month, day, hour, minute, second, DateTimeKind.Utc).Ticks + micros * 10L, TimeSpan.Zero);
-            return DateTimeOffset.Parse(reader.GetString()!, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal);
-        }
-
-        private static bool Digits(ReadOnlySpan<byte> text, out int value) =>
-            Utf8Parser.TryParse(text, out value, out var consumed) && consumed == text.Length && text[0] != '-' && text[0] != '+' && value >= 0;
     }
 }
