@@ -70,15 +70,22 @@ public sealed class ServerProcess : IAsyncDisposable
             .ToHashSet(StringComparer.Ordinal);
     }
 
+    /// <summary>
+    /// What the process reads on standard input: by default the test host's own; with <see cref="StartAsync"/>'s
+    /// <c>standardInput</c>, a pipe holding that text, left open for the life of the process.
+    /// </summary>
+    private string? standardInput;
+
     /// <summary>Starts a host on a new, empty data directory and waits until it is ready.</summary>
+    /// <param name="standardInput">When given, the process's standard input is a pipe holding this text and never closed.</param>
     public static async Task<ServerProcess> StartAsync(Dictionary<string, string>? settings = null,
-        AgentStackHost host = AgentStackHost.Server)
+        AgentStackHost host = AgentStackHost.Server, string? standardInput = null)
     {
         for (var attempt = 1; ; attempt++)
         {
             var directory = Path.Combine(Path.GetTempPath(), "agentstack-e2e", Guid.NewGuid().ToString("N"));
             Directory.CreateDirectory(directory);
-            var server = new ServerProcess(host, directory, ChildProcesses.FreePort());
+            var server = new ServerProcess(host, directory, ChildProcesses.FreePort()) { standardInput = standardInput };
             try
             {
                 await server.StartProcessAsync(settings);
@@ -148,6 +155,7 @@ public sealed class ServerProcess : IAsyncDisposable
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
+            RedirectStandardInput = standardInput is not null,
             UseShellExecute = false,
             WorkingDirectory = DataDirectory,
         };
@@ -171,6 +179,11 @@ public sealed class ServerProcess : IAsyncDisposable
         process.ErrorDataReceived += (_, e) => { lock (output) output.AppendLine(e.Data); };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
+        if (standardInput is not null)
+        {
+            await process.StandardInput.WriteAsync(standardInput);
+            await process.StandardInput.FlushAsync();
+        }
 
         // Readiness is the condition: /health/ready answers 200 (or the process dies, or 60 s pass).
         await ChildProcesses.WaitUntilReadyAsync(process, BaseAddress, "/health/ready", Host.ToString(), () => Output);

@@ -31,6 +31,8 @@ internal static class ChDbEngine
 
             var booting = _connections == 0;
             Directory.CreateDirectory(dataPath);
+            // Before every connect, not only the first: something may have pointed standard input elsewhere since.
+            ChDbStandardInput.Detach();
             var connection = native.Connect([$"--path={dataPath}", .. arguments]);
             if (connection == 0)
             {
