@@ -51,7 +51,7 @@ public static class CommandsRegistration
             return bus; // InProcessSpanRecorder: the command never leaves the process
         if (options.RunHandlers)
             bus.AddConsumer<RecordSpansConsumer, RecordSpansConsumerDefinition>();
-        bus.AddRequestClient<RecordSpans>(new Uri($"queue:{options.EndpointNames().Consumer<RecordSpansConsumer>()}"));
+        bus.AddRequestClient<RecordSpansOnTheBus>(new Uri($"queue:{options.EndpointNames().Consumer<RecordSpansConsumer>()}"));
         return bus;
     }
 

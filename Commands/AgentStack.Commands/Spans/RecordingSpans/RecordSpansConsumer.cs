@@ -4,11 +4,11 @@ using MassTransit;
 namespace AgentStack.Commands.Spans.RecordingSpans;
 
 /// <summary>RecordSpans over RabbitMQ: the same <see cref="RecordSpansHandler"/> the embedded default calls directly.</summary>
-public sealed class RecordSpansConsumer(RecordSpansHandler handler) : IConsumer<RecordSpans>
+public sealed class RecordSpansConsumer(RecordSpansHandler handler) : IConsumer<RecordSpansOnTheBus>
 {
-    public async Task Consume(ConsumeContext<RecordSpans> context)
+    public async Task Consume(ConsumeContext<RecordSpansOnTheBus> context)
     {
-        var reply = await handler.HandleAsync(context.Message, context.CancellationToken);
+        var reply = await handler.HandleAsync(context.Message.ToCommand(), context.CancellationToken);
         if (reply.Conflicted is { } conflicted)
             await context.RespondAsync(conflicted);
         else
@@ -39,6 +39,6 @@ public sealed class RecordSpansConsumerDefinition : ConsumerDefinition<RecordSpa
         // One batch per trace at a time in this process: concurrent batches of one trace would only
         // race on the expected version and retry.
         var partitioner = endpointConfigurator.CreatePartitioner(64);
-        consumerConfigurator.Message<RecordSpans>(m => m.UsePartitioner(partitioner, c => c.Message.PartitionKey));
+        consumerConfigurator.Message<RecordSpansOnTheBus>(m => m.UsePartitioner(partitioner, c => c.Message.PartitionKey));
     }
 }

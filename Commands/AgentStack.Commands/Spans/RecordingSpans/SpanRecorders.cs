@@ -56,11 +56,11 @@ public sealed class InProcessSpanRecorder(RecordSpansHandler handler) : ISpanRec
 }
 
 /// <summary>The distributed topology: the command goes to this installation's queue; a consumer anywhere answers.</summary>
-public sealed class BusSpanRecorder(IRequestClient<RecordSpans> client, Microsoft.Extensions.Options.IOptions<Ingesting.IngestOptions> options) : ISpanRecorder
+public sealed class BusSpanRecorder(IRequestClient<RecordSpansOnTheBus> client, Microsoft.Extensions.Options.IOptions<Ingesting.IngestOptions> options) : ISpanRecorder
 {
     public async Task<RecordSpansReply> RecordAsync(RecordSpans command, CancellationToken ct)
     {
-        var response = await client.GetResponse<SpansRecorded, SpansConflicted>(command, ct,
+        var response = await client.GetResponse<SpansRecorded, SpansConflicted>(RecordSpansOnTheBus.From(command), ct,
             RequestTimeout.After(ms: (int)options.Value.CommandTimeout.TotalMilliseconds));
         return response.Is(out Response<SpansRecorded>? recorded)
             ? new RecordSpansReply(recorded.Message, null)
