@@ -32,7 +32,11 @@ internal static class ChDbEngine
             var booting = _connections == 0;
             Directory.CreateDirectory(dataPath);
             // Before every connect, not only the first: something may have pointed standard input elsewhere since.
-            ChDbStandardInput.Detach();
+            if (ChDbStandardInput.Detach() is { } detached)
+            {
+                Console.Error.WriteLine($"AgentStack: standard input ({detached}) now reads /dev/null: chDB's inserts would wait on it, " +
+                    "and nothing in AgentStack reads it (docs/projections.md, \"Standard input\").");
+            }
             var connection = native.Connect([$"--path={dataPath}", .. arguments]);
             if (connection == 0)
             {
