@@ -23,7 +23,7 @@ public static partial class ThreadNice
     /// negative: a higher one), within Linux's -20 to 19, whichever thread created it. Returns the errno of a refusal
     /// (EACCES without the privilege a raise needs), 0 when done or where there are no nice values.
     /// </summary>
-    public static int TrySetFromProcess(int steps) => TrySetFromProcess(Native.GetTid(), steps);
+    public static int TrySetFromProcess(int steps) => FromProcess(steps) is { } nice ? TrySet(Native.GetTid(), nice) : 0;
 
     /// <summary>
     /// <see cref="TrySetFromProcess"/>, and where it is refused, one line on standard error naming the thread and what a
@@ -62,16 +62,16 @@ public static partial class ThreadNice
     }
 
     /// <summary>
-    /// Sets thread <paramref name="tid"/> of this process <paramref name="steps"/> nice values from the process's, as
-    /// <see cref="TrySetFromProcess"/> does for the calling thread. Returns the errno of a refusal, 0 when done.
+    /// The nice value <paramref name="steps"/> from the process's, within Linux's -20 to 19; null where there are no
+    /// nice values.
     /// </summary>
-    public static int TrySetFromProcess(int tid, int steps)
-    {
-        if (Process() is not { } process)
-            return 0;
-        var target = Math.Clamp(process + steps, -20, 19);
-        return Native.SetPriority(0, tid, target) == 0 ? 0 : Marshal.GetLastPInvokeError();
-    }
+    public static int? FromProcess(int steps) => Process() is { } process ? Math.Clamp(process + steps, -20, 19) : null;
+
+    /// <summary>
+    /// Sets thread <paramref name="tid"/> of this process to nice value <paramref name="nice"/> (from
+    /// <see cref="FromProcess"/>). Returns the errno of a refusal, 0 when done.
+    /// </summary>
+    public static int TrySet(int tid, int nice) => Native.SetPriority(0, tid, nice) == 0 ? 0 : Marshal.GetLastPInvokeError();
 
     private static int? Read(string path)
     {

@@ -34,12 +34,11 @@ internal sealed class ChDbMergePriority : IDisposable
     {
         try
         {
-            if (ThreadNice.Process() is not { } process)
+            if (ThreadNice.FromProcess(steps) is not { } target)
                 return;
-            var target = Math.Clamp(process + steps, -20, 19);
             foreach (var (tid, nice) in ThreadNice.ThreadsNamed(ThreadName))
             {
-                if (nice != target && ThreadNice.TrySetFromProcess(tid, steps) is not 0 and var errno)
+                if (nice != target && ThreadNice.TrySet(tid, target) is not 0 and var errno)
                     Refused($"errno {errno}");
             }
         }
