@@ -9,7 +9,7 @@
 # 4 clients grows one trace to 1,000 spans in batches of 5, load/long-trace.py, latency per batch by position).
 # RAW=1 (default): after AgentStack, the same load against load/raw-append (each body appended to a SQLite WAL,
 # group commit, fsync, nothing else) in the same run, and AgentStack's durable spans/s as a ratio to it (issue 13).
-# RATE=<requests/s>: an open-loop load at that fixed rate instead of wrk's closed loop (load/fixed-rate.py: latency
+# RATE=<requests/s>: an open-loop load at that fixed rate instead of wrk's closed loop (load/fixed-rate: latency
 # counted from each request's due time, and how long until a just-answered trace is queryable), for the latency at
 # a given share of the peak wrk measured; no raw-limit run then. It starts once the analytics projection has caught up
 # with the warm-up.
@@ -49,7 +49,7 @@ drive() {
   if [ "$SHAPE" = long ]; then
     python3 "$ROOT/load/long-trace.py" "http://127.0.0.1:$1" "$KEY" 4 1000 5
   elif [ -n "${RATE:-}" ]; then
-    python3 "$ROOT/load/fixed-rate.py" "http://127.0.0.1:$1" "$KEY" "$RATE" "$2" "$TRACES" "$SPANS"
+    dotnet "$FIXED_RATE_DLL" "http://127.0.0.1:$1" "$KEY" "$RATE" "$2" "$TRACES" "$SPANS"
   else
     AGENTSTACK_KEY="$KEY" wrk -t2 -c"$CONNECTIONS" -d"${2}s" --timeout 30s ${3:-} -s "$SCRIPT" "http://127.0.0.1:$1"
   fi
@@ -57,6 +57,11 @@ drive() {
 
 command -v wrk >/dev/null || { apt-get -o DPkg::Lock::Timeout=600 update -qq; DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq wrk >/dev/null; }
 [ "${SKIP_SETUP:-}" = 1 ] || scripts/setup.sh
+
+FIXED_RATE_DLL="$ROOT/load/fixed-rate/bin/Release/net10.0/FixedRate.dll"
+if [ -n "${RATE:-}" ] && [ ! -f "$FIXED_RATE_DLL" ]; then
+  dotnet build "$ROOT/load/fixed-rate" -c Release -v q -clp:ErrorsOnly >/dev/null
+fi
 
 DATA="$(mktemp -d /tmp/agentstack-bench.XXXXXX)"
 PIDS=()

@@ -1,5 +1,5 @@
-"""What the Python load clients share (load/long-trace.py, load/fixed-rate.py): the span text of load/spans.lua,
-so every client sends spans of the same size, and the percentile they report."""
+"""For the Python load client (load/long-trace.py): the span text of load/spans.lua, so it sends spans of the same
+size as wrk and load/fixed-rate, and the percentile it reports."""
 
 FILLER = "The quick brown fox jumps over the lazy dog. " * 6
 KINDS = ["agent", "llm", "tool", "llm", "retrieval", "llm", "tool", "llm", "chain", "llm"]
