@@ -149,20 +149,33 @@ public static class EventStoreExtensions
         Func<CancellationToken, Task>? caughtUp = null,
         Func<long, int, CancellationToken, Task<IReadOnlyList<StoredEvent>>>? read = null)
     {
-        read ??= store.ReadAllAsync;
         var position = afterPosition;
         while (!cancellationToken.IsCancellationRequested)
         {
-            var batch = await read(position, batchSize, cancellationToken);
-            if (batch.Count == 0)
-            {
-                if (caughtUp is not null)
-                    await caughtUp(cancellationToken);
-                await store.WaitForEventsAfterAsync(position, cancellationToken);
-                continue;
-            }
+            var batch = await store.NextBatchAsync(position, batchSize, cancellationToken, caughtUp, read);
             yield return batch;
             position = batch[^1].Position;
+        }
+    }
+
+    /// <summary>
+    /// The next batch of <see cref="SubscribeAsync"/>: the events after <paramref name="afterPosition"/>, at most
+    /// <paramref name="batchSize"/>, waiting (not polling) until there is at least one. For a reader that waits
+    /// between batches and must not hold the last one meanwhile, as an enumerator's current item is held.
+    /// </summary>
+    public static async Task<IReadOnlyList<StoredEvent>> NextBatchAsync(this IEventStore store, long afterPosition,
+        int batchSize, CancellationToken cancellationToken, Func<CancellationToken, Task>? caughtUp = null,
+        Func<long, int, CancellationToken, Task<IReadOnlyList<StoredEvent>>>? read = null)
+    {
+        read ??= store.ReadAllAsync;
+        while (true)
+        {
+            var batch = await read(afterPosition, batchSize, cancellationToken);
+            if (batch.Count > 0)
+                return batch;
+            if (caughtUp is not null)
+                await caughtUp(cancellationToken);
+            await store.WaitForEventsAfterAsync(afterPosition, cancellationToken);
         }
     }
 }

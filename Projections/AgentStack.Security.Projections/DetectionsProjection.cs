@@ -47,15 +47,10 @@ public sealed class DetectionsProjection(IEventStore store, InjectionDetector in
     /// <summary>Strings shorter than this carry no instruction worth classifying.</summary>
     private const int MinLength = 12;
 
-    public async Task ApplyAsync(IReadOnlyList<StoredEvent> batch, CancellationToken cancellationToken)
-    {
-        var started = clock.GetTimestamp();
-        await DetectAsync(batch, cancellationToken);
-        if (budget < 1)
-            await Task.Delay(clock.GetElapsedTime(started) * ((1 - budget) / budget), clock, cancellationToken);
-    }
+    /// <summary>After a batch, as long again as the budget asks (the runner waits it, the batch let go).</summary>
+    public TimeSpan RestAfter(TimeSpan applying) => budget < 1 ? applying * ((1 - budget) / budget) : TimeSpan.Zero;
 
-    private async Task DetectAsync(IReadOnlyList<StoredEvent> batch, CancellationToken cancellationToken)
+    public async Task ApplyAsync(IReadOnlyList<StoredEvent> batch, CancellationToken cancellationToken)
     {
         if (!versionsRecorded)
         {

@@ -19,6 +19,13 @@ public interface IProjection
     EventDataScope Reads => EventDataScope.All;
 
     Task ApplyAsync(IReadOnlyList<StoredEvent> batch, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// How long the runner waits before reading the next batch, after one that took <paramref name="applying"/> to
+    /// apply (none by default; at least the linger's remainder in any case): a projection on a CPU budget rests here
+    /// rather than in <see cref="ApplyAsync"/>, so the batch it is done with is not held while it rests.
+    /// </summary>
+    TimeSpan RestAfter(TimeSpan applying) => TimeSpan.Zero;
 }
 
 /// <summary>Where projections keep their checkpoints (the last global position fully applied), by name.</summary>

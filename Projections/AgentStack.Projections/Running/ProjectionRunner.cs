@@ -109,11 +109,31 @@ public sealed partial class ProjectionRunner(
         var scope = projection.Reads;
         Func<long, int, CancellationToken, Task<IReadOnlyList<StoredEvent>>>? read =
             scope == EventDataScope.All ? null : (after, count, ct) => store.ReadAllAsync(after, count, scope, ct);
-        await foreach (var batch in store.SubscribeAsync(from, options.BatchSize, cancellationToken, SaveUnsavedAsync, read))
+        var position = from;
+        while (!cancellationToken.IsCancellationRequested)
         {
+            // The batch lives in ReadAndApplyAsync only, and is let go before the wait below: the events and their
+            // data, copied for this projection, would otherwise outlive a collection during the wait and be copied
+            // again by it (BENCHMARKS.md, "Twentieth sitting").
+            var (count, sinceRead, applying) = await ReadAndApplyAsync(cancellationToken);
+            // Under load, let the next batch grow for what remains of the linger: every ClickHouse insert makes a part
+            // that background merges must rewrite, so a few large inserts beat many small ones. A projection on a
+            // budget rests longer.
+            var wait = TimeSpan.FromTicks(Math.Max(options.LingerAfter(count, sinceRead).Ticks, projection.RestAfter(applying).Ticks));
+            if (wait > TimeSpan.Zero)
+                await Task.Delay(wait, cancellationToken);
+        }
+
+        // Reads the next batch, applies the events of the held parts, saves the checkpoints when due; returns the
+        // batch's size, the time from its read to its end, and the time the projection took to apply it (a pause is
+        // not the projection's work, and its rest is counted from its work).
+        async Task<(int Count, TimeSpan SinceRead, TimeSpan Applying)> ReadAndApplyAsync(CancellationToken ct)
+        {
+            var batch = await store.NextBatchAsync(position, options.BatchSize, ct, SaveUnsavedAsync, read);
             var received = clock.GetTimestamp();
             // Paused, or held by a rebuild switching tables (issue 14.6): wait here, between batches.
-            using var entered = await control.EnterBatchAsync(projection.Name, cancellationToken);
+            using var entered = await control.EnterBatchAsync(projection.Name, ct);
+            var applying = TimeSpan.Zero;
             var mine = options.Partitions == 1
                 ? batch
                 : batch.Where(e => positions.TryGetValue(LogPartitions.Of(e.Stream, options.Partitions), out var at) && e.Position > at).ToList();
@@ -123,26 +143,24 @@ public sealed partial class ProjectionRunner(
                 activity?.SetTag("agentstack.projection", projection.Name);
                 activity?.SetTag("agentstack.batch.size", mine.Count);
                 activity?.SetTag("agentstack.projection.parts", held.Count);
-                await projection.ApplyAsync(mine, cancellationToken);
+                var started = clock.GetTimestamp();
+                await projection.ApplyAsync(mine, ct);
+                applying = clock.GetElapsedTime(started);
             }
             // Every held part has now seen the log up to the batch's end, whether it had events in it or not.
             var last = batch[^1].Position;
             unsaved = last;
             if (clock.GetElapsedTime(savedAt) >= options.CheckpointInterval)
-                await SaveUnsavedAsync(cancellationToken);
+                await SaveUnsavedAsync(ct);
             foreach (var part in held)
             {
                 positions[part] = last;
                 progress.Report(names[part], last);
             }
             await notifier.AdvancedAsync(new ProjectionAdvanced(projection.Name, last, [.. held.Order()], options.Partitions,
-                options.WorkerId, clock.GetUtcNow()), cancellationToken);
-            entered.Dispose();
-            // Under load, let the next batch grow for what remains of the linger: every ClickHouse insert makes a part
-            // that background merges must rewrite, so a few large inserts beat many small ones.
-            var linger = options.LingerAfter(batch.Count, clock.GetElapsedTime(received));
-            if (linger > TimeSpan.Zero)
-                await Task.Delay(linger, cancellationToken);
+                options.WorkerId, clock.GetUtcNow()), ct);
+            position = last;
+            return (batch.Count, clock.GetElapsedTime(received), applying);
         }
     }
 
