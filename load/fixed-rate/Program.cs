@@ -19,7 +19,7 @@ using System.Text;
 // its schedule when it handed each request to its connections, and queryable delays. LATENCY_LOG=<file>: every
 // request's due time (s from the start), latency and lateness, as CSV, to see when in the run the slow answers came.
 // Used by load/bench.sh when RATE is set. It replaced a Python client whose own lateness on the shared cores (its
-// threads waiting for the interpreter lock) reached a p99 of 70-300 ms and was counted as the server's.
+// threads waiting for the interpreter lock) reached a p99 of 70-410 ms and was counted as the server's.
 if (args.Length is < 4 or > 6)
 {
     await Console.Error.WriteLineAsync("usage: FixedRate <url> <key> <requests/s> <seconds> [traces=10] [spans=10]");
@@ -140,7 +140,7 @@ internal sealed class Run(HttpClient client, byte[][] bodies, SpanLoad load)
     private static readonly MediaTypeHeaderValue Json = new("application/json");
 
     private readonly Lock gate = new();
-    private readonly List<(double DueSeconds, double LatencyMs, double BehindMs)> timeline = [];
+    private readonly List<(long Due, double LatencyMs, double BehindMs)> timeline = [];
     private readonly SortedDictionary<string, int> statuses = new(StringComparer.Ordinal);
     private readonly List<double> delays = [];
     private (string Trace, long AnsweredAt)? lastAnswered;
@@ -250,8 +250,8 @@ internal sealed class Run(HttpClient client, byte[][] bodies, SpanLoad load)
             return;
         using var log = new StreamWriter(latencyLog);
         log.WriteLine("due_s,latency_ms,behind_ms");
-        foreach (var (due, latency, behind) in timeline.OrderBy(r => r.DueSeconds))
-            log.WriteLine(string.Create(invariant, $"{Milliseconds(t0, (long)due) / 1000:F3},{latency:F1},{behind:F1}"));
+        foreach (var (due, latency, behind) in timeline.OrderBy(r => r.Due))
+            log.WriteLine(string.Create(invariant, $"{Milliseconds(t0, due) / 1000:F3},{latency:F1},{behind:F1}"));
     }
 
     /// <summary>The <paramref name="p"/>-th percentile of sorted values by rank (nearest rank, no interpolation); NaN for none.</summary>
