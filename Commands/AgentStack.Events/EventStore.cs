@@ -161,7 +161,8 @@ public static class EventStoreExtensions
     /// <summary>
     /// The next batch of <see cref="SubscribeAsync"/>: the events after <paramref name="afterPosition"/>, at most
     /// <paramref name="batchSize"/>, waiting (not polling) until there is at least one. For a reader that waits
-    /// between batches and must not hold the last one meanwhile, as an enumerator's current item is held.
+    /// between batches and must not hold the last one meanwhile: <see cref="SubscribeAsync"/>'s current batch is held
+    /// by its enumerator until the next one is asked for, so a wait in the loop's body holds it.
     /// </summary>
     public static async Task<IReadOnlyList<StoredEvent>> NextBatchAsync(this IEventStore store, long afterPosition,
         int batchSize, CancellationToken cancellationToken, Func<CancellationToken, Task>? caughtUp = null,

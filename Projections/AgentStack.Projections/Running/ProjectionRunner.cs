@@ -119,7 +119,9 @@ public sealed partial class ProjectionRunner(
             // Under load, let the next batch grow for what remains of the linger: every ClickHouse insert makes a part
             // that background merges must rewrite, so a few large inserts beat many small ones. A projection on a
             // budget rests longer.
-            var wait = TimeSpan.FromTicks(Math.Max(options.LingerAfter(count, sinceRead).Ticks, projection.RestAfter(applying).Ticks));
+            var linger = options.LingerAfter(count, sinceRead);
+            var rest = projection.RestAfter(applying);
+            var wait = rest > linger ? rest : linger;
             if (wait > TimeSpan.Zero)
                 await Task.Delay(wait, cancellationToken);
         }
