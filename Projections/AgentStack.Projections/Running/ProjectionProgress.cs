@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.CodeAnalysis;
 
 namespace AgentStack.Projections.Running;
 
@@ -10,8 +11,11 @@ namespace AgentStack.Projections.Running;
 public sealed class ProjectionProgress
 {
     private readonly ConcurrentDictionary<string, State> states = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, bool> announced = new(StringComparer.Ordinal);
 
-    public IReadOnlyDictionary<string, long> Positions => states.ToDictionary(s => s.Key, s => s.Value.Position);
+    /// <summary>The position each projection has reported; one only announced, or only waited for, is not listed yet.</summary>
+    public IReadOnlyDictionary<string, long> Positions =>
+        states.Where(s => s.Value.Reported).ToDictionary(s => s.Key, s => s.Value.Position);
 
     public IReadOnlyDictionary<string, string?> Errors => states.ToDictionary(s => s.Key, s => s.Value.LastError);
 
@@ -26,11 +30,34 @@ public sealed class ProjectionProgress
 
     public static readonly TimeSpan RateSpan = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// A projection this process runs, known from start-up on: its runner loads its checkpoint before it reports, and
+    /// a wait asked for in between must wait for it rather than find no such projection.
+    /// </summary>
+    public void Announce(string projection) => announced.TryAdd(projection, true);
+
+    /// <summary>
+    /// The projection a wait names: <paramref name="name"/> itself once announced or reported, or, by its base name,
+    /// the one version of a versioned projection (<c>detections@{version}</c>, issue 15.6) this process knows.
+    /// </summary>
+    public bool TryResolve(string name, [NotNullWhen(true)] out string? projection)
+    {
+        var known = announced.Keys.Concat(Positions.Keys).ToHashSet(StringComparer.Ordinal);
+        projection = known.Contains(name) ? name
+            : known.Where(k => k.StartsWith(name + "@", StringComparison.Ordinal) && !k.Contains('/', StringComparison.Ordinal)).ToList() is [var versioned]
+            ? versioned : null;
+        return projection is not null;
+    }
+
+    /// <summary>The position <paramref name="projection"/> has reported, 0 before its first report.</summary>
+    public long PositionOf(string projection) => states.TryGetValue(projection, out var state) ? state.Position : 0;
+
     public void Report(string projection, long position)
     {
         var state = states.GetOrAdd(projection, _ => new State());
         lock (state)
         {
+            state.Reported = true;
             state.Position = Math.Max(state.Position, position);
             state.LastError = null;
             state.Rate.Add(DateTimeOffset.UtcNow, state.Position);
@@ -47,7 +74,10 @@ public sealed class ProjectionProgress
     {
         var state = states.GetOrAdd(projection, _ => new State());
         lock (state)
+        {
+            state.Reported = true;
             state.LastError = error;
+        }
     }
 
     /// <summary>Completes when <paramref name="projection"/> has applied everything up to <paramref name="position"/>.</summary>
@@ -66,6 +96,7 @@ public sealed class ProjectionProgress
 
     private sealed class State
     {
+        public bool Reported { get; set; }
         public long Position { get; set; }
         public string? LastError { get; set; }
         public List<(long Position, TaskCompletionSource Done)> Waiters { get; } = [];

@@ -22,6 +22,18 @@ public sealed partial class ProjectionRunner(
 
     private TimeSpan RenewEvery => options.LeaseDuration / 3;
 
+    /// <summary>
+    /// Announces the projection before the host listens (hosted services start first): its checkpoint is loaded later,
+    /// and a wait asked for as soon as the host is ready must find it. Only where this runner is sure to run it whole:
+    /// a projection in parts, or shared with other workers, is known by what its holders report.
+    /// </summary>
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (options.Partitions == 1 && !options.SharesWork)
+            progress.Announce(projection.Name);
+        return base.StartAsync(cancellationToken);
+    }
+
     /// <summary>On its scheduler's threads when it has one (<see cref="RunnerThreads"/>), at their priority; on the pool otherwise.</summary>
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         scheduler is null ? RunAsync(stoppingToken) : scheduler.Run(() => RunAsync(stoppingToken), stoppingToken);

@@ -73,12 +73,11 @@ public static class ProjectionEndpoints
     private static async Task<Results<Ok<ProjectionState>, NotFound, ProblemHttpResult>> WaitAsync(string name, long? position,
         int? timeoutSeconds, IEventStore store, ProjectionProgress progress, CancellationToken ct)
     {
-        // A versioned projection (detections@{version}, issue 15.6) is also found by its base name: the version this process runs.
-        if (!progress.Positions.ContainsKey(name)
-            && progress.Positions.Keys.Where(k => k.StartsWith(name + "@", StringComparison.Ordinal) && !k.Contains('/', StringComparison.Ordinal)).ToList() is [var versioned])
-            name = versioned;
-        if (!progress.Positions.ContainsKey(name))
+        // A projection this process runs is found from start-up on, before its runner has loaded its checkpoint, and a
+        // versioned one (detections@{version}, issue 15.6) also by its base name: the version this process runs.
+        if (!progress.TryResolve(name, out var projection))
             return TypedResults.NotFound();
+        name = projection;
         var target = position ?? await store.GetLastPositionAsync(ct);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(TimeSpan.FromSeconds(Math.Clamp(timeoutSeconds ?? 30, 1, 300)));
@@ -89,9 +88,9 @@ public static class ProjectionEndpoints
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
             return TypedResults.Problem(statusCode: StatusCodes.Status504GatewayTimeout, title: "Projection still behind",
-                detail: $"Projection {name} is at {progress.Positions[name]}, waiting for {target}.");
+                detail: $"Projection {name} is at {progress.PositionOf(name)}, waiting for {target}.");
         }
-        var at = progress.Positions[name];
+        var at = progress.PositionOf(name);
         return TypedResults.Ok(new ProjectionState(name, at, Math.Max(0, target - at), progress.Errors.GetValueOrDefault(name)));
     }
 
