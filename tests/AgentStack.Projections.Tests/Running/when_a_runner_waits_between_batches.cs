@@ -1,7 +1,5 @@
 using System.Runtime.CompilerServices;
-using System.Text;
 using AgentStack.Events;
-using AgentStack.EventStore.Sqlite;
 using AgentStack.Projections.Running;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -12,31 +10,13 @@ namespace AgentStack.Projections.Tests.Running;
 /// projection's rest on a CPU budget): the events and their data would otherwise outlive the collections during the
 /// wait and be copied by each (BENCHMARKS.md, "Twentieth sitting"). A real SQLite log; the projection rests 60 s.
 /// </summary>
-public sealed class when_a_runner_waits_between_batches : IAsyncLifetime
+public sealed class when_a_runner_waits_between_batches() : WithRunnerTestLog(20)
 {
-    private readonly string folder = Path.Combine(Path.GetTempPath(), "agentstack-runner-" + Guid.NewGuid().ToString("N"));
-    private SqliteEventStore store = null!;
-
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
-    public async ValueTask InitializeAsync()
-    {
-        store = new SqliteEventStore(new SqliteEventStoreOptions(Path.Combine(folder, "events.db")), TimeProvider.System);
-        EventData[] events = [.. Enumerable.Range(1, 20).Select(i => new EventData("test.v1", Encoding.UTF8.GetBytes($"{{\"n\":{i}}}")))];
-        await store.AppendAsync("stream-1", StreamAppend.NoStream, events, Ct);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await store.DisposeAsync();
-        Directory.Delete(folder, recursive: true);
-    }
-
     [Fact]
     public async Task then_the_batch_it_rests_after_can_be_collected()
     {
         var projection = new Resting();
-        using var runner = new ProjectionRunner(projection, store, new Checkpoints(), new SoleWorkerLeases(), new ProjectionProgress(),
+        using var runner = new ProjectionRunner(projection, Log.Store, new MemoryCheckpoints(), new SoleWorkerLeases(), new ProjectionProgress(),
             new NoProjectionNotifier(), TimeProvider.System, NullLogger<ProjectionRunner>.Instance,
             new ProjectionOptions { Linger = TimeSpan.Zero }, new ProjectionControl());
         await runner.StartAsync(Ct);
@@ -88,25 +68,5 @@ public sealed class when_a_runner_waits_between_batches : IAsyncLifetime
         [MethodImpl(MethodImplOptions.NoInlining)]
         private static (WeakReference, WeakReference) References(IReadOnlyList<StoredEvent> batch) =>
             (new WeakReference(batch), new WeakReference(batch[0].Data));
-    }
-
-    /// <summary>Checkpoints in a dictionary: this test runs one projection in one process.</summary>
-    private sealed class Checkpoints : ICheckpointStore
-    {
-        private readonly Dictionary<string, long> saved = new(StringComparer.Ordinal);
-
-        public Task<IReadOnlyDictionary<string, long>> LoadAsync(IReadOnlyCollection<string> names, CancellationToken cancellationToken)
-        {
-            lock (saved)
-                return Task.FromResult<IReadOnlyDictionary<string, long>>(names.ToDictionary(n => n, n => saved.GetValueOrDefault(n), StringComparer.Ordinal));
-        }
-
-        public Task SaveAsync(IReadOnlyDictionary<string, long> checkpoints, CancellationToken cancellationToken)
-        {
-            lock (saved)
-                foreach (var (name, position) in checkpoints)
-                    saved[name] = Math.Max(saved.GetValueOrDefault(name), position);
-            return Task.CompletedTask;
-        }
     }
 }
