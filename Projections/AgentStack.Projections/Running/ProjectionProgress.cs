@@ -42,12 +42,16 @@ public sealed class ProjectionProgress
     /// </summary>
     public bool TryResolve(string name, [NotNullWhen(true)] out string? projection)
     {
-        var known = announced.Keys.Concat(Positions.Keys).ToHashSet(StringComparer.Ordinal);
-        projection = known.Contains(name) ? name
-            : known.Where(k => k.StartsWith(name + "@", StringComparison.Ordinal) && !k.Contains('/', StringComparison.Ordinal)).ToList() is [var versioned]
+        projection = Knows(name) ? name
+            : announced.Keys.Concat(Positions.Keys).Distinct(StringComparer.Ordinal)
+                .Where(k => k.StartsWith(name + "@", StringComparison.Ordinal) && !k.Contains('/', StringComparison.Ordinal)).ToList() is [var versioned]
             ? versioned : null;
         return projection is not null;
     }
+
+    /// <summary>Whether <paramref name="projection"/> runs here (announced) or has reported here.</summary>
+    public bool Knows(string projection) =>
+        announced.ContainsKey(projection) || (states.TryGetValue(projection, out var state) && state.Reported);
 
     /// <summary>The position <paramref name="projection"/> has reported, 0 before its first report.</summary>
     public long PositionOf(string projection) => states.TryGetValue(projection, out var state) ? state.Position : 0;

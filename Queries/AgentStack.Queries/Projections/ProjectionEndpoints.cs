@@ -98,7 +98,7 @@ public static class ProjectionEndpoints
         IEventStore store, ProjectionProgress progress, ProjectionOptions options, IOptions<AnalyticsOptions> analytics,
         IServiceProvider services, TimeProvider? clock, CancellationToken ct)
     {
-        if (name != AgentStack.Projections.Spans.SpansProjection.ProjectionName || !progress.Positions.ContainsKey(name))
+        if (name != AgentStack.Projections.Spans.SpansProjection.ProjectionName || !progress.Knows(name))
             return TypedResults.NotFound();
         // The rebuild holds the live runner to switch tables, so it runs where that runner runs, alone; each
         // refusal says what to do instead (docs/projections.md, "Rebuilding a distributed deployment").
@@ -115,7 +115,7 @@ public static class ProjectionEndpoints
             return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Rebuild already under way",
                 detail: $"Projection {name} is being rebuilt; follow its progress at GET /api/projections.");
         var last = await store.GetLastPositionAsync(ct);
-        return TypedResults.Accepted("/api/projections", await StateAsync(name, progress.Positions[name], last,
+        return TypedResults.Accepted("/api/projections", await StateAsync(name, progress.PositionOf(name), last,
             progress.Errors.GetValueOrDefault(name), store, progress, services, clock ?? TimeProvider.System, ct));
     }
 
@@ -134,11 +134,11 @@ public static class ProjectionEndpoints
     private static async Task<Results<Ok<ProjectionState>, NotFound>> ControlAsync(string name, Action<string> change, IEventStore store,
         ProjectionProgress progress, IServiceProvider services, TimeProvider? clock, CancellationToken ct)
     {
-        if (!progress.Positions.ContainsKey(name) || name != BaseName(name))
+        if (!progress.Knows(name) || name != BaseName(name))
             return TypedResults.NotFound();
         change(name);
         var last = await store.GetLastPositionAsync(ct);
-        return TypedResults.Ok(await StateAsync(name, progress.Positions[name], last, progress.Errors.GetValueOrDefault(name),
+        return TypedResults.Ok(await StateAsync(name, progress.PositionOf(name), last, progress.Errors.GetValueOrDefault(name),
             store, progress, services, clock ?? TimeProvider.System, ct));
     }
 }

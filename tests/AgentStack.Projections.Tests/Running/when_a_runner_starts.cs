@@ -26,7 +26,8 @@ public sealed class when_a_runner_starts() : WithRunnerTestLog(5)
         {
             await checkpoints.Loading.Task.WaitAsync(TimeSpan.FromSeconds(30), Ct);
 
-            progress.TryResolve("versioned", out var name).ShouldBeTrue("the projection was not known while its checkpoint loaded");
+            progress.Knows("versioned@2").ShouldBeTrue("the projection was not known while its checkpoint loaded");
+            progress.TryResolve("versioned", out var name).ShouldBeTrue("the projection was not found by its base name");
             name.ShouldBe("versioned@2");
             progress.Positions.ShouldNotContainKey(name, "a projection that has not reported has no position to show");
             var caughtUp = progress.WaitForAsync(name, await Log.Store.GetLastPositionAsync(Ct), Ct);
