@@ -30,6 +30,7 @@ public sealed class SqliteEventStore : IEventStore, IDecodingLogReader, ICommitt
     private readonly string writeConnectionString;
     private readonly string readConnectionString;
     private readonly GroupCommitQueue queue;
+    private readonly SqliteCheckpointer checkpointer;
     private readonly string walPath;
 
     // The WAL's size past which the writer next tries to restart it: after a reader outlasted a try (a long read, a
@@ -80,6 +81,7 @@ public sealed class SqliteEventStore : IEventStore, IDecodingLogReader, ICommitt
         queue = new GroupCommitQueue(options.MaxBatchSize, timeProvider, Metrics, BeginBatch, onFailure: DiscardWriter,
             writerPriority: options.WriterPriority);
         queue.Publish(lastPosition);
+        checkpointer = new SqliteCheckpointer(writeConnectionString, queue);
     }
 
     /// <summary>Transactions committed by this instance: a diagnostic that group commit is happening.</summary>
@@ -89,6 +91,15 @@ public sealed class SqliteEventStore : IEventStore, IDecodingLogReader, ICommitt
     internal (long Done, long Refused) WalRestarts => (Interlocked.Read(ref walRestarts), Interlocked.Read(ref walRestartsRefused));
 
     private long walRestarts, walRestartsRefused;
+
+    /// <summary>Checkpoints the checkpointer thread ran, and those that failed: diagnostics.</summary>
+    internal (long Done, long Failed) Checkpoints => checkpointer.Checkpoints;
+
+    /// <summary>
+    /// The writer connection's <c>wal_autocheckpoint</c> in pages, as SQLite reports it (null while no connection is
+    /// open): a diagnostic for a store with no append in flight, since the connection is the writer thread's.
+    /// </summary>
+    internal long? WriterAutoCheckpointPages => writer?.ReadAutoCheckpointPages();
 
     /// <summary>The writer thread's nice value (null off Linux).</summary>
     internal int? WriterNice => queue.WriterNice;
@@ -192,6 +203,7 @@ public sealed class SqliteEventStore : IEventStore, IDecodingLogReader, ICommitt
     {
         if (Interlocked.Exchange(ref disposed, 1) == 1) return;
         await queue.DisposeAsync();
+        checkpointer.Dispose();
         writer?.Dispose();
         writer = null;
         // Pooled connections would otherwise keep the file (and its WAL) open after the store is gone.

@@ -61,6 +61,8 @@ internal sealed class SqliteWriter : IDisposable
                 // journal_size_limit: under a sustained load the readers (projections, stream reads) always hold a
                 // snapshot, so checkpoints rarely complete and the WAL runs on for a gigabyte or more before it restarts;
                 // SQLite keeps the file at its largest unless told to cut it back when it restarts.
+                // wal_autocheckpoint=0: the WAL is copied back into the file by SqliteCheckpointer's thread, not by the
+                // commit (docs/event-store.md, "Checkpoints off the writer").
                 // temp_store=MEMORY: a statement journal SQLite keeps to undo a statement that fails halfway is a
                 // memory buffer, not a temp file written a page at a time (a journal no recovery ever reads).
                 pragmas.CommandText = $"""
@@ -70,6 +72,7 @@ internal sealed class SqliteWriter : IDisposable
                     PRAGMA temp_store = MEMORY;
                     PRAGMA cache_size = -65536;
                     PRAGMA journal_size_limit = {options.WalSizeLimit};
+                    PRAGMA wal_autocheckpoint = 0;
                     PRAGMA busy_timeout = {(long)options.BusyTimeout.TotalMilliseconds};
                     """;
                 pragmas.ExecuteNonQuery();
@@ -119,6 +122,14 @@ internal sealed class SqliteWriter : IDisposable
             command.CommandText = $"PRAGMA busy_timeout = {busyTimeoutMilliseconds}";
             command.ExecuteNonQuery();
         }
+    }
+
+    /// <summary>The connection's <c>wal_autocheckpoint</c>, in pages (0: its commits never checkpoint): a diagnostic.</summary>
+    public long ReadAutoCheckpointPages()
+    {
+        using var command = Connection.CreateCommand();
+        command.CommandText = "PRAGMA wal_autocheckpoint";
+        return (long)command.ExecuteScalar()!;
     }
 
     public long ReadLastPosition()

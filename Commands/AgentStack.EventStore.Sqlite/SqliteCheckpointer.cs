@@ -1,0 +1,84 @@
+using AgentStack.EventStore.Common;
+using Microsoft.Data.Sqlite;
+
+namespace AgentStack.EventStore.Sqlite;
+
+/// <summary>
+/// Copies the WAL back into <c>events.db</c> on a thread of its own, so the writer's commits do not: SQLite's own
+/// checkpoints run on the committing connection right after a commit, every 1,000 pages, and on the log's one serial
+/// stage that copy (a read of the WAL, a write of the file and the file's fsync) was a third of the writer thread's
+/// time at the peak (docs/event-store.md, "Checkpoints off the writer"). The writer's connection runs with
+/// <c>wal_autocheckpoint=0</c>; this thread runs a PASSIVE checkpoint once new commits have come, at most once an
+/// <see cref="Interval"/>. PASSIVE takes no lock a writer or reader waits on, and copies what no reader still needs;
+/// the writer's RESTART past the WAL's size bound is unchanged. A checkpoint that fails (a RESTART holding the
+/// checkpoint lock, a full disk) is tried again after the next commits: the WAL keeps every committed frame meanwhile.
+/// </summary>
+internal sealed class SqliteCheckpointer : IDisposable
+{
+    /// <summary>Least time between two checkpoints: at the peak the WAL grows by about 100 MB/s, so each copies a few dozen MB.</summary>
+    public static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(200);
+
+    private readonly string connectionString;
+    private readonly GroupCommitQueue queue;
+    private readonly CancellationTokenSource stopping = new();
+    private readonly Thread thread;
+    private long checkpoints, failures;
+
+    public SqliteCheckpointer(string connectionString, GroupCommitQueue queue)
+    {
+        this.connectionString = connectionString;
+        this.queue = queue;
+        thread = new Thread(Run) { IsBackground = true, Name = "eventstore-ckpt" };
+        thread.Start();
+    }
+
+    /// <summary>Checkpoints run, and those that failed: diagnostics.</summary>
+    public (long Done, long Failed) Checkpoints => (Interlocked.Read(ref checkpoints), Interlocked.Read(ref failures));
+
+    private void Run()
+    {
+        var token = stopping.Token;
+        var checkpointed = queue.LastPosition;
+        try
+        {
+            while (true)
+            {
+                queue.WaitForPositionAfterAsync(checkpointed, token).GetAwaiter().GetResult();
+                checkpointed = queue.LastPosition;
+                Checkpoint();
+                token.WaitHandle.WaitOne(Interval);
+                token.ThrowIfCancellationRequested();
+            }
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+            // Disposed: the last connection to close checkpoints what is left.
+        }
+    }
+
+    private void Checkpoint()
+    {
+        try
+        {
+            using var connection = new SqliteConnection(connectionString);
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "PRAGMA wal_checkpoint(PASSIVE)";
+            command.ExecuteNonQuery();
+            Interlocked.Increment(ref checkpoints);
+        }
+        catch (SqliteException)
+        {
+            // SQLITE_BUSY while the writer restarts the WAL, or an I/O error the writer's next commit reports too.
+            Interlocked.Increment(ref failures);
+        }
+    }
+
+    /// <summary>Stops the thread, waiting for a checkpoint in progress to end.</summary>
+    public void Dispose()
+    {
+        stopping.Cancel();
+        thread.Join();
+        stopping.Dispose();
+    }
+}
