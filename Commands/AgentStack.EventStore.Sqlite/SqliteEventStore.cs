@@ -49,7 +49,7 @@ public sealed class SqliteEventStore : IEventStore, IDecodingLogReader, ICommitt
         ArgumentException.ThrowIfNullOrWhiteSpace(options.DatabasePath);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.MaxBatchSize);
         ArgumentOutOfRangeException.ThrowIfNegative(options.WriterPriority);
-        ArgumentOutOfRangeException.ThrowIfNegative(options.WalSizeLimit);
+        ArgumentOutOfRangeException.ThrowIfNegative(options.WalKeptSize);
         ArgumentOutOfRangeException.ThrowIfNegative(options.WalRestartSize);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(options.WriterPriority, GroupCommitQueue.MaxWriterPriority);
         if (!SqliteEventStoreOptions.IsPageSize(options.PageSize))

@@ -71,7 +71,7 @@ internal sealed class SqliteWriter : IDisposable
                     PRAGMA synchronous = FULL;
                     PRAGMA temp_store = MEMORY;
                     PRAGMA cache_size = -65536;
-                    PRAGMA journal_size_limit = {options.WalSizeLimit};
+                    PRAGMA journal_size_limit = {options.WalKeptSize};
                     PRAGMA wal_autocheckpoint = 0;
                     PRAGMA busy_timeout = {(long)options.BusyTimeout.TotalMilliseconds};
                     """;

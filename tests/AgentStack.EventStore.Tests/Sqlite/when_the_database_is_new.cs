@@ -38,7 +38,7 @@ public sealed class when_the_database_is_new(SqliteDatabaseFolder<when_the_datab
     }
 
     [Fact]
-    public void then_the_writer_fsyncs_every_commit_keeps_savepoint_journals_in_memory_and_a_group_in_its_cache()
+    public void then_the_writer_fsyncs_every_commit_keeps_savepoint_journals_in_memory_a_group_in_its_cache_and_checkpoints_to_its_own_thread()
     {
         using var writer = SqliteWriter.Open($"Data Source={Path.Combine(folder.Path, "pragmas.db")};Pooling=false",
             new SqliteEventStoreOptions("unused") { BusyTimeout = TimeSpan.FromSeconds(1) });
@@ -51,7 +51,9 @@ public sealed class when_the_database_is_new(SqliteDatabaseFolder<when_the_datab
         command.CommandText = "PRAGMA cache_size";
         ((long)command.ExecuteScalar()!).ShouldBe(-65536); // 64 MiB: a group's pages stay in memory until its commit
         command.CommandText = "PRAGMA journal_size_limit";
-        ((long)command.ExecuteScalar()!).ShouldBe(64L << 20);
+        ((long)command.ExecuteScalar()!).ShouldBe(SqliteEventStoreOptions.DefaultWalRestartSize); // kept at the size it restarts at
+        command.CommandText = "PRAGMA wal_autocheckpoint";
+        ((long)command.ExecuteScalar()!).ShouldBe(0); // SqliteCheckpointer's thread checkpoints, not the commits
     }
 
     [Fact]
