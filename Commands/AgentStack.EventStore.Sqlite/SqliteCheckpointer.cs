@@ -21,22 +21,35 @@ internal sealed class SqliteCheckpointer : IDisposable
     private readonly string connectionString;
     private readonly GroupCommitQueue queue;
     private readonly CancellationTokenSource stopping = new();
+    private readonly int priority;
     private readonly Thread thread;
     private long checkpoints, failures;
 
-    public SqliteCheckpointer(string connectionString, GroupCommitQueue queue)
+    /// <param name="priority">Nice steps above the process's priority, as the writer's (<see cref="SqliteEventStoreOptions.WriterPriority"/>).</param>
+    public SqliteCheckpointer(string connectionString, GroupCommitQueue queue, int priority)
     {
         this.connectionString = connectionString;
         this.queue = queue;
-        thread = new Thread(Run) { IsBackground = true, Name = "eventstore-ckpt" };
+        this.priority = priority;
+        using var started = new ManualResetEventSlim();
+        thread = new Thread(() => Run(started)) { IsBackground = true, Name = "eventstore-ckpt" };
         thread.Start();
+        started.Wait();
     }
+
+    /// <summary>The thread's nice value as it read it once set (null where there are none): a diagnostic.</summary>
+    public int? Nice { get; private set; }
 
     /// <summary>Checkpoints run, and those that failed: diagnostics.</summary>
     public (long Done, long Failed) Checkpoints => (Interlocked.Read(ref checkpoints), Interlocked.Read(ref failures));
 
-    private void Run()
+    private void Run(ManualResetEventSlim started)
     {
+        // The writer's priority, silently where it is refused: the writer's own thread has said so on standard error.
+        if (priority > 0)
+            ThreadNice.TrySetFromProcess(-priority);
+        Nice = ThreadNice.Current();
+        started.Set();
         var token = stopping.Token;
         var checkpointed = queue.LastPosition;
         try

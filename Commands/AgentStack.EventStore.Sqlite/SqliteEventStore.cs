@@ -81,7 +81,7 @@ public sealed class SqliteEventStore : IEventStore, IDecodingLogReader, ICommitt
         queue = new GroupCommitQueue(options.MaxBatchSize, timeProvider, Metrics, BeginBatch, onFailure: DiscardWriter,
             writerPriority: options.WriterPriority);
         queue.Publish(lastPosition);
-        checkpointer = new SqliteCheckpointer(writeConnectionString, queue);
+        checkpointer = new SqliteCheckpointer(writeConnectionString, queue, options.WriterPriority);
     }
 
     /// <summary>Transactions committed by this instance: a diagnostic that group commit is happening.</summary>
@@ -103,6 +103,9 @@ public sealed class SqliteEventStore : IEventStore, IDecodingLogReader, ICommitt
 
     /// <summary>The writer thread's nice value (null off Linux).</summary>
     internal int? WriterNice => queue.WriterNice;
+
+    /// <summary>The checkpointer thread's nice value (null off Linux).</summary>
+    internal int? CheckpointerNice => checkpointer.Nice;
 
     public Task<AppendResult> AppendAsync(IReadOnlyList<StreamAppend> appends, CancellationToken cancellationToken) =>
         queue.AppendAsync(appends, cancellationToken);

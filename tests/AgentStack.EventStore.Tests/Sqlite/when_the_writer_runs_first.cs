@@ -34,6 +34,7 @@ public sealed class when_the_writer_runs_first(SqliteDatabaseFolder<when_the_wri
             new SqliteEventStoreOptions(Path.Combine(folder.Path, "raised", "events.db")) { WriterPriority = 5 }, TimeProvider.System);
 
         store.WriterNice.ShouldBe(MayRaise() ? Math.Max(-20, process - 5) : creator);
+        store.CheckpointerNice.ShouldBe(store.WriterNice); // the WAL's copy keeps up with what the writer appends
         (await store.AppendAsync("s", StreamAppend.NoStream, TestEvents.Numbered(3), Ct)).LastPosition.ShouldBe(3);
     }
 
@@ -47,6 +48,7 @@ public sealed class when_the_writer_runs_first(SqliteDatabaseFolder<when_the_wri
             new SqliteEventStoreOptions(Path.Combine(folder.Path, "same", "events.db")) { WriterPriority = 0 }, TimeProvider.System);
 
         store.WriterNice.ShouldBe(creator);
+        store.CheckpointerNice.ShouldBe(creator);
     }
 
     [Theory]
