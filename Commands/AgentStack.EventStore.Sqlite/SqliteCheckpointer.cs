@@ -4,14 +4,15 @@ using Microsoft.Data.Sqlite;
 namespace AgentStack.EventStore.Sqlite;
 
 /// <summary>
-/// Copies the WAL back into <c>events.db</c> on a thread of its own, so the writer's commits do not: SQLite's own
-/// checkpoints run on the committing connection right after a commit, every 1,000 pages, and on the log's one serial
-/// stage that copy (a read of the WAL, a write of the file and the file's fsync) was about half of what the writer
-/// thread wrote at the peak and all that it read (docs/event-store.md, "Checkpoints off the writer"). The writer's connection runs with
-/// <c>wal_autocheckpoint=0</c>; this thread, at the writer's priority, runs a PASSIVE checkpoint once new commits have
-/// come, at most once an <see cref="Interval"/>. PASSIVE takes no lock a writer or reader waits on, and copies what no reader still needs;
-/// the writer's RESTART past the WAL's size bound is unchanged. A checkpoint that fails (a RESTART holding the
-/// checkpoint lock, a full disk) is tried again after the next commits: the WAL keeps every committed frame meanwhile.
+/// Copies the WAL back into <c>events.db</c> on a thread of its own, so the writer's commits do not. SQLite's own
+/// checkpoints run on the committing connection right after a commit, every 1,000 pages; on the log's one serial stage
+/// that copy (a read of the WAL, a write of the file and the file's fsync) was about half of what the writer thread
+/// wrote at the peak and all that it read (docs/event-store.md, "Checkpoints off the writer"). The writer's connection
+/// runs with <c>wal_autocheckpoint=0</c>; this thread, at the writer's priority, runs a PASSIVE checkpoint once new
+/// commits have come, at most once an <see cref="Interval"/>. PASSIVE takes no lock a writer or reader waits on and
+/// copies what no reader still needs; the writer's RESTART past the WAL's size bound is unchanged. A checkpoint that
+/// fails (a RESTART holding the checkpoint lock, a full disk) is tried again after the next commits: the WAL keeps every
+/// committed frame meanwhile.
 /// </summary>
 internal sealed class SqliteCheckpointer : IDisposable
 {

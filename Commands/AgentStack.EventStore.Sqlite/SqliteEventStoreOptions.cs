@@ -32,8 +32,12 @@ public sealed record SqliteEventStoreOptions(string DatabasePath)
     /// </summary>
     public long? WalSizeLimit { get; init; }
 
-    /// <summary>What <c>journal_size_limit</c> is set to: <see cref="WalSizeLimit"/>, else <see cref="WalRestartSize"/>.</summary>
-    public long WalKeptSize => WalSizeLimit ?? WalRestartSize;
+    /// <summary>
+    /// What <c>journal_size_limit</c> is set to: <see cref="WalSizeLimit"/>, else <see cref="WalRestartSize"/>, and never
+    /// more than that: the writer reads the WAL file's length to know when to restart it, and a file kept longer than the
+    /// restart size would ask for a restart at every group.
+    /// </summary>
+    public long WalKeptSize => Math.Min(WalSizeLimit ?? WalRestartSize, WalRestartSize);
 
     /// <summary>
     /// The WAL's size past which the writer restarts it between two groups (a RESTART checkpoint that waits up to 100 ms
