@@ -45,12 +45,16 @@ public sealed partial class SpansRebuild(
         }
     }
 
+    /// <summary>
+    /// Whether a rebuild is under way: not once its progress says done or failed, though its task may still be unwinding
+    /// (a status read between the two said "rebuilding" beside a finished rebuild).
+    /// </summary>
     public bool IsRebuilding
     {
         get
         {
             lock (sync)
-                return running;
+                return running && current?.Phase is not ("done" or "failed");
         }
     }
 
