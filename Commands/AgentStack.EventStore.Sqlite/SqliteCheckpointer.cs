@@ -12,7 +12,8 @@ namespace AgentStack.EventStore.Sqlite;
 /// commits have come, at most once an <see cref="Interval"/>. PASSIVE takes no lock a writer or reader waits on and
 /// copies what no reader still needs; the writer's RESTART past the WAL's size bound is unchanged. A checkpoint that
 /// fails (a RESTART holding the checkpoint lock, a full disk) is tried again after the next commits: the WAL keeps every
-/// committed frame meanwhile.
+/// committed frame meanwhile. After each checkpoint the page cache behind the file's last
+/// <see cref="SqliteEventStoreOptions.CachedTail"/> bytes is handed back (<see cref="PageCacheDropBehind"/>).
 /// </summary>
 internal sealed class SqliteCheckpointer : IDisposable
 {
@@ -21,17 +22,24 @@ internal sealed class SqliteCheckpointer : IDisposable
 
     private readonly string connectionString;
     private readonly GroupCommitQueue queue;
+    private readonly PageCacheDropBehind? dropBehind;
     private readonly CancellationTokenSource stopping = new();
     private readonly int priority;
     private readonly Thread thread;
     private long checkpoints, failures;
 
+    // The thread's own; kept open so SQLite's descriptor of the file stays the same between checkpoints.
+    private SqliteConnection? connection;
+
     /// <param name="priority">Nice steps above the process's priority, as the writer's (<see cref="SqliteEventStoreOptions.WriterPriority"/>).</param>
-    public SqliteCheckpointer(string connectionString, GroupCommitQueue queue, int priority)
+    /// <param name="cachedTail">Bytes at the file's end left in the page cache, null to leave it all (<see cref="SqliteEventStoreOptions.CachedTail"/>).</param>
+    public SqliteCheckpointer(string connectionString, GroupCommitQueue queue, int priority, long? cachedTail)
     {
         this.connectionString = connectionString;
         this.queue = queue;
         this.priority = priority;
+        if (cachedTail is { } tail)
+            dropBehind = new PageCacheDropBehind(new SqliteConnectionStringBuilder(connectionString).DataSource, tail);
         using var started = new ManualResetEventSlim();
         thread = new Thread(() => Run(started)) { IsBackground = true, Name = "eventstore-ckpt" };
         thread.Start();
@@ -43,6 +51,9 @@ internal sealed class SqliteCheckpointer : IDisposable
 
     /// <summary>Checkpoints run, and those that failed: diagnostics.</summary>
     public (long Done, long Failed) Checkpoints => (Interlocked.Read(ref checkpoints), Interlocked.Read(ref failures));
+
+    /// <summary>How far from the file's start its pages have been dropped from the page cache: a diagnostic.</summary>
+    public long PageCacheDroppedTo => dropBehind?.DroppedTo ?? 0;
 
     private void Run(ManualResetEventSlim started)
     {
@@ -68,23 +79,34 @@ internal sealed class SqliteCheckpointer : IDisposable
         {
             // Disposed: the last connection to close checkpoints what is left.
         }
+        finally
+        {
+            connection?.Dispose();
+        }
     }
 
     private void Checkpoint()
     {
         try
         {
-            using var connection = new SqliteConnection(connectionString);
-            connection.Open();
+            if (connection is null)
+            {
+                connection = new SqliteConnection(connectionString);
+                connection.Open();
+            }
             using var command = connection.CreateCommand();
             command.CommandText = "PRAGMA wal_checkpoint(PASSIVE)";
             command.ExecuteNonQuery();
             Interlocked.Increment(ref checkpoints);
+            dropBehind?.AfterCheckpoint(connection);
         }
         catch (SqliteException)
         {
-            // SQLITE_BUSY while the writer restarts the WAL, or an I/O error the writer's next commit reports too.
+            // SQLITE_BUSY while the writer restarts the WAL, or an I/O error the writer's next commit reports too; the
+            // next checkpoint opens a connection afresh.
             Interlocked.Increment(ref failures);
+            connection?.Dispose();
+            connection = null;
         }
     }
 

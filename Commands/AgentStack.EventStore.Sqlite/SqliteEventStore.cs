@@ -51,6 +51,8 @@ public sealed class SqliteEventStore : IEventStore, IDecodingLogReader, ICommitt
         ArgumentOutOfRangeException.ThrowIfNegative(options.WriterPriority);
         ArgumentOutOfRangeException.ThrowIfNegative(options.WalKeptSize);
         ArgumentOutOfRangeException.ThrowIfNegative(options.WalRestartSize);
+        if (options.CachedTail is { } cachedTail)
+            ArgumentOutOfRangeException.ThrowIfNegative(cachedTail, nameof(options.CachedTail));
         ArgumentOutOfRangeException.ThrowIfGreaterThan(options.WriterPriority, GroupCommitQueue.MaxWriterPriority);
         if (!SqliteEventStoreOptions.IsPageSize(options.PageSize))
             throw new ArgumentOutOfRangeException(nameof(options), options.PageSize,
@@ -81,7 +83,7 @@ public sealed class SqliteEventStore : IEventStore, IDecodingLogReader, ICommitt
         queue = new GroupCommitQueue(options.MaxBatchSize, timeProvider, Metrics, BeginBatch, onFailure: DiscardWriter,
             writerPriority: options.WriterPriority);
         queue.Publish(lastPosition);
-        checkpointer = new SqliteCheckpointer(writeConnectionString, queue, options.WriterPriority);
+        checkpointer = new SqliteCheckpointer(writeConnectionString, queue, options.WriterPriority, options.CachedTail);
     }
 
     /// <summary>Transactions committed by this instance: a diagnostic that group commit is happening.</summary>
@@ -103,6 +105,9 @@ public sealed class SqliteEventStore : IEventStore, IDecodingLogReader, ICommitt
 
     /// <summary>The writer thread's nice value (null off Linux).</summary>
     internal int? WriterNice => queue.WriterNice;
+
+    /// <summary>How far from events.db's start the checkpointer has dropped its pages from the page cache: a diagnostic.</summary>
+    internal long PageCacheDroppedTo => checkpointer.PageCacheDroppedTo;
 
     /// <summary>The checkpointer thread's nice value (null off Linux).</summary>
     internal int? CheckpointerNice => checkpointer.Nice;

@@ -170,6 +170,9 @@ public static class AgentStackHosting
                     WalRestartSize = (long)WholeNumber(configuration, "AgentStack:EventStore:WalRestartMegabytes",
                         (int)(SqliteEventStoreOptions.DefaultWalRestartSize >> 20), megabytes => megabytes is >= 1 and <= 1 << 20,
                         "a whole number of megabytes from 1 to 1048576") << 20,
+                    CachedTail = (long)WholeNumber(configuration, "AgentStack:EventStore:CachedTailMegabytes",
+                        (int)(SqliteEventStoreOptions.DefaultCachedTail >> 20), megabytes => megabytes is >= 0 and <= 1 << 20,
+                        "a whole number of megabytes from 0 to 1048576") << 20,
                 });
                 break;
             case "MARTEN":

@@ -1,0 +1,93 @@
+using System.Runtime.InteropServices;
+using Microsoft.Data.Sqlite;
+
+namespace AgentStack.EventStore.Sqlite;
+
+/// <summary>
+/// Hands the kernel back the page-cache pages of <c>events.db</c> that checkpoints have written and that lie more than
+/// <see cref="SqliteEventStoreOptions.CachedTail"/> before the file's end: each range once, as the file grows past it
+/// (<c>posix_fadvise(POSIX_FADV_DONTNEED)</c> on pages the checkpoint's fsync has made clean). The log only grows, and
+/// a page the cache takes from free memory is the dearest write the checkpointer makes: on a virtual machine that
+/// reports free memory to its host, its first write faults in the host, and the checkpointer spent four fifths of its
+/// time copying into such pages while pages it overwrote cost a tenth as much (docs/event-store.md, "The page cache
+/// behind the log"). Pages handed back are taken again by the next writes, before the host has them back. Pages
+/// read or written again later (a reader of old events, an index page a checkpoint writes again) stay cached as the
+/// kernel sees fit: only the range the file's end has just left is dropped.
+/// </summary>
+/// <remarks>
+/// The descriptor is the one SQLite itself reads and writes the file through, on the checkpointer's connection: a
+/// descriptor of our own would, when closed, release the POSIX locks every SQLite connection of this process holds on
+/// the file. Linux on 64 bits only; elsewhere, or when the descriptor cannot be found, nothing is dropped.
+/// </remarks>
+internal sealed partial class PageCacheDropBehind(string path, long cachedTail)
+{
+    /// <summary>Ranges are dropped in whole mebibytes, so a checkpoint of a few pages does not make a system call.</summary>
+    private const long Granule = 1L << 20;
+
+    private const int PosixFadvDontNeed = 4;
+
+    private const int SqliteFcntlFilePointer = 7;
+
+    /// <summary>
+    /// Where <c>h</c>, the descriptor, lies in SQLite's <c>unixFile</c>: after three pointers (<c>pMethod</c>,
+    /// <c>pVfs</c>, <c>pInode</c>). The descriptor read there is used only if it opens <see cref="path"/>.
+    /// </summary>
+    private const int UnixFileDescriptorOffset = 3 * 8;
+
+    private long droppedTo;
+
+    /// <summary>How far from the file's start the cache has been handed back: a diagnostic.</summary>
+    public long DroppedTo => Interlocked.Read(ref droppedTo);
+
+    /// <summary>
+    /// After a checkpoint on <paramref name="connection"/>: drops what lies between the last drop's end and
+    /// <see cref="SqliteEventStoreOptions.CachedTail"/> before the file's end.
+    /// </summary>
+    public void AfterCheckpoint(SqliteConnection connection)
+    {
+        var end = (new FileInfo(path).Length - cachedTail) & ~(Granule - 1);
+        if (end <= droppedTo || DescriptorOf(connection) is not { } descriptor)
+            return;
+        // posix_fadvise answers an error number rather than setting errno; on one the range is tried again next time.
+        if (Native.Fadvise(descriptor, droppedTo, end - droppedTo, PosixFadvDontNeed) == 0)
+            Interlocked.Exchange(ref droppedTo, end);
+    }
+
+    /// <summary>The descriptor SQLite holds <paramref name="connection"/>'s main database open with, checked against <see cref="path"/>.</summary>
+    private int? DescriptorOf(SqliteConnection connection)
+    {
+        if (unavailable || !OperatingSystem.IsLinux() || !Environment.Is64BitProcess || connection.Handle is not { } handle)
+            return null;
+        try
+        {
+            // "main"u8 is followed by a zero byte in memory: a C string.
+            if (Native.FileControl(handle.DangerousGetHandle(), "main"u8, SqliteFcntlFilePointer, out var file) != 0 || file == 0)
+                return null;
+            var descriptor = Marshal.ReadInt32(file, UnixFileDescriptorOffset);
+            return new FileInfo($"/proc/self/fd/{descriptor}").LinkTarget == path ? descriptor : null;
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            unavailable = true;
+            return null;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
+    private bool unavailable;
+
+    private static partial class Native
+    {
+        [LibraryImport("libc", EntryPoint = "posix_fadvise")]
+        [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+        public static partial int Fadvise(int descriptor, long offset, long length, int advice);
+
+        // The library Microsoft.Data.Sqlite's provider (SQLitePCLRaw.provider.e_sqlite3) has loaded.
+        [LibraryImport("e_sqlite3", EntryPoint = "sqlite3_file_control")]
+        [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+        public static partial int FileControl(nint database, ReadOnlySpan<byte> name, int operation, out nint file);
+    }
+}
