@@ -4,15 +4,16 @@ using Microsoft.Data.Sqlite;
 namespace AgentStack.EventStore.Sqlite;
 
 /// <summary>
-/// Hands the kernel back the page-cache pages of <c>events.db</c> that checkpoints have written and that lie more than
-/// <see cref="SqliteEventStoreOptions.CachedTail"/> before the file's end: each range once, as the file grows past it
-/// (<c>posix_fadvise(POSIX_FADV_DONTNEED)</c> on pages the checkpoint's fsync has made clean). The log only grows, and
-/// a page the cache takes from free memory is the dearest write the checkpointer makes: on a virtual machine that
-/// reports free memory to its host, its first write faults in the host, and the checkpointer spent four fifths of its
-/// time copying into such pages while pages it overwrote cost a tenth as much (docs/event-store.md, "The page cache
-/// behind the log"). Pages handed back are taken again by the next writes, before the host has them back. Pages
-/// read or written again later (a reader of old events, an index page a checkpoint writes again) stay cached as the
-/// kernel sees fit: only the range the file's end has just left is dropped.
+/// Hands the kernel back the page-cache pages of <c>events.db</c> that lie more than
+/// <see cref="SqliteEventStoreOptions.CachedTail"/> before the file's end, after every checkpoint
+/// (<c>posix_fadvise(POSIX_FADV_DONTNEED)</c>; the checkpoint's fsync has made the pages it wrote clean). The log only
+/// grows, and a page the cache takes from free memory is the dearest write the checkpointer makes: on a virtual machine
+/// that reports free memory to its host, its first write faults in the host, and the checkpointer spent four fifths of
+/// its time copying into such pages while pages it overwrote cost a tenth as much (docs/event-store.md, "The page cache
+/// behind the log"). Pages handed back are taken again by the next writes, before the host has them back. The whole
+/// range is dropped each time, pages read back since included: a projection catching up reads the log behind the tail,
+/// and with only the newly passed range dropped, the pages it read stayed, each taken from free memory, and the peak
+/// came out lower (BENCHMARKS.md, "Twenty-third sitting").
 /// </summary>
 /// <remarks>
 /// The descriptor is the one SQLite itself reads and writes the file through, on the checkpointer's connection: a
@@ -21,7 +22,7 @@ namespace AgentStack.EventStore.Sqlite;
 /// </remarks>
 internal sealed partial class PageCacheDropBehind(string path, long cachedTail)
 {
-    /// <summary>Ranges are dropped in whole mebibytes, so a checkpoint of a few pages does not make a system call.</summary>
+    /// <summary>The range dropped ends on a whole mebibyte.</summary>
     private const long Granule = 1L << 20;
 
     private const int PosixFadvDontNeed = 4;
@@ -35,21 +36,23 @@ internal sealed partial class PageCacheDropBehind(string path, long cachedTail)
     private const int UnixFileDescriptorOffset = 3 * 8;
 
     private long droppedTo;
+    private bool unavailable;
+    private string? realPath;
 
-    /// <summary>How far from the file's start the cache has been handed back: a diagnostic.</summary>
+    /// <summary>Where the range last handed back ended, from the file's start: a diagnostic.</summary>
     public long DroppedTo => Interlocked.Read(ref droppedTo);
 
     /// <summary>
-    /// After a checkpoint on <paramref name="connection"/>: drops what lies between the last drop's end and
-    /// <see cref="SqliteEventStoreOptions.CachedTail"/> before the file's end.
+    /// After a checkpoint on <paramref name="connection"/>: drops the file's pages up to
+    /// <see cref="SqliteEventStoreOptions.CachedTail"/> before its end.
     /// </summary>
     public void AfterCheckpoint(SqliteConnection connection)
     {
         var end = (new FileInfo(path).Length - cachedTail) & ~(Granule - 1);
-        if (end <= droppedTo || DescriptorOf(connection) is not { } descriptor)
+        if (end <= 0 || DescriptorOf(connection) is not { } descriptor)
             return;
-        // posix_fadvise answers an error number rather than setting errno; on one the range is tried again next time.
-        if (Native.Fadvise(descriptor, droppedTo, end - droppedTo, PosixFadvDontNeed) == 0)
+        // posix_fadvise answers an error number rather than setting errno; after one the next checkpoint tries again.
+        if (Native.Fadvise(descriptor, 0, end, PosixFadvDontNeed) == 0)
             Interlocked.Exchange(ref droppedTo, end);
     }
 
@@ -64,7 +67,9 @@ internal sealed partial class PageCacheDropBehind(string path, long cachedTail)
             if (Native.FileControl(handle.DangerousGetHandle(), "main"u8, SqliteFcntlFilePointer, out var file) != 0 || file == 0)
                 return null;
             var descriptor = Marshal.ReadInt32(file, UnixFileDescriptorOffset);
-            return new FileInfo($"/proc/self/fd/{descriptor}").LinkTarget == path ? descriptor : null;
+            // /proc names the file by its path with every link resolved.
+            realPath ??= RealPath(path);
+            return realPath is not null && new FileInfo($"/proc/self/fd/{descriptor}").LinkTarget == realPath ? descriptor : null;
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
         {
@@ -77,10 +82,31 @@ internal sealed partial class PageCacheDropBehind(string path, long cachedTail)
         }
     }
 
-    private bool unavailable;
+    private static string? RealPath(string path)
+    {
+        var resolved = Native.RealPath(path, 0);
+        if (resolved == 0)
+            return null;
+        try
+        {
+            return Marshal.PtrToStringUTF8(resolved);
+        }
+        finally
+        {
+            Native.Free(resolved);
+        }
+    }
 
     private static partial class Native
     {
+        [LibraryImport("libc", EntryPoint = "realpath", StringMarshalling = StringMarshalling.Utf8)]
+        [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+        public static partial nint RealPath(string path, nint resolved);
+
+        [LibraryImport("libc", EntryPoint = "free")]
+        [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+        public static partial void Free(nint pointer);
+
         [LibraryImport("libc", EntryPoint = "posix_fadvise")]
         [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
         public static partial int Fadvise(int descriptor, long offset, long length, int advice);

@@ -48,17 +48,20 @@ public sealed record SqliteEventStoreOptions(string DatabasePath)
     public long WalRestartSize { get; init; } = DefaultWalRestartSize;
 
     /// <summary>
-    /// How many bytes at the end of <c>events.db</c> the page cache keeps once checkpoints have written them; the pages
-    /// before are handed back to the kernel as the file grows past them, each range once (<c>posix_fadvise</c>
-    /// DONTNEED). Null leaves the cache to the kernel. A log that only grows takes a new page of memory for every page
+    /// How many bytes at the end of <c>events.db</c> the page cache keeps; after every checkpoint the pages before them,
+    /// read back since or not, are handed back to the kernel (<c>posix_fadvise</c> DONTNEED). Null leaves the cache to
+    /// the kernel. A log that only grows takes a new page of memory for every page
     /// it writes; on a virtual machine that reports free memory to its host, writing such a page first faults in the
     /// host, and dropping the pages behind lets the next writes take recycled ones (docs/event-store.md, "The page
     /// cache behind the log"). Readers of older events read them from the disk, or from pages read back since.
     /// </summary>
     public long? CachedTail { get; init; } = DefaultCachedTail;
 
-    /// <summary>1 GiB: more than the projections lag by at the peak.</summary>
-    public const long DefaultCachedTail = 1L << 30;
+    /// <summary>
+    /// 64 MiB, about a second of the log at the peak, about what the projections' shared buffer of opened events
+    /// holds (BENCHMARKS.md, "Twenty-third sitting: the page cache behind the log").
+    /// </summary>
+    public const long DefaultCachedTail = 64L << 20;
 
     /// <summary>1 GiB: without a bound the WAL reached 0.6-1.9 GB in 50 s of peak load.</summary>
     public const long DefaultWalRestartSize = 1L << 30;
