@@ -48,7 +48,17 @@ internal sealed partial class PageCacheDropBehind(string path, long cachedTail)
     /// </summary>
     public void AfterCheckpoint(SqliteConnection connection)
     {
-        var end = (new FileInfo(path).Length - cachedTail) & ~(Granule - 1);
+        long length;
+        try
+        {
+            length = new FileInfo(path).Length;
+        }
+        catch (IOException)
+        {
+            // The file's name is gone (its directory deleted under a running store): nothing to drop by it.
+            return;
+        }
+        var end = (length - cachedTail) & ~(Granule - 1);
         if (end <= 0 || DescriptorOf(connection) is not { } descriptor)
             return;
         // posix_fadvise answers an error number rather than setting errno; after one the next checkpoint tries again.

@@ -97,7 +97,7 @@ public sealed class when_a_sealed_log_is_read_for_rows : IDisposable
     [Fact]
     public async Task then_a_store_that_does_not_seal_is_read_as_it_reads()
     {
-        var raw = new SqliteEventStore(new SqliteEventStoreOptions(Path.Combine(folder, "plain.db")), TimeProvider.System);
+        await using var raw = new SqliteEventStore(new SqliteEventStoreOptions(Path.Combine(folder, "plain.db")), TimeProvider.System);
         var log = Log(traces: 3);
         foreach (var e in log.Events)
             await raw.AppendAsync(e.Stream, StreamAppend.Any, [new EventData(e.Type, e.Data)], Ct);

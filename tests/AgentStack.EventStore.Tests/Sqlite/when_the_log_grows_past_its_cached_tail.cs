@@ -62,6 +62,22 @@ public sealed class when_the_log_grows_past_its_cached_tail(SqliteDatabaseFolder
         PageCache.ResidentShare(path, 16L << 20).ShouldBeGreaterThan(0.8);
     }
 
+    [Fact]
+    public async Task then_a_file_deleted_under_the_store_stops_nothing()
+    {
+        var directory = Path.Combine(folder.Path, "deleted");
+        var path = Path.Combine(directory, "events.db");
+        await using var store = new SqliteEventStore(new SqliteEventStoreOptions(path) { CachedTail = 0 }, TimeProvider.System);
+        await AppendAsync(store, "before");
+        var checkpoints = store.Checkpoints.Done;
+
+        // The checkpointer reads the file's length by name: with the name gone it drops nothing, and the process goes on.
+        Directory.Delete(directory, recursive: true);
+        await AppendAsync(store, "after");
+        await Eventually.UntilAsync(() => store.Checkpoints.Done > checkpoints, TimeSpan.FromSeconds(30),
+            () => $"checkpoints {store.Checkpoints}");
+    }
+
     private static async Task AppendAsync(SqliteEventStore store, string prefix)
     {
         for (var i = 0; i < 96; i++)
