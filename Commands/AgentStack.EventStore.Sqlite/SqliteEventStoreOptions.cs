@@ -50,10 +50,10 @@ public sealed record SqliteEventStoreOptions(string DatabasePath)
     /// <summary>
     /// How many bytes at the end of <c>events.db</c> the page cache keeps; after every checkpoint the pages before them,
     /// read back since or not, are handed back to the kernel (<c>posix_fadvise</c> DONTNEED). Null leaves the cache to
-    /// the kernel. A log that only grows takes a new page of memory for every page
-    /// it writes; on a virtual machine that reports free memory to its host, writing such a page first faults in the
-    /// host, and dropping the pages behind lets the next writes take recycled ones (docs/event-store.md, "The page
-    /// cache behind the log"). Readers of older events read them from the disk, or from pages read back since.
+    /// the kernel. A log that only grows takes a new page of memory for every page it writes; on a virtual machine that
+    /// reports free memory to its host, writing such a page first faults in the host, and dropping the pages behind
+    /// lets the next writes take recycled ones (docs/event-store.md, "The page cache behind the log"). Readers of older
+    /// events read them from the disk.
     /// </summary>
     public long? CachedTail { get; init; } = DefaultCachedTail;
 
