@@ -31,15 +31,16 @@ internal sealed class SqliteCheckpointer : IDisposable
     // The thread's own; kept open so SQLite's descriptor of the file stays the same between checkpoints.
     private SqliteConnection? connection;
 
+    /// <param name="path">The database file's full path, as in <paramref name="connectionString"/>.</param>
     /// <param name="priority">Nice steps above the process's priority, as the writer's (<see cref="SqliteEventStoreOptions.WriterPriority"/>).</param>
     /// <param name="cachedTail">Bytes at the file's end left in the page cache, null to leave it all (<see cref="SqliteEventStoreOptions.CachedTail"/>).</param>
-    public SqliteCheckpointer(string connectionString, GroupCommitQueue queue, int priority, long? cachedTail)
+    public SqliteCheckpointer(string connectionString, string path, GroupCommitQueue queue, int priority, long? cachedTail)
     {
         this.connectionString = connectionString;
         this.queue = queue;
         this.priority = priority;
         if (cachedTail is { } tail)
-            dropBehind = new PageCacheDropBehind(new SqliteConnectionStringBuilder(connectionString).DataSource, tail);
+            dropBehind = new PageCacheDropBehind(path, tail);
         using var started = new ManualResetEventSlim();
         thread = new Thread(() => Run(started)) { IsBackground = true, Name = "eventstore-ckpt" };
         thread.Start();

@@ -83,7 +83,7 @@ public sealed class SqliteEventStore : IEventStore, IDecodingLogReader, ICommitt
         queue = new GroupCommitQueue(options.MaxBatchSize, timeProvider, Metrics, BeginBatch, onFailure: DiscardWriter,
             writerPriority: options.WriterPriority);
         queue.Publish(lastPosition);
-        checkpointer = new SqliteCheckpointer(writeConnectionString, queue, options.WriterPriority, options.CachedTail);
+        checkpointer = new SqliteCheckpointer(writeConnectionString, path, queue, options.WriterPriority, options.CachedTail);
     }
 
     /// <summary>Transactions committed by this instance: a diagnostic that group commit is happening.</summary>
