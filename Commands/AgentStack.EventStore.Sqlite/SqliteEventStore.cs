@@ -32,6 +32,7 @@ public sealed class SqliteEventStore : IEventStore, IDecodingLogReader, ICommitt
     private readonly GroupCommitQueue queue;
     private readonly SqliteCheckpointer checkpointer;
     private readonly string walPath;
+    private readonly LogReadGate readers = new();
 
     // The WAL's size past which the writer next tries to restart it: after a reader outlasted a try (a long read, a
     // rebuild), not before the WAL has grown by RetryBytes again, so such a reader costs the writer a wait every few
@@ -178,7 +179,7 @@ public sealed class SqliteEventStore : IEventStore, IDecodingLogReader, ICommitt
             await using var connection = new SqliteConnection(readConnectionString);
             await connection.OpenAsync(cancellationToken);
             return SqliteLogReader.Read(connection, SqliteSchema.SelectAllWith(data), afterPosition, maxCount,
-                options.BusyTimeout, decode, cancellationToken);
+                options.BusyTimeout, decode, readers, cancellationToken);
         }
         catch (SqliteException e)
         {
@@ -230,7 +231,9 @@ public sealed class SqliteEventStore : IEventStore, IDecodingLogReader, ICommitt
         // snapshots (docs/event-store.md, "The WAL's size").
         if (new FileInfo(walPath) is { Exists: true } wal && wal.Length > restartAt)
         {
-            var restarted = writer.Restart(RestartWait);
+            bool restarted;
+            using (readers.Close(RestartWait))
+                restarted = writer.Restart(RestartWait);
             restartAt = restarted ? RestartBytes : wal.Length + RetryBytes;
             Interlocked.Increment(ref restarted ? ref walRestarts : ref walRestartsRefused);
         }

@@ -16,13 +16,16 @@ internal static class SqliteLogReader
 {
     private const int CancellationCheckRows = 256;
 
+    /// <summary>Most rows one read transaction reads: about 2 MB of sealed spans, a few milliseconds opened.</summary>
+    internal const int ChunkRows = 1024;
+
     // The rows of a read as they come, kept by the thread for its next read: grown by doubling, a list of 10,000 events
     // passed 85,000 bytes and went to the large object heap with every read; the read's result is an array of its size.
     [ThreadStatic]
     private static List<StoredEvent>? rows;
 
     public static StoredEvent[] Read(SqliteConnection connection, string sql, long afterPosition, int maxCount,
-        TimeSpan busyTimeout, StoredDataDecoder decode, CancellationToken cancellationToken)
+        TimeSpan busyTimeout, StoredDataDecoder decode, LogReadGate gate, CancellationToken cancellationToken)
     {
         var handle = connection.Handle!;
         // Microsoft.Data.Sqlite retries a busy statement of its own commands; this one is SQLite's, which waits as long.
@@ -31,32 +34,58 @@ internal static class SqliteLogReader
         var events = rows ??= new List<StoredEvent>(1024);
         try
         {
-            Check(raw.sqlite3_bind_int64(statement, raw.sqlite3_bind_parameter_index(statement, "$after"), afterPosition), handle);
-            Check(raw.sqlite3_bind_int64(statement, raw.sqlite3_bind_parameter_index(statement, "$limit"), maxCount), handle);
+            var after = raw.sqlite3_bind_parameter_index(statement, "$after");
+            var limit = raw.sqlite3_bind_parameter_index(statement, "$limit");
             var stream = new LastString();
             var hash = new LastString();
             var types = new KnownStrings();
-            int result;
-            while ((result = raw.sqlite3_step(statement)) == raw.SQLITE_ROW)
+            // A read of many events runs as several statements, each its own read transaction of at most ChunkRows
+            // rows, let in by the gate: a transaction holds its snapshot of the WAL until it ends, and the writer's
+            // restart of the WAL waits for every one older than its checkpoint (docs/event-store.md, "The WAL's size").
+            // The log only grows at its end, so the chunks read one after another are the rows one statement would read.
+            var position = afterPosition;
+            while (events.Count < maxCount)
             {
-                var type = types.Get(raw.sqlite3_column_blob(statement, 3));
-                // The previous hash first: the row before may be this one's predecessor, whose hash is still held.
-                var prevHashBytes = raw.sqlite3_column_blob(statement, 7);
-                var prevHash = hash.Matches(prevHashBytes) ? hash.Value! : Encoding.UTF8.GetString(prevHashBytes);
-                events.Add(new StoredEvent(
-                    Position: raw.sqlite3_column_int64(statement, 0),
-                    Stream: stream.Get(raw.sqlite3_column_blob(statement, 1)),
-                    Version: raw.sqlite3_column_int64(statement, 2),
-                    Type: type,
-                    RecordedAt: EventHash.FromUnixMicroseconds(raw.sqlite3_column_int64(statement, 4)),
-                    Data: decode(type, raw.sqlite3_column_blob(statement, 5)),
-                    Hash: hash.Get(raw.sqlite3_column_blob(statement, 6)),
-                    PrevHash: prevHash));
-                if (events.Count % CancellationCheckRows == 0)
-                    cancellationToken.ThrowIfCancellationRequested();
+                var wanted = Math.Min(ChunkRows, maxCount - events.Count);
+                var read = 0;
+                gate.Enter(cancellationToken);
+                try
+                {
+                    Check(raw.sqlite3_bind_int64(statement, after, position), handle);
+                    Check(raw.sqlite3_bind_int64(statement, limit, wanted), handle);
+                    int result;
+                    while ((result = raw.sqlite3_step(statement)) == raw.SQLITE_ROW)
+                    {
+                        var type = types.Get(raw.sqlite3_column_blob(statement, 3));
+                        // The previous hash first: the row before may be this one's predecessor, whose hash is still held.
+                        var prevHashBytes = raw.sqlite3_column_blob(statement, 7);
+                        var prevHash = hash.Matches(prevHashBytes) ? hash.Value! : Encoding.UTF8.GetString(prevHashBytes);
+                        events.Add(new StoredEvent(
+                            Position: raw.sqlite3_column_int64(statement, 0),
+                            Stream: stream.Get(raw.sqlite3_column_blob(statement, 1)),
+                            Version: raw.sqlite3_column_int64(statement, 2),
+                            Type: type,
+                            RecordedAt: EventHash.FromUnixMicroseconds(raw.sqlite3_column_int64(statement, 4)),
+                            Data: decode(type, raw.sqlite3_column_blob(statement, 5)),
+                            Hash: hash.Get(raw.sqlite3_column_blob(statement, 6)),
+                            PrevHash: prevHash));
+                        read++;
+                        if (events.Count % CancellationCheckRows == 0)
+                            cancellationToken.ThrowIfCancellationRequested();
+                    }
+                    if (result != raw.SQLITE_DONE)
+                        SqliteException.ThrowExceptionForRC(result, handle);
+                }
+                finally
+                {
+                    // Reset ends the statement's read transaction (the connection is in autocommit).
+                    raw.sqlite3_reset(statement);
+                    gate.Exit();
+                }
+                if (read < wanted)
+                    break;
+                position = events[^1].Position;
             }
-            if (result != raw.SQLITE_DONE)
-                SqliteException.ThrowExceptionForRC(result, handle);
             return [.. events];
         }
         finally

@@ -62,6 +62,42 @@ public sealed class when_readers_keep_the_wal_busy(SqliteDatabaseFolder<when_rea
         (await store.GetLastPositionAsync(Ct)).ShouldBe(400);
     }
 
+    [Fact]
+    public async Task then_a_long_read_of_the_log_through_the_store_lets_the_wal_restart_and_misses_no_event()
+    {
+        var path = Path.Combine(folder.Path, "chunked", "events.db");
+        await using var store = new SqliteEventStore(new SqliteEventStoreOptions(path) { WalSizeLimit = Limit, WalRestartSize = Limit }, TimeProvider.System);
+        const int logged = 16 * SqliteLogReader.ChunkRows;
+        for (var i = 0; i < logged / 512; i++)
+            await store.AppendAsync($"logged-{i}", StreamAppend.NoStream, TestEvents.Numbered(512), Ct);
+
+        // One read of the whole log, as a projection catching up makes, opening each event slowly (a millisecond every
+        // 32 events: about 35 ms a chunk, under the restart's wait of 100); the WAL passes its limit meanwhile.
+        long? restartsAtFirst = null, restartsAtLast = null;
+        var decoded = 0;
+        var read = Task.Run(() => store.ReadAllAsync(0, logged, EventDataScope.All, (_, stored) =>
+        {
+            restartsAtFirst ??= store.WalRestarts.Done;
+            if (++decoded % 32 == 0)
+                Thread.Sleep(1);
+            if (decoded == logged)
+                restartsAtLast = store.WalRestarts.Done;
+            return stored.ToArray();
+        }, Ct), Ct);
+        var appends = 0;
+        while (!read.IsCompleted)
+        {
+            await Task.WhenAll(Enumerable.Range(0, 16).Select(j => store.AppendAsync($"busy-{j}", StreamAppend.Any, [Payload], Ct)));
+            appends += 16;
+        }
+        var events = await read;
+
+        // One read transaction for the whole read holds its snapshot throughout, and every restart is refused.
+        appends.ShouldBeGreaterThan(64); // more than a megabyte of WAL written during the read
+        (restartsAtLast - restartsAtFirst).ShouldNotBeNull().ShouldBeGreaterThan(0);
+        events.Select(e => e.Position).ShouldBe(Enumerable.Range(1, logged).Select(p => (long)p));
+    }
+
     private static int ReadWithoutPause(string path, CancellationToken stop)
     {
         using var connection = new SqliteConnection($"Data Source={path};Mode=ReadOnly;Pooling=false");
