@@ -47,7 +47,7 @@ internal static class SqliteLogReader
             while (events.Count < maxCount)
             {
                 var wanted = Math.Min(ChunkRows, maxCount - events.Count);
-                var read = 0;
+                var before = events.Count;
                 gate.Enter(cancellationToken);
                 try
                 {
@@ -69,7 +69,6 @@ internal static class SqliteLogReader
                             Data: decode(type, raw.sqlite3_column_blob(statement, 5)),
                             Hash: hash.Get(raw.sqlite3_column_blob(statement, 6)),
                             PrevHash: prevHash));
-                        read++;
                         if (events.Count % CancellationCheckRows == 0)
                             cancellationToken.ThrowIfCancellationRequested();
                     }
@@ -82,8 +81,8 @@ internal static class SqliteLogReader
                     raw.sqlite3_reset(statement);
                     gate.Exit();
                 }
-                if (read < wanted)
-                    break;
+                if (events.Count - before < wanted)
+                    break; // the log's end
                 position = events[^1].Position;
             }
             return [.. events];
