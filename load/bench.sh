@@ -11,8 +11,8 @@
 # group commit, fsync, nothing else) in the same run, and AgentStack's durable spans/s as a ratio to it (issue 13).
 # RATE=<requests/s>: an open-loop load at that fixed rate instead of wrk's closed loop (load/fixed-rate: latency
 # counted from each request's due time, and how long until a just-answered trace is queryable), for the latency at
-# a given share of the peak wrk measured; no raw-limit run then. It starts once the analytics projection has caught up
-# with the warm-up.
+# a given share of the peak wrk measured; no raw-limit run then. It starts once every projection but the detectors has
+# caught up with the warm-up (the detectors run on a CPU budget and catch up at their own pace).
 # DETECTIONS_WAIT=0: do not wait for the detectors to catch up after the load (they run on a CPU budget and can take
 # minutes); for throughput A/B runs, where only the durable spans/s matter.
 # ALLOC=1: the runtime's allocation samples of the first process for 10 s of the measured run (dotnet-trace, installed
@@ -137,9 +137,13 @@ fi
 settle() { local a b; a=$(log_position); while sleep 1; b=$(log_position); [ "$a" != "$b" ]; do a=$b; done; }
 settle
 # A fixed rate measures a steady state: the projections first catch up with the warm-up's peak, whose backlog would
-# otherwise take the cores from the first seconds of the measured run.
+# otherwise take the cores and the disk from the measured run (those behind the page cache's tail read the log from the
+# disk). The detectors are not waited for: on their CPU budget they catch up at their own pace, under load or not.
 if [ -n "${RATE:-}" ]; then
-  curl -fsS -H "Authorization: Bearer $KEY" "http://127.0.0.1:$QUERY_PORT/api/projections/analytics/wait?timeoutSeconds=300" >/dev/null
+  for name in $(curl -fsS -H "Authorization: Bearer $KEY" "http://127.0.0.1:$QUERY_PORT/api/projections" \
+      | grep -oE '"name":"[^"]+"' | cut -d'"' -f4 | grep -v '^detections@'); do
+    curl -fsS -H "Authorization: Bearer $KEY" "http://127.0.0.1:$QUERY_PORT/api/projections/$name/wait?timeoutSeconds=300" >/dev/null
+  done
 fi
 events0=$(log_position)
 hz=$(getconf CLK_TCK)

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using AgentStack.Testing;
 
@@ -22,6 +23,16 @@ public sealed class when_the_server_describes_itself(ServerFixture fixture) : IC
         using var ui = await anonymous.GetAsync(new Uri("/scalar", UriKind.Relative));
         ui.StatusCode.ShouldBe(HttpStatusCode.OK);
         (await ui.Content.ReadAsStringAsync()).ShouldContain("openapi/v1.json");
+    }
+
+    [Fact]
+    public async Task then_each_background_projection_runner_has_a_thread_of_its_own_by_default()
+    {
+        // The runners but the analytics tables' share AgentStack:Projections:Threads threads (docs/projections.md,
+        // "Ingestion first"); a runner added without raising the default would wait behind the others' batches.
+        var status = await fixture.Server.Client.GetFromJsonAsync<JsonObject>(new Uri("/api/projections", UriKind.Relative), TestContext.Current.CancellationToken);
+        var background = status!["projections"]!.AsArray().Select(p => p!["name"]!.GetValue<string>()).Where(n => n != "analytics").ToList();
+        background.Count.ShouldBe(AgentStack.Projections.Running.ProjectionOptions.DefaultThreads, string.Join(", ", background));
     }
 
     [Fact]

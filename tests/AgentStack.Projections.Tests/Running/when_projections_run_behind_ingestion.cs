@@ -53,6 +53,27 @@ public sealed class when_projections_run_behind_ingestion
         after.ShouldBe(1);
     }
 
+    [Fact]
+    public async Task then_with_the_default_threads_a_cheap_runner_is_not_held_behind_the_long_batches_of_the_others()
+    {
+        using var scheduler = new PriorityScheduler(new ProjectionOptions().Threads, nice: 10);
+        using var release = new ManualResetEventSlim();
+        // The four other runners of the all-in-one server (the end-to-end when_the_server_describes_itself counts them),
+        // each in a batch that holds its thread (a synchronous read of the log, the detectors at work).
+        var holding = Enumerable.Range(0, 4)
+            .Select(_ => scheduler.Run(() => { release.Wait(Ct); return Task.CompletedTask; }, Ct)).ToList();
+        try
+        {
+            var cheap = scheduler.Run(async () => await Task.Yield(), Ct);
+            (await Task.WhenAny(cheap, Task.Delay(TimeSpan.FromSeconds(10), Ct))).ShouldBe(cheap);
+        }
+        finally
+        {
+            release.Set();
+            await Task.WhenAll(holding);
+        }
+    }
+
     [Theory]
     [InlineData(-1, 2, 10)]
     [InlineData(20, 2, 10)]
