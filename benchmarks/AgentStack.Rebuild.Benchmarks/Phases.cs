@@ -44,6 +44,27 @@ internal static class Phases
         opening.Stop();
         Line("read + open (sealed)", opening.Elapsed, events);
 
+        // What the anomaly projection reads of each completed span: the whole event, then only what its engine uses
+        // (CompletedSpanReader), twice each, the second pass warm (issue 13, BENCHMARKS.md "Twenty-fifth sitting").
+        var completed = batches.SelectMany(b => b).Where(e => e.Type == EventTypes.SpanCompleted).ToList();
+        for (var pass = 1; pass <= 2; pass++)
+        {
+            var full = Stopwatch.StartNew();
+            var seen = 0;
+            foreach (var e in completed)
+                seen += EventTypes.Deserialize(e.Type, e.Data) is SpanCompleted { Span.EndTime: not null } ? 1 : 0;
+            full.Stop();
+            Line($"anomalies: deserialise whole, pass {pass}", full.Elapsed, completed.Count);
+            var light = Stopwatch.StartNew();
+            var lightSeen = 0;
+            foreach (var e in completed)
+                lightSeen += AgentStack.Anomalies.Detecting.CompletedSpanReader.Read(e.Data) is { Span.EndTime: not null } ? 1 : 0;
+            light.Stop();
+            Line($"anomalies: CompletedSpanReader, pass {pass}", light.Elapsed, completed.Count);
+            if (seen != lightSeen)
+                throw new InvalidOperationException($"the reader saw {lightSeen} completed spans, the full read {seen}");
+        }
+
         var decode = Stopwatch.StartNew();
         var rows = batches.Select(SpanRows.Of).ToList();
         decode.Stop();

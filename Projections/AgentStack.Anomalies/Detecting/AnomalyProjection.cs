@@ -34,8 +34,8 @@ public sealed class AnomalyProjection(IEventStore store, BaselineOptions options
         {
             if (stored.Position <= applied)
                 continue; // already in the baselines (a batch handed again after a failed append)
-            if (stored.Type == EventTypes.SpanCompleted
-                && EventTypes.Deserialize(stored.Type, stored.Data) is SpanCompleted completed)
+            // Only what the engine reads, not the whole event (CompletedSpanReader).
+            if (stored.Type == EventTypes.SpanCompleted && CompletedSpanReader.Read(stored.Data) is { } completed)
                 pending.AddRange(engine.Observe(completed.Project, completed.Span));
             Interlocked.Exchange(ref applied, stored.Position);
         }
