@@ -8,7 +8,7 @@ namespace AgentStack.Anomalies.Detecting;
 /// span's ids, name, kind, times, status, model, token counts and cost, and a tool span's input (its arguments, for
 /// the loop detector). The output, the attributes and every other span's input are passed over, not parsed, and come
 /// back null, as do the status message, the provider and the content hash: the full deserialisation parsed each
-/// payload into a document of its own and was about two thirds of the runner's work (BENCHMARKS.md, "Twenty-fifth
+/// payload into a document of its own and was about two thirds of the projection's apply (BENCHMARKS.md, "Twenty-fifth
 /// sitting"). <c>when_the_anomaly_engine_reads_completed_spans</c> holds the engine's findings to the full read's.
 /// </summary>
 internal static class CompletedSpanReader
