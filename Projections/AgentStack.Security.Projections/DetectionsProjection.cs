@@ -25,7 +25,8 @@ namespace AgentStack.Security.Projections;
 /// </para>
 /// <para>
 /// A CPU budget (<c>AgentStack:Security:Detections:Budget</c>, the share of wall time it may spend detecting,
-/// default 0.15): after each batch it rests for as long again as the budget asks, so on the two cores of a small
+/// default 0.15): after each batch it rests for as long again as the budget asks (the batch's reads of the log count,
+/// as the runner times them), so on the two cores of a small
 /// deployment ingestion keeps its pace and, under a sustained peak, findings come later rather than spans slower.
 /// The lag is the projection's distance to the log head (<c>GET /api/projections</c>); it catches up when the
 /// load falls. 1 turns the budget off (docs/security-engine.md, BENCHMARKS.md).
@@ -48,7 +49,7 @@ public sealed class DetectionsProjection(IEventStore store, InjectionDetector in
     private const int MinLength = 12;
 
     /// <summary>After a batch, as long again as the budget asks (the runner waits it, the batch let go).</summary>
-    public TimeSpan RestAfter(TimeSpan applying) => budget < 1 ? applying * ((1 - budget) / budget) : TimeSpan.Zero;
+    public TimeSpan RestAfter(TimeSpan work) => budget < 1 ? work * ((1 - budget) / budget) : TimeSpan.Zero;
 
     public async Task ApplyAsync(IReadOnlyList<StoredEvent> batch, CancellationToken cancellationToken)
     {

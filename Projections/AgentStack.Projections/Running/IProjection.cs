@@ -21,11 +21,12 @@ public interface IProjection
     Task ApplyAsync(IReadOnlyList<StoredEvent> batch, CancellationToken cancellationToken);
 
     /// <summary>
-    /// How long the runner waits before reading the next batch, after one that took <paramref name="applying"/> to
-    /// apply (none by default; at least the linger's remainder in any case): a projection on a CPU budget rests here
-    /// rather than in <see cref="ApplyAsync"/>, so the batch it is done with is not held while it rests.
+    /// How long the runner waits before reading the next batch, after one whose reads of the log and apply took
+    /// <paramref name="work"/> (waits for new events left out; none by default; at least the linger's remainder in any
+    /// case): a projection on a CPU budget rests here rather than in <see cref="ApplyAsync"/>, so the batch it is done
+    /// with is not held while it rests.
     /// </summary>
-    TimeSpan RestAfter(TimeSpan applying) => TimeSpan.Zero;
+    TimeSpan RestAfter(TimeSpan work) => TimeSpan.Zero;
 }
 
 /// <summary>Where projections keep their checkpoints (the last global position fully applied), by name.</summary>
