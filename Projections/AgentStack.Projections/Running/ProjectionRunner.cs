@@ -123,7 +123,7 @@ public sealed partial class ProjectionRunner(
             scope == EventDataScope.All ? store.ReadAllAsync : (after, count, ct) => store.ReadAllAsync(after, count, scope, ct);
         // How long the reads of the current batch took, waits for new events between them left out: part of the
         // projection's work, which a projection on a CPU budget rests after (a detector behind the buffer of opened
-        // events reads and opens its spans from the store, as much work as some of its batches' detecting).
+        // events reads and opens its spans from the store).
         var reading = TimeSpan.Zero;
         async Task<IReadOnlyList<StoredEvent>> Read(long after, int count, CancellationToken ct)
         {
