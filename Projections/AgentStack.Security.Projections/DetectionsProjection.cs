@@ -25,11 +25,11 @@ namespace AgentStack.Security.Projections;
 /// </para>
 /// <para>
 /// A CPU budget (<c>AgentStack:Security:Detections:Budget</c>, the share of wall time it may spend detecting,
-/// default 0.15): after each batch it rests for as long again as the budget asks (the batch's reads of the log count,
-/// as the runner times them), so on the two cores of a small
-/// deployment ingestion keeps its pace and, under a sustained peak, findings come later rather than spans slower.
-/// The lag is the projection's distance to the log head (<c>GET /api/projections</c>); it catches up when the
-/// load falls. 1 turns the budget off (docs/security-engine.md, BENCHMARKS.md).
+/// default 0.15): after each batch it rests for as long again as the budget asks (its reads of the log count, as the
+/// runner times them), so on the two cores of a small deployment ingestion keeps its pace and, under a sustained
+/// peak, findings come later rather than spans slower. The lag is the projection's distance to the log head
+/// (<c>GET /api/projections</c>); it catches up when the load falls. 1 turns the budget off (docs/security-engine.md,
+/// BENCHMARKS.md).
 /// </para>
 /// </summary>
 public sealed class DetectionsProjection(IEventStore store, InjectionDetector injection, IAnalyticsStore analytics, TimeProvider clock,

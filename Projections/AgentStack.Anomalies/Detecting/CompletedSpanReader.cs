@@ -7,9 +7,10 @@ namespace AgentStack.Anomalies.Detecting;
 /// Reads from a stored <see cref="SpanCompleted"/> what <see cref="AnomalyEngine.Observe"/> reads: the project, the
 /// span's ids, name, kind, times, status, model, token counts and cost, and a tool span's input (its arguments, for
 /// the loop detector). The output, the attributes and every other span's input are passed over, not parsed, and come
-/// back null, as do the status message, the provider and the content hash: the full deserialisation parsed each
-/// payload into a document of its own and was about two thirds of the projection's apply (BENCHMARKS.md, "Twenty-fifth
-/// sitting"). <c>when_the_anomaly_engine_reads_completed_spans</c> holds the engine's findings to the full read's.
+/// back null, as do the status message and the provider; the event's content hash and receipt are not read. The full
+/// deserialisation parsed each payload into a document of its own and was about two thirds of the projection's apply
+/// (BENCHMARKS.md, "Twenty-fifth sitting"). <c>when_the_anomaly_engine_reads_completed_spans</c> holds the reader to
+/// the full read, and the engine's findings to those from it.
 /// </summary>
 internal static class CompletedSpanReader
 {
