@@ -67,33 +67,32 @@ public sealed class when_readers_keep_the_wal_busy(SqliteDatabaseFolder<when_rea
     {
         var path = Path.Combine(folder.Path, "chunked", "events.db");
         await using var store = new SqliteEventStore(new SqliteEventStoreOptions(path) { WalSizeLimit = Limit, WalRestartSize = Limit }, TimeProvider.System);
-        const int logged = 16 * SqliteLogReader.ChunkRows;
+        const int logged = 96 * SqliteLogReader.ChunkRows;
         for (var i = 0; i < logged / 512; i++)
             await store.AppendAsync($"logged-{i}", StreamAppend.NoStream, TestEvents.Numbered(512), Ct);
 
-        // One read of the whole log, as a projection catching up makes, opening each event slowly (a millisecond every
-        // 32 events: about 35 ms a chunk, under the restart's wait of 100); the WAL passes its limit meanwhile.
+        // One read of the whole log, as a projection catching up makes, opening each event slowly until the WAL has
+        // restarted (a millisecond every 64 events: about 20 ms a chunk, well under the restart's wait of 100 ms) and
+        // quickly after; each round of appends meanwhile writes a MiB, the WAL's limit. A read that paced itself by the
+        // clock alone ended, on a machine whose disk was slow to sync, before the appends had passed the limit.
         long? restartsAtFirst = null, restartsAtLast = null;
         var decoded = 0;
         var read = Task.Run(() => store.ReadAllAsync(0, logged, EventDataScope.All, (_, stored) =>
         {
             restartsAtFirst ??= store.WalRestarts.Done;
-            if (++decoded % 32 == 0)
+            if (++decoded % 64 == 0 && store.WalRestarts.Done == restartsAtFirst)
                 Thread.Sleep(1);
             if (decoded == logged)
                 restartsAtLast = store.WalRestarts.Done;
             return stored.ToArray();
         }, Ct), Ct);
-        var appends = 0;
+        EventData[] round = [Payload, Payload, Payload, Payload];
         while (!read.IsCompleted)
-        {
-            await Task.WhenAll(Enumerable.Range(0, 16).Select(j => store.AppendAsync($"busy-{j}", StreamAppend.Any, [Payload], Ct)));
-            appends += 16;
-        }
+            await Task.WhenAll(Enumerable.Range(0, 16).Select(j => store.AppendAsync($"busy-{j}", StreamAppend.Any, round, Ct)));
         var events = await read;
 
-        // One read transaction for the whole read holds its snapshot throughout, and every restart is refused.
-        appends.ShouldBeGreaterThan(64); // more than a megabyte of WAL written during the read
+        // One read transaction for the whole read holds its snapshot throughout, every restart is refused, and the read
+        // goes on slowly to its end: 96 chunks, two seconds and more of appends.
         (restartsAtLast - restartsAtFirst).ShouldNotBeNull().ShouldBeGreaterThan(0);
         events.Select(e => e.Position).ShouldBe(Enumerable.Range(1, logged).Select(p => (long)p));
     }
