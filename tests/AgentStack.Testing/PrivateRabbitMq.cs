@@ -56,6 +56,20 @@ public sealed class PrivateRabbitMq : IAsyncDisposable
 
     public Task ResumeAsync() => RunAsync("rabbitmq-resume");
 
+    /// <summary>The end of the node's own log (what a failed test shows of the broker's side).</summary>
+    public string LogTail(int characters = 4000)
+    {
+        var logs = Path.Combine(Directory, "rabbitmq", "log");
+        if (!System.IO.Directory.Exists(logs))
+            return "(no broker log)";
+        var text = string.Join("\n", System.IO.Directory.GetFiles(logs, "*.log").Select(file =>
+        {
+            using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            return $"== {Path.GetFileName(file)}\n" + new StreamReader(stream).ReadToEnd();
+        }));
+        return text.Length <= characters ? text : text[^characters..];
+    }
+
     public async ValueTask DisposeAsync()
     {
         await RunAsync("rabbitmq-stop");

@@ -46,6 +46,13 @@ public sealed class ServerProcess : IAsyncDisposable
     public HttpClient Client { get; }
     public string Output { get { lock (output) return output.ToString(); } }
 
+    /// <summary>The end of <see cref="Output"/>, for a failure message.</summary>
+    public string OutputTail(int characters = 6000)
+    {
+        var text = Output;
+        return text.Length <= characters ? text : text[^characters..];
+    }
+
     /// <summary>The server process's resident memory (VmRSS), in bytes; 0 once it has exited.</summary>
     public long ResidentBytes()
     {

@@ -69,7 +69,18 @@ public sealed class when_rabbitmq_stops_during_ingestion : IAsyncLifetime
         await Task.Delay(TimeSpan.FromSeconds(20)); // the outage itself is the scenario (issue 4), not a wait for a condition
         await rabbit.ResumeAsync();
         Volatile.Write(ref outageOver, true);
-        await recoveredAfterOutage.Task.WaitAsync(TimeSpan.FromSeconds(90));
+        var sinceResume = System.Diagnostics.Stopwatch.StartNew();
+        try
+        {
+            await recoveredAfterOutage.Task.WaitAsync(TimeSpan.FromSeconds(90));
+            TestContext.Current.TestOutputHelper?.WriteLine($"first span accepted {sinceResume.Elapsed.TotalSeconds:F1} s after the broker came back");
+        }
+        catch (TimeoutException)
+        {
+            // Both sides' logs: whether the bus reconnected, and what the broker saw of it.
+            throw new TimeoutException($"No span was accepted within 90 s after the broker came back " +
+                $"({acknowledged.Count} acknowledged, {unavailable.Count} refused).\n--- server\n{server.OutputTail()}\n--- broker\n{rabbit.LogTail()}");
+        }
         await stop.CancelAsync();
         await Task.WhenAll(writers);
 
