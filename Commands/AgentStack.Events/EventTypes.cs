@@ -56,13 +56,8 @@ public static class EventTypes
     /// (<see cref="CanonicalSpan.InEvent"/>) is stored as those bytes; they are byte for byte what
     /// <see cref="EventJsonContext"/> writes (property order, escaping and time format alike, checked by a unit test).
     /// </summary>
-    public static EventData Serialize(TraceEvent @event) => @event.Match(
-        started => started.CanonicalSpan?.EventOf(started.Project, started.Span, started.ContentHash, started.ReceivedAt, started.ReceivedBy) is { } bytes
-            ? new EventData(SpanStarted, bytes)
-            : Serialize((object)started),
-        completed => completed.CanonicalSpan?.EventOf(completed.Project, completed.Span, completed.ContentHash, completed.ReceivedAt, completed.ReceivedBy) is { } bytes
-            ? new EventData(SpanCompleted, bytes)
-            : Serialize((object)completed));
+    public static EventData Serialize(TraceEvent @event) =>
+        @event is SpanEvent { CanonicalEvent: { } bytes } ? new EventData(NameOf(@event), bytes) : Serialize((object)@event);
 
     public static EventData Serialize(object @event)
     {

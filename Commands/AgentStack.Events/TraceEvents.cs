@@ -24,58 +24,67 @@ public abstract record TraceEvent
 }
 
 /// <summary>
-/// A span was received without an end time: the agent step is under way.
-/// <paramref name="ContentHash"/> is the SHA-256 of the span's canonical JSON, used to tell a
-/// re-send (same hash) from a conflicting one (docs/architecture.md, invariant 2).
+/// What <see cref="SpanStarted"/> and <see cref="SpanCompleted"/> both record: a span as received, with
+/// <paramref name="ContentHash"/>, the SHA-256 of the span's canonical JSON, used to tell a re-send (same hash)
+/// from a conflicting one (docs/architecture.md, invariant 2). The two kinds differ by type only, so their stored
+/// members, equality and canonical bytes live here once; this assembly alone derives from it.
 /// </summary>
-public sealed record SpanStarted(
-    string Project,
-    SpanRecord Span,
-    string ContentHash,
-    DateTimeOffset ReceivedAt,
-    string ReceivedBy) : TraceEvent
+public abstract record SpanEvent : TraceEvent
 {
+    private protected SpanEvent(string Project, SpanRecord Span, string ContentHash, DateTimeOffset ReceivedAt, string ReceivedBy)
+    {
+        this.Project = Project;
+        this.Span = Span;
+        this.ContentHash = ContentHash;
+        this.ReceivedAt = ReceivedAt;
+        this.ReceivedBy = ReceivedBy;
+    }
+
+    public string Project { get; init; }
+
+    public SpanRecord Span { get; init; }
+
+    public string ContentHash { get; init; }
+
+    public DateTimeOffset ReceivedAt { get; init; }
+
+    public string ReceivedBy { get; init; }
+
     /// <summary>The span's canonical JSON when the decider already wrote it for the hash, within this event's bytes (not stored, not compared).</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public CanonicalSpan? CanonicalSpan { get; init; }
 
+    /// <summary>The bytes the decider wrote for this very event, when it wrote them (<see cref="CanonicalSpan.InEvent"/>).</summary>
+    internal byte[]? CanonicalEvent => CanonicalSpan?.EventOf(Project, Span, ContentHash, ReceivedAt, ReceivedBy);
+
+    public virtual bool Equals(SpanEvent? other) =>
+        other is not null && EqualityContract == other.EqualityContract && Project == other.Project && Span == other.Span
+        && ContentHash == other.ContentHash && ReceivedAt == other.ReceivedAt && ReceivedBy == other.ReceivedBy;
+
+    public override int GetHashCode() => HashCode.Combine(EqualityContract, Project, Span, ContentHash, ReceivedAt, ReceivedBy);
+}
+
+/// <summary>A span was received without an end time: the agent step is under way.</summary>
+public sealed record SpanStarted(string Project, SpanRecord Span, string ContentHash, DateTimeOffset ReceivedAt, string ReceivedBy)
+    : SpanEvent(Project, Span, ContentHash, ReceivedAt, ReceivedBy)
+{
     public override T Match<T>(Func<SpanStarted, T> started, Func<SpanCompleted, T> completed) => started(this);
 
     public override T Match<TArg, T>(TArg arg, Func<SpanStarted, TArg, T> started, Func<SpanCompleted, TArg, T> completed) =>
         started(this, arg);
-
-    public bool Equals(SpanStarted? other) =>
-        other is not null && Project == other.Project && Span == other.Span && ContentHash == other.ContentHash
-        && ReceivedAt == other.ReceivedAt && ReceivedBy == other.ReceivedBy;
-
-    public override int GetHashCode() => HashCode.Combine(Project, Span, ContentHash, ReceivedAt, ReceivedBy);
 }
 
 /// <summary>
 /// A span was received with its end time: either first seen complete, or completing a
 /// <see cref="SpanStarted"/> of the same span. Carries the whole final span.
 /// </summary>
-public sealed record SpanCompleted(
-    string Project,
-    SpanRecord Span,
-    string ContentHash,
-    DateTimeOffset ReceivedAt,
-    string ReceivedBy) : TraceEvent
+public sealed record SpanCompleted(string Project, SpanRecord Span, string ContentHash, DateTimeOffset ReceivedAt, string ReceivedBy)
+    : SpanEvent(Project, Span, ContentHash, ReceivedAt, ReceivedBy)
 {
-    /// <summary>The span's canonical JSON when the decider already wrote it for the hash, within this event's bytes (not stored, not compared).</summary>
-    [System.Text.Json.Serialization.JsonIgnore]
-    public CanonicalSpan? CanonicalSpan { get; init; }
-
     public override T Match<T>(Func<SpanStarted, T> started, Func<SpanCompleted, T> completed) => completed(this);
 
     public override T Match<TArg, T>(TArg arg, Func<SpanStarted, TArg, T> started, Func<SpanCompleted, TArg, T> completed) =>
         completed(this, arg);
-
-    public bool Equals(SpanCompleted? other) =>
-        other is not null && Project == other.Project && Span == other.Span && ContentHash == other.ContentHash
-        && ReceivedAt == other.ReceivedAt && ReceivedBy == other.ReceivedBy;
-
-    public override int GetHashCode() => HashCode.Combine(Project, Span, ContentHash, ReceivedAt, ReceivedBy);
 }
 
 /// <summary>

@@ -109,8 +109,7 @@ public sealed class TracesAsOf(IEventStore store)
 
     private static SpanRecord? SpanOf(StoredEvent e, string project) => EventTypes.Deserialize(e.Type, e.Data) switch
     {
-        SpanStarted s when s.Project == project => s.Span,
-        SpanCompleted c when c.Project == project => c.Span,
+        SpanEvent s when s.Project == project => s.Span,
         _ => null,
     };
 

@@ -140,6 +140,22 @@ public sealed class when_a_decided_event_is_serialised : TraceDeciderSpec
     }
 
     [Fact]
+    public void then_events_are_equal_by_kind_and_members_never_by_their_canonical_bytes()
+    {
+        var decided = TraceDecider.Decide(TraceState.Initial, "proj", "key_1", Now, [Span(end: Start.AddSeconds(1))])
+            .Events.ShouldHaveSingleItem().ShouldBeOfType<SpanCompleted>();
+        decided.CanonicalSpan.ShouldNotBeNull();
+        var plain = decided with { CanonicalSpan = null };
+        plain.ShouldBe(decided);
+        plain.GetHashCode().ShouldBe(decided.GetHashCode());
+
+        TraceEvent started = new SpanStarted(decided.Project, decided.Span, decided.ContentHash, decided.ReceivedAt, decided.ReceivedBy);
+        started.ShouldNotBe(decided);
+        decided.ShouldNotBe(started);
+        (decided with { ReceivedBy = "key_2" }).ShouldNotBe(decided);
+    }
+
+    [Fact]
     public void then_the_stored_names_are_unchanged()
     {
         EventTypes.NameOf(Given(Span()).Single()).ShouldBe("span.started.v1");
