@@ -25,7 +25,7 @@ public abstract record TraceEvent
 
 /// <summary>
 /// What <see cref="SpanStarted"/> and <see cref="SpanCompleted"/> both record: a span as received, with
-/// <paramref name="ContentHash"/>, the SHA-256 of the span's canonical JSON, used to tell a re-send (same hash)
+/// <see cref="ContentHash"/>, the SHA-256 of the span's canonical JSON, used to tell a re-send (same hash)
 /// from a conflicting one (docs/architecture.md, invariant 2). The two kinds differ by type only, so their stored
 /// members, equality and canonical bytes live here once; this assembly alone derives from it.
 /// </summary>

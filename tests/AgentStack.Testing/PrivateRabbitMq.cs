@@ -64,8 +64,8 @@ public sealed class PrivateRabbitMq : IAsyncDisposable
             return "(no broker log)";
         var text = string.Join("\n", System.IO.Directory.GetFiles(logs, "*.log").Select(file =>
         {
-            using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            return $"== {Path.GetFileName(file)}\n" + new StreamReader(stream).ReadToEnd();
+            using var reader = new StreamReader(new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete));
+            return $"== {Path.GetFileName(file)}\n" + reader.ReadToEnd();
         }));
         return text.Length <= characters ? text : text[^characters..];
     }
