@@ -56,18 +56,18 @@ public sealed class PrivateRabbitMq : IAsyncDisposable
 
     public Task ResumeAsync() => RunAsync("rabbitmq-resume");
 
-    /// <summary>The end of the node's own log (what a failed test shows of the broker's side).</summary>
-    public string LogTail(int characters = 4000)
+    /// <summary>The end of each of the node's own log files (what a failed test shows of the broker's side).</summary>
+    public string LogTail(int charactersPerFile = 4000)
     {
         var logs = Path.Combine(Directory, "rabbitmq", "log");
         if (!System.IO.Directory.Exists(logs))
             return "(no broker log)";
-        var text = string.Join("\n", System.IO.Directory.GetFiles(logs, "*.log").Select(file =>
+        return string.Join("\n", System.IO.Directory.GetFiles(logs, "*.log").Order(StringComparer.Ordinal).Select(file =>
         {
             using var reader = new StreamReader(new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete));
-            return $"== {Path.GetFileName(file)}\n" + reader.ReadToEnd();
+            var text = reader.ReadToEnd();
+            return $"== {Path.GetFileName(file)}\n" + (text.Length <= charactersPerFile ? text : text[^charactersPerFile..]);
         }));
-        return text.Length <= characters ? text : text[^characters..];
     }
 
     public async ValueTask DisposeAsync()
