@@ -13,6 +13,9 @@
 # counted from each request's due time, and how long until a just-answered trace is queryable), for the latency at
 # a given share of the peak wrk measured; no raw-limit run then. It starts once every projection but the detectors has
 # caught up with the warm-up (the detectors run on a CPU budget and catch up at their own pace).
+# PAUSE_PROJECTIONS=1 (a diagnostic): every projection caught up with the warm-up and then paused for the measured run
+# (POST /api/projections/<name>/pause), resumed after it; the all-in-one server's ingestion without its projections'
+# work, to set beside TOPOLOGY=commands. The time until queryable then includes the whole run's catch-up.
 # DETECTIONS_WAIT=0: do not wait for the detectors to catch up after the load (they run on a CPU budget and can take
 # minutes); for throughput A/B runs, where only the durable spans/s matter.
 # ALLOC=1: the runtime's allocation samples of the first process for 10 s of the measured run (dotnet-trace, installed
@@ -25,6 +28,10 @@
 # TOPOLOGY=distributed: the thin hosts as separate processes — a commands host (collector and handlers),
 # a projection worker, a queries host — on PostgreSQL (Marten), RabbitMQ and a ClickHouse HTTP endpoint
 # (the chDB stand-in here, tests/AgentStack.ChDbHttpServer), all on this machine (scripts/services.sh).
+# TOPOLOGY=commands: the commands host alone on the embedded log (SQLite, in-process dispatch) with no projection, no
+# query API and no dashboard: what the write path costs by itself, next to the raw limit. A diagnostic, not a way to
+# run AgentStack (nothing reads its log); durable spans are the 2xx answers times the spans a request, as a 2xx means
+# the request's events are durable. wrk shapes only (not long, not RATE).
 # A warm-up run (WARMUP seconds, default 15) comes first and is not counted: .NET's tiered JIT is still
 # recompiling hot paths in the first seconds. Durable spans/s counts only the events appended during the
 # measured run (from the log position before and after it).
@@ -119,13 +126,19 @@ case "${TOPOLOGY:-embedded}" in
     start queries $((PORT + 2)) "$(bin Queries/AgentStack.Queries.Host)" "${shared[@]}"
     QUERY_PORT=$((PORT + 2))
     ;;
-  *) echo "TOPOLOGY must be embedded or distributed" >&2; exit 2 ;;
+  commands)
+    { [ "$SHAPE" != long ] && [ -z "${RATE:-}" ]; } || { echo "TOPOLOGY=commands takes the wrk shapes only" >&2; exit 2; }
+    start commands "$PORT" "$(bin Commands/AgentStack.Commands.Host)"
+    QUERY_PORT=
+    ;;
+  *) echo "TOPOLOGY must be embedded, distributed or commands" >&2; exit 2 ;;
 esac
 
 # CPU and peak RSS of AgentStack's own processes (in the distributed topology: not PostgreSQL or RabbitMQ).
 cpu_ticks() { local t=0 p; for p in "${PIDS[@]}"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo $t; }
 peak_rss_kb() { local t=0 p; for p in "${PIDS[@]}"; do t=$((t + $(awk '/VmHWM/ {print $2}' "/proc/$p/status"))); done; echo $t; }
 log_position() {
+  [ -n "$QUERY_PORT" ] || { echo 0; return; }
   curl -fs -H "Authorization: Bearer $KEY" "http://127.0.0.1:$QUERY_PORT/api/projections" | sed -E 's/.*"logPosition":([0-9]+).*/\1/'
 }
 WARMUP="${WARMUP:-15}"
@@ -134,15 +147,23 @@ if [ "$WARMUP" -gt 0 ]; then
   AGENTSTACK_KEY="$KEY" TRACES=10 SPANS=10 wrk -t2 -c"$CONNECTIONS" -d"${WARMUP}s" -s "$ROOT/load/spans.lua" "http://127.0.0.1:$PORT" >/dev/null
 fi
 # Requests the warm-up left in flight finish first, so they are not counted as the measured run's.
-settle() { local a b; a=$(log_position); while sleep 1; b=$(log_position); [ "$a" != "$b" ]; do a=$b; done; }
+settle() { local a b; [ -n "$QUERY_PORT" ] || { sleep 2; return; }; a=$(log_position); while sleep 1; b=$(log_position); [ "$a" != "$b" ]; do a=$b; done; }
 settle
-# A fixed rate measures a steady state: the projections first catch up with the warm-up's peak, whose backlog would
-# otherwise take the cores and the disk from the measured run (those behind the page cache's tail read the log from the
-# disk). The detectors are not waited for: on their CPU budget they catch up at their own pace, under load or not.
-if [ -n "${RATE:-}" ]; then
-  for name in $(curl -fsS -H "Authorization: Bearer $KEY" "http://127.0.0.1:$QUERY_PORT/api/projections" \
-      | grep -oE '"name":"[^"]+"' | cut -d'"' -f4 | grep -v '^detections@'); do
+# A fixed rate (and a run with the projections paused) measures a steady state: the projections first catch up with
+# the warm-up's peak, whose backlog would otherwise take the cores and the disk from the measured run (those behind the
+# page cache's tail read the log from the disk). The detectors are not waited for: on their CPU budget they catch up at
+# their own pace, under load or not.
+projection_names() {
+  curl -fsS -H "Authorization: Bearer $KEY" "http://127.0.0.1:$QUERY_PORT/api/projections" | grep -oE '"name":"[^"]+"' | cut -d'"' -f4
+}
+if [ -n "${RATE:-}" ] || [ "${PAUSE_PROJECTIONS:-0}" = 1 ]; then
+  for name in $(projection_names | grep -v '^detections@'); do
     curl -fsS -H "Authorization: Bearer $KEY" "http://127.0.0.1:$QUERY_PORT/api/projections/$name/wait?timeoutSeconds=300" >/dev/null
+  done
+fi
+if [ "${PAUSE_PROJECTIONS:-0}" = 1 ]; then
+  for name in $(projection_names | grep -v /); do
+    curl -fsS -X POST -H "Authorization: Bearer $KEY" "http://127.0.0.1:$QUERY_PORT/api/projections/$name/pause" >/dev/null
   done
 fi
 events0=$(log_position)
@@ -163,14 +184,27 @@ fi
 drive "$PORT" "$DURATION" --latency | tee "$DATA/wrk.txt"
 t1=$(date +%s.%N)
 cpu1=$(cpu_ticks)
+if [ "${PAUSE_PROJECTIONS:-0}" = 1 ]; then
+  for name in $(projection_names | grep -v /); do
+    curl -fsS -X POST -H "Authorization: Bearer $KEY" "http://127.0.0.1:$QUERY_PORT/api/projections/$name/resume" >/dev/null
+  done
+fi
 
-events=$(( $(log_position) - events0 ))
+if [ -z "$QUERY_PORT" ]; then
+  events=$(( ($(sed -nE 's/^requests=([0-9]+).*/\1/p' "$DATA/wrk.txt") - $(sed -nE 's/.* non2xx=([0-9]+).*/\1/p' "$DATA/wrk.txt")) * SPANS_PER_REQUEST ))
+else
+  events=$(( $(log_position) - events0 ))
+fi
 w0=$(date +%s.%N)
-curl -fsS -H "Authorization: Bearer $KEY" "http://127.0.0.1:$QUERY_PORT/api/projections/analytics/wait?timeoutSeconds=300" >/dev/null \
-  || { tail -n 40 "$DATA"/*.log; exit 1; }
+if [ -n "$QUERY_PORT" ]; then
+  curl -fsS -H "Authorization: Bearer $KEY" "http://127.0.0.1:$QUERY_PORT/api/projections/analytics/wait?timeoutSeconds=300" >/dev/null \
+    || { tail -n 40 "$DATA"/*.log; exit 1; }
+fi
 w1=$(date +%s.%N)
 # The detectors run on a CPU budget (issue 15): under a peak their findings lag; how long until they caught up.
-if [ "${DETECTIONS_WAIT:-1}" = 0 ]; then
+if [ -z "$QUERY_PORT" ]; then
+  detections_lag="n/a (TOPOLOGY=commands has no projection)"
+elif [ "${DETECTIONS_WAIT:-1}" = 0 ]; then
   detections_lag="not waited for (DETECTIONS_WAIT=0)"
 elif curl -fs -o /dev/null -H "Authorization: Bearer $KEY" "http://127.0.0.1:$QUERY_PORT/api/projections/detections/wait?timeoutSeconds=600"; then
   d1=$(date +%s.%N); detections_lag="$(echo "$d1 - $w0" | bc -l | xargs printf '%.2f')s after the load ended"
@@ -201,7 +235,11 @@ echo "durable spans: $events in ${elapsed}s => $spans_per_s spans/s"
 grep -E "latency_p50_ms|non2xx|long_trace" "$DATA/wrk.txt" || true
 echo "AgentStack CPU (${#PIDS[@]} processes): $(echo "($cpu1 - $cpu0) / $hz / $elapsed * 100" | bc -l | xargs printf '%.0f')% of one core (2 cores = 200%)"
 echo "AgentStack peak RSS (sum): $((rss_kb / 1024)) MiB"
-echo "last span queryable in traces: $(echo "$w1 - $w0" | bc -l | xargs printf '%.2f')s after the load ended"
+if [ -n "$QUERY_PORT" ]; then
+  echo "last span queryable in traces: $(echo "$w1 - $w0" | bc -l | xargs printf '%.2f')s after the load ended"
+else
+  echo "last span queryable in traces: n/a (TOPOLOGY=commands has no projection)"
+fi
 echo "detections caught up: $detections_lag"
 
 [ "${RAW:-1}" = 1 ] && [ -z "${RATE:-}" ] || exit 0
