@@ -16,6 +16,8 @@
 # PAUSE_PROJECTIONS=1 (a diagnostic): every projection caught up with the warm-up and then paused for the measured run
 # (POST /api/projections/<name>/pause), resumed after it; the all-in-one server's ingestion without its projections'
 # work, to set beside TOPOLOGY=commands. The time until queryable then includes the whole run's catch-up.
+# PAUSE_PROJECTIONS=<name>,<name>: the same for those projections only (names as GET /api/projections lists them, a
+# versioned one by the part before its @: analytics, detections, anomalies, alerts, findings, security-findings).
 # DETECTIONS_WAIT=0: do not wait for the detectors to catch up after the load (they run on a CPU budget and can take
 # minutes); for throughput A/B runs, where only the durable spans/s matter.
 # ALLOC=1: the runtime's allocation samples of the first process for 10 s of the measured run (dotnet-trace, installed
@@ -127,7 +129,8 @@ case "${TOPOLOGY:-embedded}" in
     QUERY_PORT=$((PORT + 2))
     ;;
   commands)
-    { [ "$SHAPE" != long ] && [ -z "${RATE:-}" ]; } || { echo "TOPOLOGY=commands takes the wrk shapes only" >&2; exit 2; }
+    { [ "$SHAPE" != long ] && [ -z "${RATE:-}" ] && [ "${PAUSE_PROJECTIONS:-0}" = 0 ]; } \
+      || { echo "TOPOLOGY=commands takes the wrk shapes only, and has no projection to pause" >&2; exit 2; }
     start commands "$PORT" "$(bin Commands/AgentStack.Commands.Host)"
     QUERY_PORT=
     ;;
@@ -156,13 +159,24 @@ settle
 projection_names() {
   curl -fsS -H "Authorization: Bearer $KEY" "http://127.0.0.1:$QUERY_PORT/api/projections" | grep -oE '"name":"[^"]+"' | cut -d'"' -f4
 }
-if [ -n "${RATE:-}" ] || [ "${PAUSE_PROJECTIONS:-0}" = 1 ]; then
+PAUSE_PROJECTIONS="${PAUSE_PROJECTIONS:-0}"
+# paused_names: the projections PAUSE_PROJECTIONS names, as GET /api/projections lists them (parts left out).
+paused_names() {
+  local name
+  for name in $(projection_names | grep -v /); do
+    if [ "$PAUSE_PROJECTIONS" = 1 ] || [[ ",$PAUSE_PROJECTIONS," == *",${name%%@*},"* ]]; then echo "$name"; fi
+  done
+}
+if [ -n "${RATE:-}" ] || [ "$PAUSE_PROJECTIONS" != 0 ]; then
   for name in $(projection_names | grep -v '^detections@'); do
     curl -fsS -H "Authorization: Bearer $KEY" "http://127.0.0.1:$QUERY_PORT/api/projections/$name/wait?timeoutSeconds=300" >/dev/null
   done
 fi
-if [ "${PAUSE_PROJECTIONS:-0}" = 1 ]; then
-  for name in $(projection_names | grep -v /); do
+if [ "$PAUSE_PROJECTIONS" != 0 ]; then
+  PAUSED=$(paused_names)
+  [ -n "$PAUSED" ] || { echo "PAUSE_PROJECTIONS=$PAUSE_PROJECTIONS names no projection of: $(projection_names | tr '\n' ' ')" >&2; exit 2; }
+  echo "paused for the measured run: $(echo $PAUSED)"
+  for name in $PAUSED; do
     curl -fsS -X POST -H "Authorization: Bearer $KEY" "http://127.0.0.1:$QUERY_PORT/api/projections/$name/pause" >/dev/null
   done
 fi
@@ -184,8 +198,8 @@ fi
 drive "$PORT" "$DURATION" --latency | tee "$DATA/wrk.txt"
 t1=$(date +%s.%N)
 cpu1=$(cpu_ticks)
-if [ "${PAUSE_PROJECTIONS:-0}" = 1 ]; then
-  for name in $(projection_names | grep -v /); do
+if [ "$PAUSE_PROJECTIONS" != 0 ]; then
+  for name in $PAUSED; do
     curl -fsS -X POST -H "Authorization: Bearer $KEY" "http://127.0.0.1:$QUERY_PORT/api/projections/$name/resume" >/dev/null
   done
 fi
