@@ -23,6 +23,8 @@
 # ALLOC=1: the runtime's allocation samples of the first process for 10 s of the measured run (dotnet-trace, installed
 # if missing), summed by type and by AgentStack caller, and each collection with what it promoted and how long it held
 # the threads (load/alloc-report).
+# THREADS=1: the CPU of AgentStack's processes by thread name, from 3 s into the measured run to 3 s before its end
+# (/proc/<pid>/task/*/stat read twice; a thread that exits in between takes its time with it, so the sums run low).
 # PROFILE=1: perf samples AgentStack's processes during the measured run (DOTNET_PerfMapEnabled=1 names the JIT'd
 # frames) and the top frames by self time are printed.
 # SERVER_ROOT: where the hosts' builds are (default: this checkout), to measure another commit with this harness.
@@ -195,6 +197,19 @@ if [ "${PROFILE:-}" = 1 ]; then
   perf record -F 499 -g -o "$DATA/perf.data" -p "$(IFS=,; echo "${PIDS[*]}")" -- sleep "$DURATION" >"$DATA/perf.log" 2>&1 &
   PERF_PID=$!
 fi
+if [ "${THREADS:-}" = 1 ]; then
+  [ "$DURATION" -gt 6 ] || { echo "THREADS=1 needs a measured run of more than 6 s" >&2; exit 2; }
+  # thread_ticks: "<name>\t<user+system ticks>" summed by thread name over AgentStack's processes, sorted by name.
+  thread_ticks() {
+    local p
+    for p in "${PIDS[@]}"; do cat /proc/"$p"/task/*/stat 2>/dev/null; done | awk '{
+      s = index($0, "("); e = match($0, /\) [A-Z] /); name = substr($0, s + 1, e - s - 1); gsub(/ /, "_", name)
+      split(substr($0, e + 2), f, " "); ticks[name] += f[12] + f[13] } END { for (n in ticks) print n "\t" ticks[n] }' | LC_ALL=C sort
+  }
+  (sleep 3; thread_ticks >"$DATA/threads0"; date +%s.%N >"$DATA/threads_t0"; sleep $((DURATION - 6))
+   thread_ticks >"$DATA/threads1"; date +%s.%N >"$DATA/threads_t1") &
+  THREADS_PID=$!
+fi
 drive "$PORT" "$DURATION" --latency | tee "$DATA/wrk.txt"
 t1=$(date +%s.%N)
 cpu1=$(cpu_ticks)
@@ -234,6 +249,14 @@ if [ "${PROFILE:-}" = 1 ]; then
   if [ -n "${PROFILE_KEEP:-}" ]; then cp "$DATA/perf.data" "$PROFILE_KEEP"; fi
 fi
 
+if [ "${THREADS:-}" = 1 ]; then
+  wait "$THREADS_PID" || true
+  echo "CPU by thread name, % of one core ($(( DURATION - 6 )) s of the measured run):"
+  LC_ALL=C join -t $'\t' -a2 -e0 -o 0,1.2,2.2 "$DATA/threads0" "$DATA/threads1" | awk -F'\t' -v hz="$(getconf CLK_TCK)" \
+    -v dt="$(echo "$(cat "$DATA/threads_t1") - $(cat "$DATA/threads_t0")" | bc -l)" \
+    '{ d = ($3 - $2) / hz / dt * 100; total += d; if (d >= 0.5) printf "%6.1f%%  %s\n", d, $1 } END { printf "%6.1f%%  all threads\n", total }' \
+    | sort -rn
+fi
 if [ "${ALLOC:-}" = 1 ]; then
   wait "$ALLOC_PID" || true
   echo "allocations (dotnet-trace gc-verbose, 10 s from 5 s into the run, load/alloc-report):"
