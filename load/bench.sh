@@ -169,6 +169,13 @@ paused_names() {
     if [ "$PAUSE_PROJECTIONS" = 1 ] || [[ ",$PAUSE_PROJECTIONS," == *",${name%%@*},"* ]]; then echo "$name"; fi
   done
 }
+# set_paused <pause|resume>: the projections PAUSE_PROJECTIONS named, through the operators' endpoint.
+set_paused() {
+  local name
+  for name in $PAUSED; do
+    curl -fsS -X POST -H "Authorization: Bearer $KEY" "http://127.0.0.1:$QUERY_PORT/api/projections/$name/$1" >/dev/null
+  done
+}
 if [ -n "${RATE:-}" ] || [ "$PAUSE_PROJECTIONS" != 0 ]; then
   for name in $(projection_names | grep -v '^detections@'); do
     curl -fsS -H "Authorization: Bearer $KEY" "http://127.0.0.1:$QUERY_PORT/api/projections/$name/wait?timeoutSeconds=300" >/dev/null
@@ -178,9 +185,7 @@ if [ "$PAUSE_PROJECTIONS" != 0 ]; then
   PAUSED=$(paused_names)
   [ -n "$PAUSED" ] || { echo "PAUSE_PROJECTIONS=$PAUSE_PROJECTIONS names no projection of: $(projection_names | tr '\n' ' ')" >&2; exit 2; }
   echo "paused for the measured run: $(echo $PAUSED)"
-  for name in $PAUSED; do
-    curl -fsS -X POST -H "Authorization: Bearer $KEY" "http://127.0.0.1:$QUERY_PORT/api/projections/$name/pause" >/dev/null
-  done
+  set_paused pause
 fi
 events0=$(log_position)
 hz=$(getconf CLK_TCK)
@@ -213,11 +218,7 @@ fi
 drive "$PORT" "$DURATION" --latency | tee "$DATA/wrk.txt"
 t1=$(date +%s.%N)
 cpu1=$(cpu_ticks)
-if [ "$PAUSE_PROJECTIONS" != 0 ]; then
-  for name in $PAUSED; do
-    curl -fsS -X POST -H "Authorization: Bearer $KEY" "http://127.0.0.1:$QUERY_PORT/api/projections/$name/resume" >/dev/null
-  done
-fi
+[ "$PAUSE_PROJECTIONS" = 0 ] || set_paused resume
 
 if [ -z "$QUERY_PORT" ]; then
   events=$(( ($(sed -nE 's/^requests=([0-9]+).*/\1/p' "$DATA/wrk.txt") - $(sed -nE 's/.* non2xx=([0-9]+).*/\1/p' "$DATA/wrk.txt")) * SPANS_PER_REQUEST ))

@@ -65,8 +65,7 @@ public sealed class PrivateRabbitMq : IAsyncDisposable
         return string.Join("\n", System.IO.Directory.GetFiles(logs, "*.log").Order(StringComparer.Ordinal).Select(file =>
         {
             using var reader = new StreamReader(new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete));
-            var text = reader.ReadToEnd();
-            return $"== {Path.GetFileName(file)}\n" + (text.Length <= charactersPerFile ? text : text[^charactersPerFile..]);
+            return $"== {Path.GetFileName(file)}\n" + ServerProcess.Tail(reader.ReadToEnd(), charactersPerFile);
         }));
     }
 

@@ -47,11 +47,10 @@ public sealed class ServerProcess : IAsyncDisposable
     public string Output { get { lock (output) return output.ToString(); } }
 
     /// <summary>The end of <see cref="Output"/>, for a failure message.</summary>
-    public string OutputTail(int characters = 6000)
-    {
-        var text = Output;
-        return text.Length <= characters ? text : text[^characters..];
-    }
+    public string OutputTail(int characters = 12000) => Tail(Output, characters);
+
+    /// <summary>The last <paramref name="characters"/> of <paramref name="text"/>, or all of it.</summary>
+    internal static string Tail(string text, int characters) => text.Length <= characters ? text : text[^characters..];
 
     /// <summary>The server process's resident memory (VmRSS), in bytes; 0 once it has exited.</summary>
     public long ResidentBytes()

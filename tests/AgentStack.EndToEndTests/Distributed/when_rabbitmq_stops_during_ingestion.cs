@@ -79,7 +79,7 @@ public sealed class when_rabbitmq_stops_during_ingestion : IAsyncLifetime
         {
             // Both sides' logs: whether the bus reconnected, and what the broker saw of it.
             throw new TimeoutException($"No span was accepted within 90 s after the broker came back " +
-                $"({acknowledged.Count} acknowledged, {unavailable.Count} refused).\n--- server\n{server.OutputTail(12000)}\n--- broker\n{rabbit.LogTail()}");
+                $"({acknowledged.Count} acknowledged, {unavailable.Count} refused).\n--- server\n{server.OutputTail()}\n--- broker\n{rabbit.LogTail()}");
         }
         await stop.CancelAsync();
         await Task.WhenAll(writers);
