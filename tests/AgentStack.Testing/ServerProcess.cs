@@ -52,6 +52,9 @@ public sealed class ServerProcess : IAsyncDisposable
     /// <summary>The last <paramref name="characters"/> of <paramref name="text"/>, or all of it.</summary>
     internal static string Tail(string text, int characters) => text.Length <= characters ? text : text[^characters..];
 
+    /// <summary>The server process's id, for a diagnostics client; 0 before it starts or once it has exited.</summary>
+    public int ProcessId => process is { HasExited: false } p ? p.Id : 0;
+
     /// <summary>The server process's resident memory (VmRSS), in bytes; 0 once it has exited.</summary>
     public long ResidentBytes()
     {
