@@ -48,8 +48,8 @@ public sealed class AnomalyEngine
     public const string DetectorVersion = "1";
 
     private readonly BaselineOptions options;
-    private readonly Dictionary<(string Project, string Dimension, string Key, string Metric), RobustBaseline> values = [];
-    private readonly Dictionary<(string Project, string Dimension, string Key), ErrorRateBaseline> errors = [];
+    private readonly RecentlyUsed<(string Project, string Dimension, string Key, string Metric), RobustBaseline> values;
+    private readonly RecentlyUsed<(string Project, string Dimension, string Key), ErrorRateBaseline> errors;
     private readonly Dictionary<(string Project, string TraceId), OpenTrace> traces = [];
     private readonly Queue<(string Project, string TraceId)> traceOrder = new();
 
@@ -57,7 +57,12 @@ public sealed class AnomalyEngine
     {
         options.Validate();
         this.options = options;
+        values = new(options.MaxSeries);
+        errors = new(options.MaxSeries);
     }
+
+    /// <summary>How many value series and error-rate series keep a baseline now: a diagnostic.</summary>
+    public (int Values, int ErrorRates) Series => (values.Count, errors.Count);
 
     /// <summary>The anomalies one completed span reveals (none for a span that is not complete).</summary>
     public IReadOnlyList<AnomalyDetected> Observe(string project, SpanRecord span)
@@ -111,12 +116,12 @@ public sealed class AnomalyEngine
     private void Value(List<AnomalyDetected> found, string project, string dimension, string key, string metric, double value, SpanRecord span)
     {
         var series = (project, dimension, key, metric);
-        if (!values.TryGetValue(series, out var baseline))
-            values[series] = baseline = new RobustBaseline(options, metric switch
+        if (!values.TryGet(series, out var baseline))
+            values.Add(series, baseline = new RobustBaseline(options, metric switch
             {
                 AnomalyMetrics.Cost => 1e-6, // a millionth of a dollar
                 _ => 1, // one millisecond, one token
-            });
+            }));
         var verdict = baseline.Observe(value);
         if (verdict.Opens)
             found.Add(Anomaly(project, dimension, key, metric, verdict, span, Severity(verdict.Score / options.Threshold)));
@@ -125,8 +130,8 @@ public sealed class AnomalyEngine
     private void ErrorRate(List<AnomalyDetected> found, string project, string dimension, string key, bool failed, SpanRecord span)
     {
         var series = (project, dimension, key);
-        if (!errors.TryGetValue(series, out var baseline))
-            errors[series] = baseline = new ErrorRateBaseline(options);
+        if (!errors.TryGet(series, out var baseline))
+            errors.Add(series, baseline = new ErrorRateBaseline(options));
         var verdict = baseline.Observe(failed);
         if (verdict.Opens)
             found.Add(Anomaly(project, dimension, key, AnomalyMetrics.ErrorRate, verdict, span, Severity(verdict.Score / options.Threshold)));

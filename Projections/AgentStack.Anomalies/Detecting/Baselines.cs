@@ -252,6 +252,12 @@ public sealed class BaselineOptions
     /// <summary>How many traces' running totals are kept at most (the oldest are forgotten first).</summary>
     public int MaxOpenTraces { get; set; } = 100_000;
 
+    /// <summary>
+    /// How many value series, and as many error-rate series, keep a baseline at most (about 2 KB each at the default
+    /// window); the least recently observed is forgotten first, and starts again with a warm-up if it comes back.
+    /// </summary>
+    public int MaxSeries { get; set; } = 50_000;
+
     public void Validate()
     {
         if (Window < 5 || Warmup < 5 || Warmup > Window)
@@ -260,7 +266,7 @@ public sealed class BaselineOptions
             throw new InvalidOperationException($"{Section}: Threshold, MinSpread must be positive; EwmaAlpha, ErrorAlpha in (0, 1].");
         if (ErrorWindow < 5 || MinErrorRate is <= 0 or >= 1 || ErrorTailProbability is <= 0 or >= 1)
             throw new InvalidOperationException($"{Section}: ErrorWindow at least 5; MinErrorRate, ErrorTailProbability in (0, 1).");
-        if (LoopThreshold < 2 || MaxOpenTraces < 1)
-            throw new InvalidOperationException($"{Section}: LoopThreshold must be at least 2 and MaxOpenTraces positive.");
+        if (LoopThreshold < 2 || MaxOpenTraces < 1 || MaxSeries < 1)
+            throw new InvalidOperationException($"{Section}: LoopThreshold must be at least 2, MaxOpenTraces and MaxSeries positive.");
     }
 }
