@@ -106,7 +106,8 @@ public sealed class when_hostile_requests_arrive
     /// Sends a phase's requests twice (round 0, then round 1, each with its own cases) and returns what the server's heap
     /// held after the first (<see cref="ManagedHeap"/>): the first round fills the server's bounded caches (decided trace
     /// states, the opened events' buffer, the anomaly detector's open traces), so the second finds them full. What grows
-    /// with each new name (the anomaly baselines, one per model, tool and agent name) grew by 2-3 MiB in a round.
+    /// with each new name (the anomaly baselines, one per model, tool and agent name, up to AgentStack:Anomalies:MaxSeries)
+    /// grew by 2-3 MiB in a round.
     /// </summary>
     private static async Task<long> TwoRoundsAsync(ServerProcess server, Func<int, Task> round)
     {
