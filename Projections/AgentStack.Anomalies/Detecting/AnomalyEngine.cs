@@ -117,7 +117,7 @@ public sealed class AnomalyEngine
     {
         var series = (project, dimension, key, metric);
         if (!values.TryGet(series, out var baseline))
-            values.Add(series, baseline = new RobustBaseline(options, metric switch
+            values.Set(series, baseline = new RobustBaseline(options, metric switch
             {
                 AnomalyMetrics.Cost => 1e-6, // a millionth of a dollar
                 _ => 1, // one millisecond, one token
@@ -131,7 +131,7 @@ public sealed class AnomalyEngine
     {
         var series = (project, dimension, key);
         if (!errors.TryGet(series, out var baseline))
-            errors.Add(series, baseline = new ErrorRateBaseline(options));
+            errors.Set(series, baseline = new ErrorRateBaseline(options));
         var verdict = baseline.Observe(failed);
         if (verdict.Opens)
             found.Add(Anomaly(project, dimension, key, AnomalyMetrics.ErrorRate, verdict, span, Severity(verdict.Score / options.Threshold)));

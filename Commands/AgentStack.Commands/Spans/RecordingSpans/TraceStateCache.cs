@@ -1,3 +1,5 @@
+using AgentStack.Events;
+
 namespace AgentStack.Commands.Spans.RecordingSpans;
 
 /// <summary>
@@ -9,20 +11,18 @@ namespace AgentStack.Commands.Spans.RecordingSpans;
 /// </summary>
 public sealed class TraceStateCache(int capacity)
 {
-    private readonly Dictionary<string, LinkedListNode<Entry>> entries = new(StringComparer.Ordinal);
-    private readonly LinkedList<Entry> recency = new();
+    // Null when the cache is turned off (a capacity of 0).
+    private readonly RecentlyUsed<string, Head>? entries = capacity > 0 ? new(capacity, StringComparer.Ordinal) : null;
     private readonly Lock gate = new();
 
     public readonly record struct Head(TraceState State, long Version);
-
-    private sealed record Entry(string Stream, Head Head);
 
     public int Count
     {
         get
         {
             lock (gate)
-                return entries.Count;
+                return entries?.Count ?? 0;
         }
     }
 
@@ -30,13 +30,8 @@ public sealed class TraceStateCache(int capacity)
     {
         lock (gate)
         {
-            if (entries.TryGetValue(stream, out var node))
-            {
-                recency.Remove(node);
-                recency.AddFirst(node);
-                head = node.Value.Head;
+            if (entries is not null && entries.TryGet(stream, out head))
                 return true;
-            }
         }
         head = default;
         return false;
@@ -44,27 +39,17 @@ public sealed class TraceStateCache(int capacity)
 
     public void Set(string stream, TraceState state, long version)
     {
-        if (capacity <= 0)
+        if (entries is null)
             return;
         lock (gate)
-        {
-            if (entries.Remove(stream, out var existing))
-                recency.Remove(existing);
-            entries[stream] = recency.AddFirst(new Entry(stream, new Head(state, version)));
-            while (entries.Count > capacity && recency.Last is { } oldest)
-            {
-                recency.RemoveLast();
-                entries.Remove(oldest.Value.Stream);
-            }
-        }
+            entries.Set(stream, new Head(state, version));
     }
 
     public void Remove(string stream)
     {
+        if (entries is null)
+            return;
         lock (gate)
-        {
-            if (entries.Remove(stream, out var node))
-                recency.Remove(node);
-        }
+            entries.Remove(stream);
     }
 }
