@@ -10,8 +10,9 @@ namespace AgentStack.Projections.Analytics.ClickHouse;
 /// <summary>
 /// The analytics port on a ClickHouse server, through ClickHouse.Driver over HTTP (issue 4, distributed
 /// topology). The SQL is the chDB adapter's, unchanged: <c>{name:Type}</c> placeholders travel as the
-/// server's own query parameters (<c>param_name</c>), inserts as a raw JSONEachRow body, query results as
-/// the server's bytes in the requested format. One <see cref="ClickHouseClient"/> (thread-safe, pooled
+/// server's own query parameters (<c>param_name</c>), inserts as a raw body in the caller's format (RowBinary
+/// for the spans and traces rows, JSONEachRow for the smaller tables), query results as the server's bytes in
+/// the requested format. One <see cref="ClickHouseClient"/> (thread-safe, pooled
 /// HTTP connections) serves the process.
 /// </summary>
 public sealed partial class ClickHouseAnalyticsStore : IAnalyticsStore, IDisposable
@@ -30,8 +31,9 @@ public sealed partial class ClickHouseAnalyticsStore : IAnalyticsStore, IDisposa
             // Values become the same text the chDB adapter binds (ChDbParameters, measured on 26.7), so a
             // parameter means the same on both engines: the server parses param_* with the reader chDB uses.
             ParameterFormatter = new SharedParameterFormatter(),
-            // These only steer how JSON-typed columns travel in RowBinary, which this adapter never uses
-            // (text formats in and out); None keeps the driver from sending them with every request.
+            // These only steer how the driver itself encodes and decodes JSON-typed columns in RowBinary; this
+            // adapter never asks it to (rows arrive encoded, results leave as bytes), so None keeps the driver
+            // from sending those settings with every request.
             JsonReadMode = JsonReadMode.None,
             JsonWriteMode = JsonWriteMode.None,
         });
