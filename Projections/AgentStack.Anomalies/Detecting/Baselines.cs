@@ -26,7 +26,7 @@ public readonly record struct Verdict(double Seen, double Expected, double Low, 
 public sealed class RobustBaseline(BaselineOptions options, double offset)
 {
     private readonly Queue<double> window = new();
-    private double[] scratch = [];
+    private readonly SortedWindow sorted = new();
     private double level;
     private double spread;
     private long count;
@@ -38,8 +38,8 @@ public sealed class RobustBaseline(BaselineOptions options, double offset)
         var verdict = Verdict.WarmingUp(value);
         if (window.Count >= options.Warmup)
         {
-            var median = Median(window, ref scratch, null);
-            var mad = Median(window, ref scratch, median);
+            var median = sorted.Median();
+            var mad = sorted.MedianDistanceTo(median);
             // The larger of the two spreads: a window that happens to be calm does not make a narrow band
             // alone, and after a change the EWMA's spread widens the band at once.
             var sigma = Math.Max(Math.Max(1.4826 * mad, 1.2533 * spread), options.MinSpread);
@@ -55,8 +55,9 @@ public sealed class RobustBaseline(BaselineOptions options, double offset)
         }
 
         window.Enqueue(x);
+        sorted.Add(x);
         if (window.Count > options.Window)
-            window.Dequeue();
+            sorted.Remove(window.Dequeue());
         if (count++ == 0)
             level = x;
         else
@@ -68,58 +69,78 @@ public sealed class RobustBaseline(BaselineOptions options, double offset)
     }
 
     private double Back(double logValue) => Math.Max(0, Math.Exp(logValue) - offset);
+}
 
-    /// <summary>The median of the window's values, or of their distances to <paramref name="center"/> when given.</summary>
-    private static double Median(Queue<double> values, ref double[] scratch, double? center)
+/// <summary>
+/// A sliding window's values kept in order, so its median is read in place and the median of the distances to it
+/// walks half the window, with nothing copied or reordered: copying the window and selecting twice on every
+/// observation was most of the anomaly engine's time (BENCHMARKS.md, "Thirtieth sitting"). Adding and removing a
+/// value costs a binary search and a shift of the values after it. The results are those of the definitions,
+/// bit for bit: the same values are compared and subtracted in the same way
+/// (<c>when_baselines_take_medians_and_bands</c> holds it to a sort of each window).
+/// </summary>
+internal sealed class SortedWindow
+{
+    private readonly List<double> values = [];
+
+    public int Count => values.Count;
+
+    public void Add(double value)
     {
-        if (scratch.Length < values.Count)
-            scratch = new double[values.Count * 2];
-        var n = 0;
-        foreach (var v in values)
-            scratch[n++] = center is { } c ? Math.Abs(v - c) : v;
-        var span = scratch.AsSpan(0, n);
-        var upper = Select(span, n / 2);
-        if (n % 2 == 1)
-            return upper;
-        // Selection left every value below the upper middle in front of it: the lower middle is their largest.
-        var lower = double.NegativeInfinity;
-        foreach (var v in span[..(n / 2)])
-            lower = Math.Max(lower, v);
-        return (lower + upper) / 2;
+        var at = values.BinarySearch(value);
+        values.Insert(at < 0 ? ~at : at, value);
+    }
+
+    /// <summary>Removes one value equal to <paramref name="value"/>; the window must hold it.</summary>
+    public void Remove(double value)
+    {
+        var at = values.BinarySearch(value);
+        if (at < 0)
+            throw new InvalidOperationException("The window does not hold the value it was asked to remove.");
+        values.RemoveAt(at);
+    }
+
+    /// <summary>The median: the middle value, or the mean of the two middle values of an even count.</summary>
+    public double Median()
+    {
+        var n = values.Count;
+        var upper = values[n / 2];
+        return n % 2 == 1 ? upper : (values[n / 2 - 1] + upper) / 2;
     }
 
     /// <summary>
-    /// The k-th smallest value (0-based), reordering <paramref name="values"/> so that every value before index k
-    /// is at most it (Hoare's selection, linear on average): a sort per observation was most of the engine's time.
+    /// The median of the values' distances to <paramref name="center"/> (with the median as center, the MAD).
+    /// The distances of the values below the center grow leftwards and those of the others rightwards, so the two
+    /// runs are merged from the center out until the middle of all of them is reached.
     /// </summary>
-    internal static double Select(Span<double> values, int k)
+    public double MedianDistanceTo(double center)
     {
-        int left = 0, right = values.Length - 1;
-        while (left < right)
+        var n = values.Count;
+        var right = values.BinarySearch(center);
+        if (right < 0)
+            right = ~right;
+        else
+            while (right > 0 && values[right - 1] >= center)
+                right--; // the first of several values equal to the center
+        var left = right - 1;
+        double previous = double.NaN, current = double.NaN;
+        for (var taken = 0; taken <= n / 2; taken++)
         {
-            var pivot = values[left + (right - left) / 2];
-            int i = left, j = right;
-            while (i <= j)
+            previous = current;
+            var fromLeft = left >= 0 ? Math.Abs(values[left] - center) : double.PositiveInfinity;
+            var fromRight = right < n ? Math.Abs(values[right] - center) : double.PositiveInfinity;
+            if (fromLeft <= fromRight)
             {
-                while (values[i] < pivot)
-                    i++;
-                while (values[j] > pivot)
-                    j--;
-                if (i <= j)
-                {
-                    (values[i], values[j]) = (values[j], values[i]);
-                    i++;
-                    j--;
-                }
+                current = fromLeft;
+                left--;
             }
-            if (k <= j)
-                right = j;
-            else if (k >= i)
-                left = i;
             else
-                return values[k];
+            {
+                current = fromRight;
+                right++;
+            }
         }
-        return values[k];
+        return n % 2 == 1 ? current : (previous + current) / 2;
     }
 }
 
