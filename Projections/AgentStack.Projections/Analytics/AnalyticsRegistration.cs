@@ -63,8 +63,8 @@ public static class AnalyticsRegistration
         }
 
         // On a cluster, an INSERT into a Distributed table returns before the rows reach the shards unless
-        // asked to wait; the projection reads spans back right after writing them (traces are computed
-        // from spans FINAL), so it must wait.
+        // asked to wait; the checkpoint saved after it promises that the rows are queryable
+        // (/api/projections/analytics/wait), so it must wait.
         var settings = options.Cluster is null
             ? null
             : new Dictionary<string, object> { ["distributed_foreground_insert"] = 1 };

@@ -289,7 +289,10 @@ internal sealed class NativeExporter : IAsyncDisposable
         _ => null,
     };
 
-    /// <summary>Exponential backoff with full jitter; the server's Retry-After wins when it asks for longer.</summary>
+    /// <summary>
+    /// Exponential backoff with jitter: a wait between half and all of the doubled delay (so a retry never comes at
+    /// once); the server's Retry-After wins when it asks for longer.
+    /// </summary>
     private TimeSpan RetryDelay(int attempt, TimeSpan? retryAfter)
     {
         var ceiling = Math.Min(options.MaxRetryDelay.TotalMilliseconds,
