@@ -111,6 +111,44 @@ public sealed class when_alert_rules_fire : IAsyncLifetime
     }
 
     [Fact]
+    public async Task then_a_batch_handed_again_raises_nothing_new()
+    {
+        // The runner hands a batch again to the same dispatcher when saving its checkpoint failed or its leases changed.
+        await AddRuleAsync("acme", AlertKinds.Anomaly, Severities.High, threshold: 2);
+        await AppendAnomalyAsync("acme", "a1", Severities.High);
+        await AppendAnomalyAsync("acme", "a2", Severities.High); // the second: fires
+        await AppendAnomalyAsync("acme", "a3", Severities.High); // counting starts again
+
+        var log = await temp.ReadAllAsync();
+        var dispatcher = Dispatcher();
+        await dispatcher.ApplyAsync(log, CancellationToken.None);
+        await dispatcher.ApplyAsync(log, CancellationToken.None);
+        await dispatcher.ApplyAsync(log.Skip(2).ToList(), CancellationToken.None);
+
+        publisher.Raised.ShouldHaveSingleItem().AlertId.ShouldBe($"alert-rule_anomaly_2-{log[2].Position}");
+        Received.ShouldHaveSingleItem().Body.ShouldContain("\"a2\"");
+    }
+
+    [Fact]
+    public async Task then_an_alert_that_could_not_be_raised_is_raised_when_its_batch_comes_again()
+    {
+        await AddRuleAsync("acme", AlertKinds.Anomaly, Severities.High, threshold: 2);
+        await AppendAnomalyAsync("acme", "a1", Severities.High);
+        await AppendAnomalyAsync("acme", "a2", Severities.High); // the second: fires
+        await AppendAnomalyAsync("acme", "a3", Severities.High);
+        var log = await temp.ReadAllAsync();
+        var dispatcher = Dispatcher();
+
+        publisher.FailNext = 1;
+        await Should.ThrowAsync<InvalidOperationException>(() => dispatcher.ApplyAsync(log, CancellationToken.None));
+        await dispatcher.ApplyAsync(log, CancellationToken.None);
+
+        var alert = publisher.Raised.ShouldHaveSingleItem();
+        (alert.Count, alert.EventPosition).ShouldBe((2, log[2].Position));
+        Received.ShouldHaveSingleItem().Body.ShouldContain("\"a2\"");
+    }
+
+    [Fact]
     public void then_kinds_match_the_stored_type_names()
     {
         AlertKinds.Matches(AlertKinds.Anomaly, AnomalyDetected.TypeName).ShouldBeTrue();
@@ -133,8 +171,16 @@ public sealed class when_alert_rules_fire : IAsyncLifetime
     {
         public List<AlertRaised> Raised { get; } = [];
 
+        /// <summary>How many publishes fail before one is taken (a broken bus in a publisher that should not throw).</summary>
+        public int FailNext { get; set; }
+
         public Task PublishAsync(AlertRaised alert, CancellationToken cancellationToken)
         {
+            if (FailNext > 0)
+            {
+                FailNext--;
+                throw new InvalidOperationException("the publisher failed");
+            }
             Raised.Add(alert);
             return Task.CompletedTask;
         }

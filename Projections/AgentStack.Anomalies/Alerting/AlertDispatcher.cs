@@ -33,7 +33,12 @@ public sealed class AlertDispatcher(IEventStore store, IAlertPublisher publisher
     public const string ProjectionName = "alerts";
 
     private AlertRuleSet? rules;
-    private readonly Dictionary<string, Queue<DateTimeOffset>> windows = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, RuleWindow> windows = new(StringComparer.Ordinal);
+
+    // The runner hands a batch again to this same dispatcher after a failure (a checkpoint not saved, the leases
+    // changed): the events it went through already are passed over, rule changes included, so the rules and the
+    // counts stay those of the log at each event.
+    private long through;
 
     public string Name => ProjectionName;
 
@@ -47,31 +52,46 @@ public sealed class AlertDispatcher(IEventStore store, IAlertPublisher publisher
         rules ??= await AlertRuleSet.ReadAsync(store, batch[0].Position, cancellationToken);
         foreach (var stored in batch)
         {
-            if (stored.Stream == AlertRulesStream.Name)
+            if (stored.Position <= through)
+                continue;
+            await ApplyAsync(stored, rules, cancellationToken);
+            through = stored.Position;
+        }
+    }
+
+    private async Task ApplyAsync(StoredEvent stored, AlertRuleSet rules, CancellationToken cancellationToken)
+    {
+        if (stored.Stream == AlertRulesStream.Name)
+        {
+            rules.Apply(stored);
+            return;
+        }
+        if (!AlertKinds.IsAlertable(stored.Type))
+            return;
+        var (project, severity) = AlertKinds.Describe(stored);
+        if (project is null)
+            return;
+        foreach (var rule in rules.Of(project).ToList())
+        {
+            if (!AlertKinds.Matches(rule.Kind, stored.Type) || Severities.Rank(severity) < Severities.Rank(rule.MinSeverity))
+                continue;
+            if (!windows.TryGetValue(rule.RuleId, out var window))
+                windows[rule.RuleId] = window = new RuleWindow();
+            // Counted by this rule already: raising a later rule's alert for the same event failed, and it comes again.
+            if (stored.Position <= window.Through)
+                continue;
+            while (window.Times.Count > 0 && window.Times.Peek() < stored.RecordedAt.AddSeconds(-rule.WindowSeconds))
+                window.Times.Dequeue();
+            if (window.Times.Count + 1 < rule.Threshold)
+                window.Times.Enqueue(stored.RecordedAt);
+            else
             {
-                rules.Apply(stored);
-                continue;
+                // Raised before the window is cleared: if raising fails, the event is counted again when its batch
+                // comes back, and the alert is raised then (at least once, with the same id).
+                await RaiseAsync(rule, stored, severity, window.Times.Count + 1, cancellationToken);
+                window.Times.Clear();
             }
-            if (!AlertKinds.IsAlertable(stored.Type))
-                continue;
-            var (project, severity) = AlertKinds.Describe(stored);
-            if (project is null)
-                continue;
-            foreach (var rule in rules.Of(project).ToList())
-            {
-                if (!AlertKinds.Matches(rule.Kind, stored.Type) || Severities.Rank(severity) < Severities.Rank(rule.MinSeverity))
-                    continue;
-                if (!windows.TryGetValue(rule.RuleId, out var window))
-                    windows[rule.RuleId] = window = new Queue<DateTimeOffset>();
-                window.Enqueue(stored.RecordedAt);
-                while (window.Peek() < stored.RecordedAt.AddSeconds(-rule.WindowSeconds))
-                    window.Dequeue();
-                if (window.Count < rule.Threshold)
-                    continue;
-                var count = window.Count;
-                window.Clear();
-                await RaiseAsync(rule, stored, severity, count, cancellationToken);
-            }
+            window.Through = stored.Position;
         }
     }
 
@@ -82,6 +102,14 @@ public sealed class AlertDispatcher(IEventStore store, IAlertPublisher publisher
         await publisher.PublishAsync(alert, cancellationToken);
         if (rule.WebhookUrl is { } url)
             await webhooks.SendAsync(url, rule.Secret, alert.AlertId, Body(alert, rule, stored), cancellationToken);
+    }
+
+    /// <summary>One rule's matching events within its window, and the log position it has counted through.</summary>
+    private sealed class RuleWindow
+    {
+        public Queue<DateTimeOffset> Times { get; } = new();
+
+        public long Through { get; set; }
     }
 
     internal static string AlertId(AlertRule rule, StoredEvent stored) =>
