@@ -9,7 +9,7 @@ namespace AgentStack.Audit.Tests;
 /// <summary>
 /// Streams are named <c>trace-{project}-{traceId}</c> and project names may hold '-', so project <c>a</c>'s prefix
 /// also matches project <c>a-b</c>'s streams. Verify and export of <c>a</c> hold nothing of <c>a-b</c>
-/// (docs/architecture.md, invariant 6).
+/// (docs/architecture.md, invariant 6), and a trace id that makes one project's stream name another's is refused.
 /// </summary>
 public sealed class when_project_names_share_a_prefix(ServerFixture fixture) : IClassFixture<ServerFixture>
 {
@@ -54,6 +54,41 @@ public sealed class when_project_names_share_a_prefix(ServerFixture fixture) : I
         var otherExport = await clientAB.GetStringAsync(new Uri($"/api/projects/{a}-b/audit/export", UriKind.Relative), ct);
         otherExport.ShouldContain(traceAB);
         otherExport.ShouldNotContain(traceA);
+    }
+
+    [Fact]
+    public async Task then_a_trace_id_that_spells_the_others_stream_is_refused_and_nothing_mixes()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var a = "iso" + NewId()[..8];
+        var (keyA, keyAB) = (await CreateProjectAsync(a), await CreateProjectAsync(a + "-b"));
+        using var clientA = Server.CreateClient(keyA);
+        using var clientAB = Server.CreateClient(keyAB);
+        var start = DateTimeOffset.UtcNow.AddMinutes(-1);
+        var id = NewId();
+
+        // a's trace "b-{id}" and a-b's trace "{id}" are both trace-{a}-b-{id}.
+        var span = Span("b-" + id, "s1", start: start, end: start.AddSeconds(1), input: "\"of a\"");
+        using (var response = await clientA.PostSpansAsync(Batch(span)))
+            response.StatusCode.ShouldBe(HttpStatusCode.OK);
+
+        // The same span under a-b (content the same but for the trace id, and a span new to the stream): refused whole.
+        using (var response = await clientAB.PostSpansAsync(Batch(Span(id, "s1", start: start, end: start.AddSeconds(1), input: "\"of a\""),
+            Span(id, "s2", start: start, end: start.AddSeconds(1), input: "\"secret of a-b\""))))
+        {
+            var body = await response.Content.ReadAsStringAsync(ct);
+            response.StatusCode.ShouldBe(HttpStatusCode.Conflict, body);
+            body.ShouldContain("another project's trace");
+            body.ShouldNotContain(a + "\"");
+        }
+
+        using (var missing = await clientAB.GetAsync(new Uri($"/api/projects/{a}-b/traces/{id}", UriKind.Relative), ct))
+            missing.StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        var export = await clientA.GetStringAsync(new Uri($"/api/projects/{a}/audit/export", UriKind.Relative), ct);
+        export.ShouldContain("b-" + id);
+        export.ShouldNotContain("secret of a-b");
+        var verified = await VerifyAsync(clientA, a);
+        verified["valid"]!.GetValue<bool>().ShouldBeTrue(verified.ToJsonString());
     }
 
     private async Task<string> CreateProjectAsync(string name)

@@ -123,6 +123,34 @@ public sealed class when_one_batch_holds_a_span_twice : TraceDeciderSpec
     }
 }
 
+/// <summary>
+/// Stream names join project and trace id with '-', and both may hold one: project "a"'s trace "b-x" and project "a-b"'s
+/// trace "x" are one stream. The stream's state knows its project, and another project's spans are refused whole.
+/// </summary>
+public sealed class when_another_projects_trace_spells_the_same_stream : TraceDeciderSpec
+{
+    [Fact]
+    public void then_the_state_knows_the_project_of_its_spans()
+    {
+        Given(Span()).Aggregate(TraceState.Initial, TraceDecider.Evolve).Project.ShouldBe("default");
+        TraceState.Initial.Project.ShouldBeNull();
+    }
+
+    [Fact]
+    public void then_every_span_of_the_other_project_conflicts_and_nothing_is_recorded()
+    {
+        var state = Given(Span(end: Start.AddSeconds(1))).Aggregate(TraceState.Initial, TraceDecider.Evolve);
+
+        // The same span again (a duplicate, were it the same project's) and a new one.
+        var decision = TraceDecider.Decide(state, "default-b", "key_2", Now, [Span(end: Start.AddSeconds(1)), Span("s2")]);
+
+        decision.Events.ShouldBeEmpty();
+        decision.Duplicates.ShouldBe(0);
+        decision.Conflicts.Select(c => (c.SpanId, c.Reason)).ShouldBe([("s1", TraceDecider.OtherProjectsStream), ("s2", TraceDecider.OtherProjectsStream)]);
+        decision.State.ShouldBe(state);
+    }
+}
+
 public sealed class when_hashing_span_content
 {
     [Fact]

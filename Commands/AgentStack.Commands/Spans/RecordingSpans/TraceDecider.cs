@@ -24,6 +24,12 @@ public sealed record TraceState(ImmutableDictionary<string, SpanEntry> Spans)
     public bool RootCompleted { get; init; }
 
     /// <summary>
+    /// The project whose spans the stream holds; null for a stream with none yet. Stream names join the project and the
+    /// trace id with '-', which both may contain, so two projects' traces can spell one stream (<see cref="TraceStream"/>).
+    /// </summary>
+    public string? Project { get; init; }
+
+    /// <summary>
     /// A root span completed and no span is under way: the agent's run is over, as far as the stream tells. Exporters
     /// end a trace with its root, so later batches for it are rare (a late child, a retry).
     /// </summary>
@@ -55,6 +61,14 @@ public static class TraceDecider
         var events = new List<TraceEvent>();
         var conflicts = new List<SpanConflict>();
         var duplicates = 0;
+        if (state.Project is { } owner && !string.Equals(owner, project, StringComparison.Ordinal))
+        {
+            // Another project's trace spells this stream's name (project "a", trace "b-x"; project "a-b", trace "x"):
+            // recording here would mix two tenants' spans in one stream, or count this one's as the other's duplicates.
+            foreach (var span in spans)
+                conflicts.Add(new SpanConflict(span.TraceId, span.SpanId, OtherProjectsStream));
+            return new TraceDecision(events, 0, conflicts, state);
+        }
         foreach (var span in spans)
         {
             // The span's canonical JSON is written once, inside the event that would record it: hashed here, stored
@@ -100,6 +114,11 @@ public static class TraceDecider
         return new TraceDecision(events, duplicates, conflicts, state);
     }
 
+    /// <summary>The conflict's reason when the trace's stream holds another project's trace (it names neither).</summary>
+    public const string OtherProjectsStream =
+        "this trace id cannot be recorded in this project: joined to the project's name with '-', it names a stream that " +
+        "holds another project's trace; send the trace under another trace id";
+
     /// <summary>Exhaustive over <see cref="TraceEvent"/>: a new event kind does not compile until it is handled here.</summary>
     public static TraceState Evolve(TraceState state, TraceEvent @event) => @event.Match(state,
         static (started, state) =>
@@ -107,6 +126,7 @@ public static class TraceDecider
             var known = state.Spans.TryGetValue(started.Span.SpanId, out var s);
             return state with
             {
+                Project = state.Project ?? started.Project,
                 Spans = state.Spans.SetItem(started.Span.SpanId, known
                     ? s! with { StartedHash = started.ContentHash }
                     : new SpanEntry(SpanIdentity.Of(started.Span), started.ContentHash, null)),
@@ -119,6 +139,7 @@ public static class TraceDecider
             var known = state.Spans.TryGetValue(completed.Span.SpanId, out var s);
             return state with
             {
+                Project = state.Project ?? completed.Project,
                 Spans = state.Spans.SetItem(completed.Span.SpanId, known
                     ? s! with { CompletedHash = completed.ContentHash }
                     : new SpanEntry(SpanIdentity.Of(completed.Span), null, completed.ContentHash)),
