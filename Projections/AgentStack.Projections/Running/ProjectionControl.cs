@@ -4,8 +4,9 @@ namespace AgentStack.Projections.Running;
 
 /// <summary>
 /// Operators' hold on the projections of this process (issue 14.6): pause and resume, and the short
-/// hold a rebuild takes to switch tables. Runners enter a projection before each batch and leave after
-/// its checkpoint is saved, so a pause or a hold takes effect between batches, never inside one.
+/// hold a rebuild takes to switch tables. Runners enter a projection before each batch and leave once it is
+/// applied and reported (its checkpoint saved when due), so a pause or a hold takes effect between batches,
+/// never inside one.
 /// Pauses are kept in memory: a restarted process runs every projection.
 /// </summary>
 public sealed class ProjectionControl

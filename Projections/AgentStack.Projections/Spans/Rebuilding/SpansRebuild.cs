@@ -176,7 +176,10 @@ public sealed partial class SpansRebuild(
         {
             var names = Enumerable.Range(0, options.Partitions)
                 .Select(p => LogPartitions.CheckpointName(Projection, p, options.Partitions)).ToArray();
-            var live = (await checkpoints.LoadAsync(names, cancellationToken)).Values.Max();
+            // Where the live tables are: the saved checkpoints, or further where this process's runner applied batches
+            // it has not saved yet (it saves at most once per CheckpointInterval). Short of that, the rows of those
+            // batches would be in the old tables only, and the runner goes on after them.
+            var live = Math.Max((await checkpoints.LoadAsync(names, cancellationToken)).Values.Max(), names.Max(progress.PositionOf));
             while (done < live)
             {
                 var batch = (await store.ReadAllAsync(done, (int)Math.Min(options.RebuildBatchSize, live - done), cancellationToken))
