@@ -110,16 +110,21 @@ public sealed class when_alert_rules_fire : IAsyncLifetime
         Received.ShouldHaveSingleItem().Body.ShouldContain("\"during\"");
     }
 
-    [Fact]
-    public async Task then_a_batch_handed_again_raises_nothing_new()
+    /// <summary>A rule that fires on the second of two high anomalies, then three of them: the log, the rule first.</summary>
+    private async Task<List<StoredEvent>> RuleOfTwoAndThreeAnomaliesAsync()
     {
-        // The runner hands a batch again to the same dispatcher when saving its checkpoint failed or its leases changed.
         await AddRuleAsync("acme", AlertKinds.Anomaly, Severities.High, threshold: 2);
         await AppendAnomalyAsync("acme", "a1", Severities.High);
         await AppendAnomalyAsync("acme", "a2", Severities.High); // the second: fires
         await AppendAnomalyAsync("acme", "a3", Severities.High); // counting starts again
+        return await temp.ReadAllAsync();
+    }
 
-        var log = await temp.ReadAllAsync();
+    [Fact]
+    public async Task then_a_batch_handed_again_raises_nothing_new()
+    {
+        // The runner hands a batch again to the same dispatcher when saving its checkpoint failed or its leases changed.
+        var log = await RuleOfTwoAndThreeAnomaliesAsync();
         var dispatcher = Dispatcher();
         await dispatcher.ApplyAsync(log, CancellationToken.None);
         await dispatcher.ApplyAsync(log, CancellationToken.None);
@@ -132,11 +137,7 @@ public sealed class when_alert_rules_fire : IAsyncLifetime
     [Fact]
     public async Task then_an_alert_that_could_not_be_raised_is_raised_when_its_batch_comes_again()
     {
-        await AddRuleAsync("acme", AlertKinds.Anomaly, Severities.High, threshold: 2);
-        await AppendAnomalyAsync("acme", "a1", Severities.High);
-        await AppendAnomalyAsync("acme", "a2", Severities.High); // the second: fires
-        await AppendAnomalyAsync("acme", "a3", Severities.High);
-        var log = await temp.ReadAllAsync();
+        var log = await RuleOfTwoAndThreeAnomaliesAsync();
         var dispatcher = Dispatcher();
 
         publisher.FailNext = 1;
