@@ -88,8 +88,11 @@ public sealed class SpanIngestion(ISpanRecorder recorder, IOptionsMonitor<Ingest
         catch (Exception e) when (IsUnavailable(e) || (e is OperationCanceledException && !ct.IsCancellationRequested))
         {
             logger.LogWarning(e, "Spans could not be made durable; answering unavailable");
+            // A timeout can fall after the append reached the store: the batch may be durable. A retry is safe either way
+            // (what was recorded counts as duplicates).
             return new IngestOutcome.Unavailable(
-                "the spans could not be made durable and were not recorded; retry after the delay in Retry-After");
+                "the spans could not be confirmed durable in time; retry after the delay in Retry-After (spans already " +
+                "recorded count as duplicates)");
         }
     }
 
@@ -116,7 +119,10 @@ public sealed class SpanIngestion(ISpanRecorder recorder, IOptionsMonitor<Ingest
         RequestTimeoutException => true,
         TimeoutException => true,
         EventStoreUnavailableException => true,
-        RequestFaultException f => f.Fault?.Exceptions.Any(x => x.ExceptionType == typeof(EventStoreUnavailableException).FullName) == true,
+        // Other writers kept winning the trace's stream through every retry: nothing was written, and a later try can win.
+        WrongExpectedVersionException => true,
+        RequestFaultException f => f.Fault?.Exceptions.Any(x => x.ExceptionType == typeof(EventStoreUnavailableException).FullName
+            || x.ExceptionType == typeof(WrongExpectedVersionException).FullName) == true,
         _ => false,
     };
 }
