@@ -125,6 +125,9 @@ public sealed partial class SpansRebuild(
         var checkpoint = string.Create(CultureInfo.InvariantCulture, $"{Projection}@v{version}");
         var projection = new SpansProjection(analytics, tables);
         await SpansSchema.CreateAsync(analytics, tables, cancellationToken);
+        // The mark travels with each table through the EXCHANGE: a version table without it holds the rows it replaced.
+        foreach (var table in tables.All)
+            await analytics.ExecuteAsync($"ALTER TABLE {table} MODIFY COMMENT '{Mark(version)}'", null, cancellationToken);
         var done = (await checkpoints.LoadAsync([checkpoint], cancellationToken))[checkpoint];
         var total = await store.GetLastPositionAsync(cancellationToken);
         var rate = new RateWindow(TimeSpan.FromSeconds(10));
@@ -199,8 +202,16 @@ public sealed partial class SpansRebuild(
             foreach (var (live1, rebuilt) in SpansTables.Current.All.Zip(tables.All))
                 await analytics.ExecuteAsync($"EXCHANGE TABLES {live1} AND {rebuilt}", null, cancellationToken);
         }
-        foreach (var old in tables.All)
-            await analytics.ExecuteAsync($"DROP TABLE IF EXISTS {old} SYNC", null, cancellationToken);
+        try
+        {
+            foreach (var old in tables.All)
+                await analytics.ExecuteAsync($"DROP TABLE IF EXISTS {old} SYNC", null, cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // The switch is done: the old rows are only left over, and the next start or rebuild drops them.
+            LogDropFailed(logger, e, version);
+        }
         LogDone(logger, version, done, parity.Equal);
         Update(p => p with { Phase = "done", Done = done, Total = done, Rate = 0, EtaSeconds = 0, FinishedAt = clock.GetUtcNow(), Parity = parity });
 
@@ -224,31 +235,50 @@ public sealed partial class SpansRebuild(
             current = change(current ?? new RebuildProgress(0, "replaying", 0, 0, 0, null, clock.GetUtcNow(), null, null, null));
     }
 
+    /// <summary>The comment a version's tables carry while they hold the rebuilt rows.</summary>
+    private static string Mark(long version) => string.Create(CultureInfo.InvariantCulture, $"agentstack rebuild v{version}");
+
     /// <summary>
-    /// The version a rebuild left behind (both of its tables exist), dropping a lone table a crash after
-    /// the exchange left; null if none.
+    /// The version a rebuild left behind to resume (both of its tables exist and hold the rebuilt rows); null if none.
+    /// What a switch left is told by each table's mark (<see cref="Mark"/>), which an EXCHANGE carries along:
+    /// <list type="bullet">
+    /// <item>both version tables unmarked: the switch was done and only the old rows are left (a drop that failed, a
+    /// crash before it): dropped, never swapped back;</item>
+    /// <item>one of them unmarked (a crash between the two EXCHANGEs): that pair is swapped back, and the rebuild resumes
+    /// and switches both again;</item>
+    /// <item>a lone version table (a crash between the two drops): dropped.</item>
+    /// </list>
     /// </summary>
     private async Task<long?> FindVersionAsync(CancellationToken cancellationToken)
     {
         var text = Encoding.UTF8.GetString(await analytics.QueryAsync(
-            $"SELECT name FROM system.tables WHERE database = '{SpansTables.Database}' AND match(name, '^(spans|traces)_v[0-9]+$')",
+            $"SELECT name, comment FROM system.tables WHERE database = '{SpansTables.Database}' AND match(name, '^(spans|traces)_v[0-9]+$')",
             null, "TabSeparated", cancellationToken));
         var versions = text.Split('\n', StringSplitOptions.RemoveEmptyEntries)
-            .GroupBy(name => long.Parse(name.AsSpan(name.LastIndexOf('v') + 1), CultureInfo.InvariantCulture))
+            .Select(line => line.Split('\t') is [var name, var comment] ? (Name: name, Comment: comment) : (Name: line, Comment: ""))
+            .GroupBy(t => long.Parse(t.Name.AsSpan(t.Name.LastIndexOf('v') + 1), CultureInfo.InvariantCulture))
             .ToList();
         long? found = null;
         foreach (var version in versions.OrderByDescending(v => v.Key))
         {
-            if (version.Count() == 2 && found is null)
+            var replaced = version.Where(t => t.Comment != Mark(version.Key)).ToList();
+            if (version.Count() == 2 && found is null && replaced.Count < 2)
             {
+                foreach (var (name, _) in replaced)
+                    await analytics.ExecuteAsync(
+                        $"EXCHANGE TABLES {SpansTables.Database}.{name[..name.LastIndexOf('_')]} AND {SpansTables.Database}.{name}", null,
+                        cancellationToken);
                 found = version.Key;
                 continue;
             }
-            foreach (var table in version)
-                await analytics.ExecuteAsync($"DROP TABLE IF EXISTS {SpansTables.Database}.{table} SYNC", null, cancellationToken);
+            foreach (var (name, _) in version)
+                await analytics.ExecuteAsync($"DROP TABLE IF EXISTS {SpansTables.Database}.{name} SYNC", null, cancellationToken);
         }
         return found;
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Rebuild v{Version}: switched, but the replaced tables could not be dropped; the next start or rebuild drops them")]
+    private static partial void LogDropFailed(ILogger logger, Exception e, long version);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Rebuild of the spans projection: resuming the version a restart interrupted")]
     private static partial void LogResuming(ILogger logger);
