@@ -11,18 +11,23 @@ namespace AgentStack.Audit.Tests;
 /// also matches project <c>a-b</c>'s streams. Verify and export of <c>a</c> hold nothing of <c>a-b</c>
 /// (docs/architecture.md, invariant 6), and a trace id that makes one project's stream name another's is refused.
 /// </summary>
-public sealed class when_project_names_share_a_prefix(ServerFixture fixture) : IClassFixture<ServerFixture>
+public sealed class when_project_names_share_a_prefix(ServerFixture fixture) : IClassFixture<ServerFixture>, IDisposable
 {
+    private readonly List<HttpClient> clients = [];
+
     private ServerProcess Server => fixture.Server;
+
+    public void Dispose()
+    {
+        foreach (var client in clients)
+            client.Dispose();
+    }
 
     [Fact]
     public async Task then_verify_and_export_of_one_hold_nothing_of_the_other()
     {
         var ct = TestContext.Current.CancellationToken;
-        var a = "iso" + NewId()[..8];
-        var (keyA, keyAB) = (await CreateProjectAsync(a), await CreateProjectAsync(a + "-b"));
-        using var clientA = Server.CreateClient(keyA);
-        using var clientAB = Server.CreateClient(keyAB);
+        var (a, clientA, clientAB) = await ProjectAndItsPrefixedNeighbourAsync();
         var start = DateTimeOffset.UtcNow.AddMinutes(-1);
 
         var traceA = NewId();
@@ -60,10 +65,7 @@ public sealed class when_project_names_share_a_prefix(ServerFixture fixture) : I
     public async Task then_a_trace_id_that_spells_the_others_stream_is_refused_and_nothing_mixes()
     {
         var ct = TestContext.Current.CancellationToken;
-        var a = "iso" + NewId()[..8];
-        var (keyA, keyAB) = (await CreateProjectAsync(a), await CreateProjectAsync(a + "-b"));
-        using var clientA = Server.CreateClient(keyA);
-        using var clientAB = Server.CreateClient(keyAB);
+        var (a, clientA, clientAB) = await ProjectAndItsPrefixedNeighbourAsync();
         var start = DateTimeOffset.UtcNow.AddMinutes(-1);
         var id = NewId();
 
@@ -89,6 +91,15 @@ public sealed class when_project_names_share_a_prefix(ServerFixture fixture) : I
         export.ShouldNotContain("secret of a-b");
         var verified = await VerifyAsync(clientA, a);
         verified["valid"]!.GetValue<bool>().ShouldBeTrue(verified.ToJsonString());
+    }
+
+    /// <summary>Project <c>a</c> and project <c>a-b</c>, each with a client holding its first key.</summary>
+    private async Task<(string A, HttpClient ClientA, HttpClient ClientAB)> ProjectAndItsPrefixedNeighbourAsync()
+    {
+        var a = "iso" + NewId()[..8];
+        var (keyA, keyAB) = (await CreateProjectAsync(a), await CreateProjectAsync(a + "-b"));
+        clients.AddRange([Server.CreateClient(keyA), Server.CreateClient(keyAB)]);
+        return (a, clients[^2], clients[^1]);
     }
 
     private async Task<string> CreateProjectAsync(string name)
