@@ -1,3 +1,5 @@
+using System.Text.Json;
+
 namespace AgentStack.Events;
 
 /// <summary>
@@ -140,8 +142,40 @@ public sealed class CanonicalSpan
             : null;
 }
 
-/// <summary>Stream naming: one stream per trace (docs/architecture.md, flow).</summary>
+/// <summary>
+/// Stream naming: one stream per trace (docs/architecture.md, flow). Project names and trace ids may both hold '-', so
+/// one name can spell two projects' traces (project "a", trace "b-x"; project "a-b", trace "x"): the first to record
+/// keeps the stream (the decider refuses the other), and a read by name checks the events' own project
+/// (<see cref="ProjectOf"/>) before it answers.
+/// </summary>
 public static class TraceStream
 {
     public static string Name(string project, string traceId) => $"trace-{project}-{traceId}";
+
+    /// <summary>The top-level <c>project</c> of an event's JSON (sealing leaves it in clear), or null.</summary>
+    public static string? ProjectOf(ReadOnlySpan<byte> data)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(data);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+                return null;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var isProject = reader.ValueTextEquals("project"u8) || reader.ValueTextEquals("Project"u8);
+                reader.Read();
+                if (isProject)
+                    return reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+                reader.Skip();
+            }
+        }
+        catch (JsonException)
+        {
+            // An edited event that is no longer JSON: the audit's chain check reports it.
+        }
+        catch (InvalidOperationException)
+        {
+        }
+        return null;
+    }
 }

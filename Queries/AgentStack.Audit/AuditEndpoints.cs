@@ -158,7 +158,7 @@ public static class AuditEndpoints
         var stream = TraceStream.Name(project, traceId);
         var e = await raw.Store.ReadStreamAsync(stream, version.Value, ct).FirstOrDefaultAsync(ct);
         // trace-{project}-{traceId} names one stream for project "a", trace "b-x" and project "a-b", trace "x".
-        if (e is null || e.Version != version || ProjectStreams.ProjectOf(e.Data) is { } owner && owner != project)
+        if (e is null || e.Version != version || TraceStream.ProjectOf(e.Data) is { } owner && owner != project)
             return TypedResults.NotFound();
         var checkpoint = treeSize is null ? (await store.GetLatestAsync(ct))?.Checkpoint : await store.GetAsync(treeSize.Value, ct);
         var size = treeSize ?? checkpoint?.TreeSize ?? await raw.Store.GetLastPositionAsync(ct);

@@ -21,7 +21,7 @@ public sealed class ProjectStreams(string? project, string prefix)
         if (project is null)
             return true;
         if (!owned.TryGetValue(e.Stream, out var yes))
-            owned[e.Stream] = yes = ProjectOf(e.Data) is { } p ? p == project : !e.Stream.AsSpan(prefix.Length).Contains('-');
+            owned[e.Stream] = yes = TraceStream.ProjectOf(e.Data) is { } p ? p == project : !e.Stream.AsSpan(prefix.Length).Contains('-');
         return yes;
     }
 
@@ -32,31 +32,4 @@ public sealed class ProjectStreams(string? project, string prefix)
     public bool MayOwn(string stream) =>
         owned.TryGetValue(stream, out var yes) ? yes : stream.StartsWith(prefix, StringComparison.Ordinal)
             && (project is null || !stream.AsSpan(prefix.Length).Contains('-') || !owned.ContainsValue(false));
-
-    /// <summary>The top-level <c>project</c> of an event's JSON, or null.</summary>
-    public static string? ProjectOf(byte[] data)
-    {
-        try
-        {
-            var reader = new Utf8JsonReader(data);
-            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
-                return null;
-            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-            {
-                var isProject = reader.ValueTextEquals("project"u8) || reader.ValueTextEquals("Project"u8);
-                reader.Read();
-                if (isProject)
-                    return reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
-                reader.Skip();
-            }
-        }
-        catch (JsonException)
-        {
-            // An edited event that is no longer JSON: the chain check reports it; ownership falls back to the name.
-        }
-        catch (InvalidOperationException)
-        {
-        }
-        return null;
-    }
 }

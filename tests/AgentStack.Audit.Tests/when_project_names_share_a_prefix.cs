@@ -84,8 +84,15 @@ public sealed class when_project_names_share_a_prefix(ServerFixture fixture) : I
             body.ShouldNotContain(a + "\"");
         }
 
-        using (var missing = await clientAB.GetAsync(new Uri($"/api/projects/{a}-b/traces/{id}", UriKind.Relative), ct))
-            missing.StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        // Neither a-b's trace view nor its replay of that name shows a's trace.
+        foreach (var path in new[] { $"/api/projects/{a}-b/traces/{id}", $"/api/projects/{a}-b/traces/{id}/replay",
+            $"/api/projects/{a}-b/traces/{id}/replay?fromVersion=5" })
+        {
+            using var missing = await clientAB.GetAsync(new Uri(path, UriKind.Relative), ct);
+            var body = await missing.Content.ReadAsStringAsync(ct);
+            missing.StatusCode.ShouldBe(HttpStatusCode.NotFound, path);
+            body.ShouldNotContain("of a", Case.Sensitive, path);
+        }
         var export = await clientA.GetStringAsync(new Uri($"/api/projects/{a}/audit/export", UriKind.Relative), ct);
         export.ShouldContain("b-" + id);
         export.ShouldNotContain("secret of a-b");

@@ -45,13 +45,11 @@ public static class ReplayEndpoints
         var followedPosition = follow == true ? await store.GetLastPositionAsync(ct) : 0;
         await using var events = store.ReadStreamAsync(stream, fromVersion ?? 1, ct).GetAsyncEnumerator(ct);
         var hasFirst = await events.MoveNextAsync();
-        if (!hasFirst)
-        {
-            // An existing trace read past its end is an empty replay, not a missing trace.
-            var exists = fromVersion > 1 && await store.ReadStreamAsync(stream, 1, ct).AnyAsync(ct);
-            if (!exists)
-                return TypedResults.NotFound();
-        }
+        // An existing trace read past its end is an empty replay, not a missing trace.
+        var first = hasFirst ? events.Current : fromVersion > 1 ? await store.ReadStreamAsync(stream, 1, ct).FirstOrDefaultAsync(ct) : null;
+        // The name may spell another project's trace (TraceStream): that one is not this project's to read.
+        if (first is null || TraceStream.ProjectOf(first.Data) is { } owner && owner != project)
+            return TypedResults.NotFound();
 
         var sse = http.Request.GetTypedHeaders().Accept.Any(a => a.MediaType.Equals("text/event-stream", StringComparison.OrdinalIgnoreCase));
         var response = http.Response;
