@@ -36,11 +36,13 @@ internal static class OtlpJson
         {
             for (var r = 0; r < resourceSpans.Count; r++)
             {
-                if (resourceSpans[r]?["scopeSpans"] is not JsonArray scopeSpans)
+                // Anything but an object here is left to the parser below, which refuses it with its path (a 400);
+                // indexing a number or an array by name would throw, and answer 500.
+                if (resourceSpans[r] is not JsonObject resource || resource["scopeSpans"] is not JsonArray scopeSpans)
                     continue;
                 for (var s = 0; s < scopeSpans.Count; s++)
                 {
-                    if (scopeSpans[s]?["spans"] is not JsonArray spans)
+                    if (scopeSpans[s] is not JsonObject scope || scope["spans"] is not JsonArray spans)
                         continue;
                     for (var i = 0; i < spans.Count; i++)
                     {

@@ -49,6 +49,16 @@ public sealed class when_otlp_input_is_bad(OtlpServer otlp) : IClassFixture<Otlp
         status.Message.ShouldContain("not valid JSON");
     }
 
+    [Theory]
+    [InlineData("""{"resourceSpans":[1]}""")]
+    [InlineData("""{"resourceSpans":[{"scopeSpans":["x"]}]}""")]
+    [InlineData("""{"resourceSpans":[{"scopeSpans":[{"spans":[[]]}]}]}""")]
+    public async Task then_json_of_the_wrong_shape_is_400_not_500(string body)
+    {
+        var status = await RejectedAsync(new StringContent(body, Encoding.UTF8, "application/json"), HttpStatusCode.BadRequest, json: true);
+        status.Message.ShouldNotBeNullOrWhiteSpace();
+    }
+
     [Fact]
     public async Task then_an_oversized_body_is_413_and_an_oversized_gzip_body_too()
     {
