@@ -21,9 +21,20 @@ public sealed class ProjectStreams(string? project, string prefix)
         if (project is null)
             return true;
         if (!owned.TryGetValue(e.Stream, out var yes))
-            owned[e.Stream] = yes = TraceStream.ProjectOf(e.Data) is { } p ? p == project : !e.Stream.AsSpan(prefix.Length).Contains('-');
+            owned[e.Stream] = yes = !IsAnothers(e);
         return yes;
     }
+
+    /// <summary>
+    /// Whether <paramref name="e"/>'s stream is another project's, as the event says. Believed only when the event is
+    /// intact (its bytes hash to its stored hash) and the stream's name could be that project's trace; an event whose
+    /// project was edited, or that no longer reads as JSON, leaves the stream this project's, so its break is checked
+    /// and reported rather than ruled out of scope.
+    /// </summary>
+    private bool IsAnothers(StoredEvent e) =>
+        TraceStream.ProjectOf(e.Data) is { } other && other != project
+        && e.Stream.StartsWith(TraceStream.Name(other, ""), StringComparison.Ordinal)
+        && EventHash.Compute(e.PrevHash, e) == e.Hash;
 
     /// <summary>
     /// For a stream none of whose events was seen (deleted, per a checkpoint's head): the project's unless the rest

@@ -37,7 +37,7 @@ public abstract class when_a_stored_log_is_tampered_with : IAsyncLifetime
         var ct = TestContext.Current.CancellationToken;
         var run = NewId()[..8];
         string T(string name) => $"{name}-{run}";
-        string[] names = ["clean", "edit", "delete", "swap", "truncate", "gone", "rewrite"];
+        string[] names = ["clean", "edit", "delete", "swap", "truncate", "gone", "rewrite", "project"];
         foreach (var name in names)
         {
             var start = DateTimeOffset.UtcNow.AddMinutes(-5);
@@ -75,6 +75,8 @@ public abstract class when_a_stored_log_is_tampered_with : IAsyncLifetime
         await Tampering.TruncateAsync(StreamOf(T("truncate")), 5);
         await Tampering.DeleteStreamAsync(StreamOf(T("gone")));
         await Tampering.RewriteConsistentlyAsync(StreamOf(T("rewrite")), 2);
+        // The first event's own project ("default" made "Default"): the stream must not pass for another project's.
+        await Tampering.EditOneByteAsync(StreamOf(T("project")), 1);
 
         var report = await VerifyAsync("", ct);
         report["valid"]!.GetValue<bool>().ShouldBeFalse();
@@ -93,8 +95,9 @@ public abstract class when_a_stored_log_is_tampered_with : IAsyncLifetime
         Expect("truncate", 5, "truncated");
         Expect("gone", SpansPerTrace, "stream-deleted");
         Expect("rewrite", SpansPerTrace, "rewritten");
+        Expect("project", 1, "edited");
         byStream[StreamOf(T("clean"))].ShouldBeEmpty();
-        breaks.Count.ShouldBe(6, report.ToJsonString());
+        breaks.Count.ShouldBe(7, report.ToJsonString());
         report["checkpoint"]!["consistent"]!.GetValue<bool>().ShouldBeFalse();
 
         // Streamed with progress lines for large projects; the last line is the same report.
@@ -106,20 +109,22 @@ public abstract class when_a_stored_log_is_tampered_with : IAsyncLifetime
             var lines = (await streamed.Content.ReadAsStringAsync(ct)).Split('\n', StringSplitOptions.RemoveEmptyEntries);
             lines.Length.ShouldBeGreaterThan(1);
             JsonNode.Parse(lines[0])!["progress"]!["lastPosition"]!.GetValue<long>().ShouldBeGreaterThan(0);
-            JsonNode.Parse(lines[^1])!["breaks"]!.AsArray().Count.ShouldBe(6);
+            JsonNode.Parse(lines[^1])!["breaks"]!.AsArray().Count.ShouldBe(7);
         }
 
         // One trace at a time, too: the clean one verifies, the edited one names its event.
         (await VerifyAsync($"?traceId={T("clean")}", ct))["valid"]!.GetValue<bool>().ShouldBeTrue();
         var edited = await VerifyAsync($"?traceId={T("edit")}", ct);
         edited["breaks"]!.AsArray().Single()!["kind"]!.GetValue<string>().ShouldBe("edited");
+        var reowned = await VerifyAsync($"?traceId={T("project")}", ct);
+        reowned["breaks"]!.AsArray().Single()!["version"]!.GetValue<long>().ShouldBe(1, reowned.ToJsonString());
 
         // Offline, with no help from the server: the same breaks, the first one named, exit code 1.
         var cli = await Cli.RunAsync([.. CliStore, "--project", "default", "--checkpoint", kept, "--public-key", key]);
         cli.ExitCode.ShouldBe(1, cli.Output);
         cli.Output.ShouldStartWith("INVALID: ");
         foreach (var (name, kind) in new[] { ("edit", "edited"), ("delete", "missing"), ("swap", "reordered"), ("truncate", "truncated"),
-                     ("gone", "stream-deleted"), ("rewrite", "rewritten") })
+                     ("gone", "stream-deleted"), ("rewrite", "rewritten"), ("project", "edited") })
             cli.Output.ShouldContain($"{kind} at {StreamOf(T(name))} version", customMessage: cli.Output);
         // The whole log against the kept checkpoint: its Merkle root no longer matches.
         var whole = await Cli.RunAsync([.. CliStore, "--checkpoint", kept, "--public-key", key]);
