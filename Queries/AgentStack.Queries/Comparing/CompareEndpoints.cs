@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Serialization;
 using AgentStack.Queries.Traces;
 using Microsoft.AspNetCore.Builder;
@@ -54,12 +55,30 @@ public static class CompareEndpoints
         var root = spans.FirstOrDefault(s => s.ParentSpanId is null) ?? spans[0];
         var start = spans.Min(s => DateTimeOffset.Parse(s.StartTime, System.Globalization.CultureInfo.InvariantCulture));
         var end = spans.Max(s => DateTimeOffset.Parse(s.EndTime ?? s.StartTime, System.Globalization.CultureInfo.InvariantCulture));
-        string? rerunOf = null;
-        if (root.Attributes is { } attributes && System.Text.Json.Nodes.JsonNode.Parse(attributes)?["agentstack.rerun.of"] is System.Text.Json.Nodes.JsonValue v
-            && v.TryGetValue<string>(out var of))
-            rerunOf = of;
         return new RunTotals(trace.TraceId, root.Name, root.StartTime, Math.Round((end - start).TotalMilliseconds, 3), spans.Count,
             spans.Count(s => s.Status == "error"), spans.Sum(s => s.InputTokens ?? 0), spans.Sum(s => s.OutputTokens ?? 0),
-            spans.Sum(s => s.CostUsd ?? 0m), rerunOf);
+            spans.Sum(s => s.CostUsd ?? 0m), RerunOf(root.Attributes));
+    }
+
+    /// <summary>
+    /// The trace a run re-runs, from its root's <c>agentstack.rerun.of</c> attribute. Attributes are stored as sent and
+    /// may repeat a key; the last one counts, as in most JSON readers.
+    /// </summary>
+    public static string? RerunOf(string? attributes)
+    {
+        if (attributes is null)
+            return null;
+        try
+        {
+            using var document = JsonDocument.Parse(attributes);
+            return document.RootElement.ValueKind == JsonValueKind.Object
+                && document.RootElement.TryGetProperty("agentstack.rerun.of", out var of) && of.ValueKind == JsonValueKind.String
+                ? of.GetString()
+                : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
     }
 }

@@ -141,7 +141,10 @@ public static class RunAlignment
         return differences;
     }
 
-    /// <summary>JSON equality of two payloads as stored (property order ignored).</summary>
+    /// <summary>
+    /// JSON equality of two payloads as stored (property order ignored). Payloads are stored as sent, and JSON allows
+    /// an object to repeat a key, so this compares documents rather than <see cref="JsonNode"/>s, which refuse them.
+    /// </summary>
     public static bool SameJson(string? left, string? right)
     {
         if (left == right)
@@ -150,7 +153,9 @@ public static class RunAlignment
             return false;
         try
         {
-            return JsonNode.DeepEquals(JsonNode.Parse(left), JsonNode.Parse(right));
+            using var l = JsonDocument.Parse(left);
+            using var r = JsonDocument.Parse(right);
+            return JsonElement.DeepEquals(l.RootElement, r.RootElement);
         }
         catch (JsonException)
         {

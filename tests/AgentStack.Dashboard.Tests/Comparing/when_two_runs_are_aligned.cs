@@ -67,4 +67,24 @@ public sealed class when_two_runs_are_aligned
         RunAlignment.SameJson("{\"a\":1,\"b\":2}", "{\"b\":2,\"a\":1}").ShouldBeTrue();
         RunAlignment.SameJson("{\"a\":1}", "{\"a\":2}").ShouldBeFalse();
     }
+
+    [Fact]
+    public void then_payloads_that_repeat_a_key_compare_instead_of_failing()
+    {
+        RunAlignment.SameJson("{\"a\":1,\"a\":2}", "{ \"a\":1, \"a\":2 }").ShouldBeTrue();
+        RunAlignment.SameJson("{\"a\":1,\"a\":2}", "{\"a\":3,\"a\":2}").ShouldBeFalse();
+        var right = Left.Select(s => s.SpanId == "l1" ? s with { Input = "{\"m\":1,\"m\":1}" } : s).ToList();
+        var divergence = RunAlignment.FirstDivergence(RunAlignment.Align(Left, right)).ShouldNotBeNull();
+        (divergence.Index, divergence.Label).ShouldBe((1, "prompt"));
+    }
+
+    [Fact]
+    public void then_the_rerun_link_is_read_from_attributes_that_repeat_a_key()
+    {
+        CompareEndpoints.RerunOf("{\"agentstack.rerun.of\":\"x\",\"k\":1,\"k\":2}").ShouldBe("x");
+        CompareEndpoints.RerunOf("{\"agentstack.rerun.of\":\"x\",\"agentstack.rerun.of\":\"y\"}").ShouldBe("y");
+        CompareEndpoints.RerunOf("{\"agentstack.rerun.of\":7}").ShouldBeNull();
+        CompareEndpoints.RerunOf("[1]").ShouldBeNull();
+        CompareEndpoints.RerunOf(null).ShouldBeNull();
+    }
 }
