@@ -73,8 +73,20 @@ public static class ReplayEndpoints
             body.Write(sse ? "\n\n"u8 : "\n"u8);
         }
 
-        var count = 0;
         var run = new RunProgress();
+        if (follow == true && fromVersion > 1)
+        {
+            // Whether the run is over depends on the spans started before fromVersion too: a span started there and
+            // still open keeps the stream going even when the root completes in the part the client asked for.
+            await foreach (var e in store.ReadStreamAsync(stream, 1, ct))
+            {
+                if (e.Version >= fromVersion)
+                    break;
+                run.Observe(e);
+            }
+        }
+
+        var count = 0;
         var lastVersion = (fromVersion ?? 1) - 1;
         while (hasFirst)
         {

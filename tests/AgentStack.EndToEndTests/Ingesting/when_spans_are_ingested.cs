@@ -105,6 +105,45 @@ public sealed class when_spans_are_ingested(ServerFixture fixture) : IClassFixtu
     }
 
     [Fact]
+    public async Task then_a_followed_replay_from_a_later_version_waits_for_spans_started_before_it()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var trace = NewId();
+        var start = DateTimeOffset.UtcNow.AddMinutes(-1);
+        string Root(DateTimeOffset? end) => Span(trace, "root", name: "agent", kind: "agent", start: start, end: end);
+        string Child(DateTimeOffset? end) => Span(trace, "child", parent: "root", name: "tool", kind: "tool", start: start.AddSeconds(1), end: end);
+        async Task PostAsync(params string[] spans)
+        {
+            using var posted = await client.PostSpansAsync(Batch(spans));
+            posted.StatusCode.ShouldBe(HttpStatusCode.OK, await posted.Content.ReadAsStringAsync(ct));
+        }
+        await PostAsync(Root(null), Child(null));
+        await PostAsync(Root(start.AddSeconds(5)));
+
+        // Version 3 completes the root, but the child started at version 2 is still open: the run is not over.
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri($"/api/projects/default/traces/{trace}/replay?follow=true&fromVersion=3", UriKind.Relative));
+        using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
+        response.EnsureSuccessStatusCode();
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(ct));
+        async Task<JsonNode?> NextAsync()
+        {
+            while (await reader.ReadLineAsync(ct).AsTask().WaitAsync(TimeSpan.FromSeconds(30), ct) is { } line)
+            {
+                if (line.Length > 0)
+                    return JsonNode.Parse(line);
+            }
+            return null;
+        }
+        var first = (await NextAsync()).ShouldNotBeNull();
+        first["version"]!.GetValue<long>().ShouldBe(3);
+
+        await PostAsync(Child(start.AddSeconds(2)));
+        var pushed = (await NextAsync()).ShouldNotBeNull("the stream ended while the child span was still open");
+        (pushed["version"]!.GetValue<long>(), pushed["data"]!["span"]!["spanId"]!.GetValue<string>()).ShouldBe((4L, "child"));
+        (await NextAsync()).ShouldBeNull("the run is over once the child completes");
+    }
+
+    [Fact]
     public async Task then_replay_speaks_server_sent_events_when_asked()
     {
         var (trace, _) = await IngestAgentRunAsync();
