@@ -1,3 +1,4 @@
+using AgentStack.Erasure.Keys;
 using AgentStack.Events;
 using AgentStack.Projections.Analytics;
 using AgentStack.Projections.Retention;
@@ -59,7 +60,7 @@ public static class ProjectionsRegistration
             services.AddSingleton(sp => new SpansRebuild(sp.GetRequiredService<IAnalyticsStore>(), sp.GetRequiredService<IEventStore>(),
                 sp.GetRequiredService<ICheckpointStore>(), sp.GetRequiredService<ProjectionProgress>(),
                 sp.GetRequiredService<ProjectionControl>(), options, sp.GetService<TimeProvider>() ?? TimeProvider.System,
-                sp.GetRequiredService<ILogger<SpansRebuild>>()));
+                sp.GetRequiredService<ILogger<SpansRebuild>>(), sp.GetRequiredService<SubjectKeyring>()));
             services.AddHostedService(sp => sp.GetRequiredService<SpansRebuild>());
             // Issue 15: the security findings (guard blocks) into their analytics table, with their own checkpoint.
             services.AddSingleton<SecurityFindingsProjection>();

@@ -1,4 +1,7 @@
 using System.Collections.Concurrent;
+using System.Text.Json;
+using AgentStack.Erasure.Keys;
+using AgentStack.Erasure.Sealing;
 using AgentStack.Events;
 using AgentStack.EventStore.Sqlite;
 using AgentStack.Projections.Analytics;
@@ -13,7 +16,8 @@ namespace AgentStack.Analytics.Tests.Spans;
 
 /// <summary>
 /// Issue 14.6: the rebuild switches to the new tables while the live runner keeps applying, and what it leaves behind
-/// never undoes the switch. A rebuild swaps the engine's current tables, so this class has an engine of its own.
+/// never undoes the switch, nor an erasure made while it replayed. A rebuild swaps the engine's current tables, so this
+/// class has an engine of its own. The log is sealed as the server seals it (docs/privacy.md).
 /// </summary>
 [Collection(typeof(EngineLifetimeCollection))]
 public sealed class when_a_rebuild_switches_tables : IAsyncLifetime
@@ -23,19 +27,24 @@ public sealed class when_a_rebuild_switches_tables : IAsyncLifetime
     private readonly ProjectionProgress progress = new();
     private readonly ProjectionControl control = new();
     private ChDbAnalyticsStore analytics = null!;
-    private SqliteEventStore store = null!;
+    private SqliteEventStore raw = null!;
+    private SubjectKeyring keys = null!;
+    private SealingEventStore store = null!;
 
     public async ValueTask InitializeAsync()
     {
         Directory.CreateDirectory(directory);
         analytics = new ChDbAnalyticsStore(Options(Path.Combine(directory, "chdb")));
         await AnalyticsSchema.ApplyAsync(analytics, Ct);
-        store = new SqliteEventStore(new SqliteEventStoreOptions(Path.Combine(directory, "events.db")), TimeProvider.System);
+        raw = new SqliteEventStore(new SqliteEventStoreOptions(Path.Combine(directory, "events.db")), TimeProvider.System);
+        keys = new SubjectKeyring(new SqliteSubjectKeyStore(Path.Combine(directory, "keys.db"), KeyWrapping.None), TimeSpan.FromMinutes(1));
+        store = new SealingEventStore(raw, new PayloadSealer(keys));
     }
 
     public async ValueTask DisposeAsync()
     {
-        await store.DisposeAsync();
+        await raw.DisposeAsync();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         analytics.Dispose();
         Directory.Delete(directory, recursive: true);
     }
@@ -50,18 +59,13 @@ public sealed class when_a_rebuild_switches_tables : IAsyncLifetime
         }
     }
 
-    /// <summary>
-    /// The runner saves its checkpoint at most once per <see cref="ProjectionOptions.CheckpointInterval"/>, so when the
-    /// rebuild holds it, it may have applied batches it has not saved yet: the new tables must hold those too, or the
-    /// runner, going on from where it is, never writes them again.
-    /// </summary>
     /// <summary>The live runner of the spans projection.</summary>
     private ProjectionRunner Runner(ProjectionOptions options) => new(new SpansProjection(analytics), store, checkpoints,
         new SoleWorkerLeases(), progress, new NoProjectionNotifier(), TimeProvider.System, NullLogger<ProjectionRunner>.Instance, options, control);
 
     /// <summary>A rebuild service (a process's), on <paramref name="engine"/>.</summary>
     private SpansRebuild Rebuild(IAnalyticsStore engine, ProjectionOptions options) => new(engine, store, checkpoints, progress, control,
-        options, TimeProvider.System, NullLogger<SpansRebuild>.Instance);
+        options, TimeProvider.System, NullLogger<SpansRebuild>.Instance, keys);
 
     /// <summary>Five traces in the log, and in the current tables beside them a trace the log does not hold: the rows a
     /// rebuild replaces (made by earlier code, say).</summary>
@@ -74,6 +78,11 @@ public sealed class when_a_rebuild_switches_tables : IAsyncLifetime
                 EventTypes.Serialize(new SpanCompleted("p", ghost, "h", SpanLog.T0, "key")).Data, "h", "")], Ct);
     }
 
+    /// <summary>
+    /// The runner saves its checkpoint at most once per <see cref="ProjectionOptions.CheckpointInterval"/>, so when the
+    /// rebuild holds it, it may have applied batches it has not saved yet: the new tables must hold those too, or the
+    /// runner, going on from where it is, never writes them again.
+    /// </summary>
     [Fact]
     public async Task then_the_new_tables_hold_what_the_runner_applied_and_had_not_saved()
     {
@@ -197,6 +206,119 @@ public sealed class when_a_rebuild_switches_tables : IAsyncLifetime
         }
     }
 
+    /// <summary>Alice's and Bob's spans, two each, with their prompts and subjects, sealed as the server seals them.</summary>
+    private async Task AppendSubjectsSpansAsync()
+    {
+        for (var t = 1; t <= 4; t++)
+        {
+            var user = t % 2 == 0 ? "alice" : "bob";
+            var span = SpanLog.Span($"t{t}", "root", null, $"run {t}", SpanLog.T0.AddSeconds(t), 100) with
+            {
+                Input = JsonDocument.Parse($$"""{"prompt":"secret of {{user}} {{t}}"}""").RootElement.Clone(),
+                Attributes = JsonDocument.Parse($$"""{"user.id":"{{user}}"}""").RootElement.Clone(),
+            };
+            await store.AppendAsync(TraceStream.Name("p", span.TraceId), StreamAppend.NoStream,
+                [EventTypes.Serialize(new SpanCompleted("p", span, "h", SpanLog.T0, "key"))], Ct);
+        }
+    }
+
+    /// <summary>Erases alice as the erase endpoint does it: her keys, then the log, then the current tables.</summary>
+    private async Task EraseAliceAsync()
+    {
+        var destroyed = keys.Erase("p", "alice");
+        destroyed.ShouldNotBeEmpty();
+        await store.AppendAsync(SubjectStream.Name("p"), StreamAppend.Any,
+            [EventTypes.Serialize(new SubjectErased("p", keys.SubjectHash("p", "alice"), destroyed, "request", DateTimeOffset.UtcNow, "test"))], Ct);
+        (await ErasedAnalyticsRows.OverwriteAsync(analytics, SpansTables.Current, null, "p", "alice", Ct)).ShouldBe(2);
+    }
+
+    private async Task AliceIsErasedAndBobIsNotAsync(RebuildProgress? done)
+    {
+        done.ShouldNotBeNull().Phase.ShouldBe("done", done.Error);
+        done.Parity!.Equal.ShouldBeTrue(done.Parity.ToString());
+        (await analytics.QueryTextAsync("SELECT count() FROM agentstack.spans FINAL WHERE position(input, 'secret of alice') > 0"))
+            .ShouldBe("0", "alice's plain text came back with the switch");
+        (await analytics.QueryTextAsync("SELECT count() FROM agentstack.spans FINAL WHERE input = '{\"erased\":true}'")).ShouldBe("2");
+        (await analytics.QueryTextAsync("SELECT count() FROM agentstack.spans FINAL WHERE position(input, 'secret of bob') > 0")).ShouldBe("2");
+    }
+
+    /// <summary>
+    /// A subject erased while the rebuild replays: its spans went into the new tables while its keys existed, and the
+    /// erase endpoint overwrites only the current tables. The switch must not bring the plain text back.
+    /// </summary>
+    [Fact]
+    public async Task then_a_subject_erased_while_the_log_is_replayed_stays_erased_after_the_switch()
+    {
+        await AppendSubjectsSpansAsync();
+        // The current tables as the live runner wrote them while the keys existed.
+        await new SpansProjection(analytics).ApplyAsync(await store.ReadAllAsync(0, 100, Ct), Ct);
+        var options = new ProjectionOptions { Linger = TimeSpan.Zero };
+        using var rebuild = Rebuild(analytics, options);
+        await rebuild.StartAsync(Ct);
+        rebuild.TryStart().ShouldBeTrue();
+        // Replayed, plain text included; it now waits for the live runner, which is not running.
+        await WaitForAsync(() => rebuild.Current?.Phase is "switching" or "done" or "failed");
+
+        await EraseAliceAsync();
+
+        using var runner = Runner(options);
+        await runner.StartAsync(Ct);
+        try
+        {
+            await WaitForAsync(() => rebuild.Current?.Phase is "done" or "failed");
+            await AliceIsErasedAndBobIsNotAsync(rebuild.Current);
+        }
+        finally
+        {
+            await runner.StopAsync(CancellationToken.None);
+            await rebuild.StopAsync(CancellationToken.None);
+        }
+    }
+
+    /// <summary>
+    /// The same, with the erasure made after the rebuild's first look at the log's erasures and before its second,
+    /// made while the live runner is held: the runner had written alice's spans in plain text before.
+    /// </summary>
+    [Fact]
+    public async Task then_a_subject_erased_just_before_the_switch_stays_erased_after_it()
+    {
+        await AppendSubjectsSpansAsync();
+        var options = new ProjectionOptions { Linger = TimeSpan.Zero };
+        using var runner = Runner(options);
+        await runner.StartAsync(Ct);
+        var secondLook = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var erased = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var looks = 0;
+        var engine = new BeforeStatements(analytics, async sql =>
+        {
+            if (sql.StartsWith("SELECT DISTINCT project FROM agentstack.spans_v", StringComparison.Ordinal) && ++looks == 2)
+            {
+                secondLook.SetResult();
+                await erased.Task;
+            }
+        });
+        try
+        {
+            using var rebuild = Rebuild(engine, options);
+            await rebuild.StartAsync(Ct);
+            rebuild.TryStart().ShouldBeTrue();
+            await secondLook.Task.WaitAsync(TimeSpan.FromSeconds(60), Ct);
+            (await analytics.QueryTextAsync("SELECT count() FROM agentstack.spans_v" + rebuild.Current!.Version +
+                " FINAL WHERE position(input, 'secret of alice') > 0")).ShouldBe("2", "replayed while the keys existed");
+            await EraseAliceAsync();
+            erased.SetResult();
+
+            await WaitForAsync(() => rebuild.Current?.Phase is "done" or "failed");
+            await AliceIsErasedAndBobIsNotAsync(rebuild.Current);
+            await rebuild.StopAsync(CancellationToken.None);
+        }
+        finally
+        {
+            erased.TrySetResult();
+            await runner.StopAsync(CancellationToken.None);
+        }
+    }
+
     private static Task WaitForAsync(Func<bool> condition) => WaitForAsync(() => Task.FromResult(condition()));
 
     private static async Task WaitForAsync(Func<Task<bool>> condition)
@@ -205,6 +327,26 @@ public sealed class when_a_rebuild_switches_tables : IAsyncLifetime
         {
             waited.ShouldBeLessThan(TimeSpan.FromSeconds(60), "the rebuild did not get there");
             await Task.Delay(50, Ct);
+        }
+    }
+
+    /// <summary>The engine, but each query waits for <paramref name="before"/> first.</summary>
+    private sealed class BeforeStatements(IAnalyticsStore engine, Func<string, Task> before) : IAnalyticsStore
+    {
+        public Task ExecuteAsync(string sql, IReadOnlyDictionary<string, object?>? parameters, CancellationToken cancellationToken) =>
+            engine.ExecuteAsync(sql, parameters, cancellationToken);
+
+        public Task InsertJsonEachRowAsync(string table, ReadOnlyMemory<byte> rows, CancellationToken cancellationToken) =>
+            engine.InsertJsonEachRowAsync(table, rows, cancellationToken);
+
+        public Task InsertRowBinaryAsync(string table, ReadOnlyMemory<byte> rows, CancellationToken cancellationToken) =>
+            engine.InsertRowBinaryAsync(table, rows, cancellationToken);
+
+        public async Task<byte[]> QueryAsync(string sql, IReadOnlyDictionary<string, object?>? parameters, string format,
+            CancellationToken cancellationToken)
+        {
+            await before(sql);
+            return await engine.QueryAsync(sql, parameters, format, cancellationToken);
         }
     }
 

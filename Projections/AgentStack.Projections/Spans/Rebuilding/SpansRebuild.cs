@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using AgentStack.Erasure.Keys;
 using AgentStack.Events;
 using AgentStack.Projections.Analytics;
 using AgentStack.Projections.Running;
@@ -26,7 +27,7 @@ public sealed record RebuildProgress(long Version, string Phase, long Done, long
 /// </summary>
 public sealed partial class SpansRebuild(
     IAnalyticsStore analytics, IEventStore store, ICheckpointStore checkpoints, ProjectionProgress progress,
-    ProjectionControl control, ProjectionOptions options, TimeProvider clock, ILogger<SpansRebuild> logger)
+    ProjectionControl control, ProjectionOptions options, TimeProvider clock, ILogger<SpansRebuild> logger, SubjectKeyring? keyring)
     : BackgroundService
 {
     private const string Projection = SpansProjection.ProjectionName;
@@ -173,6 +174,9 @@ public sealed partial class SpansRebuild(
         // Switch: let the live runner reach the rebuild, hold it between batches, and bring the rebuild to
         // exactly its checkpoint, so both versions describe the same log prefix when they are compared.
         Report("switching");
+        // Subjects erased while the log was replayed: their rows went in before their keys were destroyed.
+        var erasures = keyring is null ? null : new RebuildErasures(store, keyring, clock);
+        var erased = erasures is null ? 0 : await erasures.OverwriteAsync(analytics, tables, cancellationToken);
         await progress.WaitForAsync(Projection, done, cancellationToken);
         ParityReport parity;
         using (await control.HoldAsync(Projection, cancellationToken))
@@ -193,6 +197,8 @@ public sealed partial class SpansRebuild(
                 done = batch[^1].Position;
                 await SaveAsync(checkpoint, done, cancellationToken);
             }
+            if (erasures is not null)
+                erased += await erasures.OverwriteAsync(analytics, tables, cancellationToken);
             Report("switching");
             parity = await ProjectionParity.CompareAsync(analytics, SpansTables.Current, tables, cancellationToken);
             if (!parity.Equal)
@@ -211,6 +217,15 @@ public sealed partial class SpansRebuild(
         {
             // The switch is done: the old rows are only left over, and the next start or rebuild drops them.
             LogDropFailed(logger, e, version);
+        }
+        if (erased > 0)
+        {
+            // The parts the overwrite replaced hold the plain text until ClickHouse deletes them (docs/privacy.md).
+            LogErased(logger, version, erased);
+            var pending = await ErasedAnalyticsRows.WaitForReplacedPartsAsync(analytics,
+                TimeSpan.FromSeconds(ErasedAnalyticsRows.OldPartsLifetimeSeconds * 3), cancellationToken);
+            if (pending.Count > 0)
+                LogPartsPending(logger, version, string.Join("; ", pending));
         }
         LogDone(logger, version, done, parity.Equal);
         Update(p => p with { Phase = "done", Done = done, Total = done, Rate = 0, EtaSeconds = 0, FinishedAt = clock.GetUtcNow(), Parity = parity });
@@ -279,6 +294,12 @@ public sealed partial class SpansRebuild(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Rebuild v{Version}: switched, but the replaced tables could not be dropped; the next start or rebuild drops them")]
     private static partial void LogDropFailed(ILogger logger, Exception e, long version);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Rebuild v{Version}: overwrote {Spans} spans of subjects erased while the log was replayed")]
+    private static partial void LogErased(ILogger logger, long version, int spans);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Rebuild v{Version}: parts replaced by an erasure are still on disk (name, ClickHouse's reason): {Parts}")]
+    private static partial void LogPartsPending(ILogger logger, long version, string parts);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Rebuild of the spans projection: resuming the version a restart interrupted")]
     private static partial void LogResuming(ILogger logger);
