@@ -54,6 +54,9 @@ public sealed class AgentStackClient : IAsyncDisposable, IDisposable
     /// <summary>The settings the client was started with.</summary>
     public AgentStackOptions Options { get; }
 
+    /// <summary>The exporter, for this assembly's tests.</summary>
+    internal NativeExporter Exporter => exporter;
+
     /// <summary>The exporter's counters now (enqueued, exported, dropped, failed, filtered, queued).</summary>
     public ExportStatistics Statistics => exporter.Statistics;
 

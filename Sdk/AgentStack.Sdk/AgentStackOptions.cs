@@ -36,6 +36,12 @@ public sealed class AgentStackOptions
     /// <summary>The most spans sent in one request (the server accepts up to 1000).</summary>
     public int MaxBatchSize { get; set; } = 256;
 
+    /// <summary>
+    /// The most bytes of span JSON sent in one request (before gzip); a batch over it goes as several requests. The
+    /// server's default limit is 16 MiB (<c>AgentStack:Ingest:MaxBodyBytes</c>); a 413 splits the batch in two anyway.
+    /// </summary>
+    public int MaxBatchBytes { get; set; } = 4 * 1024 * 1024;
+
     /// <summary>How long the exporter waits for a batch to fill before sending what it has.</summary>
     public TimeSpan ExportInterval { get; set; } = TimeSpan.FromSeconds(1);
 
@@ -70,6 +76,9 @@ public sealed class AgentStackOptions
     /// The redaction hook: called on the exporter's thread for every span before it leaves the process.
     /// Change what must not leave (e-mail addresses, secrets) and return the span, or return
     /// <see langword="null"/> to drop it. An exception drops the span (counted as filtered), never the exporter.
+    /// A span whose kind is in <see cref="StartEventKinds"/> passes twice, its start record first (no output, status
+    /// or usage yet): dropping only its completion leaves the span open on the server for good, so decide on what both
+    /// records hold (name, kind, attributes, input).
     /// </summary>
     public Func<SpanData, SpanData?>? Redact { get; set; }
 

@@ -99,9 +99,18 @@ internal static class SpanConverter
 
         if (costText is not null && decimal.TryParse(costText, NumberStyles.Number, CultureInfo.InvariantCulture, out var cost))
             span.CostUsd = cost;
-        else if (span.Model is not null && (inputTokens is not null || outputTokens is not null)
-            && options.ModelPrices.TryGetValue(span.Model, out var price))
+        else if ((inputTokens is not null || outputTokens is not null)
+            && (PriceOf(options.ModelPrices, responseModel) ?? PriceOf(options.ModelPrices, requestModel)) is { } price)
             span.CostUsd = Math.Round(((inputTokens ?? 0) * price.InputPerMillionTokens + (outputTokens ?? 0) * price.OutputPerMillionTokens) / 1_000_000m, 10);
+
+        // Within the server's default limits (docs/ingestion.md), so one long error message or attribute cannot get
+        // the whole batch refused.
+        span.Name = Clamp(span.Name, MaxNameLength)!;
+        span.StatusMessage = Clamp(span.StatusMessage, MaxStatusMessageLength);
+        span.Model = Clamp(span.Model, MaxShortStringLength);
+        span.Provider = Clamp(span.Provider, MaxShortStringLength);
+        foreach (var key in span.Attributes.Where(a => a.Value is string { Length: > MaxAttributeValueLength }).Select(a => a.Key).ToList())
+            span.Attributes[key] = Clamp((string)span.Attributes[key]!, MaxAttributeValueLength);
 
         if (options.CapturePayloads)
         {
@@ -208,6 +217,42 @@ internal static class SpanConverter
             ["bytes"] = bytes,
             ["preview"] = json[..Math.Min(json.Length, 1024)],
         };
+    }
+
+    // The server's default limits (AgentStack:Ingest, docs/ingestion.md), in characters.
+    private const int MaxNameLength = 1024;
+    private const int MaxStatusMessageLength = 32 * 1024;
+    private const int MaxShortStringLength = 256;
+    private const int MaxAttributeValueLength = 64 * 1024;
+
+    /// <summary>The text cut to <paramref name="max"/> characters, never inside a surrogate pair.</summary>
+    private static string? Clamp(string? text, int max)
+    {
+        if (text is null || text.Length <= max)
+            return text;
+        return char.IsHighSurrogate(text[max - 1]) ? text[..(max - 1)] : text[..max];
+    }
+
+    /// <summary>
+    /// The price of <paramref name="model"/>: its own entry, else the longest entry it starts with followed by a '-',
+    /// ':', '@' or '_' (a provider answers "gpt-4o-mini" with "gpt-4o-mini-2024-07-18"), as the server's price table
+    /// matches; a router prefix ("openai/") is ignored.
+    /// </summary>
+    internal static ModelPrice? PriceOf(IDictionary<string, ModelPrice> prices, string? model)
+    {
+        if (model is null || prices.Count == 0)
+            return null;
+        var name = model.Trim();
+        if (name.LastIndexOf('/') is var slash and >= 0)
+            name = name[(slash + 1)..];
+        for (var length = name.Length; length > 0; length--)
+        {
+            if (length < name.Length && name[length] is not ('-' or ':' or '@' or '_'))
+                continue;
+            if (prices.TryGetValue(name[..length], out var price))
+                return price;
+        }
+        return null;
     }
 
     private static long? AsLong(object? value) => value switch

@@ -83,6 +83,9 @@ internal sealed class NativeExporter : IAsyncDisposable
     private long Settled => Interlocked.Read(ref exportedCount) + Interlocked.Read(ref dropped)
         + Interlocked.Read(ref failed) + Interlocked.Read(ref filtered);
 
+    /// <summary>How many spans had their start record sent and await their completion (the exporter's own bookkeeping).</summary>
+    internal int StartsAwaitingCompletion => started.Count;
+
     /// <summary>Whether any span kind is sent when it starts.</summary>
     public bool SendsStarts => startKinds.Count > 0;
 
@@ -183,6 +186,8 @@ internal sealed class NativeExporter : IAsyncDisposable
                 var span = start
                     ? SpanConverter.ConvertStart(activity, options, exported)
                     : SpanConverter.Convert(activity, options, exported);
+                // The span's start record, if one was sent, is forgotten at its completion whatever the hook decides.
+                var sentStart = !start && started.Remove(span.SpanId, out var identity) ? identity : default((string Name, string Kind)?);
                 if (options.Redact is { } redact)
                     span = redact(span);
                 if (span is null)
@@ -192,8 +197,8 @@ internal sealed class NativeExporter : IAsyncDisposable
                 }
                 if (start)
                     started[span.SpanId] = (span.Name, span.Kind);
-                else if (started.Remove(span.SpanId, out var identity))
-                    (span.Name, span.Kind) = identity;
+                else if (sentStart is { } sent)
+                    (span.Name, span.Kind) = sent;
                 spans.Add(span);
             }
 #pragma warning disable CA1031 // A faulty redaction hook or an odd activity must cost one span, never the exporter.
@@ -204,13 +209,41 @@ internal sealed class NativeExporter : IAsyncDisposable
                 Volatile.Write(ref lastError, $"span {activity.SpanId} could not be converted or redacted: {e.Message}");
             }
         }
-        if (spans.Count == 0)
-            return;
+        foreach (var request in BySize(spans))
+            await SendAsync(request, token).ConfigureAwait(false);
+    }
 
+    /// <summary>The spans in requests of at most <see cref="AgentStackOptions.MaxBatchBytes"/> of JSON each (a larger span alone).</summary>
+    private IEnumerable<List<SpanData>> BySize(List<SpanData> spans)
+    {
+        var request = new List<SpanData>();
+        long bytes = 0;
+        foreach (var span in spans)
+        {
+            var size = SpanJson.Size(span);
+            if (request.Count > 0 && bytes + size > options.MaxBatchBytes)
+            {
+                yield return request;
+                request = [];
+                bytes = 0;
+            }
+            request.Add(span);
+            bytes += size;
+        }
+        if (request.Count > 0)
+            yield return request;
+    }
+
+    /// <summary>
+    /// Sends one request's spans until they are accepted, refused or out of attempts. A 413 splits them in two; a 400
+    /// that names some of them (<c>spans[i].field</c>) fails those and sends the rest again, so one bad span costs itself.
+    /// </summary>
+    private async Task SendAsync(List<SpanData> spans, CancellationToken token)
+    {
         var body = Serialize(spans);
         for (var attempt = 1; ; attempt++)
         {
-            var (outcome, retryAfter, error) = await SendAsync(body, token).ConfigureAwait(false);
+            var (outcome, retryAfter, error, refused) = await SendAsync(body, token).ConfigureAwait(false);
             if (outcome == Outcome.Success)
             {
                 Interlocked.Add(ref exportedCount, spans.Count);
@@ -218,6 +251,20 @@ internal sealed class NativeExporter : IAsyncDisposable
                 return;
             }
             Volatile.Write(ref lastError, error);
+            if (outcome == Outcome.TooLarge && spans.Count > 1)
+            {
+                var half = spans.Count / 2;
+                await SendAsync(spans[..half], token).ConfigureAwait(false);
+                await SendAsync(spans[half..], token).ConfigureAwait(false);
+                return;
+            }
+            if (refused is { Count: > 0 } && refused.Count < spans.Count && refused.All(i => i < spans.Count))
+            {
+                Interlocked.Add(ref failed, refused.Count);
+                failedCounter.Add(refused.Count);
+                await SendAsync(spans.Where((_, i) => !refused.Contains(i)).ToList(), token).ConfigureAwait(false);
+                return;
+            }
             if (outcome == Outcome.Throttled)
             {
                 // 429 (issue 17): the server is well and asks us to slow down, so waiting as long as it says
@@ -237,9 +284,9 @@ internal sealed class NativeExporter : IAsyncDisposable
         }
     }
 
-    private enum Outcome { Success, Transient, Throttled, Permanent }
+    private enum Outcome { Success, Transient, Throttled, TooLarge, Permanent }
 
-    private async Task<(Outcome, TimeSpan?, string?)> SendAsync(byte[] body, CancellationToken token)
+    private async Task<(Outcome, TimeSpan?, string?, HashSet<int>?)> SendAsync(byte[] body, CancellationToken token)
     {
         using var content = new ByteArrayContent(body);
         content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
@@ -249,23 +296,25 @@ internal sealed class NativeExporter : IAsyncDisposable
         {
             using var response = await http.PostAsync(spansUri, content, token).ConfigureAwait(false);
             if (response.IsSuccessStatusCode)
-                return (Outcome.Success, null, null);
+                return (Outcome.Success, null, null, null);
             var status = (int)response.StatusCode;
             var detail = await ReadDetailAsync(response, token).ConfigureAwait(false);
-            var error = $"POST {spansUri} answered {status}: {detail}";
+            var error = $"POST {spansUri} answered {status}: {(detail.Length <= 2000 ? detail : detail[..2000])}";
             if (response.StatusCode == HttpStatusCode.TooManyRequests)
-                return (Outcome.Throttled, RetryAfter(response), error);
+                return (Outcome.Throttled, RetryAfter(response), error, null);
             if (status >= 500 || response.StatusCode is HttpStatusCode.RequestTimeout)
-                return (Outcome.Transient, RetryAfter(response), error);
-            return (Outcome.Permanent, null, error);
+                return (Outcome.Transient, RetryAfter(response), error, null);
+            if (response.StatusCode is HttpStatusCode.RequestEntityTooLarge)
+                return (Outcome.TooLarge, null, error, null);
+            return (Outcome.Permanent, null, error, response.StatusCode == HttpStatusCode.BadRequest ? RefusedSpans(detail) : null);
         }
         catch (HttpRequestException e)
         {
-            return (Outcome.Transient, null, $"POST {spansUri} failed: {e.Message}");
+            return (Outcome.Transient, null, $"POST {spansUri} failed: {e.Message}", null);
         }
         catch (TaskCanceledException) when (!token.IsCancellationRequested)
         {
-            return (Outcome.Transient, null, $"POST {spansUri} timed out after {options.ExportTimeout}");
+            return (Outcome.Transient, null, $"POST {spansUri} timed out after {options.ExportTimeout}", null);
         }
     }
 
@@ -273,12 +322,41 @@ internal sealed class NativeExporter : IAsyncDisposable
     {
         try
         {
-            var text = await response.Content.ReadAsStringAsync(token).ConfigureAwait(false);
-            return text.Length <= 2000 ? text : text[..2000];
+            return await response.Content.ReadAsStringAsync(token).ConfigureAwait(false);
         }
         catch (HttpRequestException)
         {
             return "";
+        }
+    }
+
+    /// <summary>
+    /// The spans a 400 names (its problem's <c>errors</c> keys <c>spans[i]</c> or <c>spans[i].field</c>); null when any
+    /// error is about the request as a whole, or the answer is not such a problem.
+    /// </summary>
+    internal static HashSet<int>? RefusedSpans(string problem)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(problem);
+            if (document.RootElement.ValueKind != JsonValueKind.Object
+                || !document.RootElement.TryGetProperty("errors", out var errors) || errors.ValueKind != JsonValueKind.Object)
+                return null;
+            var refused = new HashSet<int>();
+            foreach (var error in errors.EnumerateObject())
+            {
+                var key = error.Name.AsSpan();
+                var close = key.StartsWith("spans[") ? key[6..].IndexOf(']') : -1;
+                if (close < 1 || !int.TryParse(key.Slice(6, close), System.Globalization.NumberStyles.None,
+                        System.Globalization.CultureInfo.InvariantCulture, out var index))
+                    return null;
+                refused.Add(index);
+            }
+            return refused.Count > 0 ? refused : null;
+        }
+        catch (JsonException)
+        {
+            return null;
         }
     }
 

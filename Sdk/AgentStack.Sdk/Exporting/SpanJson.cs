@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Collections;
 using System.Globalization;
 using System.Text.Json;
@@ -20,6 +21,21 @@ internal static class SpanJson
             WriteSpan(writer, span);
         writer.WriteEndArray();
         writer.WriteEndObject();
+    }
+
+    [ThreadStatic] private static ArrayBufferWriter<byte>? sizeBuffer;
+
+    /// <summary>The bytes of the span's JSON in a batch (its comma aside).</summary>
+    public static int Size(SpanData span)
+    {
+        var buffer = sizeBuffer ??= new ArrayBufferWriter<byte>(4096);
+        buffer.ResetWrittenCount();
+        using (var writer = new Utf8JsonWriter(buffer))
+            WriteSpan(writer, span);
+        var size = buffer.WrittenCount;
+        if (buffer.Capacity > 1 << 20)
+            sizeBuffer = null;
+        return size;
     }
 
     private static void WriteSpan(Utf8JsonWriter w, SpanData s)
