@@ -63,6 +63,14 @@ internal sealed partial class GenAiConventions
             g.ReadTool(a);
         g.ReadMessages(span, a);
         g.ReadGeneric(a);
+        // Tokens and cost count where they were spent, as the SDK and the Vercel AI mapping count them: an agent or a
+        // chain that reports the sum of its model calls (invoke_agent with gen_ai.usage.*) keeps it in attributes, or
+        // a trace's totals would count each call twice. A cost the sender states as its own stays.
+        if (g.Kind is SpanKinds.Agent or SpanKinds.Chain)
+        {
+            g.InputTokens = g.OutputTokens = null;
+            g.CostUsd = a.Decimal("agentstack.cost_usd");
+        }
         return g;
     }
 

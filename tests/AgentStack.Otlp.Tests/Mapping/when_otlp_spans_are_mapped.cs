@@ -17,7 +17,11 @@ public sealed class when_otlp_spans_are_mapped
         chat.Output!.Value.GetRawText().ShouldContain("\"tool_call\"");
         chat.CostUsd.ShouldBe(120 * 0.0000025m + 30 * 0.00001m);
         spans.Single(s => s.SpanId == "53995c3f42cd8ad8").Kind.ShouldBe(SpanKinds.Tool);
-        spans.Single(s => s.SpanId == "b7ad6b7169203331").Kind.ShouldBe(SpanKinds.Agent);
+        var agent = spans.Single(s => s.SpanId == "b7ad6b7169203331");
+        agent.Kind.ShouldBe(SpanKinds.Agent);
+        // The agent's usage is the sum of its model calls': kept as attributes, so a trace counts each call once.
+        (agent.InputTokens, agent.OutputTokens, agent.CostUsd).ShouldBe((null, null, null));
+        agent.Attributes!.Value.GetProperty("gen_ai.usage.input_tokens").GetInt64().ShouldBe(180);
         spans.Single(s => s.SpanId == "1a2b3c4d5e6f7081").Kind.ShouldBe(SpanKinds.Embedding);
         var failed = spans.Single(s => s.SpanId == "7c7bd2e5a2b4f3c1");
         (failed.Status, failed.StatusMessage).ShouldBe((SpanStatuses.Error, "The request timed out after 1500 ms"));
