@@ -7,13 +7,17 @@ namespace AgentStack.Access;
 /// whichever store the host uses. What this host changes (a key stored or revoked) drops its entries at
 /// once; a revocation made by another host reaches this one within <see cref="CacheFor"/> (issue 4). A cached
 /// key past its expiry is refused without waiting for the entry to go (issue 17). The cache is keyed by an unkeyed
-/// SHA-256 of the secret, held in memory only.
+/// SHA-256 of the secret, held in memory only. A lookup that read the store before a change of this host finished
+/// is answered but not cached (<see cref="changes"/>), or it would put back what the change had just dropped.
 /// </summary>
 public sealed class CachingAccessStore(IAccessStore inner, TimeProvider clock) : IAccessStore
 {
     public static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(30);
     private const int MaxEntries = 10_000;
     private readonly ConcurrentDictionary<string, (ApiKey? Key, DateTimeOffset Until)> cache = new(StringComparer.Ordinal);
+
+    /// <summary>Counts this host's changes to keys; each is counted after the store has it and before its entries are dropped.</summary>
+    private long changes;
 
     public Task InitializeAsync(CancellationToken ct) => inner.InitializeAsync(ct);
 
@@ -25,6 +29,7 @@ public sealed class CachingAccessStore(IAccessStore inner, TimeProvider clock) :
         CancellationToken ct)
     {
         var key = await inner.EnsureKeyAsync(project, secret, scopes, expiresAt, ct);
+        Interlocked.Increment(ref changes);
         cache.TryRemove(ApiKey.HashSecret(secret), out _);
         return key;
     }
@@ -37,10 +42,14 @@ public sealed class CachingAccessStore(IAccessStore inner, TimeProvider clock) :
         var now = clock.GetUtcNow();
         if (cache.TryGetValue(hash, out var cached) && cached.Until > now)
             return cached.Key is { } hit && hit.IsActiveAt(now) ? hit : null;
+        var before = Interlocked.Read(ref changes);
         var key = await inner.FindBySecretAsync(secret, ct);
         if (cache.Count > MaxEntries)
             cache.Clear();
         cache[hash] = (key, now + CacheFor);
+        // A change made meanwhile may have dropped this entry already: what was read may predate it.
+        if (Interlocked.Read(ref changes) != before)
+            cache.TryRemove(hash, out _);
         return key;
     }
 
@@ -77,6 +86,7 @@ public sealed class CachingAccessStore(IAccessStore inner, TimeProvider clock) :
     /// <summary>The cache is keyed by hash, which a key id does not give back: drop the entries holding matching keys.</summary>
     private void Drop(Func<ApiKey, bool> matches)
     {
+        Interlocked.Increment(ref changes);
         foreach (var (hash, entry) in cache)
             if (entry.Key is { } key && matches(key))
                 cache.TryRemove(hash, out _);
