@@ -82,14 +82,15 @@ public sealed class FindingsQueries(IAnalyticsStore analytics)
         var where = new StringBuilder("f.project = {project:String} AND ").Append(FindingVersions.Where(filter.DetectorVersion));
         if (filter.DetectorVersion is { } version)
             parameters[FindingVersions.Parameter] = version;
+        // The times name their zone, as every time placeholder does (TraceQueries.ListTracesAsync says why).
         if (from is { } f)
         {
-            where.Append(" AND f.detected_at >= {from:DateTime64(6)}");
+            where.Append(" AND f.detected_at >= {from:DateTime64(6, 'UTC')}");
             parameters["from"] = f;
         }
         if (to is { } t)
         {
-            where.Append(" AND f.detected_at < {to:DateTime64(6)}");
+            where.Append(" AND f.detected_at < {to:DateTime64(6, 'UTC')}");
             parameters["to"] = t;
         }
         if (filter.Kind is { } kind)

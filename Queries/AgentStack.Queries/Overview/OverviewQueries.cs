@@ -21,7 +21,8 @@ public sealed class OverviewQueries(IAnalyticsStore analytics, TraceQueries trac
     private const string Settings = "SETTINGS output_format_json_quote_64bit_integers = 0, output_format_json_quote_decimals = 0";
     private const string Rfc3339 = "'%Y-%m-%dT%H:%i:%S.%fZ'";
     // Qualified by the table alias "s": ClickHouse lets a SELECT alias shadow a column of the same name in WHERE.
-    private const string RangeWhere = "s.project = {project:String} AND s.start_time >= {from:DateTime64(6)} AND s.start_time < {to:DateTime64(6)}";
+    // The times name their zone, as every time placeholder does (TraceQueries.ListTracesAsync says why).
+    private const string RangeWhere = "s.project = {project:String} AND s.start_time >= {from:DateTime64(6, 'UTC')} AND s.start_time < {to:DateTime64(6, 'UTC')}";
 
     public async Task<UsageSeries> GetUsageAsync(string project, OverviewRange range, CancellationToken ct)
     {
@@ -52,7 +53,7 @@ public sealed class OverviewQueries(IAnalyticsStore analytics, TraceQueries trac
                    countIf(kind = 'prompt_injection' AND action = 'block') AS prompt_injections_blocked,
                    countIf(kind = 'prompt_injection' AND action = 'flag') AS prompt_injections_detected
             FROM agentstack.findings FINAL
-            WHERE project = {project:String} AND detected_at >= {from:DateTime64(6)} AND detected_at < {to:DateTime64(6)}
+            WHERE project = {project:String} AND detected_at >= {from:DateTime64(6, 'UTC')} AND detected_at < {to:DateTime64(6, 'UTC')}
               AND {{FindingVersions.Where(null)}}
             GROUP BY day
             ORDER BY day
@@ -188,7 +189,7 @@ public sealed class OverviewQueries(IAnalyticsStore analytics, TraceQueries trac
                 if (spanWhere.Count > 0)
                 {
                     // A trace starts with its first span, so its spans start no earlier than the range: prune with it.
-                    var spanRange = filter.From is null ? "" : " AND s.start_time >= {from:DateTime64(6)}";
+                    var spanRange = filter.From is null ? "" : " AND s.start_time >= {from:DateTime64(6, 'UTC')}";
                     where.Append(CultureInfo.InvariantCulture,
                         $" AND traces.trace_id IN (SELECT trace_id FROM agentstack.spans AS s FINAL WHERE s.project = {{project:String}}{spanRange} AND {string.Join(" AND ", spanWhere)})");
                 }

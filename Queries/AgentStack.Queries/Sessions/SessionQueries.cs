@@ -27,15 +27,16 @@ public sealed class SessionQueries(IAnalyticsStore analytics, TraceQueries trace
     public async Task<SessionList> GetSessionsAsync(string project, DateTimeOffset? from, DateTimeOffset? to, string? userId, int limit, CancellationToken ct)
     {
         var parameters = new Dictionary<string, object?> { ["project"] = project, ["limit"] = limit };
+        // The times name their zone, as every time placeholder does (TraceQueries.ListTracesAsync says why).
         var range = "";
         if (from is { } f)
         {
-            range += " AND s.start_time >= {from:DateTime64(6)}";
+            range += " AND s.start_time >= {from:DateTime64(6, 'UTC')}";
             parameters["from"] = f;
         }
         if (to is { } t)
         {
-            range += " AND s.start_time < {to:DateTime64(6)}";
+            range += " AND s.start_time < {to:DateTime64(6, 'UTC')}";
             parameters["to"] = t;
         }
         var having = "session_id != ''";

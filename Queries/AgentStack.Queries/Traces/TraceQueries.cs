@@ -48,14 +48,18 @@ public sealed class TraceQueries(IAnalyticsStore analytics)
     {
         var parameters = new Dictionary<string, object?> { ["project"] = project, ["limit"] = filter.Limit + 1 };
         var where = new StringBuilder("traces.project = {project:String}");
+        // Every time placeholder names its zone: the value travels as a UTC wall clock (ChDbParameters), and a
+        // DateTime64 placeholder without one is read in the engine's zone (chDB takes the process's TZ, a server its
+        // own setting). The type holds on both stores and every engine version; pinning session_timezone instead
+        // would need every statement of both stores to carry it.
         if (filter.From is { } from)
         {
-            where.Append(" AND traces.start_time >= {from:DateTime64(6)}");
+            where.Append(" AND traces.start_time >= {from:DateTime64(6, 'UTC')}");
             parameters["from"] = from;
         }
         if (filter.To is { } to)
         {
-            where.Append(" AND traces.start_time < {to:DateTime64(6)}");
+            where.Append(" AND traces.start_time < {to:DateTime64(6, 'UTC')}");
             parameters["to"] = to;
         }
         if (filter.Status == "error")

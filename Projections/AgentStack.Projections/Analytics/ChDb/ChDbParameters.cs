@@ -66,7 +66,9 @@ internal static partial class ChDbParameters
 
     /// <summary>
     /// DateTime64 takes fractional seconds but DateTime and Date refuse them ("isn't parsed completely"),
-    /// so the placeholder's declared type picks the form; the default keeps microseconds.
+    /// so the placeholder's declared type picks the form; the default keeps microseconds. The text is the UTC wall
+    /// clock, which the engine reads in the placeholder's zone, or its own when the type names none: placeholders
+    /// name 'UTC' (<c>{from:DateTime64(6, 'UTC')}</c>).
     /// </summary>
     private static string DateTime(DateTime utc, string? type)
     {
