@@ -146,6 +146,39 @@ public sealed class when_overview_charts_are_queried(OverviewEngine engine) : IC
         security.Days.ShouldBe([new SecurityDay("2026-03-10", 1, 1, 1)]);
     }
 
+    /// <summary>
+    /// Issue 15.6: a newer detector version hides the earlier version's detections, which it re-runs over history, but
+    /// never a guard block, which nothing re-runs. The detector has a name of its own: detector_versions has no
+    /// project, and the engine is shared by this class.
+    /// </summary>
+    [Fact]
+    public async Task when_a_newer_detector_version_is_activated_then_guard_blocks_of_the_earlier_one_are_still_listed_and_counted()
+    {
+        const string p = "guard-versions";
+        const string detector = "prompt-injection-guard-versions";
+        var at = Day.AddHours(6);
+        object[] events =
+        [
+            new GuardBlocked(p, "user_input", 0.97, [new GuardFindingRecord("prompt_injection", 0.97, "a fake system message", 0, 9)], "sha", 40,
+                detector, "1", at, "key-1"),
+            new DetectionRecorded(p, "t1", "s1", 10, "input$.q", "prompt_injection", "override", 0.9, "high", "asks to ignore its instructions", 3, 20,
+                detector, "1", at),
+        ];
+        var stored = events.Select((e, i) => EventTypes.Serialize(e) is var data
+            ? new StoredEvent(200 + i, "s", i + 1, data.Type, at, data.Data, "h", "p") : null!).ToList();
+        await new FindingsProjection(engine.Store).ApplyAsync(stored, Ct);
+        await engine.InsertAsync("agentstack.detector_versions",
+            $$"""{"detector":"{{detector}}","version":"1","run_by":"detections","activated_at":"{{T(Day)}}"}""",
+            $$"""{"detector":"{{detector}}","version":"2","run_by":"detections-2","activated_at":"{{T(Day.AddHours(1))}}"}""");
+
+        var findings = new FindingsQueries(engine.Store);
+        var all = await findings.ListAsync(p, new FindingsFilter(null, null, null, null, null, null), Ct);
+        all.Items.ShouldHaveSingleItem().Action.ShouldBe("block"); // the version-1 detection gave way to version 2's
+        (await findings.OverTimeAsync(p, Range("hour"), new FindingsFilter(null, null, null, null, null, null), Ct)).Total.ShouldBe(1);
+        var security = await queries.GetSecurityAsync(p, new OverviewRange(Day, Day.AddDays(1), "day"), Ct);
+        security.Days.ShouldBe([new SecurityDay("2026-03-10", 0, 1, 0)]);
+    }
+
     [Fact]
     public async Task when_no_findings_exist_then_security_is_all_zero_days()
     {
