@@ -2,6 +2,7 @@ using AgentStack.Events;
 using AgentStack.Queries.Traces;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 
@@ -40,8 +41,29 @@ public static class SessionEndpoints
     }
 
     private static async Task<Results<Ok<SessionDetail>, NotFound>> GetSessionAsync(string project, string sessionId,
-        SessionQueries queries, CancellationToken ct) =>
-        await queries.GetSessionAsync(project, sessionId, ct) is { } session ? TypedResults.Ok(session) : TypedResults.NotFound();
+        SessionQueries queries, HttpContext context, CancellationToken ct) =>
+        await queries.GetSessionAsync(project, SentSegment(context, sessionId), ct) is { } session ? TypedResults.Ok(session) : TypedResults.NotFound();
+
+    /// <summary>
+    /// The last path segment as the client sent it, decoded once. A route value has every escape decoded but %2F
+    /// (Kestrel keeps it, so as not to change the path's segments), %25 included: a session "thread/42", sent
+    /// thread%2F42, arrives as "thread%2F42", the same value a session "thread%2F42" (sent thread%252F42) arrives as.
+    /// Only the request target tells them apart. A value without '%' had no escape left undecoded and is taken as is
+    /// ("50%off" arrives whole: %25 is decoded).
+    /// </summary>
+    internal static string SentSegment(HttpContext context, string routeValue)
+    {
+        if (!routeValue.Contains('%', StringComparison.Ordinal)
+            || context.Features.Get<IHttpRequestFeature>()?.RawTarget is not { Length: > 0 } target)
+            return routeValue;
+        var path = target.AsSpan();
+        if (path.IndexOf('?') is var query and >= 0)
+            path = path[..query];
+        // Routing matches a trailing slash too: /sessions/x/ is session x.
+        if (path.EndsWith("/", StringComparison.Ordinal))
+            path = path[..^1];
+        return Uri.UnescapeDataString(path[(path.LastIndexOf('/') + 1)..].ToString());
+    }
 
     private static DateTimeOffset? ParseTime(string? value, string field, Dictionary<string, string[]> errors)
     {
