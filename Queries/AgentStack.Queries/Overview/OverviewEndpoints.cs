@@ -19,6 +19,12 @@ public static class OverviewEndpoints
     public static readonly TimeSpan MaxRange = TimeSpan.FromDays(366);
     public const int MaxScatterPoints = 2000;
 
+    // What the DateTime64(6, 'UTC') columns hold. The engine saturates a bound outside them, so /traces takes any RFC 3339
+    // time (0001-01-01 or 9999-12-31 as an open bound); the charts clamp their range to it the same way before counting
+    // days in .NET, where the last days of year 9999 have no next day.
+    private static readonly DateTimeOffset MinTime = new(1900, 1, 1, 0, 0, 0, TimeSpan.Zero);
+    private static readonly DateTimeOffset MaxTime = new(2299, 12, 31, 23, 59, 59, 999, 999, TimeSpan.Zero);
+
     public static RouteGroupBuilder MapOverview(this RouteGroupBuilder project)
     {
         var overview = project.MapGroup("/overview").WithTags("Overview");
@@ -95,7 +101,9 @@ public static class OverviewEndpoints
     {
         errors ??= new Dictionary<string, string[]>();
         var toTime = ParseTime(to, "to", errors) ?? clock.GetUtcNow();
-        var fromTime = ParseTime(from, "from", errors) ?? toTime - DefaultRange;
+        // Saturating: a "to" in the first week of year 1 has no week before it.
+        var fromTime = ParseTime(from, "from", errors)
+            ?? (toTime - DateTimeOffset.MinValue > DefaultRange ? toTime - DefaultRange : DateTimeOffset.MinValue);
         var parsed = !errors.ContainsKey("from") && !errors.ContainsKey("to");
         if (parsed && fromTime >= toTime)
             errors["from"] = ["from must be before to"];
@@ -110,8 +118,10 @@ public static class OverviewEndpoints
         // Default bucket: about 24 to 200 points whatever the range.
         var span = toTime - fromTime;
         var chosen = bucket ?? (span <= TimeSpan.FromHours(3) ? "minute" : span <= TimeSpan.FromDays(3) ? "hour" : "day");
-        return TypedResults.Ok(await query(new OverviewRange(fromTime, toTime, chosen)));
+        return TypedResults.Ok(await query(new OverviewRange(Clamp(fromTime), Clamp(toTime), chosen)));
     }
+
+    private static DateTimeOffset Clamp(DateTimeOffset time) => time < MinTime ? MinTime : time > MaxTime ? MaxTime : time;
 
     internal static DateTimeOffset? ParseTime(string? value, string field, Dictionary<string, string[]> errors)
     {
