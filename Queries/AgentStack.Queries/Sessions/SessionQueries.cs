@@ -45,7 +45,8 @@ public sealed class SessionQueries(IAnalyticsStore analytics, TraceQueries trace
             having += " AND has(user_ids, {userId:String})";
             parameters["userId"] = userId;
         }
-        var rows = await analytics.QueryRowsAsync(Sql($"s.project = {{project:String}}{range}", having, "ORDER BY last_start_us DESC, session_id LIMIT {limit:UInt32}"),
+        var rows = await analytics.QueryRowsAsync(Sql($"s.project = {{project:String}}{range}", "anyIf(session, session != '')", having,
+                "ORDER BY last_start_us DESC, session_id LIMIT {limit:UInt32}"),
             parameters, SessionRowJsonContext.Default.SessionRow, ct);
         return new SessionList(rows.Select(Summary).ToList());
     }
@@ -53,8 +54,12 @@ public sealed class SessionQueries(IAnalyticsStore analytics, TraceQueries trace
     public async Task<SessionDetail?> GetSessionAsync(string project, string sessionId, CancellationToken ct)
     {
         var parameters = new Dictionary<string, object?> { ["project"] = project, ["sessionId"] = sessionId };
-        var rows = await analytics.QueryRowsAsync(
-            Sql($"s.project = {{project:String}} AND {SessionAttributes.Session} = {{sessionId:String}}", "session_id = {sessionId:String}", ""),
+        // Every span of the session's traces, not only those carrying the session: a trace's users are those of any of
+        // its spans (docs/sdk.md), as in the list. The session is this one for each of them, whatever else they carry.
+        // GLOBAL IN: on a cluster spans is Distributed, where a plain IN over a Distributed subquery is refused.
+        var spanWhere = "s.project = {project:String} AND s.trace_id GLOBAL IN (SELECT trace_id FROM agentstack.spans AS s WHERE s.project = {project:String} AND "
+            + SessionAttributes.Session + " = {sessionId:String})";
+        var rows = await analytics.QueryRowsAsync(Sql(spanWhere, "anyIf(session, session = {sessionId:String})", "session_id = {sessionId:String}", ""),
             parameters, SessionRowJsonContext.Default.SessionRow, ct);
         if (rows.Count == 0)
             return null;
@@ -62,8 +67,11 @@ public sealed class SessionQueries(IAnalyticsStore analytics, TraceQueries trace
         return new SessionDetail(Summary(rows[0]), list.Items.Reverse().ToList());
     }
 
-    /// <summary>One row per session: its traces (a trace's session and user are those of any of its spans) joined with their totals.</summary>
-    private static string Sql(string spanWhere, string having, string tail) => $$"""
+    /// <summary>
+    /// One row per session: its traces (a trace's session and user are those of any of its spans) joined with their totals;
+    /// <paramref name="sessionOfTrace"/> aggregates a trace's spans' <c>session</c> into its one session.
+    /// </summary>
+    private static string Sql(string spanWhere, string sessionOfTrace, string having, string tail) => $$"""
         SELECT session_id, groupUniqArrayArray(users) AS user_ids, count() AS trace_count, countIf(t.error_count > 0) AS error_count,
                formatDateTime(min(t.start_time), {{Rfc3339}}) AS first_start, formatDateTime(max(t.start_time), {{Rfc3339}}) AS last_start,
                toUnixTimestamp64Micro(max(t.start_time)) AS last_start_us,
@@ -71,7 +79,7 @@ public sealed class SessionQueries(IAnalyticsStore analytics, TraceQueries trace
                sum(t.cost_usd) AS cost_usd
         FROM
         (
-            SELECT trace_id, anyIf(session, session != '') AS session_id, groupUniqArrayIf(user, user != '') AS users
+            SELECT trace_id, {{sessionOfTrace}} AS session_id, groupUniqArrayIf(user, user != '') AS users
             FROM (SELECT s.trace_id AS trace_id, {{SessionAttributes.Session}} AS session, {{SessionAttributes.User}} AS user
                   FROM agentstack.spans AS s WHERE {{spanWhere}})
             GROUP BY trace_id

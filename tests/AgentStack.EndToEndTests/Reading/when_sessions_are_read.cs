@@ -47,4 +47,26 @@ public sealed class when_sessions_are_read(ServerFixture fixture) : IClassFixtur
             detail["traces"]!.AsArray().ShouldHaveSingleItem()!["traceId"]!.GetValue<string>().ShouldBe(trace);
         }
     }
+
+    /// <summary>docs/sdk.md: one span of the trace carrying the session or the user is enough, in the list and in the detail alike.</summary>
+    [Fact]
+    public async Task then_the_users_on_other_spans_of_the_sessions_traces_are_the_sessions_users()
+    {
+        var session = $"S1-{NewId()}";
+        var user = $"U1-{NewId()}";
+        var trace = NewId();
+        var start = DateTimeOffset.UtcNow.AddMinutes(-1);
+        (await server.Client.PostSpansAsync(Batch(
+            Span(trace, "root", kind: "agent", start: start, end: start.AddSeconds(2), extra: $"\"attributes\":{{\"session.id\":\"{session}\"}}"),
+            Span(trace, "call", parent: "root", start: start.AddSeconds(1), end: start.AddSeconds(2), extra: $"\"attributes\":{{\"user.id\":\"{user}\"}}"))))
+            .EnsureSuccessStatusCode();
+        await server.WaitForProjectionAsync();
+
+        var listed = (await GetAsync("/api/projects/default/sessions?limit=500"))["items"]!.AsArray()
+            .Single(s => s!["sessionId"]!.GetValue<string>() == session)!;
+        listed["userIds"]!.AsArray().Select(u => u!.GetValue<string>()).ShouldBe([user]);
+        var detail = await GetAsync($"/api/projects/default/sessions/{session}");
+        detail["session"]!["userIds"]!.AsArray().Select(u => u!.GetValue<string>()).ShouldBe([user]);
+        detail["session"]!["traceCount"]!.GetValue<int>().ShouldBe(1);
+    }
 }
