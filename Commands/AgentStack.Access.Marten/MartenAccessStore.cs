@@ -311,6 +311,6 @@ public sealed partial class MartenAccessStore : IAccessStore, IAsyncDisposable, 
         store.Dispose();
     }
 
-    [GeneratedRegex("^[a-z_][a-z0-9_]{0,50}$")]
+    [GeneratedRegex(@"^[a-z_][a-z0-9_]{0,50}\z")]
     private static partial Regex Identifier();
 }

@@ -67,7 +67,8 @@ public static partial class ProjectNames
             throw new ArgumentException($"Project name '{project}' must be 1-63 lower-case letters, digits, '-' or '_'.", nameof(project));
     }
 
-    [GeneratedRegex("^[a-z0-9][a-z0-9_-]{0,62}$")]
+    // \z, not $: $ also matches before a final line feed, so "abc\n" passed and made a project whose URL no answer can carry.
+    [GeneratedRegex(@"^[a-z0-9][a-z0-9_-]{0,62}\z")]
     private static partial Regex Pattern();
 }
 

@@ -108,6 +108,6 @@ internal sealed partial class MartenSchema
         }
     }
 
-    [GeneratedRegex("^[a-z_][a-z0-9_]{0,50}$")]
+    [GeneratedRegex(@"^[a-z_][a-z0-9_]{0,50}\z")]
     private static partial Regex Identifier();
 }

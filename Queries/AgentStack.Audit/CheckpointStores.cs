@@ -153,7 +153,7 @@ public sealed class PostgresCheckpointStore : ICheckpointStore, IAsyncDisposable
 
     public PostgresCheckpointStore(string connectionString, string schema)
     {
-        if (!System.Text.RegularExpressions.Regex.IsMatch(schema, "^[a-z_][a-z0-9_]{0,50}$"))
+        if (!System.Text.RegularExpressions.Regex.IsMatch(schema, @"^[a-z_][a-z0-9_]{0,50}\z"))
             throw new ArgumentException($"Schema '{schema}' must be a lower-case identifier.", nameof(schema));
         dataSource = NpgsqlDataSource.Create(connectionString);
         Schema = schema;

@@ -85,6 +85,14 @@ public abstract class when_a_query_has_parameters(AnalyticsDatabase db)
     }
 
     [Fact]
+    public async Task then_a_parameter_or_table_name_ending_in_a_line_feed_is_refused()
+    {
+        await Should.ThrowAsync<ArgumentException>(() =>
+            db.Store.QueryTextAsync("SELECT {s:String}", new Dictionary<string, object?> { ["s\n"] = "x" }));
+        await Should.ThrowAsync<ArgumentException>(() => db.Store.InsertAsync($"{db.Name}.t\n", """{"k":1}"""));
+    }
+
+    [Fact]
     public async Task then_parameters_work_in_statements_that_write()
     {
         var table = $"{db.Name}.written";

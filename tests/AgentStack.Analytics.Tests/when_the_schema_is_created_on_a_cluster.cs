@@ -88,6 +88,7 @@ public sealed class when_the_schema_is_created_on_a_cluster
     [Theory]
     [InlineData("c1`; DROP DATABASE agentstack; --")]
     [InlineData("two words")]
+    [InlineData("c1\n")]
     [InlineData("")]
     public void then_a_cluster_name_that_is_not_plain_is_refused(string cluster) =>
         Should.Throw<ArgumentException>(() => AnalyticsSchema.ForCluster("CREATE DATABASE IF NOT EXISTS agentstack", cluster))

@@ -169,6 +169,6 @@ public sealed partial class PostgresSubjectKeyStore : ISubjectKeyStore, IDisposa
 
     public void Dispose() => dataSource.Dispose();
 
-    [GeneratedRegex("^[a-z_][a-z0-9_]{0,50}$")]
+    [GeneratedRegex(@"^[a-z_][a-z0-9_]{0,50}\z")]
     private static partial Regex Identifier();
 }

@@ -192,7 +192,7 @@ public static partial class AnalyticsSchema
     [GeneratedRegex(@"^ORDER BY (?<key>.+)$", RegexOptions.Multiline)]
     private static partial Regex OrderBy();
 
-    [GeneratedRegex(@"^[A-Za-z_][A-Za-z0-9_-]*$")]
+    [GeneratedRegex(@"^[A-Za-z_][A-Za-z0-9_-]*\z")]
     private static partial Regex ClusterName();
 
     private static string Read(Assembly assembly, string resource)

@@ -153,7 +153,7 @@ public sealed class PostgresProjectionLeases(string connectionString, Projection
     }
 
     private static string QuoteIdentifier(string name) =>
-        System.Text.RegularExpressions.Regex.IsMatch(name, "^[a-z_][a-z0-9_]{0,62}$")
+        System.Text.RegularExpressions.Regex.IsMatch(name, @"^[a-z_][a-z0-9_]{0,62}\z")
             ? name
             : throw new InvalidOperationException($"{ProjectionOptions.Section}:LeaseSchema '{name}' must be a lower-case SQL identifier.");
 }

@@ -119,6 +119,21 @@ public sealed class when_projects_and_keys_are_administered(ServerFixture fixtur
     }
 
     [Fact]
+    public async Task then_a_name_ending_in_a_line_feed_is_refused_and_creates_nothing()
+    {
+        var name = "adm-" + NewId()[..10];
+
+        // "$" in the name pattern matched before a final line feed: the project and its key were created and
+        // recorded, then the Location header could not carry the name and the answer was a 500.
+        using var response = await Server.Client.PostAsJsonAsync(Path("/api/projects"), new { name = name + "\n" });
+        var body = await response.Content.ReadAsStringAsync();
+        response.StatusCode.ShouldBe(HttpStatusCode.BadRequest, body);
+        body.ShouldContain("name");
+        var projects = await Server.Client.GetFromJsonAsync<JsonArray>(Path("/api/projects"));
+        projects!.ShouldNotContain(p => p!["project"]!.GetValue<string>().StartsWith(name, StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task then_an_expired_key_is_refused_and_bad_requests_name_the_field()
     {
         var (project, created) = await CreateProjectAsync();

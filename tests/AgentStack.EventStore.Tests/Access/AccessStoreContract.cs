@@ -230,6 +230,7 @@ public abstract class AccessStoreContract : IAsyncLifetime
         var store = await OpenAsync();
 
         await Should.ThrowAsync<ArgumentException>(() => store.EnsureProjectAsync("Not Valid", Ct));
+        await Should.ThrowAsync<ArgumentException>(() => store.EnsureProjectAsync("valid-but\n", Ct));
         await Should.ThrowAsync<ArgumentException>(() => store.EnsureKeyAsync("-dash", ApiKey.NewSecret(), Scopes.All, Ct));
         (await store.AnyKeysAsync(Ct)).ShouldBeFalse();
     }

@@ -205,7 +205,8 @@ public static partial class SpanValidator
 
     private static string Truncate(string value) => value.Length <= 64 ? value : value[..64] + "…";
 
-    [GeneratedRegex("^[A-Za-z0-9._:-]+$")]
+    // \z, not $: $ also matches before a final line feed, which would end up in stream names and URLs.
+    [GeneratedRegex(@"^[A-Za-z0-9._:-]+\z")]
     private static partial Regex IdPattern();
 
     [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?<fraction>\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$")]

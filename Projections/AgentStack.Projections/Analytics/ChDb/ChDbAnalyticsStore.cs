@@ -311,7 +311,7 @@ public sealed partial class ChDbAnalyticsStore : IAnalyticsStore, IDisposable
         _connections.Clear();
     }
 
-    [GeneratedRegex(@"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")]
+    [GeneratedRegex(@"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?\z")]
     private static partial Regex TableName();
 
     [GeneratedRegex(@"Code: (\d+)\.")]

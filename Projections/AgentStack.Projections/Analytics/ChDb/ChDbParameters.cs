@@ -43,7 +43,7 @@ internal static partial class ChDbParameters
         _ => Scalar(name, value, type, quoted: false),
     };
 
-    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]*$")]
+    [GeneratedRegex(@"^[A-Za-z_][A-Za-z0-9_]*\z")]
     internal static partial Regex Identifier();
 
     private static string Scalar(string name, object value, string? type, bool quoted) => value switch

@@ -159,10 +159,10 @@ public sealed partial class ClickHouseAnalyticsStore : IAnalyticsStore, IDisposa
     private static AnalyticsException ToException(ClickHouseServerException e) =>
         new(e.Message.TrimEnd(), e.ErrorCode > 0 ? e.ErrorCode : null, e);
 
-    [GeneratedRegex(@"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")]
+    [GeneratedRegex(@"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?\z")]
     private static partial Regex TableName();
 
-    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]*$")]
+    [GeneratedRegex(@"^[A-Za-z_][A-Za-z0-9_]*\z")]
     private static partial Regex Identifier();
 
     /// <summary>The driver asks this first for every non-null value; the type is the placeholder's, e.g. <c>DateTime64(6, 'UTC')</c>.</summary>
