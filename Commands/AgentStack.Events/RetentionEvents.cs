@@ -18,7 +18,8 @@ public sealed record RetentionPolicySet(string Project, int? Days, string By, Da
 /// payloads they sealed read <c>{"erased":true}</c> from now on while the log's bytes and hashes stay as they were.
 /// <paramref name="SpansExpired"/> and <paramref name="TracesExpired"/> are the analytics rows past their TTL that the
 /// run had ClickHouse delete, <paramref name="FindingsExpired"/> the detectors' rows detected before the retention
-/// (absent from runs recorded before it was counted: 0). <paramref name="AppliedBy"/> is <c>retention</c>.
+/// (absent from runs recorded before it was counted: 0); all three are 0 in a run whose ClickHouse step failed after
+/// it destroyed keys, and a later run records those rows. <paramref name="AppliedBy"/> is <c>retention</c>.
 /// </summary>
 public sealed record RetentionApplied(
     string Project,

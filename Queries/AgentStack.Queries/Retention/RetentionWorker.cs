@@ -29,8 +29,8 @@ public sealed class RetentionOptions
 /// <c>retention.applied.v1</c> in stream <c>retention-{project}</c>. Idempotent: a run with nothing to remove
 /// records nothing, so several hosts may run it.
 /// </summary>
-public sealed class RetentionRun(IAccessStore access, RetentionPolicies policies, SubjectKeyring keyring, IEventStore events,
-    IAnalyticsStore analytics, IOptions<AnalyticsOptions> analyticsOptions, TimeProvider clock)
+public sealed partial class RetentionRun(IAccessStore access, RetentionPolicies policies, SubjectKeyring keyring, IEventStore events,
+    IAnalyticsStore analytics, IOptions<AnalyticsOptions> analyticsOptions, TimeProvider clock, ILogger<RetentionRun> logger)
 {
     public const string Actor = "retention";
 
@@ -40,12 +40,22 @@ public sealed class RetentionRun(IAccessStore access, RetentionPolicies policies
     /// </summary>
     public static DateOnly CutoffDay(DateTimeOffset now, int days) => DateOnly.FromDateTime(now.UtcDateTime).AddDays(-days);
 
+    /// <summary>Applies every project's policy; a project that fails is logged and left to the next run, the others go on.</summary>
     public async Task<IReadOnlyList<RetentionApplied>> ApplyAllAsync(CancellationToken ct)
     {
         var applied = new List<RetentionApplied>();
         foreach (var project in await access.ListProjectsAsync(ct))
-            if (await ApplyAsync(project.Id, ct) is { } run)
-                applied.Add(run);
+        {
+            try
+            {
+                if (await ApplyAsync(project.Id, ct) is { } run)
+                    applied.Add(run);
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+            {
+                LogProjectFailed(logger, project.Id, e);
+            }
+        }
         return applied;
     }
 
@@ -62,15 +72,33 @@ public sealed class RetentionRun(IAccessStore access, RetentionPolicies policies
         }
         var now = clock.GetUtcNow();
         var cutoff = CutoffDay(now, days);
+        var cutoffAt = new DateTimeOffset(cutoff.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
         var keys = keyring.EraseBefore(project, int.Parse(cutoff.ToString("yyyyMMdd", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture));
-        var (spans, traces, findings) = await RetentionTables.ApplyAsync(analytics, cluster, project, days, ct);
-        if (keys.Count == 0 && spans == 0 && traces == 0 && findings == 0)
+        (long Spans, long Traces, long Findings) expired;
+        try
+        {
+            expired = await RetentionTables.ApplyAsync(analytics, cluster, project, days, ct);
+        }
+        catch when (keys.Count > 0)
+        {
+            // The keys are gone and no later run finds them again, so they are recorded now (docs/retention.md: a run
+            // that destroyed keys records them), also when the run is being cancelled; the rows wait for a later run,
+            // which records them.
+            await RecordAsync(new RetentionApplied(project, days, cutoffAt, keys, 0, 0, now, Actor), CancellationToken.None);
+            throw;
+        }
+        if (keys.Count == 0 && expired is (0, 0, 0))
             return null;
-        var run = new RetentionApplied(project, days, new DateTimeOffset(cutoff.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero), keys,
-            spans, traces, now, Actor, findings);
-        await events.AppendAsync(RetentionStream.Name(project), StreamAppend.Any, [EventTypes.Serialize(run)], ct);
+        var run = new RetentionApplied(project, days, cutoffAt, keys, expired.Spans, expired.Traces, now, Actor, expired.Findings);
+        await RecordAsync(run, ct);
         return run;
     }
+
+    private Task RecordAsync(RetentionApplied run, CancellationToken ct) =>
+        events.AppendAsync(RetentionStream.Name(run.Project), StreamAppend.Any, [EventTypes.Serialize(run)], ct);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Retention of project {Project} failed; the next run tries again")]
+    private static partial void LogProjectFailed(ILogger logger, string project, Exception exception);
 }
 
 /// <summary>Runs <see cref="RetentionRun"/> every <see cref="RetentionOptions.IntervalSeconds"/>, and at once when a policy changes.</summary>
