@@ -123,4 +123,15 @@ public static class ApiKeyClaims
     /// <summary>True when the key belongs to <paramref name="project"/>: a key never reaches another project's data.</summary>
     public static bool CanAccess(this ClaimsPrincipal user, string project) =>
         string.Equals(user.FindFirstValue(Project), project, StringComparison.Ordinal);
+
+    /// <summary>An admin key of project <c>default</c>: the deployment's operator (<see cref="Policies.Operator"/>).</summary>
+    public static bool IsOperator(this ClaimsPrincipal user) =>
+        user.CanAccess(AccessBootstrap.DefaultProject) && user.HasClaim(Scope, Scopes.Admin);
+
+    /// <summary>
+    /// True for the project's own keys and for the operator's. The operator administers a project its keys can no longer
+    /// reach: archiving refuses them, and its data stays until retention or erasure removes it (docs/administration.md).
+    /// The caller still checks that the project exists.
+    /// </summary>
+    public static bool CanAdminister(this ClaimsPrincipal user, string project) => user.CanAccess(project) || user.IsOperator();
 }

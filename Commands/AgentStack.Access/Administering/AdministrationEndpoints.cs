@@ -66,15 +66,13 @@ public static class AdministrationEndpoints
 
     private static string Actor(ClaimsPrincipal user) => user.FindFirstValue(ApiKeyClaims.KeyId) ?? "unknown";
 
-    private static bool IsOperator(ClaimsPrincipal user) => user.CanAccess(AccessBootstrap.DefaultProject);
-
     private static ValidationProblem Invalid(string field, string message) =>
         TypedResults.ValidationProblem(new Dictionary<string, string[]> { [field] = [message] });
 
     private static async Task<Results<Created<CreatedKey>, ValidationProblem, ForbidHttpResult, Conflict<string>>> CreateProjectAsync(
         CreateProject request, HttpContext http, IAccessStore access, AccessLog log, TimeProvider clock, CancellationToken ct)
     {
-        if (!IsOperator(http.User))
+        if (!http.User.IsOperator())
             return TypedResults.Forbid();
         if (request.Name is not { } name || !ProjectNames.IsValid(name))
             return Invalid("name", "name must be 1-63 characters: lower-case letters, digits, '-' or '_', starting with a letter or digit");
@@ -106,14 +104,14 @@ public static class AdministrationEndpoints
     {
         var projects = await access.ListProjectsAsync(ct);
         var (own, _) = http.User.ApiKey();
-        return TypedResults.Ok(projects.Where(p => IsOperator(http.User) || p.Id == own)
+        return TypedResults.Ok(projects.Where(p => http.User.IsOperator() || p.Id == own)
             .Select(p => new ProjectSummary(p.Id, p.DisplayName, p.CreatedAt, p.ArchivedAt)).ToList());
     }
 
     private static async Task<Results<Ok<ProjectSummary>, ValidationProblem, NotFound>> RenameProjectAsync(
         string project, RenameProject request, HttpContext http, IAccessStore access, AccessLog log, TimeProvider clock, CancellationToken ct)
     {
-        if (!(http.User.CanAccess(project) || IsOperator(http.User)) || await access.GetProjectAsync(project, ct) is null)
+        if (!http.User.CanAdminister(project) || await access.GetProjectAsync(project, ct) is null)
             return TypedResults.NotFound();
         if (request.DisplayName is not { } displayName || !IsValidDisplayName(displayName))
             return Invalid("displayName", "displayName must be 1-100 characters");
@@ -126,7 +124,7 @@ public static class AdministrationEndpoints
     private static async Task<Results<Ok<ProjectSummary>, ValidationProblem, NotFound>> ArchiveProjectAsync(
         string project, HttpContext http, IAccessStore access, AccessLog log, TimeProvider clock, CancellationToken ct)
     {
-        if (!(http.User.CanAccess(project) || IsOperator(http.User)) || await access.GetProjectAsync(project, ct) is not { } found)
+        if (!http.User.CanAdminister(project) || await access.GetProjectAsync(project, ct) is not { } found)
             return TypedResults.NotFound();
         if (project == AccessBootstrap.DefaultProject)
             return Invalid("project", "project 'default' holds the operator's keys and cannot be archived");

@@ -17,7 +17,8 @@ namespace AgentStack.Queries.Erasure;
 public sealed record SubjectErasure(string Subject, DateTimeOffset ErasedAt, int KeysDestroyed, int AnalyticsSpansErased);
 
 /// <summary>
-/// <c>POST /api/projects/{project}/subjects/{subject}/erase</c> (admin scope; issue 14, docs/privacy.md):
+/// <c>POST /api/projects/{project}/subjects/{subject}/erase</c> (admin scope of the project or the operator's, also
+/// for an archived project; issue 14, docs/privacy.md):
 /// destroys the subject's payload keys, records <c>subject.erased.v1</c> in stream <c>subjects-{project}</c>,
 /// then overwrites the ClickHouse copies of the subject's payloads. The ClickHouse step waits until the
 /// analytics projection has applied the erasure event: every span event before it was read while its key
@@ -33,16 +34,16 @@ public static partial class ErasingSubjects
     {
         app.MapGroup("/api/projects/{project}").WithTags("Erasure").RequireAuthorization(Scopes.Admin)
             .MapPost("/subjects/{subject}/erase", EraseAsync).WithName("EraseSubject")
-            .WithSummary("Erase a subject's payloads (input, output, attributes) by destroying their keys; needs an admin key of the project");
+            .WithSummary("Erase a subject's payloads (input, output, attributes) by destroying their keys; needs an admin key of the project or the operator's");
         return app;
     }
 
     private static async Task<Results<Ok<SubjectErasure>, ValidationProblem, NotFound, ProblemHttpResult>> EraseAsync(
-        string project, string subject, HttpContext http, SubjectKeyring keyring, IEventStore store,
+        string project, string subject, HttpContext http, IAccessStore access, SubjectKeyring keyring, IEventStore store,
         ProjectionProgress progress, IAnalyticsStore analytics, IOptions<AnalyticsOptions> analyticsOptions,
         TimeProvider clock, ILoggerFactory logger, CancellationToken ct)
     {
-        if (!http.User.CanAccess(project))
+        if (!http.User.CanAdminister(project) || await access.GetProjectAsync(project, ct) is null)
             return TypedResults.NotFound();
         if (subject.Length is 0 or > MaxSubjectLength)
             return TypedResults.ValidationProblem(new Dictionary<string, string[]>

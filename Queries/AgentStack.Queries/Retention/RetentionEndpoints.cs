@@ -22,7 +22,8 @@ public sealed record RetentionRunSummary(DateTimeOffset AppliedAt, int Retention
 public sealed record RetentionStatus(string Project, int? Days, DateTimeOffset? SetAt, string? SetBy, IReadOnlyList<RetentionRunSummary> Runs);
 
 /// <summary>
-/// Retention per project (issue 17.3, docs/retention.md), admin scope of the project: <c>GET</c> shows the policy and
+/// Retention per project (issue 17.3, docs/retention.md), admin scope of the project or the operator's (also of an
+/// archived project, whose own keys are refused): <c>GET</c> shows the policy and
 /// what retention removed; <c>PUT</c> sets the policy, recorded as <c>retention.policy.set.v1</c> in the project's
 /// access stream (the audit trail of administration), and runs the worker in this host at once.
 /// </summary>
@@ -44,7 +45,7 @@ public static class RetentionEndpoints
     private static async Task<Results<Ok<RetentionStatus>, NotFound>> GetAsync(
         string project, HttpContext http, IAccessStore access, RetentionPolicies policies, IEventStore events, CancellationToken ct)
     {
-        if (!http.User.CanAccess(project) || await access.GetProjectAsync(project, ct) is null)
+        if (!http.User.CanAdminister(project) || await access.GetProjectAsync(project, ct) is null)
             return TypedResults.NotFound();
         return TypedResults.Ok(await StatusAsync(project, policies, events, ct));
     }
@@ -53,7 +54,7 @@ public static class RetentionEndpoints
         string project, SetRetention request, HttpContext http, IAccessStore access, AccessLog log, RetentionPolicies policies,
         IEventStore events, IServiceProvider services, TimeProvider clock, CancellationToken ct)
     {
-        if (!http.User.CanAccess(project) || await access.GetProjectAsync(project, ct) is null)
+        if (!http.User.CanAdminister(project) || await access.GetProjectAsync(project, ct) is null)
             return TypedResults.NotFound();
         if (request.Days is < 1 or > MaxDays)
             return TypedResults.ValidationProblem(new Dictionary<string, string[]>

@@ -119,6 +119,32 @@ public sealed class when_projects_and_keys_are_administered(ServerFixture fixtur
     }
 
     [Fact]
+    public async Task then_the_operator_still_sets_an_archived_projects_retention_and_erases_its_subjects()
+    {
+        var (project, created) = await CreateProjectAsync();
+        var (other, otherCreated) = await CreateProjectAsync();
+        using var otherAdmin = Server.CreateClient(otherCreated["secret"]!.GetValue<string>());
+        (await Server.Client.PostAsync(Path($"/api/projects/{project}/archive"), null)).StatusCode.ShouldBe(HttpStatusCode.OK);
+        using (var own = Server.CreateClient(created["secret"]!.GetValue<string>()))
+            (await own.GetAsync(Path($"/api/projects/{project}/retention"))).StatusCode.ShouldBe(HttpStatusCode.Unauthorized);
+
+        // The operator: the only key left that can reach the archived project.
+        using var set = await Server.Client.PutAsJsonAsync(Path($"/api/projects/{project}/retention"), new { days = 7 });
+        set.StatusCode.ShouldBe(HttpStatusCode.OK, await set.Content.ReadAsStringAsync());
+        var status = await Server.Client.GetFromJsonAsync<JsonObject>(Path($"/api/projects/{project}/retention"));
+        status!["days"]!.GetValue<int>().ShouldBe(7);
+        using var erase = await Server.Client.PostAsync(Path($"/api/projects/{project}/subjects/user-1/erase"), null);
+        erase.StatusCode.ShouldBe(HttpStatusCode.OK, await erase.Content.ReadAsStringAsync());
+
+        // Another project's admin key still cannot learn that the project exists; nor can the operator reach an unknown one.
+        (await otherAdmin.GetAsync(Path($"/api/projects/{project}/retention"))).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        (await otherAdmin.PutAsJsonAsync(Path($"/api/projects/{project}/retention"), new { days = 1 })).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        (await otherAdmin.PostAsync(Path($"/api/projects/{project}/subjects/user-1/erase"), null)).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        (await Server.Client.PostAsync(Path($"/api/projects/{other}x/subjects/user-1/erase"), null)).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        (await Server.Client.GetFromJsonAsync<JsonObject>(Path($"/api/projects/{project}/retention")))!["days"]!.GetValue<int>().ShouldBe(7);
+    }
+
+    [Fact]
     public async Task then_a_name_ending_in_a_line_feed_is_refused_and_creates_nothing()
     {
         var name = "adm-" + NewId()[..10];

@@ -91,7 +91,8 @@ public static class EndpointRules
         // Audit and erasure (issue 14): a project's history is read scope, erasure admin; the deployment's key,
         // its signed checkpoints and consistency proofs are public (anyone may hold and check them).
         new("POST", "/api/projects/{project}/subjects/{subject}/erase", Requires.Admin, Reach.Project),
-        // Retention per project (issue 17.3): the policy and what it removed are the project's admins' business.
+        // Retention per project (issue 17.3): the policy and what it removed are the project's admins' business (and
+        // the operator's, who is not among the matrix's callers).
         new("GET", "/api/projects/{project}/retention", Requires.Admin, Reach.Project),
         new("PUT", "/api/projects/{project}/retention", Requires.Admin, Reach.Project),
         new("GET", "/api/projects/{project}/audit/verify", Requires.Read, Reach.Project),
