@@ -93,8 +93,12 @@ public static class AdministrationEndpoints
         await access.TryCreateProjectAsync(name, ct);
         if (request.DisplayName is { } initial)
         {
-            await access.RenameProjectAsync(name, initial, ct);
-            await log.AppendAsync(name, new ProjectRenamed(name, initial, by, clock.GetUtcNow()), ct);
+            // Held like a rename: one sent as soon as the project exists must not land between these two writes.
+            using (await log.HoldAsync(name, ct))
+            {
+                await access.RenameProjectAsync(name, initial, ct);
+                await log.AppendAsync(name, new ProjectRenamed(name, initial, by, clock.GetUtcNow()), ct);
+            }
         }
         var created = await IssueAsync(access, log, clock, name, Scopes.All, null, by, null, ct);
         return TypedResults.Created($"/api/projects/{name}", created);
@@ -108,15 +112,32 @@ public static class AdministrationEndpoints
             .Select(p => new ProjectSummary(p.Id, p.DisplayName, p.CreatedAt, p.ArchivedAt)).ToList());
     }
 
-    private static async Task<Results<Ok<ProjectSummary>, ValidationProblem, NotFound>> RenameProjectAsync(
+    /// <summary>
+    /// The log, then the read model, so the display name the store ends with is the last <c>project.renamed.v1</c>:
+    /// renames in this process are held one at a time across both writes, and the append expects the stream's version
+    /// read just before, so an access event appended meanwhile (another host's rename, a key) answers 409 (send the
+    /// rename again) instead of racing this one to the read model.
+    /// </summary>
+    private static async Task<Results<Ok<ProjectSummary>, ValidationProblem, NotFound, Conflict<string>>> RenameProjectAsync(
         string project, RenameProject request, HttpContext http, IAccessStore access, AccessLog log, TimeProvider clock, CancellationToken ct)
     {
         if (!http.User.CanAdminister(project) || await access.GetProjectAsync(project, ct) is null)
             return TypedResults.NotFound();
         if (request.DisplayName is not { } displayName || !IsValidDisplayName(displayName))
             return Invalid("displayName", "displayName must be 1-100 characters");
-        await log.AppendAsync(project, new ProjectRenamed(project, displayName, Actor(http.User), clock.GetUtcNow()), ct);
-        await access.RenameProjectAsync(project, displayName, ct);
+        using (await log.HoldAsync(project, ct))
+        {
+            var version = await log.VersionAsync(project, ct);
+            try
+            {
+                await log.AppendAsync(project, new ProjectRenamed(project, displayName, Actor(http.User), clock.GetUtcNow()), ct, version);
+            }
+            catch (WrongExpectedVersionException)
+            {
+                return TypedResults.Conflict($"Project '{project}' changed meanwhile; send the rename again.");
+            }
+            await access.RenameProjectAsync(project, displayName, ct);
+        }
         var renamed = (await access.GetProjectAsync(project, ct))!;
         return TypedResults.Ok(new ProjectSummary(renamed.Id, renamed.DisplayName, renamed.CreatedAt, renamed.ArchivedAt));
     }

@@ -145,6 +145,29 @@ public sealed class when_projects_and_keys_are_administered(ServerFixture fixtur
     }
 
     [Fact]
+    public async Task then_parallel_renames_leave_the_name_the_log_renamed_to_last()
+    {
+        var (project, created) = await CreateProjectAsync();
+        using var admin = Server.CreateClient(created["secret"]!.GetValue<string>());
+
+        for (var round = 0; round < 40; round++)
+        {
+            var renames = Enumerable.Range(0, 4).Select(async i =>
+            {
+                using var response = await Server.Client.PatchAsJsonAsync(Path($"/api/projects/{project}"), new { displayName = $"round {round} rename {i}" });
+                response.StatusCode.ShouldBe(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
+            });
+            await Task.WhenAll(renames);
+
+            var history = await admin.GetFromJsonAsync<JsonArray>(Path($"/api/projects/{project}/access/history"));
+            var logged = history!.Last(e => e!["type"]!.GetValue<string>() == "project.renamed.v1")!["data"]!["displayName"]!.GetValue<string>();
+            var projects = await Server.Client.GetFromJsonAsync<JsonArray>(Path("/api/projects"));
+            var shown = projects!.Single(p => p!["project"]!.GetValue<string>() == project)!["displayName"]!.GetValue<string>();
+            shown.ShouldBe(logged, $"round {round}");
+        }
+    }
+
+    [Fact]
     public async Task then_a_name_ending_in_a_line_feed_is_refused_and_creates_nothing()
     {
         var name = "adm-" + NewId()[..10];
