@@ -60,7 +60,8 @@ public static class ProjectionsRegistration
             services.AddSingleton(sp => new SpansRebuild(sp.GetRequiredService<IAnalyticsStore>(), sp.GetRequiredService<IEventStore>(),
                 sp.GetRequiredService<ICheckpointStore>(), sp.GetRequiredService<ProjectionProgress>(),
                 sp.GetRequiredService<ProjectionControl>(), options, sp.GetService<TimeProvider>() ?? TimeProvider.System,
-                sp.GetRequiredService<ILogger<SpansRebuild>>(), sp.GetRequiredService<SubjectKeyring>()));
+                sp.GetRequiredService<ILogger<SpansRebuild>>(), sp.GetRequiredService<SubjectKeyring>(),
+                sp.GetRequiredService<RetentionPolicies>()));
             services.AddHostedService(sp => sp.GetRequiredService<SpansRebuild>());
             // Issue 15: the security findings (guard blocks) into their analytics table, with their own checkpoint.
             services.AddSingleton<SecurityFindingsProjection>();

@@ -14,7 +14,17 @@ namespace AgentStack.Projections.Retention;
 public static class RetentionTables
 {
     public const string Column = "retention_days";
-    public const string Ttl = "toDateTime(start_time) + toIntervalDay(retention_days) WHERE retention_days > 0";
+    /// <summary>
+    /// When a row goes: its start plus its policy, computed in DateTime64 and capped below the end of DateTime
+    /// (2106-02-07), which a TTL must be. Computed in DateTime, a policy reaching past that end (36,500 days are
+    /// allowed) wrapped round to 1970 and expired every row at once.
+    /// </summary>
+    public const string Ttl = $"toDateTime({End}) WHERE retention_days > 0";
+
+    private const string End = "least(start_time + toIntervalDay(retention_days), toDateTime64('2106-01-01 00:00:00', 6, 'UTC'))";
+
+    /// <summary>The TTL of tables made before the cap, brought to <see cref="Ttl"/> at start.</summary>
+    private const string WrappingTtl = "toDateTime(start_time) + toIntervalDay(retention_days)";
     private static readonly string[] Tables = ["spans", "traces"];
 
     // The detectors' rows may quote a payload (a finding's reason, the masked kind and where): deleted with their span.
@@ -30,13 +40,18 @@ public static class RetentionTables
         foreach (var table in Tables)
         {
             var local = cluster is null ? table : table + "_local";
+            var on = cluster is null ? "" : $" ON CLUSTER `{cluster}`";
+            var wrapping = await ScalarAsync(analytics,
+                $"SELECT count() FROM system.tables WHERE database = '{database}' AND name = '{local}' " +
+                $"AND position(engine_full, '{WrappingTtl}') > 0", ct);
+            if (wrapping > 0)
+                await analytics.ExecuteAsync($"ALTER TABLE {database}.{local}{on} MODIFY TTL {Ttl}", null, ct);
             var missing = await ScalarAsync(analytics,
                 $"SELECT count() FROM system.tables WHERE database = '{database}' AND name = '{local}' " +
                 $"AND name NOT IN (SELECT table FROM system.columns WHERE database = '{database}' AND name = '{Column}')", ct);
             if (missing == 0)
                 continue;
             var type = table == "spans" ? "UInt16" : "SimpleAggregateFunction(max, UInt16)";
-            var on = cluster is null ? "" : $" ON CLUSTER `{cluster}`";
             await analytics.ExecuteAsync($"ALTER TABLE {database}.{local}{on} ADD COLUMN IF NOT EXISTS {Column} {type} DEFAULT 0", null, ct);
             if (cluster is not null)
                 await analytics.ExecuteAsync($"ALTER TABLE {database}.{table}{on} ADD COLUMN IF NOT EXISTS {Column} {type} DEFAULT 0", null, ct);
@@ -59,7 +74,7 @@ public static class RetentionTables
     {
         ArgumentNullException.ThrowIfNull(analytics);
         var parameters = new Dictionary<string, object?> { ["project"] = project, ["days"] = days };
-        var past = days > 0 ? "toDateTime(start_time) + toIntervalDay({days:UInt16}) <= now()" : "0";
+        var past = days > 0 ? "start_time + toIntervalDay({days:UInt16}) <= now64(6)" : "0";
         var spans = await ScalarAsync(analytics,
             $"SELECT count() FROM (SELECT DISTINCT trace_id, span_id FROM agentstack.spans WHERE project = {{project:String}} AND {past})", ct, parameters);
         var traces = await ScalarAsync(analytics,

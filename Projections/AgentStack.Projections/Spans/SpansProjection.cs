@@ -47,7 +47,11 @@ public sealed class SpansProjection(IAnalyticsStore analytics, SpansTables table
     /// policies; a project whose policy is not cached is read from the log and the batch encoded again (at most once
     /// per project per <see cref="RetentionPolicies.CacheLifetime"/>).
     /// </summary>
-    public async Task<SpanRowsEncoded> EncodeAsync(IReadOnlyList<StoredEvent> batch, CancellationToken cancellationToken)
+    public Task<SpanRowsEncoded> EncodeAsync(IReadOnlyList<StoredEvent> batch, CancellationToken cancellationToken) =>
+        EncodeAsync(new SpanBatch(batch, SpanRowsBinary.Superseded(batch)), cancellationToken);
+
+    /// <summary>The same for a batch read for rows (<see cref="SpanRowsBinary.ReadAsync"/>, a rebuild's).</summary>
+    public async Task<SpanRowsEncoded> EncodeAsync(SpanBatch batch, CancellationToken cancellationToken)
     {
         if (retention is null)
             return SpanRowsBinary.Of(batch);

@@ -100,4 +100,40 @@ public sealed class when_a_project_keeps_spans_for_some_days(ChDbDatabase db) : 
         (await db.Store.QueryTextAsync($"SELECT count() FROM system.columns WHERE database = '{db.Name}' AND name = 'retention_days'")).ShouldBe("2");
         (await db.Store.QueryTextAsync($"SELECT countIf(create_table_query LIKE '%TTL%') FROM system.tables WHERE database = '{db.Name}'")).ShouldBe("2");
     }
+
+    /// <summary>
+    /// The longest policy allowed, 36,500 days, ends past DateTime's last day (2106-02-07). Computed in DateTime, the end
+    /// wrapped round to 1970 and the TTL deleted every row at once; the retention run counted them all expired too.
+    /// </summary>
+    [Fact]
+    public async Task then_a_policy_reaching_past_2106_keeps_its_rows()
+    {
+        var project = "r" + Guid.NewGuid().ToString("N")[..12];
+        await AnalyticsSchema.ApplyAsync(db.Store, Ct);
+        var rows = SpanRows.Of(Events(project));
+        await db.Store.InsertJsonEachRowAsync("agentstack.spans", SpansProjection.SpanRowsJson(rows.Spans, _ => 36500), Ct);
+        await db.Store.InsertJsonEachRowAsync("agentstack.traces", SpansProjection.TraceRowsJson(rows.Traces, _ => 36500), Ct);
+
+        (await RetentionTables.ApplyAsync(db.Store, null, project, 36500, Ct)).ShouldBe((0L, 0L, 0L));
+        await db.Store.ExecuteAsync("OPTIMIZE TABLE agentstack.spans FINAL");
+        (await db.Store.QueryTextAsync(Remaining, new Dictionary<string, object?> { ["p"] = project })).ShouldBe("old\t36500\nyoung\t36500");
+    }
+
+    [Fact]
+    public async Task then_tables_with_the_ttl_that_wrapped_get_the_capped_one()
+    {
+        var database = db.Name + "_wrapping";
+        await db.Store.ExecuteAsync($"CREATE DATABASE IF NOT EXISTS {database}");
+        foreach (var statement in SpansSchema.CreateStatements(new SpansTables($"{database}.spans", $"{database}.traces")))
+        {
+            var ttl = statement.IndexOf("TTL toDateTime(least(", StringComparison.Ordinal);
+            var end = statement.IndexOf('\n', ttl);
+            await db.Store.ExecuteAsync(statement[..ttl] + "TTL toDateTime(start_time) + toIntervalDay(retention_days) WHERE retention_days > 0" + statement[end..]);
+        }
+
+        await RetentionTables.UpgradeAsync(db.Store, null, Ct, database);
+        await RetentionTables.UpgradeAsync(db.Store, null, Ct, database);
+
+        (await db.Store.QueryTextAsync($"SELECT countIf(position(engine_full, 'least(') > 0) FROM system.tables WHERE database = '{database}'")).ShouldBe("2");
+    }
 }

@@ -6,6 +6,7 @@ using AgentStack.Events;
 using AgentStack.EventStore.Sqlite;
 using AgentStack.Projections.Analytics;
 using AgentStack.Projections.Analytics.ChDb;
+using AgentStack.Projections.Retention;
 using AgentStack.Projections.Running;
 using AgentStack.Projections.Spans;
 using AgentStack.Projections.Spans.Rebuilding;
@@ -65,7 +66,7 @@ public sealed class when_a_rebuild_switches_tables : IAsyncLifetime
 
     /// <summary>A rebuild service (a process's), on <paramref name="engine"/>.</summary>
     private SpansRebuild Rebuild(IAnalyticsStore engine, ProjectionOptions options) => new(engine, store, checkpoints, progress, control,
-        options, TimeProvider.System, NullLogger<SpansRebuild>.Instance, keys);
+        options, TimeProvider.System, NullLogger<SpansRebuild>.Instance, keys, new RetentionPolicies(store, TimeProvider.System));
 
     /// <summary>Five traces in the log, and in the current tables beside them a trace the log does not hold: the rows a
     /// rebuild replaces (made by earlier code, say).</summary>
@@ -204,6 +205,34 @@ public sealed class when_a_rebuild_switches_tables : IAsyncLifetime
         {
             await runner.StopAsync(CancellationToken.None);
         }
+    }
+
+    /// <summary>A rebuild writes each project's retention policy into its rows, as the live projection does.</summary>
+    [Fact]
+    public async Task then_the_rebuilt_rows_carry_their_projects_retention()
+    {
+        await AppendTracesAsync(1, 3);
+        // A century: the rows must not expire while the test reads them.
+        await store.AppendAsync(AccessStream.Name("p"), StreamAppend.Any,
+            [EventTypes.Serialize(new RetentionPolicySet("p", 36500, "key", DateTimeOffset.UtcNow))], Ct);
+        var options = new ProjectionOptions { Linger = TimeSpan.Zero };
+        using var runner = Runner(options);
+        await runner.StartAsync(Ct);
+        try
+        {
+            using var rebuild = Rebuild(analytics, options);
+            await rebuild.StartAsync(Ct);
+            rebuild.TryStart().ShouldBeTrue();
+            await WaitForAsync(() => rebuild.Current?.Phase is "done" or "failed");
+            rebuild.Current!.Phase.ShouldBe("done", rebuild.Current.Error);
+            await rebuild.StopAsync(CancellationToken.None);
+        }
+        finally
+        {
+            await runner.StopAsync(CancellationToken.None);
+        }
+        (await analytics.QueryTextAsync("SELECT groupUniqArray(retention_days) FROM agentstack.spans FINAL WHERE project = 'p'")).ShouldBe("[36500]");
+        (await analytics.QueryTextAsync("SELECT groupUniqArray(retention_days) FROM agentstack.traces FINAL WHERE project = 'p'")).ShouldBe("[36500]");
     }
 
     /// <summary>Alice's and Bob's spans, two each, with their prompts and subjects, sealed as the server seals them.</summary>

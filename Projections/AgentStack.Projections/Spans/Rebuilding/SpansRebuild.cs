@@ -3,6 +3,7 @@ using System.Text;
 using AgentStack.Erasure.Keys;
 using AgentStack.Events;
 using AgentStack.Projections.Analytics;
+using AgentStack.Projections.Retention;
 using AgentStack.Projections.Running;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -27,7 +28,8 @@ public sealed record RebuildProgress(long Version, string Phase, long Done, long
 /// </summary>
 public sealed partial class SpansRebuild(
     IAnalyticsStore analytics, IEventStore store, ICheckpointStore checkpoints, ProjectionProgress progress,
-    ProjectionControl control, ProjectionOptions options, TimeProvider clock, ILogger<SpansRebuild> logger, SubjectKeyring? keyring)
+    ProjectionControl control, ProjectionOptions options, TimeProvider clock, ILogger<SpansRebuild> logger, SubjectKeyring? keyring,
+    RetentionPolicies? retention)
     : BackgroundService
 {
     private const string Projection = SpansProjection.ProjectionName;
@@ -124,7 +126,8 @@ public sealed partial class SpansRebuild(
     {
         var tables = SpansTables.Version(version);
         var checkpoint = string.Create(CultureInfo.InvariantCulture, $"{Projection}@v{version}");
-        var projection = new SpansProjection(analytics, tables);
+        // Rows carry each project's retention policy, as the live projection writes them (docs/retention.md).
+        var projection = new SpansProjection(analytics, tables, retention);
         await SpansSchema.CreateAsync(analytics, tables, cancellationToken);
         // The mark travels with each table through the EXCHANGE: a version table without it holds the rows it replaced.
         foreach (var table in tables.All)
@@ -150,7 +153,7 @@ public sealed partial class SpansRebuild(
             if (batch.Events.Count == 0)
                 break;
             next = ReadAsync(batch.Events[^1].Position);
-            var rows = SpanRowsBinary.Of(batch);
+            var rows = await projection.EncodeAsync(batch, cancellationToken);
             await inserting;
             inserting = InsertAsync(rows, batch.Events[^1].Position);
         }
