@@ -32,7 +32,7 @@ public sealed class when_the_schema_is_created_on_a_cluster
         local.ShouldContain("    trace_id String,");
         local.ShouldContain("ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}', position)\n");
         local.ShouldContain("PARTITION BY toYYYYMM(start_time)\nORDER BY (project, trace_id, span_id)\n" +
-            "TTL toDateTime(start_time) + toIntervalDay(retention_days) WHERE retention_days > 0\n"); // retention (issue 17.3) on the replicas
+            "TTL " + AgentStack.Projections.Retention.RetentionTables.Ttl + "\n"); // retention (issue 17.3) on the replicas
         local.ShouldEndWith("\nSETTINGS " + AgentStack.Projections.Spans.SpansSchema.MergeSetting); // merges (issue 13) on the replicas too
         statements[1].ShouldBe(
             "CREATE TABLE IF NOT EXISTS agentstack.spans ON CLUSTER `c1` AS agentstack.spans_local\n" +

@@ -85,6 +85,27 @@ public sealed class when_batches_meet_the_servers_limits(SmallBodyServerFixture 
     }
 
     [Fact]
+    public async Task then_one_span_larger_than_the_body_limit_fails_at_once_and_its_batch_goes_on()
+    {
+        using var recorder = new Recorder();
+        var options = Options(recorder);
+        options.StartEventKinds.Clear();
+        await using var client = new AgentStackClient(options);
+        for (var i = 0; i < 4; i++)
+        {
+            using var span = AgentStackTracer.StartSpan(AgentStackSpanKind.Tool, $"call-{i}");
+            // 1.2 MB of attributes on one span, within every per-field limit but over the 1 MiB body.
+            for (var a = 0; i == 2 && a < 20; a++)
+                span.SetAttribute($"page.{a}", new string('z', 60_000));
+        }
+        await FlushAsync(client);
+
+        client.Statistics.ShouldSatisfyAllConditions(
+            s => s.Exported.ShouldBe(3, s.LastError),
+            s => s.Failed.ShouldBe(1, "a span alone over the limit is refused for good, not retried"));
+    }
+
+    [Fact]
     public async Task then_a_batch_goes_in_requests_of_at_most_max_batch_bytes()
     {
         using var recorder = new Recorder();

@@ -274,7 +274,7 @@ internal sealed class NativeExporter : IAsyncDisposable
                 attempt--;
                 continue;
             }
-            if (outcome == Outcome.Permanent || attempt >= options.MaxAttempts)
+            if (outcome is Outcome.Permanent or Outcome.TooLarge || attempt >= options.MaxAttempts)
             {
                 Interlocked.Add(ref failed, spans.Count);
                 failedCounter.Add(spans.Count);

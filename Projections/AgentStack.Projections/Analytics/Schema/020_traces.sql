@@ -34,9 +34,9 @@ CREATE TABLE IF NOT EXISTS agentstack.traces
 )
 ENGINE = AggregatingMergeTree
 ORDER BY (project, trace_id)
--- The end computed in DateTime64 (years 1900-2299) and capped below DateTime's end (2106-02-07), where
--- toDateTime(start_time) + a long policy would wrap round to 1970 and expire the row at once.
 TTL toDateTime(least(start_time + toIntervalDay(retention_days), toDateTime64('2106-01-01 00:00:00', 6, 'UTC'))) WHERE retention_days > 0
+-- The TTL's end is computed in DateTime64 (years 1900-2299) and capped below DateTime's end (2106-02-07), where
+-- toDateTime(start_time) + a long policy would wrap round to 1970 and expire the row at once.
 -- Merges wait for more small parts before rewriting a large one (the default, 5, rewrote every row about 7
 -- times in a minute of ingestion and cost a tenth of the CPU; BENCHMARKS.md). Existing tables: SpansSchema.TuneMergesAsync.
 SETTINGS merge_selector_base = 16;
