@@ -110,7 +110,7 @@ public sealed class FindingsQueries(IAnalyticsStore analytics)
         }
         if (filter.Agent is { } agent)
         {
-            where.Append(" AND f.trace_id IN (SELECT trace_id FROM agentstack.traces AS a FINAL WHERE a.project = {project:String} AND a.name = {agent:String})");
+            where.Append(" AND f.trace_id GLOBAL IN (SELECT trace_id FROM agentstack.traces AS a FINAL WHERE a.project = {project:String} AND a.name = {agent:String})");
             parameters["agent"] = agent;
         }
         return (where, parameters);

@@ -191,7 +191,7 @@ public sealed class OverviewQueries(IAnalyticsStore analytics, TraceQueries trac
                     // A trace starts with its first span, so its spans start no earlier than the range: prune with it.
                     var spanRange = filter.From is null ? "" : " AND s.start_time >= {from:DateTime64(6, 'UTC')}";
                     where.Append(CultureInfo.InvariantCulture,
-                        $" AND traces.trace_id IN (SELECT trace_id FROM agentstack.spans AS s FINAL WHERE s.project = {{project:String}}{spanRange} AND {string.Join(" AND ", spanWhere)})");
+                        $" AND traces.trace_id GLOBAL IN (SELECT trace_id FROM agentstack.spans AS s FINAL WHERE s.project = {{project:String}}{spanRange} AND {string.Join(" AND ", spanWhere)})");
                 }
             }, ct);
 

@@ -66,21 +66,23 @@ public sealed class TraceQueries(IAnalyticsStore analytics)
             where.Append(" AND traces.error_count > 0");
         else if (filter.Status == "ok")
             where.Append(" AND traces.error_count = 0");
+        // GLOBAL IN in every filter by a subquery: on a cluster both tables are Distributed, where a plain IN over a
+        // Distributed subquery is refused (docs/distributed.md).
         if (filter.SessionId is { Length: > 0 } session)
         {
-            where.Append(CultureInfo.InvariantCulture, $" AND traces.trace_id IN (SELECT trace_id FROM agentstack.spans AS s WHERE s.project = {{project:String}} AND {SessionAttributes.Session} = {{sessionId:String}})");
+            where.Append(CultureInfo.InvariantCulture, $" AND traces.trace_id GLOBAL IN (SELECT trace_id FROM agentstack.spans AS s WHERE s.project = {{project:String}} AND {SessionAttributes.Session} = {{sessionId:String}})");
             parameters["sessionId"] = session;
         }
         if (filter.UserId is { Length: > 0 } user)
         {
-            where.Append(CultureInfo.InvariantCulture, $" AND traces.trace_id IN (SELECT trace_id FROM agentstack.spans AS s WHERE s.project = {{project:String}} AND {SessionAttributes.User} = {{userId:String}})");
+            where.Append(CultureInfo.InvariantCulture, $" AND traces.trace_id GLOBAL IN (SELECT trace_id FROM agentstack.spans AS s WHERE s.project = {{project:String}} AND {SessionAttributes.User} = {{userId:String}})");
             parameters["userId"] = user;
         }
         if (filter.Finding is { } finding)
         {
             // Issue 15.5: only traces holding a finding (of that kind), from the findings the detectors recorded.
             var kind = finding == FindingKinds.Any ? null : finding;
-            where.Append(CultureInfo.InvariantCulture, $" AND traces.trace_id IN ({FindingsQueries.TracesWithFinding(kind)})");
+            where.Append(CultureInfo.InvariantCulture, $" AND traces.trace_id GLOBAL IN ({FindingsQueries.TracesWithFinding(kind)})");
             if (kind is not null)
                 parameters["findingKind"] = kind;
         }
