@@ -213,22 +213,25 @@ internal sealed class NativeExporter : IAsyncDisposable
             await SendAsync(request, token).ConfigureAwait(false);
     }
 
-    /// <summary>The spans in requests of at most <see cref="AgentStackOptions.MaxBatchBytes"/> of JSON each (a larger span alone).</summary>
-    private IEnumerable<List<SpanData>> BySize(List<SpanData> spans)
+    /// <summary>
+    /// The spans' JSON, each written once, in requests of at most <see cref="AgentStackOptions.MaxBatchBytes"/> each (a
+    /// larger span alone); a request that is split or resent later is put together again from the same bytes.
+    /// </summary>
+    private IEnumerable<List<byte[]>> BySize(List<SpanData> spans)
     {
-        var request = new List<SpanData>();
+        var request = new List<byte[]>();
         long bytes = 0;
         foreach (var span in spans)
         {
-            var size = SpanJson.Size(span);
-            if (request.Count > 0 && bytes + size > options.MaxBatchBytes)
+            var json = SpanJson.Encode(span);
+            if (request.Count > 0 && bytes + json.Length > options.MaxBatchBytes)
             {
                 yield return request;
                 request = [];
                 bytes = 0;
             }
-            request.Add(span);
-            bytes += size;
+            request.Add(json);
+            bytes += json.Length;
         }
         if (request.Count > 0)
             yield return request;
@@ -238,9 +241,9 @@ internal sealed class NativeExporter : IAsyncDisposable
     /// Sends one request's spans until they are accepted, refused or out of attempts. A 413 splits them in two; a 400
     /// that names some of them (<c>spans[i].field</c>) fails those and sends the rest again, so one bad span costs itself.
     /// </summary>
-    private async Task SendAsync(List<SpanData> spans, CancellationToken token)
+    private async Task SendAsync(List<byte[]> spans, CancellationToken token)
     {
-        var body = Serialize(spans);
+        var body = Body(spans);
         for (var attempt = 1; ; attempt++)
         {
             var (outcome, retryAfter, error, refused) = await SendAsync(body, token).ConfigureAwait(false);
@@ -389,17 +392,18 @@ internal sealed class NativeExporter : IAsyncDisposable
             ? (wanted < options.MaxRetryDelay ? wanted : options.MaxRetryDelay)
             : RetryDelay(attempt, null);
 
-    private byte[] Serialize(List<SpanData> spans)
+    /// <summary>The body of <c>POST /v1/spans</c> around the spans' JSON, gzip-compressed when asked.</summary>
+    private byte[] Body(List<byte[]> spans)
     {
-        var buffer = new ArrayBufferWriter<byte>(16 * 1024);
-        using (var writer = new Utf8JsonWriter(buffer))
-            SpanJson.WriteBatch(writer, spans);
+        using var body = new MemoryStream();
         if (!options.UseGzip)
-            return buffer.WrittenSpan.ToArray();
-        using var compressed = new MemoryStream();
-        using (var gzip = new GZipStream(compressed, CompressionLevel.Fastest, leaveOpen: true))
-            gzip.Write(buffer.WrittenSpan);
-        return compressed.ToArray();
+            SpanJson.WriteBatch(body, spans);
+        else
+        {
+            using var gzip = new GZipStream(body, CompressionLevel.Fastest, leaveOpen: true);
+            SpanJson.WriteBatch(gzip, spans);
+        }
+        return body.ToArray();
     }
 
     public async ValueTask DisposeAsync()

@@ -13,29 +13,32 @@ internal static class SpanJson
     public static string Time(DateTimeOffset t) =>
         t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture);
 
-    public static void WriteBatch(Utf8JsonWriter writer, IReadOnlyList<SpanData> spans)
+    /// <summary><c>{"spans":[…]}</c> around spans already written by <see cref="Encode"/>.</summary>
+    public static void WriteBatch(Stream body, IReadOnlyList<byte[]> spans)
     {
-        writer.WriteStartObject();
-        writer.WriteStartArray("spans");
-        foreach (var span in spans)
-            WriteSpan(writer, span);
-        writer.WriteEndArray();
-        writer.WriteEndObject();
+        body.Write("{\"spans\":["u8);
+        for (var i = 0; i < spans.Count; i++)
+        {
+            if (i > 0)
+                body.WriteByte((byte)',');
+            body.Write(spans[i]);
+        }
+        body.Write("]}"u8);
     }
 
-    [ThreadStatic] private static ArrayBufferWriter<byte>? sizeBuffer;
+    [ThreadStatic] private static ArrayBufferWriter<byte>? spanBuffer;
 
-    /// <summary>The bytes of the span's JSON in a batch (its comma aside).</summary>
-    public static int Size(SpanData span)
+    /// <summary>The span's JSON object, as it stands in a batch.</summary>
+    public static byte[] Encode(SpanData span)
     {
-        var buffer = sizeBuffer ??= new ArrayBufferWriter<byte>(4096);
+        var buffer = spanBuffer ??= new ArrayBufferWriter<byte>(4096);
         buffer.ResetWrittenCount();
         using (var writer = new Utf8JsonWriter(buffer))
             WriteSpan(writer, span);
-        var size = buffer.WrittenCount;
+        var json = buffer.WrittenSpan.ToArray();
         if (buffer.Capacity > 1 << 20)
-            sizeBuffer = null;
-        return size;
+            spanBuffer = null;
+        return json;
     }
 
     private static void WriteSpan(Utf8JsonWriter w, SpanData s)
