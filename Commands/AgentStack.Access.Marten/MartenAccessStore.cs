@@ -15,7 +15,9 @@ namespace AgentStack.Access.Marten;
 /// Concurrency between hosts rests on PostgreSQL's constraints, not on reads: creating a project or key
 /// that another host created first fails on the primary key or the unique secret hash, and that failure
 /// means "exists already" (the row is read back), so two hosts bootstrapping one key at once neither fail
-/// nor duplicate it.
+/// nor duplicate it. Changes read a whole document and write it back, so both documents are versioned
+/// (optimistic concurrency): a change that another host's write overtook is read and made again, and a
+/// rename never undoes an archive, nor an expiry a revocation.
 /// </para>
 /// </summary>
 public sealed partial class MartenAccessStore : IAccessStore, IAsyncDisposable, IDisposable
@@ -44,9 +46,9 @@ public sealed partial class MartenAccessStore : IAccessStore, IAsyncDisposable, 
             o.DatabaseSchemaName = options.Schema;
             o.AutoCreateSchemaObjects = AutoCreate.CreateOrUpdate;
             // Aliases keep the tables recognisable beside other documents in a shared schema.
-            o.Schema.For<ProjectDocument>().DocumentAlias("access_project");
+            o.Schema.For<ProjectDocument>().DocumentAlias("access_project").UseOptimisticConcurrency(true);
             o.Schema.For<AccessPepperDocument>().DocumentAlias("access_pepper");
-            o.Schema.For<ApiKeyDocument>().DocumentAlias("access_key")
+            o.Schema.For<ApiKeyDocument>().DocumentAlias("access_key").UseOptimisticConcurrency(true)
                 .Duplicate(k => k.SecretHash, notNull: true, configure: index => index.IsUnique = true)
                 .ForeignKey<ProjectDocument>(k => k.Project);
         });
@@ -151,18 +153,14 @@ public sealed partial class MartenAccessStore : IAccessStore, IAsyncDisposable, 
 
     public async Task<bool> ExpireKeyAsync(string project, string keyId, DateTimeOffset at, CancellationToken ct)
     {
-        await InitializeAsync(ct);
-        await using var session = store.LightweightSession();
-        var key = await session.LoadAsync<ApiKeyDocument>(keyId, ct);
-        if (key is null || key.Project != project)
-            return false;
-        if (key.ExpiresAt is null || key.ExpiresAt > at)
+        var key = await ChangeAsync<ApiKeyDocument>(keyId, k =>
         {
-            key.ExpiresAt = at;
-            session.Update(key);
-            await session.SaveChangesAsync(ct);
-        }
-        return true;
+            if (k.Project != project || k.ExpiresAt <= at)
+                return false;
+            k.ExpiresAt = at;
+            return true;
+        }, ct);
+        return key?.Project == project;
     }
 
     public async Task<Project?> GetProjectAsync(string project, CancellationToken ct)
@@ -186,18 +184,42 @@ public sealed partial class MartenAccessStore : IAccessStore, IAsyncDisposable, 
     public Task<bool> ArchiveProjectAsync(string project, CancellationToken ct) =>
         UpdateProjectAsync(project, p => p.ArchivedAt ??= clock.GetUtcNow(), ct);
 
-    private async Task<bool> UpdateProjectAsync(string project, Action<ProjectDocument> change, CancellationToken ct)
+    private async Task<bool> UpdateProjectAsync(string project, Action<ProjectDocument> change, CancellationToken ct) =>
+        await ChangeAsync<ProjectDocument>(project, p =>
+        {
+            change(p);
+            return true;
+        }, ct) is not null;
+
+    /// <summary>
+    /// Reads a document, lets <paramref name="change"/> change it (false: nothing to write) and writes it back
+    /// unless another host wrote it since the read; then it is read and changed again. Returns the document as
+    /// written or found, null when there is none.
+    /// </summary>
+    private async Task<T?> ChangeAsync<T>(string id, Func<T, bool> change, CancellationToken ct) where T : class
     {
         await InitializeAsync(ct);
-        await using var session = store.LightweightSession();
-        var found = await session.LoadAsync<ProjectDocument>(project, ct);
-        if (found is null)
-            return false;
-        change(found);
-        session.Update(found);
-        await session.SaveChangesAsync(ct);
-        return true;
+        for (var attempt = 1; ; attempt++)
+        {
+            await using var session = store.LightweightSession();
+            var found = await session.LoadAsync<T>(id, ct);
+            if (found is null || !change(found))
+                return found;
+            session.Update(found);
+            try
+            {
+                await session.SaveChangesAsync(ct);
+                return found;
+            }
+            catch (Exception e) when (attempt < MaxChangeAttempts && IsConcurrencyConflict(e))
+            {
+                // Another host's write came first: read it, and change that.
+            }
+        }
     }
+
+    /// <summary>Attempts of one change against other hosts' writes to the same document; each lost one read anew.</summary>
+    private const int MaxChangeAttempts = 16;
 
     private static Project ToProject(ProjectDocument p) => new(p.Id, p.DisplayName ?? p.Id, p.CreatedAt, p.ArchivedAt);
 
@@ -241,10 +263,15 @@ public sealed partial class MartenAccessStore : IAccessStore, IAsyncDisposable, 
             found = await FindByHashAsync(legacy, ct);
             if (found is null || !SecretHasher.Matches(found.SecretHash, legacy))
                 return null;
-            await using var session = store.LightweightSession();
-            found.SecretHash = hash;
-            session.Update(found);
-            await session.SaveChangesAsync(ct);
+            found = await ChangeAsync<ApiKeyDocument>(found.Id, k =>
+            {
+                if (!SecretHasher.Matches(k.SecretHash, legacy))
+                    return false;
+                k.SecretHash = hash;
+                return true;
+            }, ct);
+            if (found is null)
+                return null;
         }
         else if (!SecretHasher.Matches(found.SecretHash, hash))
             return null;
@@ -266,18 +293,14 @@ public sealed partial class MartenAccessStore : IAccessStore, IAsyncDisposable, 
 
     public async Task<bool> RevokeKeyAsync(string project, string keyId, CancellationToken ct)
     {
-        await InitializeAsync(ct);
-        await using var session = store.LightweightSession();
-        var key = await session.LoadAsync<ApiKeyDocument>(keyId, ct);
-        if (key is null || key.Project != project)
-            return false;
-        if (key.RevokedAt is not null)
+        var key = await ChangeAsync<ApiKeyDocument>(keyId, k =>
+        {
+            if (k.Project != project || k.RevokedAt is not null)
+                return false;
+            k.RevokedAt = clock.GetUtcNow();
             return true;
-        // Two hosts revoking at once both write a revoked document; which time wins does not matter.
-        key.RevokedAt = clock.GetUtcNow();
-        session.Update(key);
-        await session.SaveChangesAsync(ct);
-        return true;
+        }, ct);
+        return key?.Project == project;
     }
 
     private async Task<ApiKeyDocument?> FindByHashAsync(string hash, CancellationToken ct)
@@ -295,6 +318,15 @@ public sealed partial class MartenAccessStore : IAccessStore, IAsyncDisposable, 
     {
         for (var inner = e; inner is not null; inner = inner.InnerException)
             if (inner is DocumentAlreadyExistsException or PostgresException { SqlState: PostgresErrorCodes.UniqueViolation })
+                return true;
+        return false;
+    }
+
+    /// <summary>A versioned document written by another session since this one read it.</summary>
+    private static bool IsConcurrencyConflict(Exception e)
+    {
+        for (var inner = e; inner is not null; inner = inner.InnerException)
+            if (inner is ConcurrencyException || (inner is AggregateException all && all.InnerExceptions.Any(IsConcurrencyConflict)))
                 return true;
         return false;
     }

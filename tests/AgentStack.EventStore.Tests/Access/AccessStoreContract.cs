@@ -167,6 +167,48 @@ public abstract class AccessStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task when_one_host_archives_a_project_while_another_renames_it_then_both_changes_stand()
+    {
+        var clock = new HeldClock(new DateTimeOffset(2026, 3, 1, 12, 0, 0, TimeSpan.Zero));
+        var archiving = await OpenAsync(clock);
+        var renaming = await OpenAsync();
+        var project = NewProject("both");
+        await archiving.EnsureProjectAsync(project, Ct);
+
+        // The archive reads the time once it has what it changes in hand: the rename lands right then.
+        var archived = clock.HoldNextRead(() => archiving.ArchiveProjectAsync(project, Ct));
+        await clock.Reached;
+        (await renaming.RenameProjectAsync(project, "Checkout agents", Ct)).ShouldBeTrue();
+        clock.Release();
+        (await archived).ShouldBeTrue();
+
+        var stored = (await renaming.GetProjectAsync(project, Ct)).ShouldNotBeNull();
+        stored.DisplayName.ShouldBe("Checkout agents");
+        stored.ArchivedAt.ShouldBe(clock.Now);
+    }
+
+    [Fact]
+    public async Task when_one_host_revokes_a_key_while_another_brings_its_expiry_forward_then_both_changes_stand()
+    {
+        var clock = new HeldClock(new DateTimeOffset(2026, 3, 1, 12, 0, 0, TimeSpan.Zero));
+        var revoking = await OpenAsync(clock);
+        var rotating = await OpenAsync();
+        var project = NewProject("rotation");
+        var (key, _) = await revoking.CreateKeyAsync(project, Scopes.All, Ct);
+        var expiresAt = clock.Now.AddDays(1);
+
+        var revoked = clock.HoldNextRead(() => revoking.RevokeKeyAsync(project, key.KeyId, Ct));
+        await clock.Reached;
+        (await rotating.ExpireKeyAsync(project, key.KeyId, expiresAt, Ct)).ShouldBeTrue();
+        clock.Release();
+        (await revoked).ShouldBeTrue();
+
+        var stored = (await rotating.ListKeysAsync(project, Ct)).ShouldHaveSingleItem();
+        stored.RevokedAt.ShouldBe(clock.Now);
+        stored.ExpiresAt.ShouldBe(expiresAt);
+    }
+
+    [Fact]
     public async Task when_a_key_is_ensured_twice_then_there_is_one_key_with_the_first_scopes()
     {
         var store = await OpenAsync();
@@ -333,5 +375,39 @@ public abstract class AccessStoreContract : IAsyncLifetime
         (await other.FindBySecretAsync(secret, Ct)).ShouldNotBeNull().KeyId.ShouldBe(key.KeyId);
         (await other.TryCreateProjectAsync(project, Ct)).ShouldBeFalse();
         (await other.ListKeysAsync(project, Ct)).ShouldHaveSingleItem().Scopes.ShouldBe([Scopes.Admin]);
+    }
+
+    /// <summary>
+    /// A clock that stands still, and can hold the next read of it until released: a change that reads the time
+    /// between what it read of a project or key and what it writes waits there while another host writes.
+    /// </summary>
+    private sealed class HeldClock(DateTimeOffset now) : TimeProvider
+    {
+        private readonly TaskCompletionSource reached = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly ManualResetEventSlim released = new();
+        private int holding;
+
+        public DateTimeOffset Now { get; } = now;
+
+        /// <summary>Completes when the held read has begun.</summary>
+        public Task Reached => reached.Task;
+
+        public Task<T> HoldNextRead<T>(Func<Task<T>> change)
+        {
+            Volatile.Write(ref holding, 1);
+            return Task.Run(change, Ct);
+        }
+
+        public void Release() => released.Set();
+
+        public override DateTimeOffset GetUtcNow()
+        {
+            if (Interlocked.Exchange(ref holding, 0) == 1)
+            {
+                reached.SetResult();
+                released.Wait(Ct);
+            }
+            return Now;
+        }
     }
 }
