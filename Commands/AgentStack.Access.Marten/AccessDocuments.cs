@@ -9,6 +9,9 @@ public sealed class ProjectDocument
 
     public string? DisplayName { get; set; }
 
+    /// <summary>The access stream's version of the <c>project.renamed.v1</c> that set <see cref="DisplayName"/> (0: none).</summary>
+    public long DisplayNameVersion { get; set; }
+
     public DateTimeOffset? ArchivedAt { get; set; }
 }
 

@@ -178,16 +178,21 @@ public sealed partial class MartenAccessStore : IAccessStore, IAsyncDisposable, 
         return [.. projects.Select(ToProject)];
     }
 
-    public Task<bool> RenameProjectAsync(string project, string displayName, CancellationToken ct) =>
-        UpdateProjectAsync(project, p => p.DisplayName = displayName, ct);
-
-    public Task<bool> ArchiveProjectAsync(string project, CancellationToken ct) =>
-        UpdateProjectAsync(project, p => p.ArchivedAt ??= clock.GetUtcNow(), ct);
-
-    private async Task<bool> UpdateProjectAsync(string project, Action<ProjectDocument> change, CancellationToken ct) =>
+    public async Task<bool> RenameProjectAsync(string project, string displayName, long version, CancellationToken ct) =>
         await ChangeAsync<ProjectDocument>(project, p =>
         {
-            change(p);
+            if (p.DisplayNameVersion >= version)
+                return false;
+            (p.DisplayName, p.DisplayNameVersion) = (displayName, version);
+            return true;
+        }, ct) is not null;
+
+    public async Task<bool> ArchiveProjectAsync(string project, CancellationToken ct) =>
+        await ChangeAsync<ProjectDocument>(project, p =>
+        {
+            if (p.ArchivedAt is not null)
+                return false;
+            p.ArchivedAt = clock.GetUtcNow();
             return true;
         }, ct) is not null;
 

@@ -73,8 +73,8 @@ public sealed class CachingAccessStore(IAccessStore inner, TimeProvider clock) :
 
     public Task<IReadOnlyList<Project>> ListProjectsAsync(CancellationToken ct) => inner.ListProjectsAsync(ct);
 
-    public Task<bool> RenameProjectAsync(string project, string displayName, CancellationToken ct) =>
-        inner.RenameProjectAsync(project, displayName, ct);
+    public Task<bool> RenameProjectAsync(string project, string displayName, long version, CancellationToken ct) =>
+        inner.RenameProjectAsync(project, displayName, version, ct);
 
     public async Task<bool> ArchiveProjectAsync(string project, CancellationToken ct)
     {

@@ -38,8 +38,12 @@ public interface IAccessStore
     /// <summary>Every project, archived ones included, by id.</summary>
     Task<IReadOnlyList<Project>> ListProjectsAsync(CancellationToken ct);
 
-    /// <summary>Sets the project's display name; false when unknown.</summary>
-    Task<bool> RenameProjectAsync(string project, string displayName, CancellationToken ct);
+    /// <summary>
+    /// Sets the project's display name from the <c>project.renamed.v1</c> at <paramref name="version"/> of its access
+    /// stream, unless a rename at a later version was applied already (hosts apply theirs in any order, and the store
+    /// ends with the log's last); false when unknown.
+    /// </summary>
+    Task<bool> RenameProjectAsync(string project, string displayName, long version, CancellationToken ct);
 
     /// <summary>Archives the project (its keys are refused from now on); false when unknown; archiving twice keeps the first time.</summary>
     Task<bool> ArchiveProjectAsync(string project, CancellationToken ct);

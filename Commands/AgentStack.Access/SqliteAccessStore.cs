@@ -45,6 +45,7 @@ public sealed class SqliteAccessStore(string databasePath, TimeProvider clock, s
         await AddColumnAsync(connection, "projects", "archived_at", "INTEGER", ct);
         await AddColumnAsync(connection, "api_keys", "expires_at", "INTEGER", ct);
         await AddColumnAsync(connection, "api_keys", "prefix", "TEXT", ct);
+        await AddColumnAsync(connection, "projects", "display_name_version", "INTEGER NOT NULL DEFAULT 0", ct);
         hasher = pepper is { Length: > 0 }
             ? SecretHasher.FromConfigured(pepper)
             : new SecretHasher(SecretHasher.LoadOrCreatePepperFile(
@@ -164,13 +165,18 @@ public sealed class SqliteAccessStore(string databasePath, TimeProvider clock, s
     public Task<IReadOnlyList<Project>> ListProjectsAsync(CancellationToken ct) =>
         QueryProjectsAsync("ORDER BY id", _ => { }, ct);
 
-    public async Task<bool> RenameProjectAsync(string project, string displayName, CancellationToken ct)
+    public async Task<bool> RenameProjectAsync(string project, string displayName, long version, CancellationToken ct)
     {
         await using var connection = await OpenAsync(ct);
         await using var command = connection.CreateCommand();
-        command.CommandText = "UPDATE projects SET display_name = $name WHERE id = $id";
+        command.CommandText = """
+            UPDATE projects SET display_name = iif(display_name_version < $version, $name, display_name),
+                display_name_version = max(display_name_version, $version)
+            WHERE id = $id
+            """;
         command.Parameters.AddWithValue("$id", project);
         command.Parameters.AddWithValue("$name", displayName);
+        command.Parameters.AddWithValue("$version", version);
         return await command.ExecuteNonQueryAsync(ct) == 1;
     }
 

@@ -93,11 +93,18 @@ public static class AdministrationEndpoints
         await access.TryCreateProjectAsync(name, ct);
         if (request.DisplayName is { } initial)
         {
-            // Held like a rename: one sent as soon as the project exists must not land between these two writes.
+            // Right after project.created.v1 (version 1), held like a rename; a rename another host sent as soon as the
+            // project existed, recorded first, stands instead, as it would had it come after.
             using (await log.HoldAsync(name, ct))
             {
-                await access.RenameProjectAsync(name, initial, ct);
-                await log.AppendAsync(name, new ProjectRenamed(name, initial, by, clock.GetUtcNow()), ct);
+                try
+                {
+                    await log.AppendAsync(name, new ProjectRenamed(name, initial, by, clock.GetUtcNow()), ct, expectedVersion: 1);
+                    await access.RenameProjectAsync(name, initial, version: 2, ct);
+                }
+                catch (WrongExpectedVersionException)
+                {
+                }
             }
         }
         var created = await IssueAsync(access, log, clock, name, Scopes.All, null, by, null, ct);
@@ -114,9 +121,10 @@ public static class AdministrationEndpoints
 
     /// <summary>
     /// The log, then the read model, so the display name the store ends with is the last <c>project.renamed.v1</c>:
-    /// renames in this process are held one at a time across both writes, and the append expects the stream's version
-    /// read just before, so an access event appended meanwhile (another host's rename, a key) answers 409 (send the
-    /// rename again) instead of racing this one to the read model.
+    /// renames in this process are held one at a time across both writes; the append expects the stream's version read
+    /// just before, so an access event appended meanwhile (another host's rename, a key) answers 409 (send the rename
+    /// again); and the store takes the name with the version it was appended at, so another host's rename applied late
+    /// never overwrites a later one.
     /// </summary>
     private static async Task<Results<Ok<ProjectSummary>, ValidationProblem, NotFound, Conflict<string>>> RenameProjectAsync(
         string project, RenameProject request, HttpContext http, IAccessStore access, AccessLog log, TimeProvider clock, CancellationToken ct)
@@ -136,7 +144,7 @@ public static class AdministrationEndpoints
             {
                 return TypedResults.Conflict($"Project '{project}' changed meanwhile; send the rename again.");
             }
-            await access.RenameProjectAsync(project, displayName, ct);
+            await access.RenameProjectAsync(project, displayName, version + 1, ct);
         }
         var renamed = (await access.GetProjectAsync(project, ct))!;
         return TypedResults.Ok(new ProjectSummary(renamed.Id, renamed.DisplayName, renamed.CreatedAt, renamed.ArchivedAt));

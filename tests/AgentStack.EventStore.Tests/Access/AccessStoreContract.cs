@@ -147,7 +147,7 @@ public abstract class AccessStoreContract : IAsyncLifetime
         var (_, otherSecret) = await store.CreateKeyAsync(NewProject("kept"), Scopes.All, Ct);
         (await store.FindBySecretAsync(secret, Ct)).ShouldNotBeNull();
 
-        (await store.RenameProjectAsync(project, "Checkout agents", Ct)).ShouldBeTrue();
+        (await store.RenameProjectAsync(project, "Checkout agents", version: 2, Ct)).ShouldBeTrue();
         clock.Now = clock.Now.AddHours(1);
         (await store.ArchiveProjectAsync(project, Ct)).ShouldBeTrue();
         var archivedAt = clock.Now;
@@ -161,9 +161,26 @@ public abstract class AccessStoreContract : IAsyncLifetime
         (await store.FindBySecretAsync(secret, Ct)).ShouldBeNull();
         (await store.FindBySecretAsync(otherSecret, Ct)).ShouldNotBeNull();
         (await store.ListProjectsAsync(Ct)).Select(p => p.Id).ShouldContain(project);
-        (await store.RenameProjectAsync(NewProject("nobody"), "x", Ct)).ShouldBeFalse();
+        (await store.RenameProjectAsync(NewProject("nobody"), "x", version: 2, Ct)).ShouldBeFalse();
         (await store.ArchiveProjectAsync(NewProject("nobody"), Ct)).ShouldBeFalse();
         (await store.GetProjectAsync(NewProject("nobody"), Ct)).ShouldBeNull();
+    }
+
+    [Fact]
+    public async Task when_two_hosts_apply_renames_out_of_the_logs_order_then_the_later_one_stands()
+    {
+        var first = await OpenAsync();
+        var second = await OpenAsync();
+        var project = NewProject("renames");
+        await first.EnsureProjectAsync(project, Ct);
+
+        // Renamed at versions 2 and 3 of the access stream; the host of version 2 applies it last.
+        (await second.RenameProjectAsync(project, "Third", version: 3, Ct)).ShouldBeTrue();
+        (await first.RenameProjectAsync(project, "Second", version: 2, Ct)).ShouldBeTrue();
+        (await first.GetProjectAsync(project, Ct)).ShouldNotBeNull().DisplayName.ShouldBe("Third");
+
+        (await first.RenameProjectAsync(project, "Fourth", version: 4, Ct)).ShouldBeTrue();
+        (await second.GetProjectAsync(project, Ct)).ShouldNotBeNull().DisplayName.ShouldBe("Fourth");
     }
 
     [Fact]
@@ -178,7 +195,7 @@ public abstract class AccessStoreContract : IAsyncLifetime
         // The archive reads the time once it has what it changes in hand: the rename lands right then.
         var archived = clock.HoldNextRead(() => archiving.ArchiveProjectAsync(project, Ct));
         await clock.Reached;
-        (await renaming.RenameProjectAsync(project, "Checkout agents", Ct)).ShouldBeTrue();
+        (await renaming.RenameProjectAsync(project, "Checkout agents", version: 2, Ct)).ShouldBeTrue();
         clock.Release();
         (await archived).ShouldBeTrue();
 

@@ -111,7 +111,7 @@ public sealed class when_key_lookups_are_cached(SqliteDatabaseFolder<when_key_lo
         public Task<bool> ExpireKeyAsync(string project, string keyId, DateTimeOffset at, CancellationToken ct) => inner.ExpireKeyAsync(project, keyId, at, ct);
         public Task<Project?> GetProjectAsync(string project, CancellationToken ct) => inner.GetProjectAsync(project, ct);
         public Task<IReadOnlyList<Project>> ListProjectsAsync(CancellationToken ct) => inner.ListProjectsAsync(ct);
-        public Task<bool> RenameProjectAsync(string project, string displayName, CancellationToken ct) => inner.RenameProjectAsync(project, displayName, ct);
+        public Task<bool> RenameProjectAsync(string project, string displayName, long version, CancellationToken ct) => inner.RenameProjectAsync(project, displayName, version, ct);
         public Task<bool> ArchiveProjectAsync(string project, CancellationToken ct) => inner.ArchiveProjectAsync(project, ct);
         public Task<bool> AnyKeysAsync(CancellationToken ct) => inner.AnyKeysAsync(ct);
         public Task<IReadOnlyList<ApiKey>> ListKeysAsync(string project, CancellationToken ct) => inner.ListKeysAsync(project, ct);
