@@ -265,13 +265,14 @@ public static partial class SensitiveDataDetector
     [GeneratedRegex(@"(?<![A-Z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?(?![A-Z0-9])")]
     private static partial Regex IbanCandidate();
 
-    [GeneratedRegex(@"(?<![\d-])(?<a>\d{3})-(?<g>\d{2})-(?<s>\d{4})(?![\d-])")]
+    // [0-9], not \d (the digits of every script): the checks read ASCII digits, and int.Parse throws on any other.
+    [GeneratedRegex(@"(?<![0-9-])(?<a>[0-9]{3})-(?<g>[0-9]{2})-(?<s>[0-9]{4})(?![0-9-])")]
     private static partial Regex Ssn();
 
-    [GeneratedRegex(@"(?<![A-Z0-9])[A-Z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-D](?![A-Za-z0-9])")]
+    [GeneratedRegex(@"(?<![A-Z0-9])[A-Z]{2} ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-D](?![A-Za-z0-9])")]
     private static partial Regex Nino();
 
-    [GeneratedRegex(@"(?<![A-Za-z0-9])\d{8}[A-Za-z](?![A-Za-z0-9])")]
+    [GeneratedRegex(@"(?<![A-Za-z0-9])[0-9]{8}[A-Za-z](?![A-Za-z0-9])")]
     private static partial Regex Dni();
 
     [GeneratedRegex(@"(?<![\w+])(?:\+[1-9]\d{0,2}[ .-]?(?:\(\d{1,4}\)[ .-]?)?\d{1,4}(?:[ .-]\d{2,4}){1,4}|\+[1-9]\d{7,14}|(?:1[ .-])?\(?\d{3}\)?[ .-]\d{3}[ .-]\d{4})(?![\w-])")]

@@ -46,6 +46,17 @@ public sealed class when_text_holds_personal_data_or_secrets
         SensitiveDataDetector.Find(lookAlike).Where(f => f.Rule == kind).ShouldBeEmpty($"look-alikes of {kind}: {lookAlike}");
     }
 
+    [Theory]
+    [InlineData("SSN \u0661\u0662\u0663-\u0664\u0665-\u0666\u0667\u0668\u0669")] // Arabic-Indic digits
+    [InlineData("DNI \uFF11\uFF12\uFF13\uFF14\uFF15\uFF16\uFF17\uFF18Z")] // fullwidth digits
+    [InlineData("NINO AB \u0661\u0662 \u0663\u0664 \u0665\u0666 C")]
+    public void then_digits_of_other_scripts_are_neither_a_failure_nor_a_national_id(string text)
+    {
+        // Only ASCII digits count, as for cards, IBANs and phones; the SSN and DNI checks threw on these (a 500 from the guard).
+        SensitiveDataDetector.Find(text).ShouldBeEmpty();
+        SensitiveDataDetector.Mask(text).Masked.ShouldBe(text);
+    }
+
     [Fact]
     public void then_masking_replaces_each_finding_and_records_its_kind_and_place()
     {
