@@ -57,6 +57,19 @@ public sealed class when_a_trace_loops
     }
 
     [Fact]
+    public void then_arguments_holding_an_escaped_lone_surrogate_are_compared_as_written()
+    {
+        // Valid JSON that ingestion accepts (a string cut inside a surrogate pair, as JavaScript's JSON.stringify writes it),
+        // which does not decode to UTF-16: reading it stopped the anomaly projection at that span for good.
+        static JsonElement Json(string text) => JsonDocument.Parse(text).RootElement.Clone();
+
+        var hash = LoopDetector.ArgumentsHash(Json("""{"q":"caf\ud83d","page":1}"""));
+        LoopDetector.ArgumentsHash(Json("""{"q":"caf\ud83d","page":1}""")).ShouldBe(hash);
+        LoopDetector.ArgumentsHash(Json("""{"q":"caf\ud83e","page":1}""")).ShouldNotBe(hash);
+        LoopDetector.ArgumentsHash(Json("""{"caf\ud83d":1}""")).ShouldNotBe(hash);
+    }
+
+    [Fact]
     public void then_the_same_loop_in_another_trace_is_another_anomaly()
     {
         var engine = new AnomalyEngine(new BaselineOptions { LoopThreshold = 4 });

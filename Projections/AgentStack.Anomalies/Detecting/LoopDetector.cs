@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 
 namespace AgentStack.Anomalies.Detecting;
@@ -15,12 +16,19 @@ public static class LoopDetector
     public static string ArgumentsHash(JsonElement? arguments)
     {
         var buffer = new ArrayBufferWriter<byte>(256);
-        using (var writer = new Utf8JsonWriter(buffer))
+        try
         {
+            using var writer = new Utf8JsonWriter(buffer);
             if (arguments is { } value)
                 WriteCanonical(writer, value);
             else
                 writer.WriteNullValue();
+        }
+        catch (InvalidOperationException)
+        {
+            // A string holding an escaped lone surrogate ("\ud83d": cut inside a pair by the writer) is valid JSON that does
+            // not decode to UTF-16: such arguments compare as written (a span the projection could not pass otherwise).
+            return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(arguments!.Value.GetRawText())));
         }
         return Convert.ToHexStringLower(SHA256.HashData(buffer.WrittenSpan));
     }
