@@ -95,6 +95,25 @@ public sealed class when_detectors_run_over_recorded_spans(ChDbDatabase db) : IC
     }
 
     [Fact]
+    public async Task then_a_string_holding_an_escaped_lone_surrogate_is_read_as_written_and_the_projection_goes_on()
+    {
+        // Valid JSON that ingestion accepts (a string cut inside a surrogate pair, as JavaScript's JSON.stringify writes it), which
+        // does not decode to UTF-16: the projection failed on it and retried the same batch for good.
+        var span = new SpanRecord("t2", "cut", null, "fetch_page", SpanKinds.Tool, At, At.AddSeconds(1), "ok", null, null, null, null, null, null,
+            null, JsonDocument.Parse("""{"title":"Caf\ud83d","body":"mail ann@example.org"}""").RootElement, null);
+        await store.AppendAsync(TraceStream.Name(project, "t2"), StreamAppend.NoStream,
+            [EventTypes.Serialize(new SpanCompleted(project, span, "sha256:cut", At, "key"))], Ct);
+
+        await Projection().ApplyAsync(await LogAsync(), Ct);
+
+        var found = new List<DetectionRecorded>();
+        await foreach (var e in store.ReadStreamAsync(DetectionStream.Name(project, "t2"), 1, Ct))
+            found.Add((DetectionRecorded)EventTypes.Deserialize(e.Type, e.Data)!);
+        found.Select(d => (d.Field, d.Rule)).ShouldBe([("output$.body", "email")]);
+        (await DetectionsAsync()).ShouldNotBeEmpty(); // and the other trace of the batch
+    }
+
+    [Fact]
     public async Task then_the_detectors_versions_it_ran_are_recorded_once_per_process()
     {
         // A time no other test writes: the rows of this projection alone.
