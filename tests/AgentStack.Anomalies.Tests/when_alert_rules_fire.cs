@@ -150,6 +150,25 @@ public sealed class when_alert_rules_fire : IAsyncLifetime
     }
 
     [Fact]
+    public async Task then_a_prompt_injection_rule_fires_on_the_detections_of_that_kind()
+    {
+        // Every detection is stored as detection.recorded.v1; its kind is a property of the event, not part of the type.
+        await AddRuleAsync("acme", AlertKinds.PromptInjection, Severities.Low, threshold: 1);
+        foreach (var (kind, rule, severity) in new[] { ("sensitive_data", "email", "low"), ("prompt_injection", "classifier", "high") })
+        {
+            var detection = new AgentStack.Events.Security.DetectionRecorded("acme", "t1", "s1", 1, "input$", kind, rule, 0.9, severity,
+                "found", 0, 4, "detector", "1", DateTimeOffset.UtcNow);
+            await temp.Store.AppendAsync(AgentStack.Events.Security.DetectionStream.Name("acme", "t1"), StreamAppend.Any,
+                [EventTypes.Serialize(detection)], CancellationToken.None);
+        }
+
+        await Dispatcher().ApplyAsync(await temp.ReadAllAsync(), CancellationToken.None);
+
+        publisher.Raised.ShouldHaveSingleItem().EventType.ShouldBe(EventTypes.DetectionRecorded);
+        Received.ShouldHaveSingleItem().Body.ShouldContain("\"rule\":\"classifier\"");
+    }
+
+    [Fact]
     public void then_kinds_match_the_stored_type_names()
     {
         AlertKinds.Matches(AlertKinds.Anomaly, AnomalyDetected.TypeName).ShouldBeTrue();

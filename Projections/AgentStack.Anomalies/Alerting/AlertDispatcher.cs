@@ -68,12 +68,12 @@ public sealed class AlertDispatcher(IEventStore store, IAlertPublisher publisher
         }
         if (!AlertKinds.IsAlertable(stored.Type))
             return;
-        var (project, severity) = AlertKinds.Describe(stored);
+        var (project, severity, kind) = AlertKinds.Describe(stored);
         if (project is null)
             return;
         foreach (var rule in rules.Of(project).ToList())
         {
-            if (!AlertKinds.Matches(rule.Kind, stored.Type) || Severities.Rank(severity) < Severities.Rank(rule.MinSeverity))
+            if (!AlertKinds.Matches(rule.Kind, stored.Type, kind) || Severities.Rank(severity) < Severities.Rank(rule.MinSeverity))
                 continue;
             if (!windows.TryGetValue(rule.RuleId, out var window))
                 windows[rule.RuleId] = window = new RuleWindow();

@@ -12,7 +12,7 @@ public sealed record AlertRule(string RuleId, string Project, string Kind, strin
 /// <summary>
 /// What a rule's <c>kind</c> matches among stored event types: <c>anomaly</c> every <c>anomaly.*</c>,
 /// <c>guard.blocked</c> the guard's blocks, and <c>prompt_injection</c> or <c>sensitive_data</c> the
-/// <c>detection.*</c> types naming that kind (with <c>_</c> or <c>-</c>); <c>detection</c> every detection.
+/// <c>detection.*</c> events of that kind (their <c>kind</c>, or a type naming it with <c>_</c> or <c>-</c>); <c>detection</c> every detection.
 /// </summary>
 public static class AlertKinds
 {
@@ -29,21 +29,27 @@ public static class AlertKinds
         type.StartsWith("anomaly.", StringComparison.Ordinal) || type.StartsWith("detection.", StringComparison.Ordinal)
         || type.StartsWith("guard.blocked", StringComparison.Ordinal);
 
-    public static bool Matches(string kind, string type) => kind switch
+    /// <summary>
+    /// Whether a rule of <paramref name="kind"/> matches an event of <paramref name="type"/> whose <c>kind</c> property is
+    /// <paramref name="eventKind"/>: the detections projection stores every finding as <c>detection.recorded.v1</c>, its kind
+    /// (<c>prompt_injection</c>, <c>sensitive_data</c>) a property of the event, not part of the type.
+    /// </summary>
+    public static bool Matches(string kind, string type, string? eventKind = null) => kind switch
     {
         Anomaly => type.StartsWith("anomaly.", StringComparison.Ordinal),
         GuardBlocked => type.StartsWith("guard.blocked", StringComparison.Ordinal),
         Detection => type.StartsWith("detection.", StringComparison.Ordinal),
         _ => type.StartsWith("detection.", StringComparison.Ordinal)
-             && type.Replace('-', '_').Contains(kind, StringComparison.Ordinal),
+             && (type.Replace('-', '_').Contains(kind, StringComparison.Ordinal)
+                 || string.Equals(eventKind?.Replace('-', '_'), kind, StringComparison.Ordinal)),
     };
 
     /// <summary>
-    /// The project and severity of an alertable event, from its JSON (<c>project</c>, <c>severity</c>): only
-    /// the stored properties are read, so detections of other detectors need no reference here. An event
+    /// The project, severity and kind of an alertable event, from its JSON (<c>project</c>, <c>severity</c>, <c>kind</c>):
+    /// only the stored properties are read, so detections of other detectors need no reference here. An event
     /// without a severity counts as <c>high</c> when it is a guard block (an attack was stopped), else <c>medium</c>.
     /// </summary>
-    public static (string? Project, string Severity) Describe(StoredEvent stored)
+    public static (string? Project, string Severity, string? Kind) Describe(StoredEvent stored)
     {
         try
         {
@@ -54,11 +60,12 @@ public static class AlertKinds
                 && Severities.Rank(s.GetString()) >= 0
                 ? s.GetString()!
                 : stored.Type.StartsWith("guard.blocked", StringComparison.Ordinal) ? Severities.High : Severities.Medium;
-            return (project, severity);
+            string? kind = root.TryGetProperty("kind", out var k) && k.ValueKind == JsonValueKind.String ? k.GetString() : null;
+            return (project, severity, kind);
         }
         catch (JsonException)
         {
-            return (null, Severities.Medium);
+            return (null, Severities.Medium, null);
         }
     }
 }
