@@ -129,9 +129,9 @@ public sealed class DetectionsProjection(IEventStore store, InjectionDetector in
                 continue;
             foreach (var (path, text) in Strings(element, "$"))
             {
-                if (text.Length < MinLength)
-                    continue;
-                if (role is not null)
+                // The length floor is the injection screen's only: a JSON value is often the bare datum ("219-45-6789",
+                // "bo@acme.io"), which the guard reports in the same text.
+                if (role is not null && text.Length >= MinLength)
                 {
                     var verdict = injection.Detect(text, role);
                     if (verdict.Block)

@@ -114,6 +114,25 @@ public sealed class when_detectors_run_over_recorded_spans(ChDbDatabase db) : IC
     }
 
     [Fact]
+    public async Task then_personal_data_standing_alone_in_a_short_json_value_is_found_as_the_guard_finds_it()
+    {
+        const string output = """{"ssn":"219-45-6789","email":"bo@acme.io","dni":"12345678Z"}""";
+        var span = new SpanRecord("t3", "lookup", null, "crm_lookup", SpanKinds.Tool, At, At.AddSeconds(1), "ok", null, null, null, null, null,
+            null, null, JsonDocument.Parse(output).RootElement, null);
+        await store.AppendAsync(TraceStream.Name(project, "t3"), StreamAppend.NoStream,
+            [EventTypes.Serialize(new SpanCompleted(project, span, "sha256:lookup", At, "key"))], Ct);
+
+        await Projection().ApplyAsync(await LogAsync(), Ct);
+
+        var found = new List<DetectionRecorded>();
+        await foreach (var e in store.ReadStreamAsync(DetectionStream.Name(project, "t3"), 1, Ct))
+            found.Add((DetectionRecorded)EventTypes.Deserialize(e.Type, e.Data)!);
+        found.Select(d => (d.Field, d.Rule)).ShouldBe([("output$.ssn", "us_ssn"), ("output$.email", "email"), ("output$.dni", "es_dni")]);
+        foreach (var value in new[] { "219-45-6789", "bo@acme.io", "12345678Z" })
+            AgentStack.Security.SensitiveData.SensitiveDataDetector.Find(value).ShouldHaveSingleItem(); // what POST /v1/guard reports
+    }
+
+    [Fact]
     public async Task then_the_detectors_versions_it_ran_are_recorded_once_per_process()
     {
         // A time no other test writes: the rows of this projection alone.
