@@ -24,9 +24,14 @@ export function parseSse(buffer: string): { events: { event: string; data: strin
   return { events, rest };
 }
 
+/** One stored event, keeping its text for the Time Machine to show as stored (invariant 5). */
+function parseEvent(json: string): ReplayEvent {
+  return { ...(JSON.parse(json) as ReplayEvent), raw: json };
+}
+
 /** Parses the replay endpoint's NDJSON: one stored event a line. */
 export function parseNdjson(text: string): ReplayEvent[] {
-  return text.split('\n').filter((line) => line.trim().length > 0).map((line) => JSON.parse(line) as ReplayEvent);
+  return text.split('\n').filter((line) => line.trim().length > 0).map(parseEvent);
 }
 
 function params(values: object): HttpParams {
@@ -96,7 +101,7 @@ export class ApiService {
           if (done) return;
           const parsed = parseSse(buffer + decoder.decode(value, { stream: true }));
           buffer = parsed.rest;
-          const added = parsed.events.filter((e) => e.event !== 'end').map((e) => JSON.parse(e.data) as ReplayEvent);
+          const added = parsed.events.filter((e) => e.event !== 'end').map((e) => parseEvent(e.data));
           if (added.length > 0) {
             events.push(...added);
             subscriber.next({ events: [...events], live: true });

@@ -22,6 +22,8 @@ export interface Finding { traceId: string; spanId: string; kind: string; action
 export interface ReplayEvent {
   version: number; position: number; type: string; recordedAt: string; hash: string; prevHash: string | null;
   data: { project?: string; span?: SpanView; [key: string]: unknown };
+  /** The event's JSON text as the server sent it: parsing rounds integers beyond 2^53 and reorders integer-like keys. */
+  raw?: string;
 }
 
 export interface TimeRange { from: string; to: string; }

@@ -107,3 +107,40 @@ export function findingStep(events: ReplayEvent[], finding: Pick<FindingItem, 's
   if (finding.sourcePosition > 0) return events.findIndex((e) => e.position === finding.sourcePosition);
   return events.findIndex((e) => e.type === 'span.completed.v1' && e.data.span?.spanId === finding.spanId);
 }
+
+/**
+ * JSON text indented as `JSON.stringify(value, null, 2)` indents it, from the text itself: numbers stay as written (a
+ * parse rounds integers beyond 2^53 and turns 1.10 into 1.1) and keys stay in their order; strings read as
+ * JSON.stringify spells them (`\u003C` as `<`).
+ */
+export function indentJson(text: string): string {
+  const blank = ' \t\n\r';
+  let out = '';
+  let depth = 0;
+  const newline = () => '\n' + '  '.repeat(depth);
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      let end = i + 1;
+      while (end < text.length && text[end] !== '"') end += text[end] === '\\' ? 2 : 1;
+      out += JSON.stringify(JSON.parse(text.slice(i, end + 1)));
+      i = end;
+    } else if (c === '{' || c === '[') {
+      let next = i + 1;
+      while (blank.includes(text[next] ?? '')) next++;
+      if (text[next] === (c === '{' ? '}' : ']')) {
+        out += c + text[next];
+        i = next;
+      } else {
+        depth++;
+        out += c + newline();
+      }
+    } else if (c === '}' || c === ']') {
+      depth--;
+      out += newline() + c;
+    } else if (c === ',') out += ',' + newline();
+    else if (c === ':') out += ': ';
+    else if (!blank.includes(c)) out += c;
+  }
+  return out;
+}

@@ -66,7 +66,7 @@ describe('live runs', () => {
 
 describe('ReplayViewer', () => {
   let feed: BehaviorSubject<ReplayFeed>;
-  async function open(version?: string, findings: FindingItem[] = []) {
+  async function open(version?: string, findings: FindingItem[] = [], stored = events.map((e) => JSON.stringify(e)).join('\n') + '\n') {
     TestBed.configureTestingModule({ providers: [provideRouter([]), provideHttpClient(), provideHttpClientTesting()] });
     // The live feed has answered (open, nothing new yet), as followReplay does once the server accepts the request.
     feed = new BehaviorSubject<ReplayFeed>({ events: [], live: true });
@@ -76,7 +76,7 @@ describe('ReplayViewer', () => {
     if (version) fixture.componentRef.setInput('version', version);
     fixture.detectChanges();
     TestBed.inject(HttpTestingController).expectOne('/api/projects/default/traces/t/replay')
-      .flush(events.map((e) => JSON.stringify(e)).join('\n') + '\n');
+      .flush(stored);
     TestBed.inject(HttpTestingController).expectOne((r) => r.url === '/api/projects/default/findings' && r.params.get('traceId') === 't')
       .flush({ items: findings, next: null });
     await fixture.whenStable();
@@ -132,6 +132,19 @@ describe('ReplayViewer', () => {
     expect(shown).toContain('score 0.93');
     expect(shown).toContain('asks to ignore the previous instructions');
     expect(el.querySelector('[data-span-id=llm] [data-testid=span-finding]')!.textContent).toContain('prompt injection');
+    fixture.destroy();
+  });
+
+  it('shows the event as stored: integers beyond double precision, decimals and key order as written', async () => {
+    const line = '{"version":1,"position":1,"type":"span.started.v1","recordedAt":"2026-03-10T00:00:00.000000Z","hash":"h1","prevHash":null,'
+      + '"data":{"span":{"traceId":"t","spanId":"root","name":"a \\u003Cb\\u003E","kind":"tool","startTime":"2026-03-10T00:00:00Z",'
+      + '"input":{"orderId":12345678901234567890,"price":1.10,"b":[],"2":"two","1":"one"}}}}';
+    const fixture = await open(undefined, [], line + '\n');
+    const shown = (fixture.nativeElement as HTMLElement).querySelector('[data-testid=replay-payload]')!.textContent!;
+    expect(shown).toContain('"orderId": 12345678901234567890,');
+    expect(shown).toContain('"price": 1.10,');
+    expect(shown).toContain('"name": "a <b>",');
+    expect(shown).toContain('"b": [],\n        "2": "two",\n        "1": "one"\n');
     fixture.destroy();
   });
 

@@ -5,7 +5,7 @@ import { RouterLink } from '@angular/router';
 import { ApiService } from '../api/api.service';
 import { ReplayEvent } from '../api/models';
 import { formatTime, formatUsd } from '../shared/format';
-import { Speed, Speeds, delayAfter, findingStep, runIsOver, stateAt } from './replay-state';
+import { Speed, Speeds, delayAfter, findingStep, indentJson, runIsOver, stateAt } from './replay-state';
 
 /**
  * The Time Machine (issue 7): plays a trace's stored event stream back step by step, showing at each
@@ -57,7 +57,11 @@ export class ReplayViewer {
 
   protected readonly event = computed<ReplayEvent | null>(() => this.events()[this.index()] ?? null);
   protected readonly state = computed(() => stateAt(this.events(), this.index()));
-  protected readonly payload = computed(() => JSON.stringify(this.event(), null, 2));
+  /** The event as stored: from its text, as a parse would alter large integers, decimals and key order. */
+  protected readonly payload = computed(() => {
+    const event = this.event();
+    return event?.raw ? indentJson(event.raw) : JSON.stringify(event, null, 2);
+  });
   protected readonly first = computed(() => this.events()[0]?.version ?? 1);
   protected readonly last = computed(() => this.events().at(-1)?.version ?? 1);
   protected readonly atEnd = computed(() => this.index() >= this.events().length - 1);
