@@ -21,12 +21,21 @@ export interface ReplayState {
 export function stateAt(events: ReplayEvent[], index: number): ReplayState {
   const spans = new Map<string, ReplaySpan>();
   const messages: (ChatMessage & { spanId: string })[] = [];
-  const seen = new Set<string>();
+  const shown = new Map<string, number>();
+  const keyOf = (m: ChatMessage) => `${m.role}\u0000${m.content}`;
   const add = (m: ChatMessage, spanId: string) => {
-    const key = `${m.role}\u0000${m.content}`;
-    if (seen.has(key)) return;
-    seen.add(key);
+    shown.set(keyOf(m), (shown.get(keyOf(m)) ?? 0) + 1);
     messages.push({ ...m, spanId });
+  };
+  // An input repeats the conversation so far: a message is new only in its occurrences beyond those shown, so a
+  // user saying "yes" twice is shown twice.
+  const addInput = (input: ChatMessage[], spanId: string) => {
+    const counts = new Map<string, number>();
+    for (const m of input) {
+      const count = (counts.get(keyOf(m)) ?? 0) + 1;
+      counts.set(keyOf(m), count);
+      if (count > (shown.get(keyOf(m)) ?? 0)) add(m, spanId);
+    }
   };
   for (const event of events.slice(0, index + 1)) {
     const span = event.data.span;
@@ -36,7 +45,7 @@ export function stateAt(events: ReplayEvent[], index: number): ReplayState {
     const isNew = !spans.has(span.spanId);
     spans.set(span.spanId, { ...span, state });
     if (span.kind === 'llm') {
-      if (isNew) for (const m of extractMessages(span.input) ?? []) add(m, span.spanId);
+      if (isNew) addInput(extractMessages(span.input) ?? [], span.spanId);
       if (completed) for (const m of extractMessages(span.output, 'assistant') ?? []) add(m, span.spanId);
     } else if (span.kind === 'tool' && completed && span.output !== null && span.output !== undefined) {
       add({ role: 'tool', name: span.name, content: typeof span.output === 'string' ? span.output : JSON.stringify(span.output) }, span.spanId);

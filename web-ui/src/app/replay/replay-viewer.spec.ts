@@ -30,6 +30,20 @@ describe('replay state', () => {
     expect(last.messages.map((m) => `${m.role}:${m.content}`)).toEqual(['user:hi', 'assistant:hello']);
   });
 
+  it('shows a message said again, and each tool result, as often as the run recorded it', () => {
+    const at = (version: number, s: ReturnType<typeof span>): ReplayEvent => ({ version, position: version, type: 'span.completed.v1',
+      recordedAt: '2026-03-10T00:00:00Z', hash: `h${version}`, prevHash: null, data: { span: s } });
+    const run = [
+      at(1, span('a', null, '2026-03-10T00:00:01Z', '2026-03-10T00:00:02Z', { input: [{ role: 'user', content: 'yes' }], output: 'Send it?' })),
+      at(2, span('b', null, '2026-03-10T00:00:03Z', '2026-03-10T00:00:04Z', {
+        input: [{ role: 'user', content: 'yes' }, { role: 'assistant', content: 'Send it?' }, { role: 'user', content: 'yes' }], output: 'Sent.' })),
+      at(3, span('mail', null, '2026-03-10T00:00:05Z', '2026-03-10T00:00:06Z', { kind: 'tool', output: 'ok' })),
+      at(4, span('sms', null, '2026-03-10T00:00:06Z', '2026-03-10T00:00:07Z', { kind: 'tool', output: 'ok' })),
+    ];
+    expect(stateAt(run, 3).messages.map((m) => `${m.role}:${m.content}`)).toEqual(
+      ['user:yes', 'assistant:Send it?', 'user:yes', 'assistant:Sent.', 'tool:ok', 'tool:ok']);
+  });
+
   it('places a finding at the span event it was found in, an anomaly at its span completion', () => {
     expect(findingStep(events, { sourcePosition: 3, spanId: 'llm' })).toBe(2);
     expect(findingStep(events, { sourcePosition: 0, spanId: 'llm' })).toBe(2);
