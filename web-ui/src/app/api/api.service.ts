@@ -29,9 +29,34 @@ function parseEvent(json: string): ReplayEvent {
   return { ...(JSON.parse(json) as ReplayEvent), raw: json };
 }
 
-/** Parses the replay endpoint's NDJSON: one stored event a line. */
+/**
+ * Parses the replay endpoint's NDJSON: one stored event a line. Payloads are stored as sent, so one sent pretty-printed
+ * holds line breaks (between its tokens: a JSON string cannot hold a raw one) and its event spans lines: events end at
+ * the line breaks outside every object and array.
+ */
 export function parseNdjson(text: string): ReplayEvent[] {
-  return text.split('\n').filter((line) => line.trim().length > 0).map(parseEvent);
+  const events: ReplayEvent[] = [];
+  const add = (line: string) => {
+    if (line.trim().length > 0) events.push(parseEvent(line));
+  };
+  let start = 0;
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if (c === '{' || c === '[') depth++;
+    else if (c === '}' || c === ']') depth--;
+    else if (c === '\n' && depth === 0) {
+      add(text.slice(start, i));
+      start = i + 1;
+    }
+  }
+  add(text.slice(start));
+  return events;
 }
 
 function params(values: object): HttpParams {
