@@ -2,7 +2,8 @@ import { TestBed } from '@angular/core/testing';
 import { provideHttpClient } from '@angular/common/http';
 import { HttpTestingController, provideHttpClientTesting } from '@angular/common/http/testing';
 import { provideRouter } from '@angular/router';
-import { TraceListPage } from './trace-list';
+import { vi } from 'vitest';
+import { LiveIntervalMs, TraceListPage } from './trace-list';
 
 describe('TraceListPage', () => {
   it('lists traces and passes the filters to the search', async () => {
@@ -56,5 +57,34 @@ describe('TraceListPage', () => {
     const link = fixture.nativeElement.querySelector('.compare-bar a') as HTMLAnchorElement;
     expect(link.getAttribute('href')).toBe('/compare?left=b&right=c');
     fixture.destroy();
+  });
+  it('keeps every loaded trace when a live refresh pushes one off the first page', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    try {
+      TestBed.configureTestingModule({ providers: [provideRouter([]), provideHttpClient(), provideHttpClientTesting()] });
+      const fixture = TestBed.createComponent(TraceListPage);
+      fixture.detectChanges();
+      const http = TestBed.inject(HttpTestingController);
+      http.match((r) => r.url.endsWith('/overview/filters')).forEach((r) => r.flush({ models: [], kinds: [] }));
+      const row = (id: string) => ({ traceId: id, name: id, startTime: '2026-03-10T01:00:00Z', endTime: null, durationMs: 1, spanCount: 1,
+        openSpanCount: 0, errorCount: 0, inputTokens: 0, outputTokens: 0, costUsd: 0, status: 'ok', models: [] });
+      const shown = () => [...fixture.nativeElement.querySelectorAll('tr[data-trace-id]')].map((r) => (r as HTMLElement).dataset['traceId']);
+      http.expectOne((r) => r.url.endsWith('/trace-search')).flush({ items: [row('a'), row('b')], next: 'after-b' });
+      await fixture.whenStable();
+      [...fixture.nativeElement.querySelectorAll('button')].find((b) => (b as HTMLElement).textContent!.includes('Load more'))!.click();
+      http.expectOne((r) => r.url.endsWith('/trace-search') && r.params.get('cursor') === 'after-b').flush({ items: [row('c')], next: null });
+      await fixture.whenStable();
+      expect(shown()).toEqual(['a', 'b', 'c']);
+
+      // A new trace arrives: the refreshed first page is n, a and b moves to the second page, already loaded before.
+      vi.advanceTimersByTime(LiveIntervalMs);
+      fixture.detectChanges();
+      http.expectOne((r) => r.url.endsWith('/trace-search') && !r.params.has('cursor')).flush({ items: [row('n'), row('a')], next: 'after-a' });
+      await fixture.whenStable();
+      expect(shown()).toEqual(['n', 'a', 'b', 'c']);
+      fixture.destroy();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

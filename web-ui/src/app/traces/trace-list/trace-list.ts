@@ -38,7 +38,7 @@ export class TraceListPage {
   protected readonly live = signal(true);
   /** Up to two traces picked for the comparison view, oldest pick first. */
   protected readonly picked = signal<string[]>([]);
-  /** Pages loaded past the first with "Load more". */
+  /** The traces shown when "Load more" was last used, and the pages it loaded. */
   protected readonly more = signal<TraceSummary[]>([]);
   protected readonly next = signal<string | null>(null);
   protected readonly loadingMore = signal(false);
@@ -85,7 +85,9 @@ export class TraceListPage {
     this.loadingMore.set(true);
     try {
       const page = await firstValueFrom(this.api.traces({ ...this.query(), cursor }));
-      this.more.update((m) => [...m, ...page.items]);
+      // The first page as shown is kept too: a live refresh that pushes a trace off it must not drop the trace (the next
+      // page starts after it).
+      this.more.set([...this.items(), ...page.items]);
       this.next.set(page.next);
     } finally {
       this.loadingMore.set(false);
