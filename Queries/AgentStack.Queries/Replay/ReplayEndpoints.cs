@@ -57,19 +57,23 @@ public static class ReplayEndpoints
         response.Headers.CacheControl = "no-cache";
         response.Headers[HeaderNames.XContentTypeOptions] = "nosniff";
         var body = response.BodyWriter;
-        using var writer = new Utf8JsonWriter(body, new JsonWriterOptions { SkipValidation = true });
+        // SSE: the event is written aside first, to be cut into data lines (WriteDataLines).
+        var sseEvent = sse ? new ArrayBufferWriter<byte>() : null;
+        using var writer = new Utf8JsonWriter(sseEvent ?? (IBufferWriter<byte>)body, new JsonWriterOptions { SkipValidation = true });
         void Write(StoredEvent e)
         {
-            if (sse)
-            {
-                body.Write(System.Text.Encoding.UTF8.GetBytes(
-                    $"id: {e.Version.ToString(CultureInfo.InvariantCulture)}\nevent: {e.Type}\ndata: "));
-            }
             WriteEvent(writer, e);
 #pragma warning disable CA1849 // the writer only advances the pipe's buffer; FlushAsync sends it
             writer.Flush();
 #pragma warning restore CA1849
             writer.Reset();
+            if (sseEvent is not null)
+            {
+                body.Write(System.Text.Encoding.UTF8.GetBytes(
+                    $"id: {e.Version.ToString(CultureInfo.InvariantCulture)}\nevent: {e.Type}\n"));
+                WriteDataLines(body, sseEvent.WrittenSpan);
+                sseEvent.ResetWrittenCount();
+            }
             body.Write(sse ? "\n\n"u8 : "\n"u8);
         }
 
@@ -138,6 +142,23 @@ public static class ReplayEndpoints
             body.Write("event: end\ndata: {}\n\n"u8);
         await body.FlushAsync(ct);
         return TypedResults.Empty;
+    }
+
+    /// <summary>
+    /// The event as SSE data lines: payloads are stored as sent, so one sent pretty-printed holds line breaks (between
+    /// its tokens), and a line that does not start with <c>data:</c> is dropped by every SSE reader. The reader joins the
+    /// data lines with \n.
+    /// </summary>
+    private static void WriteDataLines(IBufferWriter<byte> body, ReadOnlySpan<byte> json)
+    {
+        body.Write("data: "u8);
+        for (var i = json.IndexOfAny((byte)'\r', (byte)'\n'); i >= 0; i = json.IndexOfAny((byte)'\r', (byte)'\n'))
+        {
+            body.Write(json[..i]);
+            body.Write("\ndata: "u8);
+            json = json[(json[i] == '\r' && i + 1 < json.Length && json[i + 1] == '\n' ? i + 2 : i + 1)..];
+        }
+        body.Write(json);
     }
 
     private static void WriteEvent(Utf8JsonWriter w, StoredEvent e)

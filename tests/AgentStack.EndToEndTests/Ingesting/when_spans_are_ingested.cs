@@ -159,6 +159,22 @@ public sealed class when_spans_are_ingested(ServerFixture fixture) : IClassFixtu
     }
 
     [Fact]
+    public async Task then_server_sent_events_carry_a_payload_sent_with_line_breaks_whole()
+    {
+        var trace = NewId();
+        const string pretty = "{\n  \"question\": \"hi\",\r\n  \"n\": [1,\n 2]\n}";
+        (await client.PostSpansAsync(Batch(Span(trace, "root", kind: "agent", input: pretty)))).EnsureSuccessStatusCode();
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/api/projects/default/traces/{trace}/replay");
+        request.Headers.Accept.ParseAdd("text/event-stream");
+        using var response = await client.SendAsync(request);
+        var frame = (await response.Content.ReadAsStringAsync()).Split("\n\n")[0];
+        // As every SSE reader does: fields are lines, data lines are joined with \n, other lines are not data.
+        var data = string.Join('\n', frame.Split('\n').Where(l => l.StartsWith("data: ", StringComparison.Ordinal)).Select(l => l[6..]));
+        var input = JsonNode.Parse(data)!["data"]!["span"]!["input"]!;
+        JsonNode.DeepEquals(input, JsonNode.Parse(pretty)).ShouldBeTrue(input.ToJsonString());
+    }
+
+    [Fact]
     public async Task then_unknown_traces_are_404()
     {
         using var detail = await client.GetAsync(new Uri($"/api/projects/default/traces/{NewId()}", UriKind.Relative));
