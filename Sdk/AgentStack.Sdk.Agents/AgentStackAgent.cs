@@ -65,6 +65,11 @@ public sealed class AgentStackAgent : DelegatingAIAgent
             .GetAsyncEnumerator(cancellationToken);
         while (true)
         {
+            // Each MoveNextAsync resumes this iterator in the caller's context, where the run's span is not current
+            // (dotnet/runtime#47802): without this, what the inner agent does after its first update would be
+            // recorded under the caller's span.
+            if (activity is not null)
+                Activity.Current = activity;
             AgentResponseUpdate update;
             try
             {

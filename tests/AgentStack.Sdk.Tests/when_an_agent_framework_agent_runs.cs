@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using AgentStack.Examples.ResearchAgent;
 using AgentStack.Testing;
 using Microsoft.Agents.AI;
@@ -59,5 +61,41 @@ public sealed class when_an_agent_framework_agent_runs(ServerFixture fixture) : 
         trace.OfKind("llm").Count(l => trace.IsUnder(l, orchestratorSpan) && !trace.IsUnder(l, researcherSpan)).ShouldBe(2);
         trace.OfKind("llm").ShouldAllBe(l => l["inputTokens"]!.GetValue<long>() > 0);
         agents.ShouldAllBe(a => a["inputTokens"] == null);
+    }
+
+    [Fact]
+    public async Task then_work_done_after_the_first_streamed_update_stays_under_the_agent_span()
+    {
+        string traceId;
+        await using (var client = new AgentStackClient(new AgentStackOptions { Endpoint = server.BaseAddress, ApiKey = ServerProcess.BootstrapKey }))
+        {
+            // A middleware inside the traced agent that checks the answer once it has streamed out.
+            static async IAsyncEnumerable<AgentResponseUpdate> CheckAfterwards(IEnumerable<ChatMessage> messages, AgentSession? session,
+                AgentRunOptions? options, AIAgent inner, [EnumeratorCancellation] CancellationToken ct)
+            {
+                await foreach (var update in inner.RunStreamingAsync(messages, session, options, ct))
+                    yield return update;
+                using var check = AgentStackTracer.StartSpan(AgentStackSpanKind.Guardrail, "check-answer");
+            }
+            var writer = new ChatClientAgent(new ChatClientBuilder(new LocalChatClient()).UseAgentStack().Build(),
+                instructions: "[task:email]", name: "writer").AsBuilder().UseAgentStack().Use(null, CheckAfterwards).Build();
+
+            using (var span = AgentStackTracer.StartSpan(AgentStackSpanKind.Chain, "stream-agent-test"))
+            {
+                traceId = span.Activity!.TraceId.ToHexString();
+                var text = "";
+                await foreach (var update in writer.RunStreamingAsync("Recipient: Bob\nSummary: all good\n", cancellationToken: TestContext.Current.CancellationToken))
+                    text += update.Text;
+                text.ShouldContain("Hello Bob");
+                Activity.Current.ShouldBe(span.Activity, "the run's span stays the iterator's own");
+            }
+            await client.FlushAsync(TestContext.Current.CancellationToken);
+            client.Statistics.Failed.ShouldBe(0);
+        }
+
+        var trace = await StoredTrace.GetAsync(server, traceId);
+        var agent = trace.OfKind("agent").ShouldHaveSingleItem();
+        trace.Parent(agent).ShouldBe(trace.Root);
+        StoredTrace.Name(trace.Parent(trace.Single("check-answer"))!).ShouldBe("invoke_agent writer");
     }
 }
