@@ -321,9 +321,8 @@ public static class AuditExportVerifier
             byte[] stored = root.TryGetProperty("stored", out var s) && s.ValueKind == JsonValueKind.String
                 ? s.GetBytesFromBase64()
                 : Encoding.UTF8.GetBytes(data.GetRawText());
-            e = new StoredEvent(root.GetProperty("position").GetInt64(), root.GetProperty("stream").GetString()!,
-                root.GetProperty("version").GetInt64(), root.GetProperty("type").GetString()!, recordedAt, stored,
-                root.GetProperty("hash").GetString()!, root.GetProperty("prevHash").GetString()!);
+            e = new StoredEvent(root.GetProperty("position").GetInt64(), Text(root, "stream"), root.GetProperty("version").GetInt64(),
+                Text(root, "type"), recordedAt, stored, Text(root, "hash"), Text(root, "prevHash"));
             return true;
         }
         catch (Exception ex) when (ex is KeyNotFoundException or InvalidOperationException or FormatException or NullReferenceException)
@@ -331,5 +330,9 @@ public static class AuditExportVerifier
             problem = $"not an event line ({ex.Message})";
             return false;
         }
+
+        // A field set to null by hand is a bad line, not a null the hash cannot take.
+        static string Text(JsonElement root, string name) =>
+            root.GetProperty(name).GetString() ?? throw new InvalidOperationException($"{name} is null");
     }
 }

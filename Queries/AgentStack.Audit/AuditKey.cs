@@ -93,8 +93,10 @@ public sealed class AuditPublicKey
 
     public string Algorithm => AuditKey.Algorithm;
 
-    public bool Verify(ReadOnlySpan<byte> data, string signatureBase64)
+    public bool Verify(ReadOnlySpan<byte> data, string? signatureBase64)
     {
+        // A checkpoint or manifest read from a file may have no signature at all.
+        if (signatureBase64 is null) return false;
         var signature = new byte[signatureBase64.Length];
         if (!Convert.TryFromBase64String(signatureBase64, signature, out var length)) return false;
         return key.VerifyData(data, signature.AsSpan(0, length), HashAlgorithmName.SHA256);

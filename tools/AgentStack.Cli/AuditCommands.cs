@@ -128,8 +128,8 @@ public static class AuditCommands
             }
         if (proof.FromSize != old.TreeSize || proof.ToSize != @new.TreeSize)
             throw new UsageException($"the proof is from {proof.FromSize} to {proof.ToSize}, the checkpoints are {old.TreeSize} and {@new.TreeSize}");
-        var ok = MerkleTree.VerifyConsistency(old.TreeSize, @new.TreeSize, old.Root, @new.Root,
-            proof.Proof.Select(Convert.FromHexString).ToList());
+        var hashes = ProofHashes(proof.Proof, "--proof");
+        var ok = hashes is not null && MerkleTree.VerifyConsistency(old.TreeSize, @new.TreeSize, old.Root, @new.Root, hashes);
         await stdout.WriteLineAsync(ok
             ? $"valid: the log of checkpoint {old.TreeSize} is a prefix of the log of checkpoint {@new.TreeSize}"
             : $"INVALID: checkpoint {@new.TreeSize} does not extend checkpoint {old.TreeSize} (the proof does not connect their roots)");
@@ -148,8 +148,10 @@ public static class AuditCommands
         }
         if (proof.TreeSize != checkpoint.TreeSize)
             throw new UsageException($"the proof is for tree size {proof.TreeSize}, the checkpoint is {checkpoint.TreeSize}");
-        var ok = MerkleTree.VerifyInclusion(MerkleTree.LeafHash(proof.EventHash), proof.LeafIndex, checkpoint.TreeSize,
-            proof.Proof.Select(Convert.FromHexString).ToList(), checkpoint.Root);
+        if (proof.EventHash is null) throw new UsageException("--proof: the file has no eventHash");
+        var hashes = ProofHashes(proof.Proof, "--proof");
+        var ok = hashes is not null
+            && MerkleTree.VerifyInclusion(MerkleTree.LeafHash(proof.EventHash), proof.LeafIndex, checkpoint.TreeSize, hashes, checkpoint.Root);
         await stdout.WriteLineAsync(ok
             ? $"valid: event {proof.EventHash} ({proof.Stream} version {proof.Version}) is at position {proof.LeafIndex + 1} of checkpoint {checkpoint.TreeSize}"
             : $"INVALID: the proof does not place event {proof.EventHash} at position {proof.LeafIndex + 1} of checkpoint {checkpoint.TreeSize}");
@@ -197,6 +199,21 @@ public static class AuditCommands
             log.Checkpoints is null ? null : await log.Checkpoints.GetAsync(size, CancellationToken.None));
         await stdout.WriteLineAsync(JsonSerializer.Serialize(proof, AuditJson.Options));
         return Valid;
+    }
+
+    /// <summary>A proof's hashes; null when one is not 32 bytes of hex (a proof changed by hand proves nothing, it is no crash).</summary>
+    private static List<byte[]>? ProofHashes(IReadOnlyList<string>? proof, string option)
+    {
+        if (proof is null) throw new UsageException($"{option}: the file has no proof");
+        var hashes = new List<byte[]>(proof.Count);
+        foreach (var hex in proof)
+        {
+            var hash = new byte[32];
+            if (hex is not { Length: 64 } || Convert.FromHexString(hex, hash, out _, out _) != System.Buffers.OperationStatus.Done)
+                return null;
+            hashes.Add(hash);
+        }
+        return hashes;
     }
 
     private sealed class OpenLog(IEventStore events, ICheckpointStore? checkpoints, AuditPublicKey? deploymentKey) : IAsyncDisposable

@@ -1,0 +1,145 @@
+using System.IO.Pipelines;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using AgentStack.Events;
+using AgentStack.EventStore.Sqlite;
+
+namespace AgentStack.Audit.Tests;
+
+/// <summary>
+/// docs/audit.md, command line: the offline checks answer 0 valid, 1 invalid, 2 usage error. An export, a proof or a
+/// checkpoint changed by hand (a field nulled, a hash that is not hex, a signature removed) is invalid, named on the
+/// first line of stdout; it must not crash the check. Files made once per class on a real SQLite log, without a server.
+/// </summary>
+public sealed class OfflineAuditFiles : IAsyncLifetime
+{
+    public string Directory { get; } = Path.Combine(Path.GetTempPath(), "agentstack-tests", "audit", "offline-files-" + Guid.NewGuid().ToString("N"));
+    public string PublicKey { get; private set; } = "";
+    public string Export { get; private set; } = "";
+    public string OldCheckpoint { get; private set; } = "";
+    public string NewCheckpoint { get; private set; } = "";
+    public string Consistency { get; private set; } = "";
+    public string Inclusion { get; private set; } = "";
+
+    public async ValueTask InitializeAsync()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        System.IO.Directory.CreateDirectory(Directory);
+        var directory = Directory;
+        await using var store = new SqliteEventStore(new SqliteEventStoreOptions(Path.Combine(directory, "events.db")), TimeProvider.System);
+        var raw = new RawEventStore(store);
+        var checkpoints = new SqliteCheckpointStore(Path.Combine(directory, "audit.db"));
+        await checkpoints.InitializeAsync(ct);
+        using var key = AuditKey.LoadOrCreate(Path.Combine(directory, "key.pem"));
+        var checkpointer = new Checkpointer(raw, checkpoints, key, TimeProvider.System);
+        foreach (var trace in new[] { "a", "b", "c" })
+            await store.AppendAsync(TraceStream.Name("p", trace), StreamAppend.Any, [new EventData("span.completed.v1", "{\"n\":1}"u8.ToArray())], ct);
+        var old = (await checkpointer.CreateAsync(ct))!;
+        foreach (var trace in new[] { "a", "b" })
+            await store.AppendAsync(TraceStream.Name("p", trace), StreamAppend.Any, [new EventData("span.completed.v1", "{\"n\":2}"u8.ToArray())], ct);
+        var @new = (await checkpointer.CreateAsync(ct))!;
+        var leaves = (await new ProofBuilder(raw).ReadLeavesAsync(@new.TreeSize, ct))!;
+        var first = (await store.ReadAllAsync(0, 1, ct))[0];
+
+        PublicKey = await WriteAsync("public.pem", key.Public.Pem);
+        OldCheckpoint = await WriteAsync("old.json", JsonSerializer.Serialize(old, AuditJson.Options));
+        NewCheckpoint = await WriteAsync("new.json", JsonSerializer.Serialize(@new, AuditJson.Options));
+        Consistency = await WriteAsync("consistency.json", JsonSerializer.Serialize(new ConsistencyProofResponse(old.TreeSize, @new.TreeSize,
+            old.RootHash, @new.RootHash, MerkleTree.ConsistencyProof(leaves, old.TreeSize, @new.TreeSize).Select(Convert.ToHexStringLower).ToList(),
+            old, @new), AuditJson.Options));
+        Inclusion = await WriteAsync("inclusion.json", JsonSerializer.Serialize(new InclusionProofResponse(first.Stream, first.Version,
+            first.Position, first.Hash, 0, @new.TreeSize, @new.RootHash,
+            MerkleTree.InclusionProof(leaves, 0, @new.TreeSize).Select(Convert.ToHexStringLower).ToList(), @new), AuditJson.Options));
+        using var buffer = new MemoryStream();
+        var pipe = PipeWriter.Create(buffer, new StreamPipeWriterOptions(leaveOpen: true));
+        await new AuditExportWriter(raw, new IdentityPresenter(), key, checkpoints, TimeProvider.System).WriteAsync(pipe, "p", null, null, null, ct);
+        await pipe.CompleteAsync();
+        Export = await WriteAsync("export.ndjson", Encoding.UTF8.GetString(buffer.ToArray()));
+    }
+
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+    private sealed class IdentityPresenter : IEventPresenter
+    {
+        public byte[] Present(StoredEvent stored) => stored.Data;
+    }
+
+    public async Task<string> WriteAsync(string name, string text)
+    {
+        var file = Path.Combine(Directory, name);
+        await File.WriteAllTextAsync(file, text, TestContext.Current.CancellationToken);
+        return file;
+    }
+}
+
+public sealed class when_a_malformed_file_is_checked_offline(OfflineAuditFiles files) : IClassFixture<OfflineAuditFiles>
+{
+    /// <summary>A copy of <paramref name="file"/> with <paramref name="edit"/> applied to its JSON (one line of it for an export).</summary>
+    private async Task<string> EditAsync(string file, string name, Action<JsonObject> edit, int line = 0)
+    {
+        var lines = await File.ReadAllLinesAsync(file, TestContext.Current.CancellationToken);
+        var json = JsonNode.Parse(lines[line])!.AsObject();
+        edit(json);
+        lines[line] = json.ToJsonString();
+        return await files.WriteAsync(name, string.Join('\n', lines) + "\n");
+    }
+
+    [Fact]
+    public async Task then_the_untouched_files_are_valid()
+    {
+        (await Cli.RunAsync("verify-export", files.Export, "--public-key", files.PublicKey)).ExitCode.ShouldBe(0);
+        (await Cli.RunAsync("verify-consistency", "--old", files.OldCheckpoint, "--new", files.NewCheckpoint, "--proof", files.Consistency,
+            "--public-key", files.PublicKey)).ExitCode.ShouldBe(0);
+        (await Cli.RunAsync("verify-inclusion", "--checkpoint", files.NewCheckpoint, "--proof", files.Inclusion, "--public-key", files.PublicKey))
+            .ExitCode.ShouldBe(0);
+    }
+
+    [Theory]
+    [InlineData("stream")]
+    [InlineData("type")]
+    [InlineData("prevHash")]
+    public async Task then_an_export_line_with_a_field_nulled_is_named(string field)
+    {
+        var edited = await EditAsync(files.Export, $"null-{field}.ndjson", line => line[field] = null);
+        var check = await Cli.RunAsync("verify-export", edited, "--public-key", files.PublicKey);
+        check.ExitCode.ShouldBe(1, check.Output);
+        check.Output.ShouldStartWith("INVALID: line 1:");
+    }
+
+    [Fact]
+    public async Task then_a_consistency_proof_with_a_hash_that_is_not_hex_is_invalid()
+    {
+        var edited = await EditAsync(files.Consistency, "consistency-not-hex.json", proof => proof["proof"]![0] = "not hex");
+        var check = await Cli.RunAsync("verify-consistency", "--old", files.OldCheckpoint, "--new", files.NewCheckpoint, "--proof", edited,
+            "--public-key", files.PublicKey);
+        check.ExitCode.ShouldBe(1, check.Output);
+        check.Output.ShouldStartWith("INVALID:");
+    }
+
+    [Fact]
+    public async Task then_an_inclusion_proof_with_a_hash_that_is_not_hex_is_invalid()
+    {
+        var edited = await EditAsync(files.Inclusion, "inclusion-not-hex.json", proof => proof["proof"]![0] = "not hex");
+        var check = await Cli.RunAsync("verify-inclusion", "--checkpoint", files.NewCheckpoint, "--proof", edited, "--public-key", files.PublicKey);
+        check.ExitCode.ShouldBe(1, check.Output);
+        check.Output.ShouldStartWith("INVALID:");
+    }
+
+    [Fact]
+    public async Task then_a_checkpoint_without_its_signature_is_invalid()
+    {
+        var edited = await EditAsync(files.NewCheckpoint, "unsigned.json", checkpoint => checkpoint.Remove("signature"));
+        var check = await Cli.RunAsync("verify-inclusion", "--checkpoint", edited, "--proof", files.Inclusion, "--public-key", files.PublicKey);
+        check.ExitCode.ShouldBe(1, check.Output);
+        check.Output.ShouldStartWith("INVALID: the checkpoint's signature does not verify");
+    }
+
+    [Fact]
+    public async Task then_a_proof_without_its_hashes_is_a_usage_error()
+    {
+        var edited = await EditAsync(files.Inclusion, "inclusion-without-proof.json", proof => proof.Remove("proof"));
+        var check = await Cli.RunAsync("verify-inclusion", "--checkpoint", files.NewCheckpoint, "--proof", edited, "--public-key", files.PublicKey);
+        check.ExitCode.ShouldBe(2, check.Output);
+    }
+}
