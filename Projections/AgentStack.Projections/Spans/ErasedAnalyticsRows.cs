@@ -1,3 +1,6 @@
+using System.Text;
+using System.Text.Json;
+using AgentStack.Erasure.Sealing;
 using AgentStack.Projections.Analytics;
 
 namespace AgentStack.Projections.Spans;
@@ -37,11 +40,16 @@ public static class ErasedAnalyticsRows
     {
         ArgumentNullException.ThrowIfNull(analytics);
         ArgumentNullException.ThrowIfNull(tables);
+        // A number's subject is its JSON text (docs/privacy.md), but ClickHouse reads 42.0 back as 42 and 1e3 as 1000: rows
+        // are also found by the text ClickHouse makes of the subject, and each is kept when its attributes name the subject
+        // as sealing reads them (42 and 42.0 are two subjects, with keys of their own).
         var found = await analytics.QueryAsync($$"""
-            SELECT DISTINCT trace_id, span_id FROM {{tables.Spans}}
-            WHERE project = {project:String} AND {{SubjectOfRow}} = {subject:String}
-            """, new Dictionary<string, object?> { ["project"] = project, ["subject"] = subject }, "TabSeparated", ct);
-        var spans = Lines(found).Select(line => line.Split('\t')).Select(cells => (Trace: Unescape(cells[0]), Span: Unescape(cells[1]))).ToList();
+            SELECT trace_id, span_id, ifNull(attributes, '') FROM {{tables.Spans}}
+            WHERE project = {project:String}
+              AND {{SubjectOfRow}} IN ({subject:String}, JSONExtractRaw(concat('{"s":', {subject:String}, '}'), 's'))
+            """, new Dictionary<string, object?> { ["project"] = project, ["subject"] = subject }, "JSONCompactEachRow", ct);
+        var spans = Lines(found).Select(Row).Where(row => Subjects.Of(Encoding.UTF8.GetBytes(row.Attributes)) == subject)
+            .Select(row => (row.Trace, row.Span)).Distinct().ToList();
         if (spans.Count == 0)
             return 0;
 
@@ -64,6 +72,13 @@ public static class ErasedAnalyticsRows
             }, ct);
         }
         return spans.Count;
+    }
+
+    private static (string Trace, string Span, string Attributes) Row(string line)
+    {
+        using var row = JsonDocument.Parse(line);
+        var cells = row.RootElement;
+        return (cells[0].GetString()!, cells[1].GetString()!, cells[2].GetString()!);
     }
 
     /// <summary>
