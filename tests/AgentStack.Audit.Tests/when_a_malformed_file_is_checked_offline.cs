@@ -136,6 +136,16 @@ public sealed class when_a_malformed_file_is_checked_offline(OfflineAuditFiles f
     }
 
     [Fact]
+    public async Task then_a_time_range_that_ends_before_it_starts_is_a_usage_error()
+    {
+        // As the API answers 400 for it (docs/audit.md): a reversed range checks nothing, which is no "valid".
+        var check = await Cli.RunAsync("verify", "--data-dir", files.Directory, "--project", "p",
+            "--from", "2026-12-02T00:00:00Z", "--to", "2026-12-01T00:00:00Z");
+        check.ExitCode.ShouldBe(2, check.Output);
+        check.Output.ShouldContain("--to must be after --from");
+    }
+
+    [Fact]
     public async Task then_a_proof_without_its_hashes_is_a_usage_error()
     {
         var edited = await EditAsync(files.Inclusion, "inclusion-without-proof.json", proof => proof.Remove("proof"));

@@ -64,6 +64,7 @@ public static class AuditCommands
         if (kept is not null && key is null)
             throw new UsageException("--checkpoint needs --public-key (no signing key in the data directory)");
         DateTimeOffset? from = o.Time("--from"), to = o.Time("--to");
+        if (from is not null && to is not null && to <= from) throw new UsageException("--to must be after --from");
         var project = o.Get("--project");
         var trace = o.Get("--trace");
         if (trace is not null && project is null) throw new UsageException("--trace needs --project");
