@@ -145,6 +145,18 @@ public sealed class when_a_malformed_file_is_checked_offline(OfflineAuditFiles f
         check.Output.ShouldContain("--to must be after --from");
     }
 
+    [Theory]
+    [InlineData("verify", "--projct", "p")]
+    [InlineData("verify", "--project", "p", "extra")]
+    [InlineData("prove-inclusion", "--position", "1", "--json")]
+    public async Task then_an_option_the_command_does_not_take_is_a_usage_error_not_a_wider_check(string command, params string[] rest)
+    {
+        // A misspelled --project would otherwise check the whole log and answer "valid" for a project never checked.
+        var check = await Cli.RunAsync([command, "--data-dir", files.Directory, .. rest]);
+        check.ExitCode.ShouldBe(2, check.Output);
+        check.Output.ShouldNotContain("valid:");
+    }
+
     [Fact]
     public async Task then_a_proof_without_its_hashes_is_a_usage_error()
     {

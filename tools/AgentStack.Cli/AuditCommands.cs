@@ -37,7 +37,8 @@ public static class AuditCommands
         }
         try
         {
-            var options = Options.Parse(args.Skip(1).ToArray());
+            var accepted = Accepted.GetValueOrDefault(args[0]) ?? throw new UsageException($"unknown command '{args[0]}'");
+            var options = Options.Parse(args.Skip(1).ToArray(), accepted, positional: args[0] == "verify-export" ? 1 : 0);
             return args[0] switch
             {
                 "verify" => await VerifyAsync(options, stdout),
@@ -55,6 +56,19 @@ public static class AuditCommands
             return Usage;
         }
     }
+
+    private static readonly string[] LogOptions = ["--data-dir", "--postgres", "--schema"];
+
+    /// <summary>Each command's options, as the help gives them: any other is a usage error, not a check of something else.</summary>
+    private static readonly Dictionary<string, string[]> Accepted = new(StringComparer.Ordinal)
+    {
+        ["verify"] = [.. LogOptions, "--project", "--trace", "--from", "--to", "--checkpoint", "--public-key", "--json"],
+        ["verify-export"] = ["--public-key"],
+        ["verify-consistency"] = ["--old", "--new", "--proof", "--public-key"],
+        ["verify-inclusion"] = ["--checkpoint", "--proof", "--public-key"],
+        ["prove-consistency"] = [.. LogOptions, "--from", "--to"],
+        ["prove-inclusion"] = [.. LogOptions, "--position", "--size"],
+    };
 
     private static async Task<int> VerifyAsync(Options o, TextWriter stdout)
     {
@@ -297,19 +311,29 @@ public sealed class Options
 
     public List<string> Positional { get; } = [];
 
-    public static Options Parse(string[] args, IReadOnlyCollection<string>? flagNames = null)
+    /// <summary>
+    /// Reads the command's arguments: an option or flag not <paramref name="accepted"/> (a misspelled <c>--projct</c> that
+    /// would widen a check to the whole log), or more than <paramref name="positional"/> arguments, is a usage error.
+    /// </summary>
+    public static Options Parse(string[] args, IReadOnlyCollection<string> accepted, IReadOnlyCollection<string>? flagNames = null,
+        int positional = 0)
     {
+        ArgumentNullException.ThrowIfNull(args);
+        ArgumentNullException.ThrowIfNull(accepted);
         var o = new Options();
         for (var i = 0; i < args.Length; i++)
         {
             var a = args[i];
+            if (a.StartsWith("--", StringComparison.Ordinal) && !accepted.Contains(a))
+                throw new UsageException($"unknown option '{a}'");
             if ((flagNames ?? Flags).Contains(a)) o.flags.Add(a);
             else if (a.StartsWith("--", StringComparison.Ordinal))
             {
                 if (i + 1 >= args.Length) throw new UsageException($"{a} needs a value");
                 o.values[a] = args[++i];
             }
-            else o.Positional.Add(a);
+            else if (o.Positional.Count < positional) o.Positional.Add(a);
+            else throw new UsageException($"unexpected argument '{a}'");
         }
         return o;
     }

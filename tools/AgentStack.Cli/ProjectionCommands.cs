@@ -35,7 +35,7 @@ public static class ProjectionCommands
         }
         try
         {
-            var o = Options.Parse(args.Skip(1).ToArray(), ["--json", "--no-wait"]);
+            var o = Options.Parse(args.Skip(1).ToArray(), ["--url", "--key", "--name", "--interval", "--json", "--no-wait"], ["--json", "--no-wait"]);
             var url = o.Get("--url") ?? Environment.GetEnvironmentVariable("AGENTSTACK_URL") ?? "http://localhost:5000";
             if (!Uri.TryCreate(url, UriKind.Absolute, out var baseAddress) || baseAddress.Scheme is not ("http" or "https"))
                 throw new UsageException($"--url must be an http(s) URL (was '{url}')");
