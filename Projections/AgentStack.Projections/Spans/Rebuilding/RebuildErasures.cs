@@ -1,4 +1,6 @@
+using System.Text;
 using AgentStack.Erasure.Keys;
+using AgentStack.Erasure.Sealing;
 using AgentStack.Events;
 using AgentStack.Projections.Analytics;
 
@@ -22,6 +24,10 @@ public sealed class RebuildErasures(IEventStore store, SubjectKeyring keyring, T
 {
     private long readThrough;
     private DateTimeOffset readAt = DateTimeOffset.MinValue;
+
+    /// <summary>The JSON types of a row's three subject attributes, to find those that are doubles.</summary>
+    private static readonly string DoubleTypes = string.Join(", ",
+        new[] { Subjects.SubjectAttribute, Subjects.UserId, Subjects.SessionId }.Select(key => $"JSONType(ifNull(attributes, ''), '{key}')"));
 
     /// <summary>Overwrites the rows of subjects erased since the last pass (every erasure on the first); returns how many spans.</summary>
     public async Task<int> OverwriteAsync(IAnalyticsStore analytics, SpansTables tables, CancellationToken cancellationToken)
@@ -47,11 +53,23 @@ public sealed class RebuildErasures(IEventStore store, SubjectKeyring keyring, T
             }
             if (erased.Count == 0)
                 continue;
+            var parameters = new Dictionary<string, object?> { ["project"] = project };
             var subjects = ErasedAnalyticsRows.Lines(await analytics.QueryAsync($$"""
                 SELECT DISTINCT subject FROM (SELECT {{ErasedAnalyticsRows.SubjectOfRow}} AS subject FROM {{tables.Spans}}
                 WHERE project = {project:String}) WHERE subject != ''
-                """, new Dictionary<string, object?> { ["project"] = project }, "TabSeparated", cancellationToken))
-                .Select(ErasedAnalyticsRows.Unescape);
+                """, parameters, "TabSeparated", cancellationToken))
+                .Select(ErasedAnalyticsRows.Unescape).ToHashSet(StringComparer.Ordinal);
+            // A number's subject is its JSON text (docs/privacy.md), which ClickHouse renders anew for a double (42.0 as 42,
+            // 1e3 as 1000): those rows' subjects are read from their attributes as sealing reads them.
+            var withDoubles = ErasedAnalyticsRows.Lines(await analytics.QueryAsync($$"""
+                SELECT DISTINCT ifNull(attributes, '') FROM {{tables.Spans}}
+                WHERE project = {project:String} AND 'Double' IN ({{DoubleTypes}})
+                """, parameters, "TabSeparated", cancellationToken)).Select(ErasedAnalyticsRows.Unescape);
+            foreach (var attributes in withDoubles)
+            {
+                if (Subjects.Of(Encoding.UTF8.GetBytes(attributes)) is { } subject)
+                    subjects.Add(subject);
+            }
             foreach (var subject in subjects)
             {
                 if (erased.Contains(keyring.SubjectHash(project, subject)))
