@@ -156,33 +156,16 @@ public sealed class DetectionsProjection(IEventStore store, InjectionDetector in
         new(completed.Project, completed.Span.TraceId, completed.Span.SpanId, position, field, kind, rule, Math.Round(score, 3),
             severity, reason, start, length, detector, version, completed.ReceivedAt);
 
-    /// <summary>
-    /// The string's text; as written (escapes and all) if it holds an escaped lone surrogate (<c>"\ud83d"</c>: cut inside a
-    /// pair by the writer), which is valid JSON that does not decode to UTF-16: reading it threw, and the projection
-    /// retried that batch for good.
-    /// </summary>
-    private static string Text(JsonElement e)
-    {
-        try
-        {
-            return e.GetString()!;
-        }
-        catch (InvalidOperationException)
-        {
-            return e.GetRawText()[1..^1];
-        }
-    }
-
     private static IEnumerable<(string Path, string Text)> Strings(JsonElement e, string path)
     {
         switch (e.ValueKind)
         {
             case JsonValueKind.String:
-                yield return (path, Text(e));
+                yield return (path, JsonStrings.Text(e)); // a lone surrogate as U+FFFD: reading it threw, and the batch was retried for good
                 break;
             case JsonValueKind.Object:
                 foreach (var p in e.EnumerateObject())
-                    foreach (var s in Strings(p.Value, $"{path}.{p.Name}"))
+                    foreach (var s in Strings(p.Value, $"{path}.{JsonStrings.Name(p)}"))
                         yield return s;
                 break;
             case JsonValueKind.Array:

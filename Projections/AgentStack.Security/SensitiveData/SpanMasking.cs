@@ -81,8 +81,9 @@ public static class SpanMasking
                 w.WriteStartObject();
                 foreach (var p in e.EnumerateObject())
                 {
-                    w.WritePropertyName(p.Name);
-                    Write(w, p.Value, $"{path}.{p.Name}", field, masked);
+                    var name = JsonStrings.Name(p);
+                    w.WritePropertyName(name);
+                    Write(w, p.Value, $"{path}.{name}", field, masked);
                 }
                 w.WriteEndObject();
                 break;
@@ -94,7 +95,8 @@ public static class SpanMasking
                 w.WriteEndArray();
                 break;
             case JsonValueKind.String:
-                var (text, ranges) = SensitiveDataDetector.Mask(e.GetString()!);
+                // A lone surrogate (valid JSON, not text) is stored as U+FFFD in a masked payload: the payload is rewritten anyway.
+                var (text, ranges) = SensitiveDataDetector.Mask(JsonStrings.Text(e));
                 masked.AddRange(ranges.Select(r => (field, path, r)));
                 w.WriteStringValue(text);
                 break;
