@@ -50,7 +50,7 @@ public sealed class GroupCommitMetrics
 
 /// <summary>
 /// Group commit, shared by the event-store adapters: appends from every caller of a store instance go
-/// through one writer loop that commits them in groups of up to <c>maxBatchSize</c>, one transaction per
+/// through one writer loop that commits them in groups of up to <c>maxBatchSize</c> calls, one transaction per
 /// group, so throughput scales with concurrency instead of paying a durable commit per request. The
 /// adapter opens the transaction (<see cref="IGroupCommitTransaction"/>); this class validates the calls,
 /// checks expected versions, chains the hashes, completes the callers and wakes the waiters.
@@ -58,6 +58,7 @@ public sealed class GroupCommitMetrics
 public sealed class GroupCommitQueue : IAsyncDisposable
 {
     private readonly int maxBatchSize;
+    private readonly long maxBatchBytes;
     private readonly TimeProvider timeProvider;
     private readonly GroupCommitMetrics metrics;
     private readonly Func<IEnumerable<StreamAppend>, ValueTask<IGroupCommitTransaction>> beginAsync;
@@ -73,17 +74,22 @@ public sealed class GroupCommitQueue : IAsyncDisposable
     private long commitCount;
     private TaskCompletionSource committed = NewSignal();
 
+    /// <param name="maxBatchBytes">
+    /// Event data past which a group takes no further call: a group holds at most this much, or one call that alone holds
+    /// more. PostgreSQL refuses a statement over 1 GB, and the Marten store inserts a group with one.
+    /// </param>
     /// <param name="beginAsync">Opens a group's transaction; it is given every append of the group, so it can read their heads up front.</param>
     /// <param name="onFailure">Called after a group failed for any reason but a stale expected version, before its callers learn of it.</param>
     /// <param name="writerPriority">
     /// How many nice steps above the process's priority the writer thread runs, 0 to 20 (Linux; needs CAP_SYS_NICE or a
     /// RLIMIT_NICE that allows it, else the writer keeps the process's priority and says so on standard error).
     /// </param>
-    public GroupCommitQueue(int maxBatchSize, TimeProvider timeProvider, GroupCommitMetrics metrics,
+    public GroupCommitQueue(int maxBatchSize, long maxBatchBytes, TimeProvider timeProvider, GroupCommitMetrics metrics,
         Func<IEnumerable<StreamAppend>, ValueTask<IGroupCommitTransaction>> beginAsync, Action? onFailure = null,
         int writerPriority = 0)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxBatchSize);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxBatchBytes);
         ArgumentOutOfRangeException.ThrowIfNegative(writerPriority);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(writerPriority, MaxWriterPriority);
         ArgumentNullException.ThrowIfNull(timeProvider);
@@ -91,6 +97,7 @@ public sealed class GroupCommitQueue : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(beginAsync);
 
         this.maxBatchSize = maxBatchSize;
+        this.maxBatchBytes = maxBatchBytes;
         this.timeProvider = timeProvider;
         this.metrics = metrics;
         this.beginAsync = beginAsync;
@@ -106,6 +113,12 @@ public sealed class GroupCommitQueue : IAsyncDisposable
         writerLoop = stopped.Task;
     }
 
+    /// <summary>
+    /// The stores' default for <c>maxBatchBytes</c>: far above a peak's groups (hundreds of calls of a few hundred KB),
+    /// far below PostgreSQL's 1 GB, and a 16 MB request still goes in with others.
+    /// </summary>
+    public const long DefaultMaxBatchBytes = 64L * 1024 * 1024;
+
     /// <summary>The most nice steps a writer can be raised by: from 0 to Linux's -20.</summary>
     public const int MaxWriterPriority = 20;
 
@@ -119,10 +132,10 @@ public sealed class GroupCommitQueue : IAsyncDisposable
 
     public Task<AppendResult> AppendAsync(IReadOnlyList<StreamAppend> appends, CancellationToken cancellationToken)
     {
-        Validate(appends);
+        var bytes = Validate(appends);
         if (cancellationToken.IsCancellationRequested) return Task.FromCanceled<AppendResult>(cancellationToken);
 
-        var request = new PendingAppend(appends, cancellationToken);
+        var request = new PendingAppend(appends, bytes, cancellationToken);
         if (!pending.Writer.TryWrite(request))
             return Task.FromException<AppendResult>(new EventStoreUnavailableException("The event store is shutting down."));
         // Deliberately not WaitAsync(cancellationToken): once a batch has started, the caller must learn
@@ -196,14 +209,28 @@ public sealed class GroupCommitQueue : IAsyncDisposable
         {
             var reader = pending.Reader;
             var batch = new List<PendingAppend>(maxBatchSize);
-            while (Wait(reader.WaitToReadAsync()))
+            // A call that would have taken its group past maxBatchBytes: it opens the next group.
+            PendingAppend? next = null;
+            while (next is not null || Wait(reader.WaitToReadAsync()))
             {
-                while (batch.Count < maxBatchSize && reader.TryRead(out var request))
+                long bytes = 0;
+                if (next is not null)
+                {
+                    batch.Add(next);
+                    bytes = next.Bytes;
+                    next = null;
+                }
+                while (next is null && batch.Count < maxBatchSize && bytes < maxBatchBytes && reader.TryRead(out var request))
                 {
                     if (request.CancellationToken.IsCancellationRequested)
                         request.Completion.TrySetCanceled(request.CancellationToken);
+                    else if (batch.Count > 0 && bytes + request.Bytes > maxBatchBytes)
+                        next = request;
                     else
+                    {
                         batch.Add(request);
+                        bytes += request.Bytes;
+                    }
                 }
                 if (batch.Count > 0) Wait(WriteBatchAsync(batch));
                 batch.Clear();
@@ -327,9 +354,11 @@ public sealed class GroupCommitQueue : IAsyncDisposable
         return new AppendResult(nextVersions, position);
     }
 
-    private static void Validate(IReadOnlyList<StreamAppend> appends)
+    /// <summary>Checks one append call and returns the bytes of event data it holds.</summary>
+    private static long Validate(IReadOnlyList<StreamAppend> appends)
     {
         ArgumentNullException.ThrowIfNull(appends);
+        long bytes = 0;
         foreach (var append in appends)
         {
             if (append is null) throw new ArgumentException("An append is null.", nameof(appends));
@@ -344,15 +373,18 @@ public sealed class GroupCommitQueue : IAsyncDisposable
             {
                 if (e is null || string.IsNullOrEmpty(e.Type) || e.Data is null)
                     throw new ArgumentException($"An event of stream '{append.Stream}' lacks a type or data.", nameof(appends));
+                bytes += e.Data.Length;
             }
         }
+        return bytes;
     }
 
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private sealed class PendingAppend(IReadOnlyList<StreamAppend> appends, CancellationToken cancellationToken)
+    private sealed class PendingAppend(IReadOnlyList<StreamAppend> appends, long bytes, CancellationToken cancellationToken)
     {
         public IReadOnlyList<StreamAppend> Appends { get; } = appends;
+        public long Bytes { get; } = bytes;
         public CancellationToken CancellationToken { get; } = cancellationToken;
         public TaskCompletionSource<AppendResult> Completion { get; } =
             new(TaskCreationOptions.RunContinuationsAsynchronously);

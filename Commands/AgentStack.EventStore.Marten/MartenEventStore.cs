@@ -58,6 +58,7 @@ public sealed class MartenEventStore : IEventStore, ICommittedEventsSource, IAsy
         ArgumentNullException.ThrowIfNull(timeProvider);
         ArgumentException.ThrowIfNullOrWhiteSpace(options.ConnectionString);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.MaxBatchSize);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.MaxBatchBytes);
 
         this.options = options;
         this.timeProvider = timeProvider;
@@ -68,7 +69,7 @@ public sealed class MartenEventStore : IEventStore, ICommittedEventsSource, IAsy
         // and its own pool keeps it from taking a slot the appends and reads need.
         listenerDataSource = NpgsqlDataSource.Create(
             new NpgsqlConnectionStringBuilder(options.ConnectionString) { KeepAlive = 30, MaxPoolSize = 1 }.ConnectionString);
-        queue = new GroupCommitQueue(options.MaxBatchSize, timeProvider, Metrics, BeginBatchAsync);
+        queue = new GroupCommitQueue(options.MaxBatchSize, options.MaxBatchBytes, timeProvider, Metrics, BeginBatchAsync);
     }
 
     public Task<AppendResult> AppendAsync(IReadOnlyList<StreamAppend> appends, CancellationToken cancellationToken) =>

@@ -1,3 +1,5 @@
+using AgentStack.EventStore.Common;
+
 namespace AgentStack.EventStore.Marten;
 
 /// <summary>Where the distributed event store lives: a PostgreSQL database and the schema its tables go in.</summary>
@@ -11,4 +13,11 @@ public sealed record MartenEventStoreOptions(string ConnectionString, string Sch
 
     /// <summary>Most append calls sharing one transaction (group commit), as in the SQLite store.</summary>
     public int MaxBatchSize { get; init; } = 512;
+
+    /// <summary>
+    /// Most bytes of event data in one transaction: a group stops taking calls once it holds this much (a single call
+    /// over it gets a group of its own). Bounds what a group holds in memory and, on PostgreSQL, keeps its one INSERT
+    /// under the server's 1 GB limit on a message.
+    /// </summary>
+    public long MaxBatchBytes { get; init; } = GroupCommitQueue.DefaultMaxBatchBytes;
 }

@@ -49,6 +49,7 @@ public sealed class SqliteEventStore : IEventStore, IDecodingLogReader, ICommitt
         ArgumentNullException.ThrowIfNull(timeProvider);
         ArgumentException.ThrowIfNullOrWhiteSpace(options.DatabasePath);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.MaxBatchSize);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.MaxBatchBytes);
         ArgumentOutOfRangeException.ThrowIfNegative(options.WriterPriority);
         ArgumentOutOfRangeException.ThrowIfNegative(options.WalKeptSize);
         ArgumentOutOfRangeException.ThrowIfNegative(options.WalRestartSize);
@@ -81,7 +82,7 @@ public sealed class SqliteEventStore : IEventStore, IDecodingLogReader, ICommitt
         // unreadable file stops the host at start-up instead of failing every request later.
         writer = SqliteWriter.Open(writeConnectionString, options);
         var lastPosition = writer.ReadLastPosition();
-        queue = new GroupCommitQueue(options.MaxBatchSize, timeProvider, Metrics, BeginBatch, onFailure: DiscardWriter,
+        queue = new GroupCommitQueue(options.MaxBatchSize, options.MaxBatchBytes, timeProvider, Metrics, BeginBatch, onFailure: DiscardWriter,
             writerPriority: options.WriterPriority);
         queue.Publish(lastPosition);
         checkpointer = new SqliteCheckpointer(writeConnectionString, path, queue, options.WriterPriority, options.CachedTail);

@@ -1,3 +1,5 @@
+using AgentStack.EventStore.Common;
+
 namespace AgentStack.EventStore.Sqlite;
 
 /// <summary>Where the embedded event store keeps its single SQLite file, and how long it waits for it.</summary>
@@ -14,6 +16,13 @@ public sealed record SqliteEventStoreOptions(string DatabasePath)
     /// and how much a failed commit takes down with it.
     /// </summary>
     public int MaxBatchSize { get; init; } = 512;
+
+    /// <summary>
+    /// Most bytes of event data in one transaction: a group stops taking calls once it holds this much (a single call
+    /// over it gets a group of its own). Bounds what a group holds in memory and, on PostgreSQL, keeps its one INSERT
+    /// under the server's 1 GB limit on a message.
+    /// </summary>
+    public long MaxBatchBytes { get; init; } = GroupCommitQueue.DefaultMaxBatchBytes;
 
     /// <summary>
     /// How many Linux nice steps above the process's priority the writer thread runs (0 to 20; 0 = the process's):
