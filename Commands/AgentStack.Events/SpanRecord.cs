@@ -5,8 +5,8 @@ namespace AgentStack.Events;
 
 /// <summary>
 /// One span exactly as the collector accepted it. <see cref="Input"/>, <see cref="Output"/> and
-/// <see cref="Attributes"/> keep the JSON text the client sent, byte for byte (docs/architecture.md,
-/// invariant 5): <see cref="RawJsonConverter"/> writes them back verbatim.
+/// <see cref="Attributes"/> keep the JSON text the client sent, byte for byte but for line breaks between tokens
+/// (docs/architecture.md, invariant 5): <see cref="RawJsonConverter"/> writes them back so.
 /// Times are UTC, truncated to whole microseconds.
 /// </summary>
 public sealed record SpanRecord(

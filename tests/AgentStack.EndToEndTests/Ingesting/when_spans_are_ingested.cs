@@ -159,6 +159,28 @@ public sealed class when_spans_are_ingested(ServerFixture fixture) : IClassFixtu
     }
 
     [Fact]
+    public async Task then_a_payload_sent_with_line_breaks_replays_as_one_ndjson_line()
+    {
+        var trace = NewId();
+        const string pretty = "{\n  \"question\": \"two\\nlines\",\r\n  \"n\": [1,\n 2]\n}";
+        const string attributes = "{\n\"tool.name\":\r\"search\"}";
+        var body = Batch(Span(trace, "root", kind: "agent", input: pretty, extra: $"\"attributes\":{attributes}"));
+        (await client.PostSpansAsync(body)).EnsureSuccessStatusCode();
+
+        var ndjson = await client.GetStringAsync(new Uri($"/api/projects/default/traces/{trace}/replay", UriKind.Relative));
+        var line = ndjson.Split('\n', StringSplitOptions.RemoveEmptyEntries).ShouldHaveSingleItem();
+        var span = JsonNode.Parse(line)!["data"]!["span"]!;
+        JsonNode.DeepEquals(span["input"], JsonNode.Parse(pretty)).ShouldBeTrue(span["input"]!.ToJsonString());
+        span["input"]!["question"]!.GetValue<string>().ShouldBe("two\nlines");
+        JsonNode.DeepEquals(span["attributes"], JsonNode.Parse(attributes)).ShouldBeTrue();
+        // Spacing stays; only the line breaks between tokens became spaces.
+        line.ShouldContain("\"input\":{   \"question\": \"two\\nlines\",    \"n\": [1,  2] }");
+
+        using var again = await client.PostSpansAsync(body);
+        (await again.Content.ReadFromJsonAsync<JsonObject>())!["duplicates"]!.GetValue<int>().ShouldBe(1);
+    }
+
+    [Fact]
     public async Task then_server_sent_events_carry_a_payload_sent_with_line_breaks_whole()
     {
         var trace = NewId();
