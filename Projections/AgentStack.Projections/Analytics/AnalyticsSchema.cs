@@ -159,7 +159,6 @@ public static partial class AnalyticsSchema
         return [local, distributed];
     }
 
-    /// <summary>Cluster names go into DDL (<c>ON CLUSTER `name`</c>), so only plain names are accepted.</summary>
     /// <summary>
     /// Where an <c>ALTER</c> of <paramref name="table"/> goes: on a cluster the replicated local table behind the
     /// Distributed one (<see cref="ForCluster"/>), on every node; otherwise the table itself.
@@ -167,6 +166,7 @@ public static partial class AnalyticsSchema
     public static string AlterTarget(string table, string? cluster, string database = "agentstack") =>
         cluster is { Length: > 0 } ? $"{database}.{table}_local ON CLUSTER `{cluster}`" : $"{database}.{table}";
 
+    /// <summary>Cluster names go into DDL (<c>ON CLUSTER `name`</c>), so only plain names are accepted.</summary>
     public static void ValidateClusterName(string cluster)
     {
         if (string.IsNullOrEmpty(cluster) || !ClusterName().IsMatch(cluster))
