@@ -23,10 +23,13 @@ public sealed class RetentionPolicies(IEventStore events, TimeProvider clock)
     public static readonly TimeSpan CacheLifetime = TimeSpan.FromSeconds(30);
     private readonly ConcurrentDictionary<string, (RetentionPolicy Policy, DateTimeOffset At)> cache = new(StringComparer.Ordinal);
 
-    public async ValueTask<RetentionPolicy> GetAsync(string project, CancellationToken ct)
+    public async ValueTask<RetentionPolicy> GetAsync(string project, CancellationToken ct) =>
+        TryGetCached(project, out var policy) ? policy : await ReadAsync(project, ct);
+
+    /// <summary>The project's policy read from the log now, not from a copy up to <see cref="CacheLifetime"/> old; it is cached.</summary>
+    public async Task<RetentionPolicy> ReadAsync(string project, CancellationToken ct)
     {
-        if (TryGetCached(project, out var policy))
-            return policy;
+        var policy = RetentionPolicy.KeepForever;
         await foreach (var stored in events.ReadStreamAsync(AccessStream.Name(project), 1, ct))
             if (stored.Type == RetentionEventTypes.PolicySet && EventTypes.Deserialize(stored.Type, stored.Data) is RetentionPolicySet set)
                 policy = new RetentionPolicy(set.Days, set.By, set.At);

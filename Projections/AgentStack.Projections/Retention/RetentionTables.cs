@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using AgentStack.Projections.Analytics;
+using AgentStack.Projections.Spans;
 
 namespace AgentStack.Projections.Retention;
 
@@ -28,7 +29,7 @@ public static class RetentionTables
     private static readonly string[] Tables = ["spans", "traces"];
 
     // The detectors' rows may quote a payload (a finding's reason, the masked kind and where): deleted with their span.
-    private static readonly string[] FindingTables = ["findings", "security_findings"];
+    private static readonly string[] FindingTables = ["agentstack.findings", "agentstack.security_findings"];
 
     /// <summary>
     /// Tables of a data directory from before issue 17.3 get the column and the TTL (the schema scripts only create
@@ -72,41 +73,14 @@ public static class RetentionTables
     public static async Task<(long Spans, long Traces, long Findings)> ApplyAsync(IAnalyticsStore analytics, string? cluster, string project, int days,
         CancellationToken ct)
     {
-        ArgumentNullException.ThrowIfNull(analytics);
+        var (spans, traces) = await ApplyAsync(analytics, cluster, SpansTables.Current, project, days, ct);
         var parameters = new Dictionary<string, object?> { ["project"] = project, ["days"] = days };
-        var past = days > 0 ? "start_time + toIntervalDay({days:UInt16}) <= now64(6)" : "0";
-        var spans = await ScalarAsync(analytics,
-            $"SELECT count() FROM (SELECT DISTINCT trace_id, span_id FROM agentstack.spans WHERE project = {{project:String}} AND {past})", ct, parameters);
-        var traces = await ScalarAsync(analytics,
-            $"SELECT count() FROM (SELECT DISTINCT trace_id FROM agentstack.traces WHERE project = {{project:String}} AND {past})", ct, parameters);
-        var partitions = spans == 0 ? [] : Encoding.UTF8.GetString(await analytics.QueryAsync(
-            $"SELECT DISTINCT _partition_id FROM agentstack.spans WHERE project = {{project:String}} AND {past}",
-            parameters, "TabSeparated", ct)).Split('\n', StringSplitOptions.RemoveEmptyEntries);
-
-        foreach (var table in Tables)
-        {
-            var other = await ScalarAsync(analytics,
-                $"SELECT count() FROM agentstack.{table} WHERE project = {{project:String}} AND {Column} != {{days:UInt16}}", ct, parameters);
-            if (other > 0)
-                await analytics.ExecuteAsync($$"""
-                    ALTER TABLE {{Target(table, cluster)}} UPDATE {{Column}} = {days:UInt16}
-                    WHERE project = {project:String} AND {{Column}} != {days:UInt16}
-                    SETTINGS mutations_sync = 2
-                    """, parameters, ct);
-        }
-        foreach (var partition in partitions)
-            await analytics.ExecuteAsync(
-                $"ALTER TABLE {Target("spans", cluster)} MATERIALIZE TTL IN PARTITION ID '{partition.Replace("'", "", StringComparison.Ordinal)}' SETTINGS mutations_sync = 2",
-                null, ct);
-        if (traces > 0)
-            await analytics.ExecuteAsync($"ALTER TABLE {Target("traces", cluster)} MATERIALIZE TTL SETTINGS mutations_sync = 2", null, ct);
-
         var findings = 0L;
         var detected = days > 0 ? "detected_at + toIntervalDay({days:UInt16}) <= now()" : "0";
         foreach (var table in FindingTables)
         {
             var expired = await ScalarAsync(analytics,
-                $"SELECT count() FROM agentstack.{table} FINAL WHERE project = {{project:String}} AND {detected}", ct, parameters);
+                $"SELECT count() FROM {table} FINAL WHERE project = {{project:String}} AND {detected}", ct, parameters);
             if (expired == 0)
                 continue;
             await analytics.ExecuteAsync(
@@ -117,7 +91,51 @@ public static class RetentionTables
         return (spans, traces, findings);
     }
 
-    private static string Target(string table, string? cluster) => AnalyticsSchema.AlterTarget(table, cluster);
+    /// <summary>
+    /// The part of <see cref="ApplyAsync(IAnalyticsStore, string?, string, int, CancellationToken)"/> on <c>spans</c> and
+    /// <c>traces</c>, in <paramref name="tables"/>: the current ones, or a rebuild's new ones before they replace them.
+    /// </summary>
+    public static async Task<(long Spans, long Traces)> ApplyAsync(IAnalyticsStore analytics, string? cluster, SpansTables tables,
+        string project, int days, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(analytics);
+        ArgumentNullException.ThrowIfNull(tables);
+        var parameters = new Dictionary<string, object?> { ["project"] = project, ["days"] = days };
+        var past = days > 0 ? "start_time + toIntervalDay({days:UInt16}) <= now64(6)" : "0";
+        var spans = await ScalarAsync(analytics,
+            $"SELECT count() FROM (SELECT DISTINCT trace_id, span_id FROM {tables.Spans} WHERE project = {{project:String}} AND {past})", ct, parameters);
+        var traces = await ScalarAsync(analytics,
+            $"SELECT count() FROM (SELECT DISTINCT trace_id FROM {tables.Traces} WHERE project = {{project:String}} AND {past})", ct, parameters);
+        var partitions = spans == 0 ? [] : Encoding.UTF8.GetString(await analytics.QueryAsync(
+            $"SELECT DISTINCT _partition_id FROM {tables.Spans} WHERE project = {{project:String}} AND {past}",
+            parameters, "TabSeparated", ct)).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+
+        foreach (var table in tables.All)
+        {
+            var other = await ScalarAsync(analytics,
+                $"SELECT count() FROM {table} WHERE project = {{project:String}} AND {Column} != {{days:UInt16}}", ct, parameters);
+            if (other > 0)
+                await analytics.ExecuteAsync($$"""
+                    ALTER TABLE {{Target(table, cluster)}} UPDATE {{Column}} = {days:UInt16}
+                    WHERE project = {project:String} AND {{Column}} != {days:UInt16}
+                    SETTINGS mutations_sync = 2
+                    """, parameters, ct);
+        }
+        foreach (var partition in partitions)
+            await analytics.ExecuteAsync(
+                $"ALTER TABLE {Target(tables.Spans, cluster)} MATERIALIZE TTL IN PARTITION ID '{partition.Replace("'", "", StringComparison.Ordinal)}' SETTINGS mutations_sync = 2",
+                null, ct);
+        if (traces > 0)
+            await analytics.ExecuteAsync($"ALTER TABLE {Target(tables.Traces, cluster)} MATERIALIZE TTL SETTINGS mutations_sync = 2", null, ct);
+        return (spans, traces);
+    }
+
+    /// <summary>Where an ALTER of <paramref name="table"/> (<c>database.name</c>) goes, on a cluster or not.</summary>
+    private static string Target(string table, string? cluster)
+    {
+        var dot = table.IndexOf('.', StringComparison.Ordinal);
+        return AnalyticsSchema.AlterTarget(table[(dot + 1)..], cluster, table[..dot]);
+    }
 
     private static async Task<long> ScalarAsync(IAnalyticsStore analytics, string sql, CancellationToken ct,
         IReadOnlyDictionary<string, object?>? parameters = null)

@@ -65,8 +65,9 @@ public sealed class when_a_rebuild_switches_tables : IAsyncLifetime
         new SoleWorkerLeases(), progress, new NoProjectionNotifier(), TimeProvider.System, NullLogger<ProjectionRunner>.Instance, options, control);
 
     /// <summary>A rebuild service (a process's), on <paramref name="engine"/>.</summary>
-    private SpansRebuild Rebuild(IAnalyticsStore engine, ProjectionOptions options) => new(engine, store, checkpoints, progress, control,
-        options, TimeProvider.System, NullLogger<SpansRebuild>.Instance, keys, new RetentionPolicies(store, TimeProvider.System));
+    private SpansRebuild Rebuild(IAnalyticsStore engine, ProjectionOptions options, RetentionPolicies? policies = null) => new(engine,
+        store, checkpoints, progress, control, options, TimeProvider.System, NullLogger<SpansRebuild>.Instance, keys,
+        policies ?? new RetentionPolicies(store, TimeProvider.System));
 
     /// <summary>Five traces in the log, and in the current tables beside them a trace the log does not hold: the rows a
     /// rebuild replaces (made by earlier code, say).</summary>
@@ -233,6 +234,48 @@ public sealed class when_a_rebuild_switches_tables : IAsyncLifetime
         }
         (await analytics.QueryTextAsync("SELECT groupUniqArray(retention_days) FROM agentstack.spans FINAL WHERE project = 'p'")).ShouldBe("[36500]");
         (await analytics.QueryTextAsync("SELECT groupUniqArray(retention_days) FROM agentstack.traces FINAL WHERE project = 'p'")).ShouldBe("[36500]");
+    }
+
+    /// <summary>
+    /// A policy set while the rebuild replayed reached its rows late: the projection reads a cached copy of each
+    /// project's policy, here still none. A retention run meanwhile deleted the project's old rows from the current
+    /// tables and destroyed their keys; they must not come back, in plain text, with the switch.
+    /// </summary>
+    [Fact]
+    public async Task then_rows_past_a_policy_set_while_it_replayed_do_not_come_back()
+    {
+        await AppendTracesAsync(1, 2);
+        var days = (int)(DateTimeOffset.UtcNow - SpanLog.T0).TotalDays + 30;
+        var old = SpanLog.Span("old", "root", null, "old run", DateTimeOffset.UtcNow.AddDays(-days - 10), 100) with
+        {
+            Input = JsonDocument.Parse("""{"prompt":"past its retention"}""").RootElement.Clone(),
+        };
+        await store.AppendAsync(TraceStream.Name("p", old.TraceId), StreamAppend.NoStream,
+            [EventTypes.Serialize(new SpanCompleted("p", old, "h", SpanLog.T0, "key"))], Ct);
+        var policies = new RetentionPolicies(store, TimeProvider.System);
+        (await policies.GetAsync("p", Ct)).Days.ShouldBeNull();
+        await store.AppendAsync(AccessStream.Name("p"), StreamAppend.Any,
+            [EventTypes.Serialize(new RetentionPolicySet("p", days, "key", DateTimeOffset.UtcNow))], Ct);
+        var options = new ProjectionOptions { Linger = TimeSpan.Zero };
+        using var runner = Runner(options);
+        await runner.StartAsync(Ct);
+        try
+        {
+            using var rebuild = Rebuild(analytics, options, policies);
+            await rebuild.StartAsync(Ct);
+            rebuild.TryStart().ShouldBeTrue();
+            await WaitForAsync(() => rebuild.Current?.Phase is "done" or "failed");
+            rebuild.Current!.Phase.ShouldBe("done", rebuild.Current.Error);
+            await rebuild.StopAsync(CancellationToken.None);
+        }
+        finally
+        {
+            await runner.StopAsync(CancellationToken.None);
+        }
+        (await analytics.QueryTextAsync("SELECT count() FROM agentstack.spans WHERE trace_id = 'old'")).ShouldBe("0");
+        (await analytics.QueryTextAsync("SELECT count() FROM agentstack.traces WHERE trace_id = 'old'")).ShouldBe("0");
+        (await analytics.QueryTextAsync($"SELECT groupUniqArray(retention_days) FROM agentstack.spans FINAL WHERE project = 'p'"))
+            .ShouldBe($"[{days}]");
     }
 
     /// <summary>

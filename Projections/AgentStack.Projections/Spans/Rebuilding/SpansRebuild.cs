@@ -206,6 +206,11 @@ public sealed partial class SpansRebuild(
             parity = await ProjectionParity.CompareAsync(analytics, SpansTables.Current, tables, cancellationToken);
             if (!parity.Equal)
                 LogParityDiffers(logger, version, parity.Spans.Rows, parity.Spans.OtherRows, parity.Traces.Rows, parity.Traces.OtherRows);
+            // After the comparison, which sees both versions as the projection wrote them: rows written under another
+            // policy than the log's now, e.g. one set while the log was replayed (the projection reads a cached copy),
+            // get the current one, and rows past it go, as a retention run did in the current tables (docs/retention.md).
+            if (retention is not null)
+                await ApplyRetentionAsync(tables, cancellationToken);
             // Each EXCHANGE is atomic; both run while the live runner is held, so readers see either
             // version of a table, each complete up to the same position.
             foreach (var (live1, rebuilt) in SpansTables.Current.All.Zip(tables.All))
@@ -293,6 +298,18 @@ public sealed partial class SpansRebuild(
                 await analytics.ExecuteAsync($"DROP TABLE IF EXISTS {SpansTables.Database}.{name} SYNC", null, cancellationToken);
         }
         return found;
+    }
+
+    /// <summary>Each project's retention policy, read from the log now, applied to the rebuilt <paramref name="tables"/>.</summary>
+    private async Task ApplyRetentionAsync(SpansTables tables, CancellationToken cancellationToken)
+    {
+        var projects = ErasedAnalyticsRows.Lines(await analytics.QueryAsync($"SELECT DISTINCT project FROM {tables.Spans}", null,
+            "TabSeparated", cancellationToken)).Select(ErasedAnalyticsRows.Unescape);
+        foreach (var project in projects)
+        {
+            var policy = await retention!.ReadAsync(project, cancellationToken);
+            await RetentionTables.ApplyAsync(analytics, null, tables, project, policy.ColumnValue, cancellationToken);
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Rebuild v{Version}: switched, but the replaced tables could not be dropped; the next start or rebuild drops them")]
