@@ -1,5 +1,5 @@
-using System.Text.RegularExpressions;
 using AgentStack.Access;
+using AgentStack.Events;
 using JasperFx;
 using Marten;
 using Npgsql;
@@ -20,7 +20,7 @@ namespace AgentStack.Access.Marten;
 /// rename never undoes an archive, nor an expiry a revocation.
 /// </para>
 /// </summary>
-public sealed partial class MartenAccessStore : IAccessStore, IAsyncDisposable, IDisposable
+public sealed class MartenAccessStore : IAccessStore, IAsyncDisposable, IDisposable
 {
     private readonly MartenAccessStoreOptions options;
     private readonly TimeProvider clock;
@@ -36,8 +36,8 @@ public sealed partial class MartenAccessStore : IAccessStore, IAsyncDisposable, 
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(clock);
         ArgumentException.ThrowIfNullOrWhiteSpace(options.ConnectionString);
-        if (!Identifier().IsMatch(options.Schema))
-            throw new ArgumentException($"Schema '{options.Schema}' must be a lower-case PostgreSQL identifier (a-z, 0-9, _).", nameof(options));
+        if (PostgresIdentifier.Refusal(options.Schema) is { } refusal)
+            throw new ArgumentException($"Schema '{options.Schema}' {refusal}.", nameof(options));
         this.options = options;
         this.clock = clock;
         store = DocumentStore.For(o =>
@@ -347,7 +347,4 @@ public sealed partial class MartenAccessStore : IAccessStore, IAsyncDisposable, 
         schemaGate.Dispose();
         store.Dispose();
     }
-
-    [GeneratedRegex(@"^[a-z_][a-z0-9_]{0,50}\z")]
-    private static partial Regex Identifier();
 }

@@ -1,4 +1,4 @@
-using System.Text.RegularExpressions;
+using AgentStack.Events;
 using JasperFx;
 using Marten;
 using Npgsql;
@@ -12,15 +12,15 @@ namespace AgentStack.EventStore.Marten;
 /// that Marten (Weasel) creates and migrates them beside the documents the distributed topology keeps in
 /// the same schema, and Marten's own tooling (db-apply, db-patch) sees them.
 /// </summary>
-internal sealed partial class MartenSchema
+internal sealed class MartenSchema
 {
     public const string EventsTable = "events";
     public const string LockTable = "event_log_lock";
 
     public MartenSchema(string schema)
     {
-        if (!Identifier().IsMatch(schema))
-            throw new ArgumentException($"Schema '{schema}' must be a lower-case PostgreSQL identifier (a-z, 0-9, _).", nameof(schema));
+        if (PostgresIdentifier.Refusal(schema) is { } refusal)
+            throw new ArgumentException($"Schema '{schema}' {refusal}.", nameof(schema));
         Name = schema;
         Events = $"{schema}.{EventsTable}";
         Lock = $"{schema}.{LockTable}";
@@ -107,7 +107,4 @@ internal sealed partial class MartenSchema
             await unlock.ExecuteNonQueryAsync(CancellationToken.None);
         }
     }
-
-    [GeneratedRegex(@"^[a-z_][a-z0-9_]{0,50}\z")]
-    private static partial Regex Identifier();
 }

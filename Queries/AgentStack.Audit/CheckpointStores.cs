@@ -153,8 +153,8 @@ public sealed class PostgresCheckpointStore : ICheckpointStore, IAsyncDisposable
 
     public PostgresCheckpointStore(string connectionString, string schema)
     {
-        if (!System.Text.RegularExpressions.Regex.IsMatch(schema, @"^[a-z_][a-z0-9_]{0,50}\z"))
-            throw new ArgumentException($"Schema '{schema}' must be a lower-case identifier.", nameof(schema));
+        if (PostgresIdentifier.Refusal(schema) is { } refusal)
+            throw new ArgumentException($"Schema '{schema}' {refusal}.", nameof(schema));
         dataSource = NpgsqlDataSource.Create(connectionString);
         Schema = schema;
         checkpoints = $"{schema}.audit_checkpoints";

@@ -30,9 +30,7 @@ public static class AccessProvider
                     ? configured
                     : throw new InvalidOperationException(
                         "AgentStack:Access:Provider is Marten but ConnectionStrings:Postgres is not set (e.g. Host=localhost;Username=postgres;Password=…;Database=agentstack).");
-                var schema = configuration["AgentStack:Access:Schema"] is { Length: > 0 } accessSchema ? accessSchema
-                    : configuration["AgentStack:EventStore:Schema"] is { Length: > 0 } eventStoreSchema ? eventStoreSchema
-                    : "agentstack";
+                var schema = AgentStackHosting.PostgresSchema(configuration, "AgentStack:Access:Schema", "AgentStack:EventStore:Schema");
                 return services.AddMartenAccess(connection, schema, pepper);
             default:
                 throw new InvalidOperationException($"AgentStack:Access:Provider '{provider}' is unknown: use Sqlite or Marten.");

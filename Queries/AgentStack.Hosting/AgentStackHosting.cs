@@ -179,11 +179,24 @@ public static class AgentStackHosting
                 var connection = configuration.GetConnectionString("Postgres")
                     ?? throw new InvalidOperationException(
                         "AgentStack:EventStore:Provider is Marten but ConnectionStrings:Postgres is not set (e.g. Host=localhost;Username=postgres;Password=…;Database=agentstack).");
-                services.AddMartenEventStore(connection, configuration["AgentStack:EventStore:Schema"] ?? "agentstack");
+                services.AddMartenEventStore(connection,
+                    PostgresIdentifier.Require(configuration["AgentStack:EventStore:Schema"] ?? "agentstack", "AgentStack:EventStore:Schema"));
                 break;
             default:
                 throw new InvalidOperationException($"AgentStack:EventStore:Provider '{provider}' is unknown: use Sqlite or Marten.");
         }
+    }
+
+    /// <summary>
+    /// The PostgreSQL schema at the first of <paramref name="keys"/> set, else <c>agentstack</c>. The stores' SQL takes it
+    /// unquoted: a name it cannot take stops the host, naming the key that set it (docs/distributed.md, "Schema names").
+    /// </summary>
+    internal static string PostgresSchema(IConfiguration configuration, params string[] keys)
+    {
+        foreach (var key in keys)
+            if (configuration[key] is { Length: > 0 } schema)
+                return PostgresIdentifier.Require(schema, key);
+        return "agentstack";
     }
 
     /// <summary>The whole number at <paramref name="key"/>, its default when unset; a value it does not allow stops the host.</summary>

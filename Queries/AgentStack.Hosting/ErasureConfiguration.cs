@@ -17,14 +17,16 @@ public static class ErasureConfiguration
     {
         var section = configuration.GetSection("AgentStack:Erasure");
         var distributedLog = string.Equals(configuration["AgentStack:EventStore:Provider"], "Marten", StringComparison.OrdinalIgnoreCase);
-        var schema = section["Schema"] is { Length: > 0 } own ? own
-            : configuration["AgentStack:EventStore:Schema"] is { Length: > 0 } eventStoreSchema ? eventStoreSchema
+        var keyStore = section["KeyStore"] is { Length: > 0 } store ? store : distributedLog ? "Postgres" : "Sqlite";
+        // Checked only where it is used: a SQLite key store leaves the schema unread.
+        var schema = string.Equals(keyStore, "Postgres", StringComparison.OrdinalIgnoreCase)
+            ? AgentStackHosting.PostgresSchema(configuration, "AgentStack:Erasure:Schema", "AgentStack:EventStore:Schema")
             : "agentstack";
         var cacheSeconds = section["KeyCacheSeconds"] is { Length: > 0 } seconds
             ? double.Parse(seconds, CultureInfo.InvariantCulture)
             : 10;
         return new ErasureOptions(
-            section["KeyStore"] is { Length: > 0 } store ? store : distributedLog ? "Postgres" : "Sqlite",
+            keyStore,
             Path.Combine(dataDirectory, "keys.db"),
             configuration.GetConnectionString("Postgres"),
             schema,

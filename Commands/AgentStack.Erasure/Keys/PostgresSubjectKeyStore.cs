@@ -1,5 +1,5 @@
 using System.Security.Cryptography;
-using System.Text.RegularExpressions;
+using AgentStack.Events;
 using Npgsql;
 
 namespace AgentStack.Erasure.Keys;
@@ -12,7 +12,7 @@ namespace AgentStack.Erasure.Keys;
 /// table file without them and removes the old one. PostgreSQL's WAL and base backups made before the erasure
 /// still hold the key until they are recycled (docs/privacy.md).
 /// </summary>
-public sealed partial class PostgresSubjectKeyStore : ISubjectKeyStore, IDisposable
+public sealed class PostgresSubjectKeyStore : ISubjectKeyStore, IDisposable
 {
     private readonly NpgsqlDataSource dataSource;
     private readonly KeyWrapping wrapping;
@@ -21,8 +21,8 @@ public sealed partial class PostgresSubjectKeyStore : ISubjectKeyStore, IDisposa
 
     public PostgresSubjectKeyStore(string connectionString, string schema, KeyWrapping wrapping)
     {
-        if (!Identifier().IsMatch(schema))
-            throw new ArgumentException($"Schema '{schema}' must be a lower-case PostgreSQL identifier (a-z, 0-9, _).", nameof(schema));
+        if (PostgresIdentifier.Refusal(schema) is { } refusal)
+            throw new ArgumentException($"Schema '{schema}' {refusal}.", nameof(schema));
         this.wrapping = wrapping;
         dataSource = NpgsqlDataSource.Create(connectionString);
         keys = $"{schema}.payload_keys";
@@ -52,7 +52,7 @@ public sealed partial class PostgresSubjectKeyStore : ISubjectKeyStore, IDisposa
         }
     }
 
-    [System.Diagnostics.CodeAnalysis.SuppressMessage("Security", "CA2100:Review SQL queries for security vulnerabilities", Justification = "the SQL names only tables of a schema validated as an identifier (Identifier()); every value is a parameter")]
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Security", "CA2100:Review SQL queries for security vulnerabilities", Justification = "the SQL names only tables of a schema validated as an identifier (PostgresIdentifier); every value is a parameter")]
     public SubjectKey GetOrCreate(string project, string subjectHash, int day)
     {
         using var connection = dataSource.OpenConnection();
@@ -76,7 +76,7 @@ public sealed partial class PostgresSubjectKeyStore : ISubjectKeyStore, IDisposa
         return new SubjectKey(reader.GetString(0), wrapping.Unwrap((byte[])reader[1]));
     }
 
-    [System.Diagnostics.CodeAnalysis.SuppressMessage("Security", "CA2100:Review SQL queries for security vulnerabilities", Justification = "the SQL names only tables of a schema validated as an identifier (Identifier()); every value is a parameter")]
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Security", "CA2100:Review SQL queries for security vulnerabilities", Justification = "the SQL names only tables of a schema validated as an identifier (PostgresIdentifier); every value is a parameter")]
     public byte[]? Find(string keyId)
     {
         using var connection = dataSource.OpenConnection();
@@ -99,7 +99,7 @@ public sealed partial class PostgresSubjectKeyStore : ISubjectKeyStore, IDisposa
             p.AddWithValue("day", day);
         });
 
-    [System.Diagnostics.CodeAnalysis.SuppressMessage("Security", "CA2100:Review SQL queries for security vulnerabilities", Justification = "the SQL names only tables of a schema validated as an identifier (Identifier()); every value is a parameter")]
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Security", "CA2100:Review SQL queries for security vulnerabilities", Justification = "the SQL names only tables of a schema validated as an identifier (PostgresIdentifier); every value is a parameter")]
     public byte[] ProjectSecret(string project)
     {
         using var connection = dataSource.OpenConnection();
@@ -115,7 +115,7 @@ public sealed partial class PostgresSubjectKeyStore : ISubjectKeyStore, IDisposa
         return wrapping.Unwrap((byte[])select.ExecuteScalar()!);
     }
 
-    [System.Diagnostics.CodeAnalysis.SuppressMessage("Security", "CA2100:Review SQL queries for security vulnerabilities", Justification = "the SQL names only tables of a schema validated as an identifier (Identifier()); every value is a parameter; the WHERE fragment is a constant of this class")]
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Security", "CA2100:Review SQL queries for security vulnerabilities", Justification = "the SQL names only tables of a schema validated as an identifier (PostgresIdentifier); every value is a parameter; the WHERE fragment is a constant of this class")]
     private List<string> DestroyWhere(string where, Action<NpgsqlParameterCollection> parameters)
     {
         using var connection = dataSource.OpenConnection();
@@ -168,7 +168,4 @@ public sealed partial class PostgresSubjectKeyStore : ISubjectKeyStore, IDisposa
     }
 
     public void Dispose() => dataSource.Dispose();
-
-    [GeneratedRegex(@"^[a-z_][a-z0-9_]{0,50}\z")]
-    private static partial Regex Identifier();
 }

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using AgentStack.Events;
 using Npgsql;
 
 namespace AgentStack.Projections.Running;
@@ -15,7 +16,7 @@ namespace AgentStack.Projections.Running;
 public sealed class PostgresProjectionLeases(string connectionString, ProjectionOptions options) : IProjectionLeases, IAsyncDisposable
 {
     private readonly NpgsqlDataSource dataSource = NpgsqlDataSource.Create(connectionString);
-    private readonly string schema = QuoteIdentifier(options.LeaseSchema);
+    private readonly string schema = PostgresIdentifier.Require(options.LeaseSchema, $"{ProjectionOptions.Section}:LeaseSchema", maxLength: 63);
     private readonly SemaphoreSlim gate = new(1, 1);
     private readonly ConcurrentDictionary<(string Projection, int Partitions), bool> prepared = new();
 
@@ -151,9 +152,4 @@ public sealed class PostgresProjectionLeases(string connectionString, Projection
             return parts;
         }
     }
-
-    private static string QuoteIdentifier(string name) =>
-        System.Text.RegularExpressions.Regex.IsMatch(name, @"^[a-z_][a-z0-9_]{0,62}\z")
-            ? name
-            : throw new InvalidOperationException($"{ProjectionOptions.Section}:LeaseSchema '{name}' must be a lower-case SQL identifier.");
 }
