@@ -98,4 +98,41 @@ public sealed class when_a_replay_meets_the_agent
             TestContext.Current.CancellationToken);
         direct!.ToString().ShouldBe("fresh");
     }
+
+    [Fact]
+    public async Task then_a_recorded_model_failure_fails_again_streamed_or_not()
+    {
+        // The run failed at its second model call (a rate limit): its re-run fails there too instead of answering "".
+        var failed = JsonNode.Parse(Trace.ToJsonString())!;
+        var last = failed["spans"]![3]!;
+        last["status"] = "error";
+        last["statusMessage"] = "rate limited";
+        last.AsObject().Remove("output");
+        var tool = AIFunctionFactory.Create((string product) => "live", "get_pricing");
+        foreach (var streamed in new[] { false, true })
+        {
+            var replay = new AgentStackReplay(RecordedRun.FromTrace(failed), 3);
+            var live = new LiveModel();
+            var chat = new ChatClientBuilder(live)
+                .UseFunctionInvocation(configure: f => f.FunctionInvoker = replay.InvokeToolAsync)
+                .UseAgentStackReplay(replay)
+                .Build();
+            List<ChatMessage> messages = [new ChatMessage(ChatRole.User, "price?")];
+            var options = new ChatOptions { Tools = [tool] };
+            var error = await Should.ThrowAsync<ReplayedModelException>(async () =>
+            {
+                if (!streamed)
+                {
+                    await chat.GetResponseAsync(messages, options, TestContext.Current.CancellationToken);
+                    return;
+                }
+                await foreach (var _ in chat.GetStreamingResponseAsync(messages, options, TestContext.Current.CancellationToken))
+                {
+                }
+            });
+            error.Message.ShouldBe("rate limited");
+            replay.StepsReplayed.ShouldBe(3);
+            live.Calls.ShouldBe(0);
+        }
+    }
 }

@@ -108,9 +108,14 @@ public sealed class AgentStackReplay
         _ => JsonSerializer.Deserialize<JsonElement>(output.ToJsonString()),
     };
 
-    /// <summary>The recorded answer of a model step as a <see cref="ChatResponse"/>.</summary>
+    /// <summary>
+    /// The recorded answer of a model step as a <see cref="ChatResponse"/>; a recorded failure throws
+    /// <see cref="ReplayedModelException"/> with the recorded message, as the call failed then.
+    /// </summary>
     internal static ChatResponse ResponseOf(RecordedStep step)
     {
+        if (step.Status == "error")
+            throw new ReplayedModelException(step.StatusMessage ?? "the recorded model call failed");
         var messages = new List<ChatMessage>();
         ChatFinishReason? finish = null;
         switch (step.Output)
@@ -175,14 +180,18 @@ public sealed class AgentStackReplay
 /// <param name="message">The recorded status message.</param>
 public sealed class ReplayedToolException(string message) : Exception(message);
 
+/// <summary>A recorded model call failed; the replay fails it again with the recorded message.</summary>
+/// <param name="message">The recorded status message.</param>
+public sealed class ReplayedModelException(string message) : Exception(message);
+
 /// <summary>Answers model calls from the recording while the replay is in its recorded prefix, then calls the live model.</summary>
 internal sealed class ReplayingChatClient(IChatClient live, AgentStackReplay replay) : DelegatingChatClient(live)
 {
-    public override Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null,
+    public override async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null,
         CancellationToken cancellationToken = default) =>
         replay.TakeRecorded("llm", null) is { } step
-            ? Task.FromResult(AgentStackReplay.ResponseOf(step))
-            : base.GetResponseAsync(messages, options, cancellationToken);
+            ? AgentStackReplay.ResponseOf(step)
+            : await base.GetResponseAsync(messages, options, cancellationToken).ConfigureAwait(false);
 
     public override async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages,
         ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
