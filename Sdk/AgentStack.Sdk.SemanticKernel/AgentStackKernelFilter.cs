@@ -1,4 +1,7 @@
 using System.Diagnostics;
+using System.Reflection;
+using System.Runtime.CompilerServices;
+using System.Text;
 using AgentStack.Sdk;
 using Microsoft.SemanticKernel;
 
@@ -16,6 +19,7 @@ public sealed class AgentStackKernelFilter : IFunctionInvocationFilter, IPromptR
     public const string SourceName = AgentStackTracer.SourceNamePrefix + "SemanticKernel";
 
     private static readonly ActivitySource Source = new(SourceName);
+    private static readonly MethodInfo TraceMethod = typeof(AgentStackKernelFilter).GetMethod(nameof(TraceStream), BindingFlags.NonPublic | BindingFlags.Static)!;
 
     /// <inheritdoc />
     public async Task OnFunctionInvocationAsync(FunctionInvocationContext context, Func<FunctionInvocationContext, Task> next)
@@ -29,7 +33,7 @@ public sealed class AgentStackKernelFilter : IFunctionInvocationFilter, IPromptR
             await next(context).ConfigureAwait(false);
             return;
         }
-        using var span = AgentStackTracer.StartSpan(Source, AgentStackSpanKind.Chain, FullName(context.Function));
+        var span = AgentStackTracer.StartSpan(Source, AgentStackSpanKind.Chain, FullName(context.Function));
         if (span.IsRecording)
         {
             span.SetInput(Arguments(context.Arguments))
@@ -40,14 +44,22 @@ public sealed class AgentStackKernelFilter : IFunctionInvocationFilter, IPromptR
         try
         {
             await next(context).ConfigureAwait(false);
-            if (span.IsRecording && !context.IsStreaming)
-                span.SetOutput(ResultText(context.Result));
         }
         catch (Exception e)
         {
-            span.SetError(e);
+            span.SetError(e).Dispose();
             throw;
         }
+        // A streamed result is only the stream: the function (prompt render, model call) runs while the caller
+        // reads it, so the span goes with the stream and ends when the stream is read, disposed or fails.
+        if (context.IsStreaming && span.Activity is not null && Traced(context.Result.GetValue<object>(), span) is { } stream)
+        {
+            context.Result = new FunctionResult(context.Result, stream);
+            return;
+        }
+        if (span.IsRecording && !context.IsStreaming)
+            span.SetOutput(ResultText(context.Result));
+        span.Dispose();
     }
 
     /// <inheritdoc />
@@ -110,6 +122,47 @@ public sealed class AgentStackKernelFilter : IFunctionInvocationFilter, IPromptR
         {
             span.SetError(e);
             throw;
+        }
+    }
+
+    /// <summary>The function's <c>IAsyncEnumerable&lt;T&gt;</c> (T is the caller's choice) read through <see cref="TraceStream{T}"/>.</summary>
+    private static object? Traced(object? stream, AgentStackSpan span)
+    {
+        var enumerable = stream?.GetType().GetInterfaces()
+            .FirstOrDefault(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(IAsyncEnumerable<>));
+        return enumerable is null ? null : TraceMethod.MakeGenericMethod(enumerable.GenericTypeArguments[0]).Invoke(null, [stream, span, CancellationToken.None]);
+    }
+
+    private static async IAsyncEnumerable<T> TraceStream<T>(IAsyncEnumerable<T> stream, AgentStackSpan span,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        using (span)
+        {
+            var text = span.IsRecording ? new StringBuilder() : null;
+            await using var enumerator = stream.GetAsyncEnumerator(cancellationToken);
+            while (true)
+            {
+                // Each MoveNextAsync resumes this iterator in the caller's context (dotnet/runtime#47802): the span is
+                // made current again so the render and model call made while reading are recorded under it.
+                Activity.Current = span.Activity;
+                T chunk;
+                try
+                {
+                    if (!await enumerator.MoveNextAsync().ConfigureAwait(false))
+                        break;
+                    chunk = enumerator.Current;
+                }
+                catch (Exception e)
+                {
+                    span.SetError(e);
+                    throw;
+                }
+                // The chunks' text, as a non-streamed call records its result's text.
+                text?.Append(chunk?.ToString());
+                yield return chunk;
+            }
+            if (text is not null)
+                span.SetOutput(text.ToString());
         }
     }
 
