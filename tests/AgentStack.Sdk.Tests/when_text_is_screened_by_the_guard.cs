@@ -1,7 +1,13 @@
 using AgentStack.Examples.ResearchAgent;
 using AgentStack.Sdk.Guarding;
 using AgentStack.Testing;
+using System.Collections.Concurrent;
+using System.Text.Json.Nodes;
 using Microsoft.Extensions.AI;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.SemanticKernel;
+using FunctionCallContent = Microsoft.Extensions.AI.FunctionCallContent;
+using FunctionResultContent = Microsoft.Extensions.AI.FunctionResultContent;
 
 namespace AgentStack.Sdk.Tests;
 
@@ -41,5 +47,42 @@ public sealed class when_text_is_screened_by_the_guard(ServerFixture fixture) : 
         var refused = await Should.ThrowAsync<PromptInjectionBlockedException>(() =>
             chat.GetResponseAsync(injected, cancellationToken: TestContext.Current.CancellationToken));
         refused.Role.ShouldBe(GuardRoles.ToolOutput);
+    }
+
+    [Fact]
+    public async Task then_a_kernel_with_the_guard_screens_a_streamed_invocations_prompt_and_not_its_stream_object()
+    {
+        var recorder = new Recorder();
+        using var guard = new AgentStackGuard(new AgentStackOptions
+        {
+            Endpoint = fixture.Server.BaseAddress, ApiKey = ServerProcess.BootstrapKey, HttpMessageHandler = recorder,
+        });
+        var builder = Kernel.CreateBuilder();
+        builder.Services.AddChatClient(new LocalChatClient());
+        builder.AddAgentStackGuard(guard);
+        var kernel = builder.Build();
+        var write = kernel.CreateFunctionFromPrompt("[task:email]\nRecipient: Bob\nSummary: all good\n", functionName: "WriteEmail");
+
+        var text = new System.Text.StringBuilder();
+        await foreach (var chunk in kernel.InvokeStreamingAsync<string>(write, cancellationToken: TestContext.Current.CancellationToken))
+            text.Append(chunk);
+
+        text.ToString().ShouldContain("Hello Bob");
+        // The rendered prompt, as user input; before, also the stream's type name, as a tool output.
+        var screened = recorder.Requests.ToList();
+        screened.ShouldHaveSingleItem()["role"]!.GetValue<string>().ShouldBe(GuardRoles.UserInput, string.Join('\n', screened));
+    }
+
+    /// <summary>Passes every call on to the real server and keeps each guard request's body.</summary>
+    private sealed class Recorder() : DelegatingHandler(new SocketsHttpHandler())
+    {
+        public ConcurrentQueue<JsonNode> Requests { get; } = new();
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            if (request.Content is { } content)
+                Requests.Enqueue(JsonNode.Parse(await content.ReadAsStringAsync(cancellationToken))!);
+            return await base.SendAsync(request, cancellationToken);
+        }
     }
 }
