@@ -157,6 +157,19 @@ public sealed class when_a_malformed_file_is_checked_offline(OfflineAuditFiles f
         check.Output.ShouldNotContain("valid:");
     }
 
+    [Theory]
+    [InlineData("user", null, "--schema 'user' is a word PostgreSQL reserves")]
+    [InlineData("Bad-Name", null, "--schema 'Bad-Name' must be a lower-case PostgreSQL identifier")]
+    [InlineData("agentstack", "nonsense", "--postgres is not a PostgreSQL connection string")]
+    [InlineData("agentstack", "Host=127.0.0.1;Port=1;Username=postgres;Timeout=2", "--postgres: the database cannot be used")]
+    public async Task then_a_postgres_log_that_cannot_be_opened_is_a_usage_error_not_a_crash(string schema, string? connection, string message)
+    {
+        var check = await Cli.RunAsync("verify", "--postgres", connection ?? Postgres.ConnectionString, "--schema", schema);
+        check.ExitCode.ShouldBe(2, check.Output);
+        check.Output.ShouldContain(message);
+        check.Output.ShouldNotContain("Unhandled exception");
+    }
+
     [Fact]
     public async Task then_a_proof_without_its_hashes_is_a_usage_error()
     {

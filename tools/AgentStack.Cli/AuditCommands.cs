@@ -3,6 +3,7 @@ using AgentStack.Audit;
 using AgentStack.Events;
 using AgentStack.EventStore.Marten;
 using AgentStack.EventStore.Sqlite;
+using Npgsql;
 
 namespace AgentStack.Cli;
 
@@ -265,8 +266,22 @@ public static class AuditCommands
         if (o.Get("--postgres") is { } connection)
         {
             var schema = o.Get("--schema") ?? "agentstack";
-            var checkpoints = new PostgresCheckpointStore(connection, schema);
-            await checkpoints.InitializeAsync(CancellationToken.None);
+            if (PostgresIdentifier.Refusal(schema) is { } refusal)
+                throw new UsageException($"--schema '{schema}' {refusal}");
+            PostgresCheckpointStore checkpoints;
+            try
+            {
+                checkpoints = new PostgresCheckpointStore(connection, schema);
+                await checkpoints.InitializeAsync(CancellationToken.None);
+            }
+            catch (ArgumentException e)
+            {
+                throw new UsageException($"--postgres is not a PostgreSQL connection string: {e.Message}");
+            }
+            catch (NpgsqlException e)
+            {
+                throw new UsageException($"--postgres: the database cannot be used: {e.Message}");
+            }
             return new OpenLog(new MartenEventStore(new MartenEventStoreOptions(connection, schema), TimeProvider.System), checkpoints, null);
         }
         throw new UsageException("give --data-dir DIR or --postgres CONNECTION");
