@@ -171,6 +171,17 @@ public sealed class when_a_malformed_file_is_checked_offline(OfflineAuditFiles f
     }
 
     [Fact]
+    public async Task then_a_data_directory_whose_log_is_not_a_database_is_a_usage_error_not_a_crash()
+    {
+        var directory = Path.Combine(files.Directory, "not-a-log");
+        Directory.CreateDirectory(directory);
+        await File.WriteAllTextAsync(Path.Combine(directory, "events.db"), "not a database", TestContext.Current.CancellationToken);
+        var check = await Cli.RunAsync("verify", "--data-dir", directory);
+        check.ExitCode.ShouldBe(2, check.Output);
+        check.Output.ShouldContain("cannot be opened as an event store");
+    }
+
+    [Fact]
     public async Task then_a_proof_without_its_hashes_is_a_usage_error()
     {
         var edited = await EditAsync(files.Inclusion, "inclusion-without-proof.json", proof => proof.Remove("proof"));

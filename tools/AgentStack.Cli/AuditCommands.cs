@@ -3,6 +3,7 @@ using AgentStack.Audit;
 using AgentStack.Events;
 using AgentStack.EventStore.Marten;
 using AgentStack.EventStore.Sqlite;
+using Microsoft.Data.Sqlite;
 using Npgsql;
 
 namespace AgentStack.Cli;
@@ -261,7 +262,14 @@ public static class AuditCommands
                 using var signing = AuditKey.FromPem(await File.ReadAllTextAsync(keyFile));
                 key = signing.Public;
             }
-            return new OpenLog(new SqliteEventStore(new SqliteEventStoreOptions(events), TimeProvider.System), checkpoints, key);
+            try
+            {
+                return new OpenLog(new SqliteEventStore(new SqliteEventStoreOptions(events), TimeProvider.System), checkpoints, key);
+            }
+            catch (SqliteException e)
+            {
+                throw new UsageException($"--data-dir: {events} cannot be opened as an event store: {e.Message}");
+            }
         }
         if (o.Get("--postgres") is { } connection)
         {
