@@ -216,22 +216,7 @@ public sealed class when_a_rebuild_switches_tables : IAsyncLifetime
         // A century: the rows must not expire while the test reads them.
         await store.AppendAsync(AccessStream.Name("p"), StreamAppend.Any,
             [EventTypes.Serialize(new RetentionPolicySet("p", 36500, "key", DateTimeOffset.UtcNow))], Ct);
-        var options = new ProjectionOptions { Linger = TimeSpan.Zero };
-        using var runner = Runner(options);
-        await runner.StartAsync(Ct);
-        try
-        {
-            using var rebuild = Rebuild(analytics, options);
-            await rebuild.StartAsync(Ct);
-            rebuild.TryStart().ShouldBeTrue();
-            await WaitForAsync(() => rebuild.Current?.Phase is "done" or "failed");
-            rebuild.Current!.Phase.ShouldBe("done", rebuild.Current.Error);
-            await rebuild.StopAsync(CancellationToken.None);
-        }
-        finally
-        {
-            await runner.StopAsync(CancellationToken.None);
-        }
+        await RebuildBesideTheLiveRunnerAsync();
         (await analytics.QueryTextAsync("SELECT groupUniqArray(retention_days) FROM agentstack.spans FINAL WHERE project = 'p'")).ShouldBe("[36500]");
         (await analytics.QueryTextAsync("SELECT groupUniqArray(retention_days) FROM agentstack.traces FINAL WHERE project = 'p'")).ShouldBe("[36500]");
     }
@@ -256,6 +241,16 @@ public sealed class when_a_rebuild_switches_tables : IAsyncLifetime
         (await policies.GetAsync("p", Ct)).Days.ShouldBeNull();
         await store.AppendAsync(AccessStream.Name("p"), StreamAppend.Any,
             [EventTypes.Serialize(new RetentionPolicySet("p", days, "key", DateTimeOffset.UtcNow))], Ct);
+        await RebuildBesideTheLiveRunnerAsync(policies);
+        (await analytics.QueryTextAsync("SELECT count() FROM agentstack.spans WHERE trace_id = 'old'")).ShouldBe("0");
+        (await analytics.QueryTextAsync("SELECT count() FROM agentstack.traces WHERE trace_id = 'old'")).ShouldBe("0");
+        (await analytics.QueryTextAsync($"SELECT groupUniqArray(retention_days) FROM agentstack.spans FINAL WHERE project = 'p'"))
+            .ShouldBe($"[{days}]");
+    }
+
+    /// <summary>A whole rebuild, done, while the live runner applies; <paramref name="policies"/> are the rebuild's.</summary>
+    private async Task RebuildBesideTheLiveRunnerAsync(RetentionPolicies? policies = null)
+    {
         var options = new ProjectionOptions { Linger = TimeSpan.Zero };
         using var runner = Runner(options);
         await runner.StartAsync(Ct);
@@ -272,10 +267,6 @@ public sealed class when_a_rebuild_switches_tables : IAsyncLifetime
         {
             await runner.StopAsync(CancellationToken.None);
         }
-        (await analytics.QueryTextAsync("SELECT count() FROM agentstack.spans WHERE trace_id = 'old'")).ShouldBe("0");
-        (await analytics.QueryTextAsync("SELECT count() FROM agentstack.traces WHERE trace_id = 'old'")).ShouldBe("0");
-        (await analytics.QueryTextAsync($"SELECT groupUniqArray(retention_days) FROM agentstack.spans FINAL WHERE project = 'p'"))
-            .ShouldBe($"[{days}]");
     }
 
     /// <summary>
