@@ -41,11 +41,15 @@ public sealed partial class ProjectionRunner(
     private async Task RunAsync(CancellationToken stoppingToken)
     {
         var delay = TimeSpan.FromMilliseconds(200);
+        // The parts a failure is reported on: what the status lists is each part's checkpoint name, the projection's own
+        // only when it is one part. Every part while this process runs them all; else the parts it held last.
+        IReadOnlySet<int> parts = options.SharesWork ? new HashSet<int>() : Enumerable.Range(0, options.Partitions).ToHashSet();
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
                 var held = await leases.BalanceAsync(projection.Name, options.Partitions, stoppingToken);
+                parts = held;
                 if (held.Count == 0)
                 {
                     await Task.Delay(RenewEvery, stoppingToken);
@@ -75,7 +79,8 @@ public sealed partial class ProjectionRunner(
             }
             catch (Exception e)
             {
-                progress.ReportError(projection.Name, e.Message);
+                foreach (var part in parts)
+                    progress.ReportError(LogPartitions.CheckpointName(projection.Name, part, options.Partitions), e.Message);
                 LogFailed(logger, e, projection.Name, delay);
                 await Task.Delay(delay, stoppingToken);
                 delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(30).Ticks));
