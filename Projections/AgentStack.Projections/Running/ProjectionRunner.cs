@@ -20,7 +20,15 @@ public sealed partial class ProjectionRunner(
 {
     public static readonly ActivitySource Source = new("AgentStack.Projections");
 
+    private static readonly TimeSpan FirstRetry = TimeSpan.FromMilliseconds(200);
+
     private TimeSpan RenewEvery => options.LeaseDuration / 3;
+
+    /// <summary>
+    /// How long the next failure waits before its retry: doubled by each failure in a row, back to the first once a batch
+    /// is applied, so that a failure hours after the last is retried as soon as the first was.
+    /// </summary>
+    private TimeSpan retryDelay = FirstRetry;
 
     /// <summary>
     /// Announces the projection before the host listens (hosted services start first): its checkpoint is loaded later,
@@ -40,7 +48,6 @@ public sealed partial class ProjectionRunner(
 
     private async Task RunAsync(CancellationToken stoppingToken)
     {
-        var delay = TimeSpan.FromMilliseconds(200);
         // The parts a failure is reported on: what the status lists is each part's checkpoint name, the projection's own
         // only when it is one part. Every part while this process runs them all; else the parts it held last.
         IReadOnlySet<int> parts = options.SharesWork ? new HashSet<int>() : Enumerable.Range(0, options.Partitions).ToHashSet();
@@ -71,7 +78,7 @@ public sealed partial class ProjectionRunner(
                     await holding.CancelAsync();
                     await keeper;
                 }
-                delay = TimeSpan.FromMilliseconds(200);
+                retryDelay = FirstRetry;
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -81,9 +88,9 @@ public sealed partial class ProjectionRunner(
             {
                 foreach (var part in parts)
                     progress.ReportError(LogPartitions.CheckpointName(projection.Name, part, options.Partitions), e.Message);
-                LogFailed(logger, e, projection.Name, delay);
-                await Task.Delay(delay, stoppingToken);
-                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(30).Ticks));
+                LogFailed(logger, e, projection.Name, retryDelay);
+                await Task.Delay(retryDelay, stoppingToken);
+                retryDelay = TimeSpan.FromTicks(Math.Min(retryDelay.Ticks * 2, TimeSpan.FromSeconds(30).Ticks));
             }
         }
     }
@@ -197,6 +204,7 @@ public sealed partial class ProjectionRunner(
             await notifier.AdvancedAsync(new ProjectionAdvanced(projection.Name, last, [.. held.Order()], options.Partitions,
                 options.WorkerId, clock.GetUtcNow()), ct);
             position = last;
+            retryDelay = FirstRetry;
             return (batch.Count, clock.GetElapsedTime(received), applying);
         }
     }

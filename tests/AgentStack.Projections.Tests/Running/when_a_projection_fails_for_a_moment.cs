@@ -29,6 +29,23 @@ public sealed class when_a_projection_fails_for_a_moment() : WithRunnerTestLog(1
         progress.Errors.Values.ShouldAllBe(e => e == null);
     }
 
+    [Fact]
+    public async Task then_a_failure_after_batches_were_applied_again_is_retried_after_the_first_delay()
+    {
+        var progress = new ProjectionProgress();
+        var log = new RetryLog();
+        // The first apply fails; after the retry, two batches apply and the fourth apply fails.
+        var projection = new Flaky(failing: [1, 4]);
+        var last = await Log.Store.GetLastPositionAsync(Ct);
+        await RunUntilAsync(projection, progress, log, new ProjectionOptions { BatchSize = 2, Linger = TimeSpan.Zero },
+            () => progress.WaitForAsync("flaky", last, Ct));
+
+        projection.Failures.ShouldBe(2);
+        // Before, the delay doubled with every failure of the process's life: isolated failures hours apart each
+        // waited longer, up to 30 s, than the one before.
+        log.Delays.ShouldBe([TimeSpan.FromMilliseconds(200), TimeSpan.FromMilliseconds(200)]);
+    }
+
     private async Task RunUntilAsync(Flaky projection, ProjectionProgress progress, RetryLog log, ProjectionOptions options, Func<Task> caughtUp)
     {
         using var runner = new ProjectionRunner(projection, Log.Store, new MemoryCheckpoints(), new SoleWorkerLeases(), progress,
