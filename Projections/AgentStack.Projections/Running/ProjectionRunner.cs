@@ -33,11 +33,11 @@ public sealed partial class ProjectionRunner(
     /// <summary>
     /// Announces the projection before the host listens (hosted services start first): its checkpoint is loaded later,
     /// and a wait asked for as soon as the host is ready must find it. Only where this runner is sure to run it whole:
-    /// a projection in parts, or shared with other workers, is known by what its holders report.
+    /// a projection shared with other workers is known by what its holders report.
     /// </summary>
     public override Task StartAsync(CancellationToken cancellationToken)
     {
-        if (options.Partitions == 1 && !options.SharesWork)
+        if (!options.SharesWork)
             progress.Announce(projection.Name);
         return base.StartAsync(cancellationToken);
     }
@@ -116,6 +116,7 @@ public sealed partial class ProjectionRunner(
         foreach (var (part, at) in positions)
             progress.Report(names[part], at);
         var from = positions.Values.Min();
+        ReportWhole(from);
         LogStarting(logger, projection.Name, from);
 
         // Applied but not saved yet: saved once CheckpointInterval has passed, or as soon as the log is caught up.
@@ -201,12 +202,23 @@ public sealed partial class ProjectionRunner(
                 positions[part] = last;
                 progress.Report(names[part], last);
             }
+            ReportWhole(last);
             await notifier.AdvancedAsync(new ProjectionAdvanced(projection.Name, last, [.. held.Order()], options.Partitions,
                 options.WorkerId, clock.GetUtcNow()), ct);
             position = last;
             retryDelay = FirstRetry;
             return (batch.Count, clock.GetElapsedTime(received), applying);
         }
+    }
+
+    /// <summary>
+    /// Where this process projects every part of the log, reports the projection under its own name too, at the position
+    /// all its parts have reached: the wait, pause and resume endpoints take the projection's name, not a part's.
+    /// </summary>
+    private void ReportWhole(long position)
+    {
+        if (options.Partitions > 1 && !options.SharesWork)
+            progress.Report(projection.Name, position);
     }
 
     /// <summary>Renews the leases every third of their duration; cancels the projecting when the held parts change.</summary>
