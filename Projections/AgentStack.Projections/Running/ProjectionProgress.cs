@@ -74,6 +74,21 @@ public sealed class ProjectionProgress
         }
     }
 
+    /// <summary>
+    /// <paramref name="projection"/> (a part of the log) is no longer applied here: another worker holds it now, and the
+    /// position this process saw last would only fall further behind. Not listed, until reported again.
+    /// </summary>
+    public void Withdraw(string projection)
+    {
+        if (!states.TryGetValue(projection, out var state))
+            return;
+        lock (state)
+        {
+            state.Reported = false;
+            state.LastError = null;
+        }
+    }
+
     public void ReportError(string projection, string error)
     {
         var state = states.GetOrAdd(projection, _ => new State());

@@ -56,6 +56,8 @@ public sealed partial class ProjectionRunner(
             try
             {
                 var held = await leases.BalanceAsync(projection.Name, options.Partitions, stoppingToken);
+                foreach (var part in parts.Except(held))
+                    progress.Withdraw(LogPartitions.CheckpointName(projection.Name, part, options.Partitions));
                 parts = held;
                 if (held.Count == 0)
                 {
