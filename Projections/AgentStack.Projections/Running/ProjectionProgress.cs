@@ -99,18 +99,40 @@ public sealed class ProjectionProgress
         }
     }
 
-    /// <summary>Completes when <paramref name="projection"/> has applied everything up to <paramref name="position"/>.</summary>
-    public Task WaitForAsync(string projection, long position, CancellationToken cancellationToken)
+    /// <summary>
+    /// Completes when <paramref name="projection"/> has applied everything up to <paramref name="position"/>. A wait that is
+    /// cancelled (a timeout) leaves nothing behind: a position past the log's end would otherwise be waited on for good.
+    /// </summary>
+    public async Task WaitForAsync(string projection, long position, CancellationToken cancellationToken)
     {
         var state = states.GetOrAdd(projection, _ => new State());
+        (long Position, TaskCompletionSource Done) waiter;
         lock (state)
         {
             if (state.Position >= position)
-                return Task.CompletedTask;
-            var waiter = (position, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+                return;
+            waiter = (position, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
             state.Waiters.Add(waiter);
-            return waiter.Item2.Task.WaitAsync(cancellationToken);
         }
+        try
+        {
+            await waiter.Done.Task.WaitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            lock (state)
+                state.Waiters.Remove(waiter);
+            throw;
+        }
+    }
+
+    /// <summary>The waits on <paramref name="projection"/> not yet completed: a diagnostic.</summary>
+    internal int Waiting(string projection)
+    {
+        if (!states.TryGetValue(projection, out var state))
+            return 0;
+        lock (state)
+            return state.Waiters.Count;
     }
 
     private sealed class State
