@@ -149,6 +149,21 @@ public sealed class when_the_input_is_bad(SmallLimitsServer fixture) : IClassFix
         (await fixture.Server.LogPositionAsync()).ShouldBe(before);
     }
 
+    /// <summary>
+    /// An escaped unpaired surrogate is valid JSON text but no Unicode text: an attribute name holding one answered 500
+    /// (the validator decoded it to measure it).
+    /// </summary>
+    [Fact]
+    public async Task then_an_unpaired_surrogate_in_an_attribute_name_gets_a_400()
+    {
+        var before = await fixture.Server.LogPositionAsync();
+        using var response = await fixture.Server.Client.PostSpansAsync(With("\"name\":\"n\"", "\"name\":\"n\",\"attributes\":{\"k\\ud800\":1}"));
+        var text = await response.Content.ReadAsStringAsync();
+        response.StatusCode.ShouldBe(HttpStatusCode.BadRequest, text);
+        JsonNode.Parse(text)!["errors"]!["spans[0].attributes"]![0]!.GetValue<string>().ShouldContain("unpaired surrogate");
+        (await fixture.Server.LogPositionAsync()).ShouldBe(before);
+    }
+
     [Fact]
     public async Task then_the_server_stays_healthy()
     {

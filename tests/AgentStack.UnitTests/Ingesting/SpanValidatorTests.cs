@@ -53,6 +53,18 @@ public sealed class when_validating_a_batch
         errors[field].ShouldHaveSingleItem().ShouldContain(message);
     }
 
+    /// <summary>An escaped unpaired surrogate decodes to no text: measuring the name, or a long string value, threw (a 500).</summary>
+    [Theory]
+    [InlineData("""{"k\ud800":1}""")]
+    [InlineData("""{"k":"\udc00xxxxxxxxxx"}""")]
+    public void then_an_unpaired_surrogate_in_an_attribute_is_named(string attributes)
+    {
+        var request = JsonSerializer.Deserialize($$"""{"spans":[{{{Valid}},"attributes":{{attributes}}}]}""", IngestJsonContext.Default.SpanBatchRequest);
+        var errors = SpanValidator.Validate(request, new IngestOptions { MaxAttributeValueLength = 4 }, Now).Errors;
+        errors.ShouldContainKey("spans[0].attributes");
+        errors["spans[0].attributes"].ShouldHaveSingleItem().ShouldContain("unpaired surrogate");
+    }
+
     [Fact]
     public void then_too_many_spans_are_refused_with_the_limit()
     {

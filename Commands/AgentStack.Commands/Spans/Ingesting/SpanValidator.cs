@@ -97,18 +97,26 @@ public static partial class SpanValidator
             else
             {
                 var count = 0;
-                foreach (var property in attributes.EnumerateObject())
+                try
                 {
-                    count++;
-                    if (property.Name.Length > limits.MaxAttributeKeyLength)
-                        Fail($"attributes.{Truncate(property.Name)}",
-                            $"attribute name is {property.Name.Length} characters; the limit is {limits.MaxAttributeKeyLength} (MaxAttributeKeyLength)");
-                    else if (ValueLength(property.Value, limits.MaxAttributeValueLength) is var length && length > limits.MaxAttributeValueLength)
-                        Fail($"attributes.{property.Name}",
-                            $"attribute '{property.Name}' is {length} characters long; the limit is {limits.MaxAttributeValueLength} (MaxAttributeValueLength)");
+                    foreach (var property in attributes.EnumerateObject())
+                    {
+                        count++;
+                        if (property.Name.Length > limits.MaxAttributeKeyLength)
+                            Fail($"attributes.{Truncate(property.Name)}",
+                                $"attribute name is {property.Name.Length} characters; the limit is {limits.MaxAttributeKeyLength} (MaxAttributeKeyLength)");
+                        else if (ValueLength(property.Value, limits.MaxAttributeValueLength) is var length && length > limits.MaxAttributeValueLength)
+                            Fail($"attributes.{property.Name}",
+                                $"attribute '{property.Name}' is {length} characters long; the limit is {limits.MaxAttributeValueLength} (MaxAttributeValueLength)");
+                    }
+                    if (count > limits.MaxAttributes)
+                        Fail("attributes", $"attributes holds {count} entries; the limit is {limits.MaxAttributes} (MaxAttributes)");
                 }
-                if (count > limits.MaxAttributes)
-                    Fail("attributes", $"attributes holds {count} entries; the limit is {limits.MaxAttributes} (MaxAttributes)");
+                catch (InvalidOperationException)
+                {
+                    // Decoding a name or a string value to measure it: an escaped unpaired surrogate is valid JSON, not text.
+                    Fail("attributes", "attributes holds an escaped unpaired surrogate (such as \\ud800 without its pair) in a name or value: send text");
+                }
                 Payload(attributes, "attributes");
             }
         }
