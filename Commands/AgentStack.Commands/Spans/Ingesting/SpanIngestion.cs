@@ -185,8 +185,11 @@ public static class IngestBody
 
         if (http.Request.ContentLength > limits.MaxBodyBytes)
             return (default, TooLarge(limits, $"The body is {http.Request.ContentLength} bytes; the limit is {limits.MaxBodyBytes} bytes"));
+        // The body is counted as it is read, not by the server's request size limit: Kestrel counts a chunked body's
+        // framing (chunk sizes, line ends) against it too, so a chunked body under MaxBodyBytes was refused.
         if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature)
-            sizeFeature.MaxRequestBodySize = limits.MaxBodyBytes;
+            sizeFeature.MaxRequestBodySize = null;
+        var received = new LimitedReadStream(http.Request.Body, limits.MaxBodyBytes);
 
         Buffer body;
         try
@@ -194,20 +197,24 @@ public static class IngestBody
             if (gzip)
             {
                 await using var inflater = new LimitedReadStream(
-                    new GZipStream(http.Request.Body, CompressionMode.Decompress, leaveOpen: true), limits.MaxBodyBytes);
+                    new GZipStream(received, CompressionMode.Decompress, leaveOpen: true), limits.MaxBodyBytes);
                 body = await ReadToEndAsync(inflater, 64 * 1024, http.RequestAborted);
             }
             else
             {
                 // One byte more than Content-Length, so the read that finds the end needs no larger array.
                 var capacity = http.Request.ContentLength is { } length ? (int)length + 1 : 64 * 1024;
-                body = await ReadToEndAsync(http.Request.Body, capacity, http.RequestAborted);
+                body = await ReadToEndAsync(received, capacity, http.RequestAborted);
             }
         }
         catch (InvalidDataException e)
         {
             return (default, new BodyFailure(StatusCodes.Status400BadRequest, RpcCodes.InvalidArgument, "Invalid gzip body",
                 $"The body is not valid gzip: {e.Message}", "body"));
+        }
+        catch (LimitedReadStream.LimitExceededException) when (received.Position > limits.MaxBodyBytes)
+        {
+            return (default, TooLarge(limits, $"The body exceeds the limit of {limits.MaxBodyBytes} bytes"));
         }
         catch (LimitedReadStream.LimitExceededException)
         {
