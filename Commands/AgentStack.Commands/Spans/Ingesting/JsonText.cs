@@ -56,7 +56,7 @@ public static class JsonText
                 switch (reader.TokenType)
                 {
                     case JsonTokenType.StartObject or JsonTokenType.StartArray:
-                        frames.Add(new Frame(Child(top), reader.TokenType == JsonTokenType.StartArray));
+                        frames.Add(new Frame(top, Step(top), reader.TokenType == JsonTokenType.StartArray));
                         if (top is { IsArray: true })
                             top.Count++;
                         afterName = false;
@@ -85,20 +85,38 @@ public static class JsonText
         if (last is null)
             return ("$", false);
         if (last.IsArray || afterName)
-            return (Child(last), false);
+            return (last.Path + Step(last), false);
         return (last.Path, true);
     }
 
-    private static string Child(Frame? parent) => parent switch
+    /// <summary>The step from <paramref name="parent"/> to the value being read in it.</summary>
+    private static string Step(Frame? parent) => parent switch
     {
         null => "$",
-        { IsArray: true } => $"{parent.Path}[{parent.Count}]",
-        _ => $"{parent.Path}.{parent.Name}",
+        { IsArray: true } => $"[{parent.Count}]",
+        _ => $".{parent.Name}",
     };
 
-    private sealed class Frame(string path, bool isArray)
+    /// <summary>
+    /// One open container: its step from its parent, not its whole path, which is joined only for the answer (each
+    /// level's whole path, kept while reading, made a body of n nested arrays build some n² characters).
+    /// </summary>
+    private sealed class Frame(Frame? parent, string step, bool isArray)
     {
-        public string Path { get; } = path;
+        private readonly Frame? parent = parent;
+        private readonly string step = step;
+
+        public string Path
+        {
+            get
+            {
+                var steps = new Stack<string>();
+                for (var frame = this; frame is not null; frame = frame.parent)
+                    steps.Push(frame.step);
+                return string.Concat(steps);
+            }
+        }
+
         public bool IsArray { get; } = isArray;
         public int Count { get; set; }
         public string? Name { get; set; }
