@@ -27,4 +27,14 @@ public sealed class when_json_text_is_checked
         detail.ShouldContain($"invalid byte 0xFF at byte offset {body.Length - 1}");
         allocated.ShouldBeLessThan(10L * 1024 * 1024, "bytes allocated to find a path of 30 KB");
     }
+
+    [Theory]
+    [InlineData(new byte[] { (byte)'[', 0xFF, (byte)']' }, "[0]")]
+    [InlineData(new byte[] { (byte)'[', (byte)'1', (byte)',', (byte)'"', 0xFF, (byte)'"', (byte)']' }, "[1]")]
+    [InlineData(new byte[] { (byte)'{', (byte)'"', (byte)'a', (byte)'"', (byte)':', (byte)'"', 0xFF, (byte)'"', (byte)'}' }, "a")]
+    public void then_the_field_holding_the_bad_byte_is_named_whole(byte[] body, string field)
+    {
+        // A body that is an array lost its path's first character with the "$." of an object's: "[0]" read "0]".
+        JsonText.FindInvalidUtf8(body).ShouldNotBeNull().Field.ShouldBe(field);
+    }
 }

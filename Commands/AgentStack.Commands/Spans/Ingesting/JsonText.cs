@@ -20,7 +20,8 @@ public static class JsonText
             return null;
         var offset = FirstInvalidByte(json);
         var (path, inName) = PathAt(json[..offset]);
-        var field = path == "$" ? "body" : path[2..];
+        // "$.spans[0]" names "spans[0]"; a body that is an array, "$[0]", names "[0]".
+        var field = path == "$" ? "body" : path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : path[1..];
         var where = path == "$" ? "" : inName ? $" (in a property name of {field})" : $" (in {field})";
         return (field, $"the body is not valid UTF-8: invalid byte 0x{json[offset]:X2} at byte offset {offset}{where}");
     }
