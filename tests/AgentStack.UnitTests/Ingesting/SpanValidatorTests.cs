@@ -41,6 +41,7 @@ public sealed class when_validating_a_batch
     [InlineData("""{"traceId":"t1","spanId":"s1","name":"","kind":"llm","startTime":"2026-11-24T10:00:00Z"}""", "spans[0].name", "required")]
     [InlineData("""{"traceId":"t1","spanId":"s1","name":"n","kind":"llm","startTime":"2026-11-24T10:00:00Z","status":"meh"}""", "spans[0].status", "ok or error")]
     [InlineData("""{"traceId":"t1","spanId":"s1","name":"n","kind":"llm","startTime":"2026-11-24T10:00:00Z","inputTokens":-1}""", "spans[0].inputTokens", "zero or more")]
+    [InlineData("""{"traceId":"t1","spanId":"s1","name":"n","kind":"llm","startTime":"2026-11-24T10:00:00Z","outputTokens":9223372036854775807}""", "spans[0].outputTokens", "the limit is 1000000000000")]
     [InlineData("""{"traceId":"t1","spanId":"s1","name":"n","kind":"llm","startTime":"2026-11-24T10:00:00Z","input":"0123456789012345678901234567890123456789012345678901234567890123456789"}""", "spans[0].input", "limit is 64 bytes")]
     [InlineData("""{"traceId":"t1","spanId":"s1","name":"n","kind":"llm","startTime":"2026-11-24T10:00:00Z","output":[[[[1]]]]}""", "spans[0].output", "deeper than 3")]
     [InlineData("""{"traceId":"t1","spanId":"s1","name":"n","kind":"llm","startTime":"2026-11-24T10:00:00Z","attributes":{"a":1,"b":2,"c":3}}""", "spans[0].attributes", "limit is 2")]

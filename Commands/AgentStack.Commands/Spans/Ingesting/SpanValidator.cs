@@ -13,6 +13,13 @@ namespace AgentStack.Commands.Spans.Ingesting;
 /// </summary>
 public static partial class SpanValidator
 {
+    /// <summary>
+    /// Most tokens one span may count, in or out: far above any model's context, and low enough that the sums the
+    /// anomaly engine and the analytics tables take over millions of spans stay within a long (they overflowed to
+    /// negative totals from two spans of <see cref="long.MaxValue"/>).
+    /// </summary>
+    public const long MaxTokens = 1_000_000_000_000;
+
     public static (IReadOnlyList<SpanRecord> Spans, Dictionary<string, string[]> Errors) Validate(
         SpanBatchRequest? request, IngestOptions limits, DateTimeOffset now)
     {
@@ -82,8 +89,12 @@ public static partial class SpanValidator
 
         if (s.InputTokens < 0)
             Fail("inputTokens", "inputTokens must be zero or more");
+        else if (s.InputTokens > MaxTokens)
+            Fail("inputTokens", $"inputTokens is {s.InputTokens}; the limit is {MaxTokens}");
         if (s.OutputTokens < 0)
             Fail("outputTokens", "outputTokens must be zero or more");
+        else if (s.OutputTokens > MaxTokens)
+            Fail("outputTokens", $"outputTokens is {s.OutputTokens}; the limit is {MaxTokens}");
         if (s.CostUsd is < 0 or > 1_000_000_000m)
             Fail("costUsd", "costUsd must be between 0 and 1000000000");
 
