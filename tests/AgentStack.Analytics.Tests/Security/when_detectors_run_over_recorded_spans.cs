@@ -106,9 +106,7 @@ public sealed class when_detectors_run_over_recorded_spans(ChDbDatabase db) : IC
 
         await Projection().ApplyAsync(await LogAsync(), Ct);
 
-        var found = new List<DetectionRecorded>();
-        await foreach (var e in store.ReadStreamAsync(DetectionStream.Name(project, "t2"), 1, Ct))
-            found.Add((DetectionRecorded)EventTypes.Deserialize(e.Type, e.Data)!);
+        var found = await RecordedAsync("t2");
         found.Select(d => (d.Field, d.Rule)).ShouldBe([("output$.body", "email")]);
         (await DetectionsAsync()).ShouldNotBeEmpty(); // and the other trace of the batch
     }
@@ -124,9 +122,7 @@ public sealed class when_detectors_run_over_recorded_spans(ChDbDatabase db) : IC
 
         await Projection().ApplyAsync(await LogAsync(), Ct);
 
-        var found = new List<DetectionRecorded>();
-        await foreach (var e in store.ReadStreamAsync(DetectionStream.Name(project, "t3"), 1, Ct))
-            found.Add((DetectionRecorded)EventTypes.Deserialize(e.Type, e.Data)!);
+        var found = await RecordedAsync("t3");
         found.Select(d => (d.Field, d.Rule)).ShouldBe([("output$.ssn", "us_ssn"), ("output$.email", "email"), ("output$.dni", "es_dni")]);
         foreach (var value in new[] { "219-45-6789", "bo@acme.io", "12345678Z" })
             AgentStack.Security.SensitiveData.SensitiveDataDetector.Find(value).ShouldHaveSingleItem(); // what POST /v1/guard reports
@@ -151,5 +147,14 @@ public sealed class when_detectors_run_over_recorded_spans(ChDbDatabase db) : IC
     private sealed class FixedClock(DateTimeOffset now) : TimeProvider
     {
         public override DateTimeOffset GetUtcNow() => now;
+    }
+
+    /// <summary>The detections the log records for trace <paramref name="traceId"/> of the project.</summary>
+    private async Task<List<DetectionRecorded>> RecordedAsync(string traceId)
+    {
+        var found = new List<DetectionRecorded>();
+        await foreach (var e in store.ReadStreamAsync(DetectionStream.Name(project, traceId), 1, Ct))
+            found.Add((DetectionRecorded)EventTypes.Deserialize(e.Type, e.Data)!);
+        return found;
     }
 }
