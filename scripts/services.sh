@@ -6,7 +6,7 @@
 #   scripts/services.sh stop
 # A private RabbitMQ node for a fault test (issue 13: never pause the shared broker other runs use): give it its
 # own AGENTSTACK_SERVICES_DIR, AGENTSTACK_RABBIT_PORT and AGENTSTACK_RABBIT_DIST_PORT, then
-#   scripts/services.sh rabbitmq-start | rabbitmq-pause | rabbitmq-resume | rabbitmq-stop
+#   scripts/services.sh rabbitmq-start | rabbitmq-pause | rabbitmq-resume | rabbitmq-queues | rabbitmq-stop
 # (its node name carries the port, so it runs beside the shared agentstack@localhost).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -92,8 +92,10 @@ case "${1:-start}" in
   # For fault tests: the broker stops accepting (its node stays up) and comes back.
   rabbitmq-pause) rabbit_env; /usr/lib/rabbitmq/bin/rabbitmqctl -q stop_app ;;
   rabbitmq-resume) rabbit_env; /usr/lib/rabbitmq/bin/rabbitmqctl -q start_app ;;
+  # The broker's view of its queues (for a failing test's message): consumers, ready and unacknowledged messages.
+  rabbitmq-queues) rabbit_env; /usr/lib/rabbitmq/bin/rabbitmqctl -q list_queues name consumers messages_ready messages_unacknowledged ;;
   # PostgreSQL down (fast shutdown: every client is disconnected) and up again on the same data.
   postgres-stop) runuser -u postgres -- "$(pg_bin)/pg_ctl" -D "$DIR/postgres/data" -m fast -w stop >/dev/null ;;
   postgres-start) start_postgres ;;
-  *) echo "usage: $0 start|stop|rabbitmq-start|rabbitmq-stop|rabbitmq-pause|rabbitmq-resume|postgres-stop|postgres-start" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|rabbitmq-start|rabbitmq-stop|rabbitmq-pause|rabbitmq-resume|rabbitmq-queues|postgres-stop|postgres-start" >&2; exit 2 ;;
 esac

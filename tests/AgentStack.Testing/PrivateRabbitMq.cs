@@ -82,18 +82,40 @@ public sealed class PrivateRabbitMq : IAsyncDisposable
         }
     }
 
-    private async Task RunAsync(string command)
+    /// <summary>The broker's queues with their consumers and messages, or why they could not be listed (for a failure message).</summary>
+    public async Task<string> QueuesAsync()
+    {
+        try
+        {
+            return await RunAsync("rabbitmq-queues", captureOutput: true);
+        }
+        catch (Exception e) when (e is InvalidOperationException or TimeoutException)
+        {
+            return $"(queues not listed: {e.Message})";
+        }
+    }
+
+    /// <remarks>
+    /// Output is captured only where asked: a command that starts the node leaves daemons that could hold the pipe open.
+    /// </remarks>
+    private async Task<string> RunAsync(string command, bool captureOutput = false)
     {
         var directory = new DirectoryInfo(AppContext.BaseDirectory);
         while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "AgentStack.sln")))
             directory = directory.Parent;
-        var start = new ProcessStartInfo(Path.Combine(directory!.FullName, "scripts", "services.sh")) { ArgumentList = { command } };
+        var start = new ProcessStartInfo(Path.Combine(directory!.FullName, "scripts", "services.sh"))
+        {
+            ArgumentList = { command },
+            RedirectStandardOutput = captureOutput,
+        };
         foreach (var (key, value) in environment)
             start.Environment[key] = value;
         using var process = Process.Start(start)!;
+        var output = captureOutput ? process.StandardOutput.ReadToEndAsync() : Task.FromResult("");
         // An Erlang VM boots in seconds on an idle machine, in minutes on a saturated one.
         await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(5));
         if (process.ExitCode != 0)
             throw new InvalidOperationException($"scripts/services.sh {command} exited with {process.ExitCode}");
+        return await output;
     }
 }

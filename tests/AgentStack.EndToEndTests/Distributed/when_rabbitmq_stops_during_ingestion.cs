@@ -77,9 +77,11 @@ public sealed class when_rabbitmq_stops_during_ingestion : IAsyncLifetime
         }
         catch (TimeoutException)
         {
-            // Both sides' logs: whether the bus reconnected, and what the broker saw of it.
+            // Both sides' logs: whether the bus reconnected, and what the broker saw of it; and the queues, which show
+            // an endpoint that never came back as a queue without a consumer.
             throw new TimeoutException($"No span was accepted within 90 s after the broker came back " +
-                $"({acknowledged.Count} acknowledged, {unavailable.Count} refused).\n--- server\n{server.OutputTail()}\n--- broker\n{rabbit.LogTail()}");
+                $"({acknowledged.Count} acknowledged, {unavailable.Count} refused).\n--- server\n{server.OutputTail()}" +
+                $"\n--- broker\n{rabbit.LogTail()}\n--- queues (name, consumers, ready, unacknowledged)\n{await rabbit.QueuesAsync()}");
         }
         await stop.CancelAsync();
         await Task.WhenAll(writers);

@@ -1,18 +1,44 @@
+using AgentStack.Commands.Spans.Ingesting;
 using AgentStack.Events;
 using MassTransit;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace AgentStack.Commands.Spans.RecordingSpans;
 
-/// <summary>RecordSpans over RabbitMQ: the same <see cref="RecordSpansHandler"/> the embedded default calls directly.</summary>
-public sealed class RecordSpansConsumer(RecordSpansHandler handler) : IConsumer<RecordSpansOnTheBus>
+/// <summary>
+/// RecordSpans over RabbitMQ: the same <see cref="RecordSpansHandler"/> the embedded default calls directly.
+/// </summary>
+/// <remarks>
+/// The reply is bounded by <see cref="IngestOptions.CommandTimeout"/>, the collector's own wait: a reply later than
+/// that answers nobody. The bound is what lets the endpoint recover from a broker outage. RabbitMQ.Client (7.x)
+/// finishes shutting a closed connection's channels down only once every delivery callback has returned, and
+/// MassTransit consumes inside that callback; a reply whose publish started on the connection as it closed waits for
+/// a confirm that only that shutdown would fail. Unbounded, the consumer never returned, the endpoint never learned
+/// its channel was gone, and the queue kept no consumer after the broker came back. Abandoned, the reply is dropped;
+/// the spans are already durable, and where the acknowledgement fails with its channel the broker delivers the
+/// command again, which records them as duplicates.
+/// </remarks>
+public sealed class RecordSpansConsumer(RecordSpansHandler handler, IOptions<IngestOptions> options, ILogger<RecordSpansConsumer> logger)
+    : IConsumer<RecordSpansOnTheBus>
 {
     public async Task Consume(ConsumeContext<RecordSpansOnTheBus> context)
     {
         var reply = await handler.HandleAsync(context.Message.ToCommand(), context.CancellationToken);
-        if (reply.Conflicted is { } conflicted)
-            await context.RespondAsync(conflicted);
-        else
-            await context.RespondAsync(reply.Recorded!);
+        var responding = reply.Conflicted is { } conflicted ? context.RespondAsync(conflicted) : context.RespondAsync(reply.Recorded!);
+        try
+        {
+            await responding.WaitAsync(options.Value.CommandTimeout, context.CancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            // The abandoned send ends with its channel; its failure is expected, and observed here.
+            _ = responding.ContinueWith(static sent => sent.Exception, CancellationToken.None,
+                TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            logger.LogWarning("The reply to RecordSpans {CommandId} was not sent within {Timeout}; the collector answers " +
+                "unavailable, and the spans, already durable, count as duplicates when they are sent or delivered again",
+                context.Message.CommandId, options.Value.CommandTimeout);
+        }
     }
 }
 
