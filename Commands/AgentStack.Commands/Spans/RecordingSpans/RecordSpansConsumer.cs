@@ -1,3 +1,4 @@
+using AgentStack.Commands.Bus;
 using AgentStack.Commands.Spans.Ingesting;
 using AgentStack.Events;
 using MassTransit;
@@ -32,9 +33,7 @@ public sealed class RecordSpansConsumer(RecordSpansHandler handler, IOptions<Ing
         }
         catch (TimeoutException)
         {
-            // The abandoned send ends with its channel; its failure is expected, and observed here.
-            _ = responding.ContinueWith(static sent => sent.Exception, CancellationToken.None,
-                TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            responding.Abandon();
             logger.LogWarning("The reply to RecordSpans {CommandId} was not sent within {Timeout}; the collector answers " +
                 "unavailable, and the spans, already durable, count as duplicates when they are sent or delivered again",
                 context.Message.CommandId, options.Value.CommandTimeout);

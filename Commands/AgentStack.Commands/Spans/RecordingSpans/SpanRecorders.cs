@@ -1,3 +1,4 @@
+using AgentStack.Commands.Bus;
 using AgentStack.Events;
 using MassTransit;
 
@@ -56,12 +57,27 @@ public sealed class InProcessSpanRecorder(RecordSpansHandler handler) : ISpanRec
 }
 
 /// <summary>The distributed topology: the command goes to this installation's queue; a consumer anywhere answers.</summary>
+/// <remarks>
+/// The caller's token bounds the caller's wait, never the request: cancelling the request cancels its send's broker
+/// operations (topology declarations, the publish) mid-flight, which RabbitMQ.Client may not recover a channel from.
+/// The request ends by itself after <see cref="Ingesting.IngestOptions.CommandTimeout"/> once sent.
+/// </remarks>
 public sealed class BusSpanRecorder(IRequestClient<RecordSpansOnTheBus> client, Microsoft.Extensions.Options.IOptions<Ingesting.IngestOptions> options) : ISpanRecorder
 {
     public async Task<RecordSpansReply> RecordAsync(RecordSpans command, CancellationToken ct)
     {
-        var response = await client.GetResponse<SpansRecorded, SpansConflicted>(RecordSpansOnTheBus.From(command), ct,
+        var request = client.GetResponse<SpansRecorded, SpansConflicted>(RecordSpansOnTheBus.From(command), CancellationToken.None,
             RequestTimeout.After(ms: (int)options.Value.CommandTimeout.TotalMilliseconds));
+        Response<SpansRecorded, SpansConflicted> response;
+        try
+        {
+            response = await request.WaitAsync(ct);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            request.Abandon();
+            throw;
+        }
         return response.Is(out Response<SpansRecorded>? recorded)
             ? new RecordSpansReply(recorded.Message, null)
             : response.Is(out Response<SpansConflicted>? conflicted)
