@@ -1,6 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Text.Json;
-using System.Text.Json.Serialization;
 using AgentStack.EventStore.Common;
 using AgentStack.Events;
 using Microsoft.Data.Sqlite;
@@ -17,8 +15,6 @@ namespace AgentStack.EventStore.Sqlite;
 /// </summary>
 public sealed class SqliteEventStore : IEventStore, IDecodingLogReader, ICommittedEventsSource, IAsyncDisposable
 {
-    private const int ReadPageSize = 256;
-
     /// <summary>How long the writer waits, between two groups, for the readers of older snapshots to let the WAL restart.</summary>
     private static readonly TimeSpan RestartWait = TimeSpan.FromMilliseconds(100);
 
@@ -28,11 +24,10 @@ public sealed class SqliteEventStore : IEventStore, IDecodingLogReader, ICommitt
 
     private readonly SqliteEventStoreOptions options;
     private readonly string writeConnectionString;
-    private readonly string readConnectionString;
+    private readonly SqliteEventReads reads;
     private readonly GroupCommitQueue queue;
     private readonly SqliteCheckpointer checkpointer;
     private readonly string walPath;
-    private readonly LogReadGate readers = new();
 
     // The WAL's size past which the writer next tries to restart it: after a reader outlasted a try (a long read, a
     // rebuild), not before the WAL has grown by RetryBytes again, so such a reader costs the writer a wait every few
@@ -73,10 +68,10 @@ public sealed class SqliteEventStore : IEventStore, IDecodingLogReader, ICommitt
         {
             DataSource = path, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = true, DefaultTimeout = timeoutSeconds,
         }.ToString();
-        readConnectionString = new SqliteConnectionStringBuilder
+        reads = new SqliteEventReads(new SqliteConnectionStringBuilder
         {
             DataSource = path, Mode = SqliteOpenMode.ReadOnly, Pooling = true, DefaultTimeout = timeoutSeconds,
-        }.ToString();
+        }.ToString(), options.BusyTimeout);
 
         // The schema is created here, when the container first resolves the store, so a bad path or an
         // unreadable file stops the host at start-up instead of failing every request later.
@@ -119,46 +114,11 @@ public sealed class SqliteEventStore : IEventStore, IDecodingLogReader, ICommitt
 
     public void OnCommitted(Action<IReadOnlyList<StoredEvent>> committed) => queue.OnCommitted(committed);
 
-    public async IAsyncEnumerable<StoredEvent> ReadStreamAsync(string stream, long fromVersion,
-        [EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(stream);
-        // Paged, each page its own short read transaction: a slow consumer (a replay streamed to a
-        // browser) must not pin a WAL snapshot, which would stop checkpoints and grow the WAL unbounded.
-        var from = Math.Max(fromVersion, 1);
-        while (true)
-        {
-            var page = await QueryAsync(SqliteSchema.SelectStream, parameters =>
-            {
-                parameters.AddWithValue("$stream", stream);
-                parameters.AddWithValue("$from", from);
-                parameters.AddWithValue("$limit", ReadPageSize);
-            }, ReadPageSize, cancellationToken);
-            foreach (var e in page) yield return e;
-            if (page.Count < ReadPageSize) yield break;
-            from = page[^1].Version + 1;
-        }
-    }
+    public IAsyncEnumerable<StoredEvent> ReadStreamAsync(string stream, long fromVersion, CancellationToken cancellationToken) =>
+        reads.ReadStreamAsync(stream, fromVersion, cancellationToken);
 
-    public async Task<long[]> ReadStreamVersionsAsync(IReadOnlyList<string> streams, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(streams);
-        if (streams.Count == 0) return [];
-        try
-        {
-            await using var connection = new SqliteConnection(readConnectionString);
-            await connection.OpenAsync(cancellationToken);
-            await using var command = connection.CreateCommand();
-            command.CommandText = SqliteSchema.SelectVersions;
-            command.Parameters.AddWithValue("$streams", JsonSerializer.Serialize(streams, StreamNames.Default.IReadOnlyListString));
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            return await StreamVersions.InOrderAsync(reader, streams, cancellationToken);
-        }
-        catch (SqliteException e)
-        {
-            throw new EventStoreUnavailableException("The event store could not be read.", e);
-        }
-    }
+    public Task<long[]> ReadStreamVersionsAsync(IReadOnlyList<string> streams, CancellationToken cancellationToken) =>
+        reads.ReadStreamVersionsAsync(streams, cancellationToken);
 
     public Task<IReadOnlyList<StoredEvent>> ReadAllAsync(long afterPosition, int maxCount,
         CancellationToken cancellationToken) =>
@@ -166,47 +126,17 @@ public sealed class SqliteEventStore : IEventStore, IDecodingLogReader, ICommitt
 
     public Task<IReadOnlyList<StoredEvent>> ReadAllAsync(long afterPosition, int maxCount, EventDataScope data,
         CancellationToken cancellationToken) =>
-        ReadAllAsync(afterPosition, maxCount, data, CopyData, cancellationToken);
+        reads.ReadAllAsync(afterPosition, maxCount, data, SqliteEventReads.CopyData, cancellationToken);
 
-    private static readonly StoredDataDecoder CopyData = (_, stored) => stored.ToArray();
-
-    public async Task<IReadOnlyList<StoredEvent>> ReadAllAsync(long afterPosition, int maxCount, EventDataScope data,
-        StoredDataDecoder decode, CancellationToken cancellationToken)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegative(maxCount);
-        if (maxCount == 0) return [];
-        try
-        {
-            await using var connection = new SqliteConnection(readConnectionString);
-            await connection.OpenAsync(cancellationToken);
-            return SqliteLogReader.Read(connection, SqliteSchema.SelectAllWith(data), afterPosition, maxCount,
-                options.BusyTimeout, decode, readers, cancellationToken);
-        }
-        catch (SqliteException e)
-        {
-            throw new EventStoreUnavailableException("The event store could not be read.", e);
-        }
-    }
+    public Task<IReadOnlyList<StoredEvent>> ReadAllAsync(long afterPosition, int maxCount, EventDataScope data,
+        StoredDataDecoder decode, CancellationToken cancellationToken) =>
+        reads.ReadAllAsync(afterPosition, maxCount, data, decode, cancellationToken);
 
     // One process writes the file, so this instance's own commits are all there is to wait for.
     public Task WaitForEventsAfterAsync(long afterPosition, CancellationToken cancellationToken) =>
         queue.WaitForPositionAfterAsync(afterPosition, cancellationToken);
 
-    public async Task<long> GetLastPositionAsync(CancellationToken cancellationToken)
-    {
-        try
-        {
-            await using var connection = new SqliteConnection(readConnectionString);
-            await connection.OpenAsync(cancellationToken);
-            await using var command = connection.CreateCommand();
-            command.CommandText = SqliteSchema.SelectLastPosition;
-            return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
-        }
-        catch (SqliteException e)
-        {
-            throw new EventStoreUnavailableException("The event store could not be read.", e);
-        }
-    }
+    public Task<long> GetLastPositionAsync(CancellationToken cancellationToken) => reads.GetLastPositionAsync(cancellationToken);
 
     /// <summary>Stops accepting appends, commits those already queued, then closes the file.</summary>
     public async ValueTask DisposeAsync()
@@ -219,8 +149,7 @@ public sealed class SqliteEventStore : IEventStore, IDecodingLogReader, ICommitt
         // Pooled connections would otherwise keep the file (and its WAL) open after the store is gone.
         using var write = new SqliteConnection(writeConnectionString);
         SqliteConnection.ClearPool(write);
-        using var read = new SqliteConnection(readConnectionString);
-        SqliteConnection.ClearPool(read);
+        reads.ClearPool();
     }
 
     private ValueTask<IGroupCommitTransaction> BeginBatch(IEnumerable<StreamAppend> appends)
@@ -233,7 +162,7 @@ public sealed class SqliteEventStore : IEventStore, IDecodingLogReader, ICommitt
         if (new FileInfo(walPath) is { Exists: true } wal && wal.Length > restartAt)
         {
             bool restarted;
-            using (readers.Close(RestartWait))
+            using (reads.Gate.Close(RestartWait))
                 restarted = writer.Restart(RestartWait);
             restartAt = restarted ? RestartBytes : wal.Length + RetryBytes;
             Interlocked.Increment(ref restarted ? ref walRestarts : ref walRestartsRefused);
@@ -256,43 +185,6 @@ public sealed class SqliteEventStore : IEventStore, IDecodingLogReader, ICommitt
         writer?.Discard();
         writer = null;
     }
-
-    [System.Diagnostics.CodeAnalysis.SuppressMessage("Security", "CA2100:Review SQL queries for security vulnerabilities", Justification = "callers pass the constant SQL of this class; every value is bound as a parameter")]
-    private async Task<List<StoredEvent>> QueryAsync(string sql, Action<SqliteParameterCollection> bind,
-        int capacity, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await using var connection = new SqliteConnection(readConnectionString);
-            await connection.OpenAsync(cancellationToken);
-            await using var command = connection.CreateCommand();
-            command.CommandText = sql;
-            bind(command.Parameters);
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            var events = new List<StoredEvent>(capacity);
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                events.Add(ToStoredEvent(reader));
-            }
-            return events;
-        }
-        catch (SqliteException e)
-        {
-            throw new EventStoreUnavailableException("The event store could not be read.", e);
-        }
-    }
-
-    // Synchronous on purpose: the row is already in memory once ReadAsync returned, and an async
-    // column read per event would only add state machines to a hot read path.
-    private static StoredEvent ToStoredEvent(SqliteDataReader reader) => new(
-        Position: reader.GetInt64(0),
-        Stream: reader.GetString(1),
-        Version: reader.GetInt64(2),
-        Type: reader.GetString(3),
-        RecordedAt: EventHash.FromUnixMicroseconds(reader.GetInt64(4)),
-        Data: reader.GetFieldValue<byte[]>(5),
-        Hash: reader.GetString(6),
-        PrevHash: reader.GetString(7));
 
     /// <summary>A group's transaction on the writer's connection: the rows are inserted as the calls are applied.</summary>
     private sealed class Batch(SqliteWriter writer, SqliteTransaction transaction, long startPosition) : IGroupCommitTransaction
@@ -321,7 +213,3 @@ public sealed class SqliteEventStore : IEventStore, IDecodingLogReader, ICommitt
         }
     }
 }
-
-/// <summary>Stream names as the JSON array <see cref="SqliteSchema.SelectVersions"/> reads, without reflection.</summary>
-[JsonSerializable(typeof(IReadOnlyList<string>))]
-internal sealed partial class StreamNames : JsonSerializerContext;

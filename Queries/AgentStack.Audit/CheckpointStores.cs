@@ -1,20 +1,26 @@
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using AgentStack.Events;
+using AgentStack.EventStore.Sqlite;
 using Microsoft.Data.Sqlite;
 using Npgsql;
 
 namespace AgentStack.Audit;
 
-/// <summary>Checkpoints of the embedded deployment: <c>audit.db</c> beside <c>events.db</c> in the data directory.</summary>
-public sealed class SqliteCheckpointStore(string databasePath) : ICheckpointStore
+/// <summary>
+/// Checkpoints of the embedded deployment: <c>audit.db</c> beside <c>events.db</c> in the data directory. Opened
+/// <paramref name="readOnly"/>, as the command line checks a data directory, it is read and nothing is written to it or beside it.
+/// </summary>
+public sealed class SqliteCheckpointStore(string databasePath, bool readOnly = false) : ICheckpointStore
 {
     public const string DefaultFileName = "audit.db";
 
-    private readonly string connectionString = new SqliteConnectionStringBuilder
-    {
-        DataSource = Path.GetFullPath(databasePath), Mode = SqliteOpenMode.ReadWriteCreate, Pooling = true, DefaultTimeout = 10,
-    }.ToString();
+    private readonly string connectionString = readOnly
+        ? ReadOnlySqliteEventStore.ReadOnlyConnectionString(databasePath, TimeSpan.FromSeconds(10))
+        : new SqliteConnectionStringBuilder
+        {
+            DataSource = Path.GetFullPath(databasePath), Mode = SqliteOpenMode.ReadWriteCreate, Pooling = true, DefaultTimeout = 10,
+        }.ToString();
 
     public async Task InitializeAsync(CancellationToken ct)
     {

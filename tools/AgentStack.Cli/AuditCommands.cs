@@ -246,7 +246,10 @@ public static class AuditCommands
         }
     }
 
-    /// <summary>The embedded store of a data directory, or a PostgreSQL one, as the server would open it, but offline.</summary>
+    /// <summary>
+    /// The embedded store of a data directory, opened read-only (an auditor's check writes nothing to the log it checks,
+    /// a live one or a copy), or a PostgreSQL one, as the server would open it, but offline.
+    /// </summary>
     private static async Task<OpenLog> OpenLogAsync(Options o)
     {
         if (o.Get("--data-dir") is { } directory)
@@ -254,7 +257,7 @@ public static class AuditCommands
             var events = Path.Combine(directory, "events.db");
             if (!File.Exists(events)) throw new UsageException($"no event store in {directory} (events.db is missing)");
             var audit = Path.Combine(directory, SqliteCheckpointStore.DefaultFileName);
-            ICheckpointStore? checkpoints = File.Exists(audit) ? new SqliteCheckpointStore(audit) : null;
+            ICheckpointStore? checkpoints = File.Exists(audit) ? new SqliteCheckpointStore(audit, readOnly: true) : null;
             var keyFile = Path.Combine(directory, AuditKey.DefaultFileName);
             AuditPublicKey? key = null;
             if (File.Exists(keyFile))
@@ -264,7 +267,7 @@ public static class AuditCommands
             }
             try
             {
-                return new OpenLog(new SqliteEventStore(new SqliteEventStoreOptions(events), TimeProvider.System), checkpoints, key);
+                return new OpenLog(new ReadOnlySqliteEventStore(events, new SqliteEventStoreOptions(events).BusyTimeout), checkpoints, key);
             }
             catch (SqliteException e)
             {
