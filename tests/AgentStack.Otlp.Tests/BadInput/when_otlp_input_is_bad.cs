@@ -72,6 +72,25 @@ public sealed class when_otlp_input_is_bad(OtlpServer otlp) : IClassFixture<Otlp
         (await RejectedAsync(gzip, HttpStatusCode.RequestEntityTooLarge)).Message.ShouldContain("MaxBodyBytes");
     }
 
+    [Theory]
+    [InlineData("truncated", "The gzip body is truncated")]
+    [InlineData("garbage after", "The body has bytes after the gzip stream")]
+    [InlineData("not gzip", "The body is not gzip")]
+    public async Task then_a_bad_gzip_body_is_400_saying_what_is_wrong(string kind, string message)
+    {
+        var body = Request(ChatSpan(NewTraceId()), ChatSpan(NewTraceId())).ToByteArray();
+        var content = Protobuf(kind switch
+        {
+            "truncated" => Gzip(body)[..^5],
+            "garbage after" => [.. Gzip(body), .. "garbage"u8],
+            _ => body,
+        });
+        content.Headers.ContentEncoding.Add("gzip");
+        var status = await RejectedAsync(content, HttpStatusCode.BadRequest);
+        status.Code.ShouldBe((int)StatusCode.InvalidArgument);
+        status.Message.ShouldStartWith(message);
+    }
+
     [Fact]
     public async Task then_invalid_ids_are_400_naming_the_span()
     {

@@ -93,14 +93,91 @@ public sealed class when_a_body_is_read
     }
 
     [Fact]
-    public async Task then_a_body_that_is_not_gzip_gets_a_400_once_read()
+    public async Task then_a_body_that_is_not_gzip_gets_a_400_saying_so()
     {
-        var (body, failure) = await IngestBody.ReadAsync(Request(RandomNumberGenerator.GetBytes(100_000), contentLength: true, "gzip"),
-            Limits, json: true);
+        var sent = RandomNumberGenerator.GetBytes(100_000);
+        sent[0] = (byte)'{';
+        (await RefusedAsync(sent)).ShouldStartWith("The body is not gzip: it does not start with the gzip magic bytes 1f 8b");
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(4)]
+    [InlineData(8)]
+    [InlineData(9)]
+    [InlineData(1_000)]
+    [InlineData(-12)]
+    public async Task then_a_gzip_body_cut_short_gets_a_400_saying_it_is_truncated(int cut)
+    {
+        var sent = Gzip(RandomNumberGenerator.GetBytes(100_000));
+        // A negative cut keeps that many bytes: the member's header and two bytes of its deflate data.
+        (await RefusedAsync(cut > 0 ? sent[..^cut] : sent[..-cut])).ShouldStartWith("The gzip body is truncated");
+    }
+
+    [Fact]
+    public async Task then_a_gzip_member_cut_short_after_a_whole_one_gets_a_400_saying_it_is_truncated()
+    {
+        var second = Gzip("more"u8.ToArray());
+        (await RefusedAsync([.. Gzip(RandomNumberGenerator.GetBytes(100_000)), .. second[..^3]])).ShouldStartWith("The gzip body is truncated");
+    }
+
+    [Theory]
+    [InlineData("garbage")]
+    [InlineData("eight zero bytes")]
+    [InlineData("a line end")]
+    public async Task then_bytes_after_the_gzip_stream_get_a_400_naming_them(string after)
+    {
+        byte[] trailing = after switch
+        {
+            "eight zero bytes" => new byte[8],
+            "a line end" => "\n"u8.ToArray(),
+            _ => "garbage"u8.ToArray(),
+        };
+        (await RefusedAsync([.. Gzip(RandomNumberGenerator.GetBytes(100_000)), .. trailing]))
+            .ShouldStartWith("The body has bytes after the gzip stream that do not start another gzip member");
+        (await RefusedAsync([.. Gzip(RandomNumberGenerator.GetBytes(100)), .. Gzip([1, 2, 3]), .. trailing]))
+            .ShouldStartWith("The body has bytes after the gzip stream that do not start another gzip member");
+    }
+
+    [Fact]
+    public async Task then_a_gzip_body_with_a_wrong_checksum_gets_a_400_saying_it_is_not_valid_gzip()
+    {
+        var sent = Gzip(RandomNumberGenerator.GetBytes(100_000));
+        sent[^6] ^= 0xFF;
+        (await RefusedAsync(sent)).ShouldBe("The gzip body is not valid gzip: its compressed data or a checksum is corrupt.");
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(3)]
+    public async Task then_gzip_members_one_after_another_come_whole_byte_for_byte(int empty)
+    {
+        var first = RandomNumberGenerator.GetBytes(100_000);
+        var second = RandomNumberGenerator.GetBytes(300);
+        var sent = Gzip(first).Concat(Enumerable.Range(0, empty).SelectMany(_ => Gzip([]))).Concat(Gzip(second)).ToArray();
+        var (body, failure) = await IngestBody.ReadAsync(Request(sent, contentLength: true, "gzip"), Limits, json: false);
+        using (body)
+        {
+            failure.ShouldBeNull();
+            body.Span.SequenceEqual([.. first, .. second]).ShouldBeTrue($"{body.Span.Length} bytes read");
+        }
+    }
+
+    [Fact]
+    public async Task then_an_empty_gzip_body_comes_empty_as_before()
+    {
+        var (body, failure) = await IngestBody.ReadAsync(Request([], contentLength: true, "gzip"), Limits, json: false);
+        failure.ShouldBeNull();
+        body.Span.IsEmpty.ShouldBeTrue();
+    }
+
+    private static async Task<string> RefusedAsync(byte[] sent)
+    {
+        var (body, failure) = await IngestBody.ReadAsync(Request(sent, contentLength: true, "gzip"), Limits, json: true);
         body.Span.IsEmpty.ShouldBeTrue();
         failure.ShouldNotBeNull();
         (failure.HttpStatus, failure.RpcCode, failure.Title, failure.Field).ShouldBe((400, RpcCodes.InvalidArgument, "Invalid gzip body", "body"));
-        failure.Detail.ShouldStartWith("The body is not valid gzip: ");
+        return failure.Detail;
     }
 
     [Fact]

@@ -156,6 +156,13 @@ public static class IngestBody
 
         public ReadOnlySpan<byte> Span => array.AsSpan(0, length);
 
+        /// <summary>The same array without its last <paramref name="count"/> bytes, which are cleared.</summary>
+        internal Buffer Shortened(int count)
+        {
+            array.AsSpan(length - count, count).Clear();
+            return new Buffer(array!, length - count);
+        }
+
         public void Dispose()
         {
             if (array is not null)
@@ -192,13 +199,19 @@ public static class IngestBody
         var received = new LimitedReadStream(http.Request.Body, limits.MaxBodyBytes);
 
         Buffer body;
+        var input = new GzipInput(received);
         try
         {
             if (gzip)
             {
                 await using var inflater = new LimitedReadStream(
-                    new GZipStream(received, CompressionMode.Decompress, leaveOpen: true), limits.MaxBodyBytes);
+                    new GZipStream(input, CompressionMode.Decompress, leaveOpen: true), limits.MaxBodyBytes + GzipInput.Marker.Length);
                 body = await ReadToEndAsync(inflater, 64 * 1024, http.RequestAborted);
+                if (GzipEnd(input, ref body, limits) is { } failure)
+                {
+                    body.Dispose();
+                    return (default, failure);
+                }
             }
             else
             {
@@ -207,10 +220,12 @@ public static class IngestBody
                 body = await ReadToEndAsync(received, capacity, http.RequestAborted);
             }
         }
-        catch (InvalidDataException e)
+        catch (InvalidDataException)
         {
-            return (default, new BodyFailure(StatusCodes.Status400BadRequest, RpcCodes.InvalidArgument, "Invalid gzip body",
-                $"The body is not valid gzip: {e.Message}", "body"));
+            return (default, InvalidGzip(
+                !input.StartsLikeGzip ? "The body is not gzip: it does not start with the gzip magic bytes 1f 8b, yet Content-Encoding is gzip. Send it gzipped, or without Content-Encoding."
+                : input.SentinelRead ? Truncated
+                : "The gzip body is not valid gzip: its compressed data or a checksum is corrupt."));
         }
         catch (LimitedReadStream.LimitExceededException) when (received.Position > limits.MaxBodyBytes)
         {
@@ -278,6 +293,29 @@ public static class IngestBody
         array.AsSpan(0, written).Clear();
         ArrayPool<byte>.Shared.Return(array);
     }
+
+    private const string Truncated = "The gzip body is truncated: it ends inside a gzip member, before the member's end.";
+
+    /// <summary>
+    /// Takes the sentinel's marker off a gzip body that ended on a complete member, or says why the body is refused
+    /// (see <see cref="GzipInput"/>).
+    /// </summary>
+    private static BodyFailure? GzipEnd(GzipInput input, ref Buffer body, IngestOptions limits)
+    {
+        var marker = GzipInput.Marker;
+        if (input.SentinelRead && body.Span.EndsWith(marker))
+        {
+            body = body.Shortened(marker.Length);
+            return null;
+        }
+        if (body.Span.Length > limits.MaxBodyBytes)
+            return TooLarge(limits, $"The body decompresses to more than {limits.MaxBodyBytes} bytes");
+        return InvalidGzip(input.SentinelRead ? Truncated
+            : "The body has bytes after the gzip stream that do not start another gzip member (RFC 1952 allows members one after another, nothing else).");
+    }
+
+    private static BodyFailure InvalidGzip(string detail) =>
+        new(StatusCodes.Status400BadRequest, RpcCodes.InvalidArgument, "Invalid gzip body", detail, "body");
 
     private static BodyFailure TooLarge(IngestOptions limits, string what) =>
         new(StatusCodes.Status413PayloadTooLarge, RpcCodes.ResourceExhausted, "Request body too large",
