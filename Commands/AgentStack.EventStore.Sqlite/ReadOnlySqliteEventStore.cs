@@ -8,9 +8,9 @@ namespace AgentStack.EventStore.Sqlite;
 /// a copy (docs/audit.md, command line): no writer, no checkpointer, no schema, read-only
 /// connections. The store's own read-only connections would still make a WAL file and its index beside a file that had
 /// none, and cannot open such a file in a directory they cannot write: without a WAL the file is opened
-/// <c>immutable</c> (https://www.sqlite.org/uri.html#uriimmutable), as there is no WAL to read and no writer keeps one.
+/// <c>immutable</c> (SQLite's URI parameter), as there is no WAL to read and no writer keeps one.
 /// With a WAL (a server running, or a copy of a live directory) its commits are read through it, and SQLite makes the
-/// index (<c>-shm</c>) only if it is missing (https://www.sqlite.org/wal.html#readonly).
+/// index (<c>-shm</c>) only if it is missing (SQLite's read-only WAL access).
 /// </summary>
 public sealed class ReadOnlySqliteEventStore : IEventStore, IDecodingLogReader, IAsyncDisposable
 {

@@ -199,11 +199,12 @@ public static class IngestBody
         var received = new LimitedReadStream(http.Request.Body, limits.MaxBodyBytes);
 
         Buffer body;
-        var input = new GzipInput(received);
+        GzipInput? input = null;
         try
         {
             if (gzip)
             {
+                input = new GzipInput(received);
                 await using var inflater = new LimitedReadStream(
                     new GZipStream(input, CompressionMode.Decompress, leaveOpen: true), limits.MaxBodyBytes + GzipInput.Marker.Length);
                 body = await ReadToEndAsync(inflater, 64 * 1024, http.RequestAborted);
@@ -220,7 +221,7 @@ public static class IngestBody
                 body = await ReadToEndAsync(received, capacity, http.RequestAborted);
             }
         }
-        catch (InvalidDataException)
+        catch (InvalidDataException) when (input is not null)
         {
             return (default, InvalidGzip(
                 !input.StartsLikeGzip ? "The body is not gzip: it does not start with the gzip magic bytes 1f 8b, yet Content-Encoding is gzip. Send it gzipped, or without Content-Encoding."
