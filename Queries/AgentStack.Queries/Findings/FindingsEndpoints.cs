@@ -35,8 +35,8 @@ public static class FindingsEndpoints
         string? detectorVersion, CancellationToken ct)
     {
         var errors = new Dictionary<string, string[]>();
-        var fromTime = OverviewEndpoints.ParseTime(from, "from", errors);
-        var toTime = OverviewEndpoints.ParseTime(to, "to", errors);
+        var fromTime = TimeParameters.Parse(from, "from", errors);
+        var toTime = TimeParameters.Parse(to, "to", errors);
         var filter = Filter(kind, severity, agent, traceId, limit, cursor, detectorVersion, errors) with { From = fromTime, To = toTime };
         if (errors.Count > 0)
             return TypedResults.ValidationProblem(errors);

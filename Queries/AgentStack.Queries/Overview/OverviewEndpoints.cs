@@ -64,32 +64,17 @@ public static class OverviewEndpoints
         string? sessionId, string? userId, string? finding, CancellationToken ct)
     {
         var errors = new Dictionary<string, string[]>();
-        var fromTime = ParseTime(from, "from", errors);
-        var toTime = ParseTime(to, "to", errors);
-        if (status is not (null or "" or "ok" or "error"))
-            errors["status"] = ["status must be ok or error"];
+        var filter = TraceEndpoints.ParseFilter(from, to, status, limit, cursor, sessionId, userId, finding, errors);
         if (kind is { Length: > 0 } && !AgentStack.Events.SpanKinds.All.Contains(kind))
             errors["kind"] = [$"kind must be one of {string.Join(", ", AgentStack.Events.SpanKinds.All)}"];
         if (q is { Length: > 200 })
             errors["q"] = ["q must be at most 200 characters"];
         if (model is { Length: > 200 })
             errors["model"] = ["model must be at most 200 characters"];
-        if (limit is < 1 or > TraceEndpoints.MaxLimit)
-            errors["limit"] = [$"limit must be between 1 and {TraceEndpoints.MaxLimit}"];
-        if (sessionId is { Length: > 200 })
-            errors["sessionId"] = ["sessionId must be at most 200 characters"];
-        if (userId is { Length: > 200 })
-            errors["userId"] = ["userId must be at most 200 characters"];
-        if (!Cursor.IsValid(cursor))
-            errors["cursor"] = ["cursor is not one this API returned as 'next'"];
-        var findingFilter = string.IsNullOrEmpty(finding) ? null : FindingKinds.ForTraceFilter(finding);
-        if (!string.IsNullOrEmpty(finding) && findingFilter is null)
-            errors["finding"] = [FindingKinds.TraceFilterProblem];
         if (errors.Count > 0)
             return TypedResults.ValidationProblem(errors);
-        return TypedResults.Ok(await queries.SearchTracesAsync(project, new TraceSearchFilter(fromTime, toTime,
-            string.IsNullOrEmpty(status) ? null : status, model, kind, q?.Trim(), limit ?? TraceEndpoints.DefaultLimit, cursor,
-            string.IsNullOrEmpty(sessionId) ? null : sessionId, string.IsNullOrEmpty(userId) ? null : userId, findingFilter), ct));
+        return TypedResults.Ok(await queries.SearchTracesAsync(project, new TraceSearchFilter(filter.From, filter.To, filter.Status,
+            model, kind, q?.Trim(), filter.Limit, filter.Cursor, filter.SessionId, filter.UserId, filter.Finding), ct));
     }
 
     /// <summary>
@@ -100,9 +85,9 @@ public static class OverviewEndpoints
         Func<OverviewRange, Task<T>> query, Dictionary<string, string[]>? errors = null)
     {
         errors ??= new Dictionary<string, string[]>();
-        var toTime = ParseTime(to, "to", errors) ?? clock.GetUtcNow();
+        var toTime = TimeParameters.Parse(to, "to", errors) ?? clock.GetUtcNow();
         // Saturating: a "to" in the first week of year 1 has no week before it.
-        var fromTime = ParseTime(from, "from", errors)
+        var fromTime = TimeParameters.Parse(from, "from", errors)
             ?? (toTime - DateTimeOffset.MinValue > DefaultRange ? toTime - DefaultRange : DateTimeOffset.MinValue);
         var parsed = !errors.ContainsKey("from") && !errors.ContainsKey("to");
         if (parsed && fromTime >= toTime)
@@ -122,14 +107,4 @@ public static class OverviewEndpoints
     }
 
     private static DateTimeOffset Clamp(DateTimeOffset time) => time < MinTime ? MinTime : time > MaxTime ? MaxTime : time;
-
-    internal static DateTimeOffset? ParseTime(string? value, string field, Dictionary<string, string[]> errors)
-    {
-        if (string.IsNullOrEmpty(value))
-            return null;
-        if (Rfc3339.TryParse(value, out var time))
-            return time;
-        errors[field] = [$"{field} must be an RFC 3339 time such as 2026-01-31T12:00:00Z"];
-        return null;
-    }
 }

@@ -29,8 +29,8 @@ public static class SessionEndpoints
         string? from, string? to, string? userId, int? limit, CancellationToken ct)
     {
         var errors = new Dictionary<string, string[]>();
-        var fromTime = ParseTime(from, "from", errors);
-        var toTime = ParseTime(to, "to", errors);
+        var fromTime = TimeParameters.Parse(from, "from", errors);
+        var toTime = TimeParameters.Parse(to, "to", errors);
         if (limit is < 1 or > MaxLimit)
             errors["limit"] = [$"limit must be between 1 and {MaxLimit}"];
         if (userId is { Length: > 200 })
@@ -63,15 +63,5 @@ public static class SessionEndpoints
         if (path.EndsWith("/", StringComparison.Ordinal))
             path = path[..^1];
         return Uri.UnescapeDataString(path[(path.LastIndexOf('/') + 1)..].ToString());
-    }
-
-    private static DateTimeOffset? ParseTime(string? value, string field, Dictionary<string, string[]> errors)
-    {
-        if (string.IsNullOrEmpty(value))
-            return null;
-        if (Rfc3339.TryParse(value, out var time))
-            return time;
-        errors[field] = [$"{field} must be an RFC 3339 time such as 2026-01-31T12:00:00Z"];
-        return null;
     }
 }

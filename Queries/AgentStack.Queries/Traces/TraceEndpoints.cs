@@ -28,29 +28,14 @@ public static class TraceEndpoints
         string? asOf, string? finding, CancellationToken ct)
     {
         var errors = new Dictionary<string, string[]>();
-        var fromTime = ParseTime(from, "from", errors);
-        var toTime = ParseTime(to, "to", errors);
-        if (status is not (null or "ok" or "error"))
-            errors["status"] = ["status must be ok or error"];
-        if (limit is < 1 or > MaxLimit)
-            errors["limit"] = [$"limit must be between 1 and {MaxLimit}"];
-        if (sessionId is { Length: > 200 })
-            errors["sessionId"] = ["sessionId must be at most 200 characters"];
-        if (userId is { Length: > 200 })
-            errors["userId"] = ["userId must be at most 200 characters"];
-        if (!Cursor.IsValid(cursor))
-            errors["cursor"] = ["cursor is not one this API returned as 'next'"];
-        var findingFilter = string.IsNullOrEmpty(finding) ? null : FindingKinds.ForTraceFilter(finding);
-        if (!string.IsNullOrEmpty(finding) && findingFilter is null)
-            errors["finding"] = [FindingKinds.TraceFilterProblem];
+        var filter = ParseFilter(from, to, status, limit, cursor, sessionId, userId, finding, errors);
         AsOf point = default;
         if (asOf is not null && !AsOf.TryParse(asOf, out point))
             errors["asOf"] = [AsOf.Problem];
-        else if (asOf is not null && (sessionId is not null || userId is not null || findingFilter is not null))
+        else if (asOf is not null && (filter.SessionId is not null || filter.UserId is not null || filter.Finding is not null))
             errors["asOf"] = ["asOf reads the log itself and cannot be combined with sessionId, userId or finding yet"];
         if (errors.Count > 0)
             return TypedResults.ValidationProblem(errors);
-        var filter = new TraceFilter(fromTime, toTime, status, limit ?? DefaultLimit, cursor, sessionId, userId, findingFilter);
         return TypedResults.Ok(asOf is null
             ? await queries.GetTracesAsync(project, filter, ct)
             : await history.GetTracesAsync(project, filter, point, ct));
@@ -66,13 +51,31 @@ public static class TraceEndpoints
         return trace is not null ? TypedResults.Ok(trace) : TypedResults.NotFound();
     }
 
-    private static DateTimeOffset? ParseTime(string? value, string field, Dictionary<string, string[]> errors)
+    /// <summary>
+    /// The parameters the trace list and the trace search share, checked the same way for both; an empty parameter is
+    /// an absent one, as a form sends a field left blank.
+    /// </summary>
+    internal static TraceFilter ParseFilter(string? from, string? to, string? status, int? limit, string? cursor,
+        string? sessionId, string? userId, string? finding, Dictionary<string, string[]> errors)
     {
-        if (value is null)
-            return null;
-        if (Rfc3339.TryParse(value, out var time))
-            return time;
-        errors[field] = [$"{field} must be an RFC 3339 time such as 2026-01-31T12:00:00Z"];
-        return null;
+        var fromTime = TimeParameters.Parse(from, "from", errors);
+        var toTime = TimeParameters.Parse(to, "to", errors);
+        if (status is not (null or "" or "ok" or "error"))
+            errors["status"] = ["status must be ok or error"];
+        if (limit is < 1 or > MaxLimit)
+            errors["limit"] = [$"limit must be between 1 and {MaxLimit}"];
+        if (sessionId is { Length: > 200 })
+            errors["sessionId"] = ["sessionId must be at most 200 characters"];
+        if (userId is { Length: > 200 })
+            errors["userId"] = ["userId must be at most 200 characters"];
+        if (!Cursor.IsValid(cursor))
+            errors["cursor"] = ["cursor is not one this API returned as 'next'"];
+        var findingFilter = string.IsNullOrEmpty(finding) ? null : FindingKinds.ForTraceFilter(finding);
+        if (!string.IsNullOrEmpty(finding) && findingFilter is null)
+            errors["finding"] = [FindingKinds.TraceFilterProblem];
+        return new TraceFilter(fromTime, toTime, NullIfEmpty(status), limit ?? DefaultLimit, cursor, NullIfEmpty(sessionId),
+            NullIfEmpty(userId), findingFilter);
     }
+
+    private static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
 }
