@@ -33,7 +33,7 @@ internal static class SealedLogs
             new string('c', 64), Start, "key-1"));
 
     /// <summary>
-    /// The event sealed as the first format did (docs/privacy.md, "v1"), written here from its description: each of
+    /// The event sealed as the first format did ("v1" in docs/privacy.md, "How payloads are stored"), written here from its description: each of
     /// input, output, attributes and contentHash alone, <c>nonce ‖ AES-256-GCM ciphertext ‖ tag</c> with the field's name
     /// as associated data, the nonce's last byte differing per field by the field's number in its top two bits.
     /// </summary>

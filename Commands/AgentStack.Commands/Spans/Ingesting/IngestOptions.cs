@@ -5,7 +5,7 @@ namespace AgentStack.Commands.Spans.Ingesting;
 
 /// <summary>
 /// Ingestion limits, configuration section <c>AgentStack:Ingest</c>; one project's own limits under
-/// <c>AgentStack:Projects:{project}:Ingest</c> override them (issue 17, item 2; docs/security.md, "Limits"): the
+/// <c>AgentStack:Projects:{project}:Ingest</c> override them (issue 17, item 2; docs/ingestion.md, "Limits"): the
 /// options named after the project (<c>IOptionsMonitor.Get(project)</c>, <see cref="SpanIngestion.LimitsFor"/>).
 /// Every limit is reported by name and value in the 400/413 answer when exceeded.
 /// </summary>
