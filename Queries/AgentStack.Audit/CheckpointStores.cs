@@ -9,11 +9,14 @@ namespace AgentStack.Audit;
 
 /// <summary>
 /// Checkpoints of the embedded deployment: <c>audit.db</c> beside <c>events.db</c> in the data directory. Opened
-/// <paramref name="readOnly"/>, as the command line checks a data directory, it is read and nothing is written to it or beside it.
+/// <paramref name="readOnly"/>, as the command line checks a data directory, it is read and nothing is written to it or beside it:
+/// <see cref="InitializeAsync"/> then checks the schema is there instead of creating it.
 /// </summary>
 public sealed class SqliteCheckpointStore(string databasePath, bool readOnly = false) : ICheckpointStore
 {
     public const string DefaultFileName = "audit.db";
+
+    private readonly bool readOnly = readOnly;
 
     private readonly string connectionString = readOnly
         ? ReadOnlySqliteEventStore.ReadOnlyConnectionString(databasePath, TimeSpan.FromSeconds(10))
@@ -22,21 +25,31 @@ public sealed class SqliteCheckpointStore(string databasePath, bool readOnly = f
             DataSource = Path.GetFullPath(databasePath), Mode = SqliteOpenMode.ReadWriteCreate, Pooling = true, DefaultTimeout = 10,
         }.ToString();
 
+    /// <summary>Creates the schema; opened read-only, throws <see cref="SqliteException"/> when the file holds none (empty, or another database).</summary>
     public async Task InitializeAsync(CancellationToken ct)
     {
         await using var connection = await OpenAsync(ct);
         await using var command = connection.CreateCommand();
-        command.CommandText = """
-            PRAGMA journal_mode = WAL;
-            CREATE TABLE IF NOT EXISTS checkpoints (
-                tree_size INTEGER PRIMARY KEY, root_hash TEXT NOT NULL, timestamp INTEGER NOT NULL,
-                key_id TEXT NOT NULL, algorithm TEXT NOT NULL, signature TEXT NOT NULL, frontier TEXT NOT NULL);
-            CREATE TABLE IF NOT EXISTS stream_heads (
-                stream TEXT PRIMARY KEY, version INTEGER NOT NULL, hash TEXT NOT NULL, position INTEGER NOT NULL,
-                recorded_at INTEGER NOT NULL);
-            """;
+        if (readOnly) command.CommandText = SelectSchema;
+        else command.CommandText = CreateSchema;
         await command.ExecuteNonQueryAsync(ct);
     }
+
+    private const string CreateSchema = """
+        PRAGMA journal_mode = WAL;
+        CREATE TABLE IF NOT EXISTS checkpoints (
+            tree_size INTEGER PRIMARY KEY, root_hash TEXT NOT NULL, timestamp INTEGER NOT NULL,
+            key_id TEXT NOT NULL, algorithm TEXT NOT NULL, signature TEXT NOT NULL, frontier TEXT NOT NULL);
+        CREATE TABLE IF NOT EXISTS stream_heads (
+            stream TEXT PRIMARY KEY, version INTEGER NOT NULL, hash TEXT NOT NULL, position INTEGER NOT NULL,
+            recorded_at INTEGER NOT NULL);
+        """;
+
+    // Every column the reads below name: a statement naming one that is missing is refused when it is prepared.
+    private const string SelectSchema = $"""
+        SELECT {Columns}, frontier FROM checkpoints LIMIT 0;
+        SELECT stream, version, hash, position, recorded_at FROM stream_heads LIMIT 0;
+        """;
 
     public async Task<(Checkpoint Checkpoint, IReadOnlyList<string> Frontier)?> GetLatestAsync(CancellationToken ct)
     {

@@ -35,6 +35,31 @@ public sealed class when_a_data_directory_is_checked_offline
     }
 
     [Fact]
+    public async Task then_the_checkpoints_in_audit_db_s_wal_are_read_through_it_and_left_in_it()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var live = Directory.CreateDirectory(Path.Combine(root, "live")).FullName;
+        var copy = Directory.CreateDirectory(Path.Combine(root, "copy")).FullName;
+        await using (var store = await StoreWithEventsAsync(live))
+        {
+            var checkpoints = new SqliteCheckpointStore(Path.Combine(live, SqliteCheckpointStore.DefaultFileName));
+            await checkpoints.InitializeAsync(ct);
+            using var key = AuditKey.LoadOrCreate(Path.Combine(live, AuditKey.DefaultFileName));
+            await new Checkpointer(new RawEventStore(store), checkpoints, key, TimeProvider.System).CreateAsync(ct);
+            // Copied while the server runs: audit.db's WAL holds its schema and the checkpoint, which the last
+            // connection to close the copy read-write would check into audit.db, deleting the WAL and its index.
+            foreach (var file in Directory.GetFiles(live))
+                File.Copy(file, Path.Combine(copy, Path.GetFileName(file)));
+        }
+        new FileInfo(Path.Combine(copy, "audit.db-wal")).Length.ShouldBePositive();
+
+        var check = await VerifyLeavingAsItWasAsync(copy);
+
+        check.ExitCode.ShouldBe(0, check.Output);
+        check.Output.ShouldContain("3 events checked, consistent with checkpoint 3");
+    }
+
+    [Fact]
     public async Task then_a_read_only_copy_without_a_wal_gets_none()
     {
         var stopped = Directory.CreateDirectory(Path.Combine(root, "stopped")).FullName;
@@ -62,6 +87,30 @@ public sealed class when_a_data_directory_is_checked_offline
 
         check.ExitCode.ShouldBe(2, check.Output);
         check.Output.ShouldContain("cannot be opened as an event store");
+    }
+
+    [Theory]
+    [InlineData("empty")]
+    [InlineData("another database")]
+    [InlineData("no database")]
+    public async Task then_an_audit_db_that_is_no_checkpoint_store_is_a_usage_error_and_left_as_it_was(string audit)
+    {
+        // The check's first read of it threw, and the command line ended on the unhandled exception, not a usage error.
+        var directory = Directory.CreateDirectory(Path.Combine(root, "foreign-audit")).FullName;
+        await (await StoreWithEventsAsync(directory)).DisposeAsync();
+        SqliteConnection.ClearAllPools();
+        var file = Path.Combine(directory, SqliteCheckpointStore.DefaultFileName);
+        switch (audit)
+        {
+            case "empty": await File.WriteAllBytesAsync(file, [], TestContext.Current.CancellationToken); break;
+            case "another database": File.Copy(Path.Combine(directory, "events.db"), file); break;
+            default: await File.WriteAllTextAsync(file, new string('x', 4096), TestContext.Current.CancellationToken); break;
+        }
+
+        var check = await VerifyLeavingAsItWasAsync(directory);
+
+        check.ExitCode.ShouldBe(2, check.Output);
+        check.Output.ShouldContain("audit.db cannot be opened as a checkpoint store");
     }
 
     [Fact]

@@ -265,14 +265,25 @@ public static class AuditCommands
                 using var signing = AuditKey.FromPem(await File.ReadAllTextAsync(keyFile));
                 key = signing.Public;
             }
+            ReadOnlySqliteEventStore store;
             try
             {
-                return new OpenLog(new ReadOnlySqliteEventStore(events, new SqliteEventStoreOptions(events).BusyTimeout), checkpoints, key);
+                store = new ReadOnlySqliteEventStore(events, new SqliteEventStoreOptions(events).BusyTimeout);
             }
             catch (SqliteException e)
             {
                 throw new UsageException($"--data-dir: {events} cannot be opened as an event store: {e.Message}");
             }
+            try
+            {
+                if (checkpoints is not null) await checkpoints.InitializeAsync(CancellationToken.None);
+            }
+            catch (SqliteException e)
+            {
+                await store.DisposeAsync();
+                throw new UsageException($"--data-dir: {audit} cannot be opened as a checkpoint store: {e.Message}");
+            }
+            return new OpenLog(store, checkpoints, key);
         }
         if (o.Get("--postgres") is { } connection)
         {
