@@ -30,8 +30,7 @@ public sealed class SqliteCheckpointStore(string databasePath, bool readOnly = f
     {
         await using var connection = await OpenAsync(ct);
         await using var command = connection.CreateCommand();
-        if (readOnly) command.CommandText = SelectSchema;
-        else command.CommandText = CreateSchema;
+        command.CommandText = readOnly ? SelectSchema : CreateSchema;
         await command.ExecuteNonQueryAsync(ct);
     }
 

@@ -276,7 +276,8 @@ public static class AuditCommands
             }
             try
             {
-                if (checkpoints is not null) await checkpoints.InitializeAsync(CancellationToken.None);
+                if (checkpoints is not null)
+                    await checkpoints.InitializeAsync(CancellationToken.None);
             }
             catch (SqliteException e)
             {
