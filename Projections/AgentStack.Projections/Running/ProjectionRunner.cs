@@ -48,8 +48,8 @@ public sealed partial class ProjectionRunner(
 
     private async Task RunAsync(CancellationToken stoppingToken)
     {
-        // The parts a failure is reported on: what the status lists is each part's checkpoint name, the projection's own
-        // only when it is one part. Every part while this process runs them all; else the parts it held last.
+        // The parts a failure is reported on, under each part's checkpoint name (the projection's own when it is one
+        // part): every part while this process runs them all, the projection's own name then too; else the parts it held last.
         IReadOnlySet<int> parts = options.SharesWork ? new HashSet<int>() : Enumerable.Range(0, options.Partitions).ToHashSet();
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -90,6 +90,8 @@ public sealed partial class ProjectionRunner(
             {
                 foreach (var part in parts)
                     progress.ReportError(LogPartitions.CheckpointName(projection.Name, part, options.Partitions), e.Message);
+                if (ReportsWhole)
+                    progress.ReportError(projection.Name, e.Message);
                 LogFailed(logger, e, projection.Name, retryDelay);
                 await Task.Delay(retryDelay, stoppingToken);
                 retryDelay = TimeSpan.FromTicks(Math.Min(retryDelay.Ticks * 2, TimeSpan.FromSeconds(30).Ticks));
@@ -214,12 +216,16 @@ public sealed partial class ProjectionRunner(
     }
 
     /// <summary>
-    /// Where this process projects every part of the log, reports the projection under its own name too, at the position
-    /// all its parts have reached: the wait, pause and resume endpoints take the projection's name, not a part's.
+    /// Where this process projects every part of the log, it reports the projection under its own name too: at the
+    /// position all its parts have reached, as the wait, pause and resume endpoints take the projection's name, not a
+    /// part's; and with the error its parts failed with, one apply covering them all, so that the projection's own row
+    /// of the status does not look well while its parts fail.
     /// </summary>
+    private bool ReportsWhole => options.Partitions > 1 && !options.SharesWork;
+
     private void ReportWhole(long position)
     {
-        if (options.Partitions > 1 && !options.SharesWork)
+        if (ReportsWhole)
             progress.Report(projection.Name, position);
     }
 
