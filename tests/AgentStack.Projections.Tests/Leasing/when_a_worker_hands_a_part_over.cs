@@ -1,6 +1,7 @@
 using AgentStack.Events;
 using AgentStack.Projections.Running;
 using AgentStack.Projections.Tests.Running;
+using AgentStack.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace AgentStack.Projections.Tests.Leasing;
@@ -36,13 +37,12 @@ public sealed class when_a_worker_hands_a_part_over(LeaseSchema<when_a_worker_ha
             try
             {
                 // The second worker takes one part once the first hands it back (each renews every third of a second).
-                var deadline = DateTime.UtcNow.AddSeconds(30);
-                while (second.Positions.Count == 0 && DateTime.UtcNow < deadline)
-                    await Task.Delay(50, Ct);
+                await Eventually.UntilAsync(() => second.Positions.Count > 0, TimeSpan.FromSeconds(30),
+                    () => $"the second worker took no part; the first lists {Listed(first)}");
                 var taken = second.Positions.Keys.ShouldHaveSingleItem();
 
-                while (first.Positions.ContainsKey(taken) && DateTime.UtcNow < deadline)
-                    await Task.Delay(50, Ct);
+                await Eventually.UntilAsync(() => !first.Positions.ContainsKey(taken), TimeSpan.FromSeconds(30),
+                    () => $"the first worker still lists the part it handed over ({taken}), at a position that no longer moves: {Listed(first)}");
                 first.Positions.Keys.ShouldBe([taken == Part(0) ? Part(1) : Part(0)],
                     "the first worker still lists the part it handed over, at a position that no longer moves");
             }
@@ -59,6 +59,8 @@ public sealed class when_a_worker_hands_a_part_over(LeaseSchema<when_a_worker_ha
 
     private string Part(int part) => LogPartitions.CheckpointName(projection, part, 2);
 
+    private static string Listed(ProjectionProgress progress) =>
+        string.Join(", ", progress.Positions.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key} at {p.Value}"));
 
     private ProjectionOptions Options(string worker) => new()
     {
