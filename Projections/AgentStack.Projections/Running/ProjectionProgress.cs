@@ -6,7 +6,10 @@ namespace AgentStack.Projections.Running;
 /// <summary>
 /// Each projection's checkpoint as this process knows it, with a way to await a position:
 /// readiness checks and tests wait on it instead of sleeping. Positions only move forward: a report
-/// older than one already seen (a poll that raced a save) is ignored.
+/// older than one already seen (a poll that raced a save) is ignored. A projection's error clears when it
+/// moves forward or is caught up (<see cref="ReportCaughtUp"/>), not when a position is reported again: a
+/// runner retrying a failed batch reports the checkpoint it starts again from, which would show a projection
+/// that keeps failing well between its retries.
 /// </summary>
 public sealed class ProjectionProgress
 {
@@ -62,8 +65,11 @@ public sealed class ProjectionProgress
         lock (state)
         {
             state.Reported = true;
-            state.Position = Math.Max(state.Position, position);
-            state.LastError = null;
+            if (position > state.Position)
+            {
+                state.Position = position;
+                state.LastError = null;
+            }
             state.Rate.Add(DateTimeOffset.UtcNow, state.Position);
             var waiters = state.Waiters.Where(w => w.Position <= state.Position).ToList();
             foreach (var w in waiters)
@@ -87,6 +93,19 @@ public sealed class ProjectionProgress
             state.Reported = false;
             state.LastError = null;
         }
+    }
+
+    /// <summary>
+    /// <paramref name="projection"/> has applied the log to its end and saved its checkpoint: whatever failed has
+    /// recovered, though its position may not have moved since the failure (a batch applied again after its checkpoint
+    /// could not be saved).
+    /// </summary>
+    public void ReportCaughtUp(string projection)
+    {
+        if (!states.TryGetValue(projection, out var state))
+            return;
+        lock (state)
+            state.LastError = null;
     }
 
     public void ReportError(string projection, string error)

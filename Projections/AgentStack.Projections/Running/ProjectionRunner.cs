@@ -117,6 +117,8 @@ public sealed partial class ProjectionRunner(
         var names = held.ToDictionary(p => p, p => LogPartitions.CheckpointName(projection.Name, p, options.Partitions));
         var saved = await checkpoints.LoadAsync(names.Values, cancellationToken);
         var positions = names.ToDictionary(n => n.Key, n => saved[n.Value]);
+        // Retrying a failed batch, these were reported before: the error stays shown until a batch moves them forward
+        // or the log is caught up.
         foreach (var (part, at) in positions)
             progress.Report(names[part], at);
         var from = positions.Values.Min();
@@ -133,6 +135,17 @@ public sealed partial class ProjectionRunner(
             await checkpoints.SaveAsync(names.Values.ToDictionary(n => n, _ => position, StringComparer.Ordinal), ct);
             unsaved = null;
             savedAt = clock.GetTimestamp();
+        }
+
+        // The log has nothing more for now and what was applied is saved: a failure before has recovered, whether or
+        // not the position moved since (it clears the error the status shows).
+        async Task CaughtUpAsync(CancellationToken ct)
+        {
+            await SaveUnsavedAsync(ct);
+            foreach (var name in names.Values)
+                progress.ReportCaughtUp(name);
+            if (ReportsWhole)
+                progress.ReportCaughtUp(projection.Name);
         }
 
         var scope = projection.Reads;
@@ -178,7 +191,7 @@ public sealed partial class ProjectionRunner(
         async Task<(int Count, TimeSpan SinceRead, TimeSpan Applying)> ReadAndApplyAsync(CancellationToken ct)
         {
             reading = TimeSpan.Zero;
-            var batch = await store.NextBatchAsync(position, options.BatchSize, ct, SaveUnsavedAsync, Read);
+            var batch = await store.NextBatchAsync(position, options.BatchSize, ct, CaughtUpAsync, Read);
             var received = clock.GetTimestamp();
             // Paused, or held by a rebuild switching tables (issue 14.6): wait here, between batches.
             using var entered = await control.EnterBatchAsync(projection.Name, ct);

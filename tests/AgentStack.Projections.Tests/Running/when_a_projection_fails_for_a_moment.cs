@@ -1,14 +1,16 @@
 using AgentStack.Events;
 using AgentStack.Projections.Running;
+using AgentStack.Testing;
 using Microsoft.Extensions.Logging;
 
 namespace AgentStack.Projections.Tests.Running;
 
 /// <summary>
 /// A projection whose store is away for a moment (an apply that throws, as an insert into a ClickHouse that is
-/// restarting does) is retried from its checkpoint, and once it applies again nothing of the failure is left: no
-/// error on what <c>GET /api/projections</c> lists, and the next failure, however late, is retried as soon as the
-/// first. A real SQLite log of 10 events read 2 at a time; the runner's own log says how long each retry waits.
+/// restarting does, or a checkpoint that cannot be saved) is retried from its checkpoint, and once it applies again
+/// nothing of the failure is left: no error on what <c>GET /api/projections</c> lists, and the next failure, however
+/// late, is retried as soon as the first. A real SQLite log of 10 events read 2 at a time; the runner's own log says
+/// how long each retry waits.
 /// </summary>
 public sealed class when_a_projection_fails_for_a_moment() : WithRunnerTestLog(10)
 {
@@ -46,9 +48,32 @@ public sealed class when_a_projection_fails_for_a_moment() : WithRunnerTestLog(1
         log.Delays.ShouldBe([TimeSpan.FromMilliseconds(200), TimeSpan.FromMilliseconds(200)]);
     }
 
-    private async Task RunUntilAsync(Flaky projection, ProjectionProgress progress, RetryLog log, ProjectionOptions options, Func<Task> caughtUp)
+    [Fact]
+    public async Task then_a_checkpoint_it_could_not_save_once_caught_up_is_saved_on_the_retry_and_the_error_clears()
     {
-        using var runner = new ProjectionRunner(projection, Log.Store, new MemoryCheckpoints(), new SoleWorkerLeases(), progress,
+        var progress = new ProjectionProgress();
+        var log = new RetryLog();
+        var checkpoints = new SavedOnSecondTry();
+        var last = await Log.Store.GetLastPositionAsync(Ct);
+        // Saved only once caught up: the retry applies the batches again, up to the position reported before the failure.
+        await RunUntilAsync(new Flaky(failing: []), progress, log,
+            new ProjectionOptions { BatchSize = 2, Linger = TimeSpan.Zero, CheckpointInterval = TimeSpan.FromHours(1) },
+            async () =>
+            {
+                await checkpoints.Saved.Task;
+                await Eventually.UntilAsync(() => progress.Errors.Values.All(e => e == null), TimeSpan.FromSeconds(20),
+                    () => $"the checkpoint is saved and the log caught up, yet the status lists the error: {string.Join(", ", progress.Errors)}");
+            },
+            checkpoints);
+
+        log.Delays.ShouldBe([TimeSpan.FromMilliseconds(200)]);
+        progress.Positions["flaky"].ShouldBe(last);
+    }
+
+    private async Task RunUntilAsync(Flaky projection, ProjectionProgress progress, RetryLog log, ProjectionOptions options, Func<Task> caughtUp,
+        ICheckpointStore? checkpoints = null)
+    {
+        using var runner = new ProjectionRunner(projection, Log.Store, checkpoints ?? new MemoryCheckpoints(), new SoleWorkerLeases(), progress,
             new NoProjectionNotifier(), TimeProvider.System, log, options, new ProjectionControl());
         await runner.StartAsync(Ct);
         try
@@ -76,6 +101,27 @@ public sealed class when_a_projection_fails_for_a_moment() : WithRunnerTestLog(1
                 return Task.CompletedTask;
             Failures++;
             throw new InvalidOperationException("the analytics store is away");
+        }
+    }
+
+    /// <summary>Checkpoints whose first save throws, as a store that is away for a moment does.</summary>
+    private sealed class SavedOnSecondTry : ICheckpointStore
+    {
+        private readonly MemoryCheckpoints saved = new();
+        private int saves;
+
+        /// <summary>Completes when a save has succeeded.</summary>
+        public TaskCompletionSource Saved { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task<IReadOnlyDictionary<string, long>> LoadAsync(IReadOnlyCollection<string> names, CancellationToken cancellationToken) =>
+            saved.LoadAsync(names, cancellationToken);
+
+        public async Task SaveAsync(IReadOnlyDictionary<string, long> checkpoints, CancellationToken cancellationToken)
+        {
+            if (Interlocked.Increment(ref saves) == 1)
+                throw new InvalidOperationException("the checkpoint store is away");
+            await saved.SaveAsync(checkpoints, cancellationToken);
+            Saved.TrySetResult();
         }
     }
 
