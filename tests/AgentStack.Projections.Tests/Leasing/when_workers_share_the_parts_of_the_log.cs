@@ -1,4 +1,5 @@
 using AgentStack.Projections.Running;
+using AgentStack.Testing;
 
 namespace AgentStack.Projections.Tests.Leasing;
 
@@ -75,14 +76,10 @@ public sealed class when_workers_share_the_parts_of_the_log(LeaseSchema<when_wor
         (await survivor.BalanceAsync(projection, Parts, Ct)).Count.ShouldBe(Parts / 2);
 
         // "dying" never calls again, as after a SIGKILL. The survivor keeps renewing until it holds everything.
-        IReadOnlySet<int> held;
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        do
-        {
-            await Task.Delay(200, Ct);
-            held = await survivor.BalanceAsync(projection, Parts, Ct);
-        }
-        while (held.Count < Parts && DateTime.UtcNow < deadline);
+        IReadOnlySet<int> held = new HashSet<int>();
+        await Eventually.UntilAsync(async () => (held = await survivor.BalanceAsync(projection, Parts, Ct)).Count == Parts,
+            TimeSpan.FromSeconds(30),
+            () => $"the survivor holds parts {string.Join(',', held.Order())} of {Parts}: the dying worker's did not come to it when its 1 s leases expired");
         held.Order().ShouldBe(Enumerable.Range(0, Parts));
     }
 
