@@ -1,14 +1,15 @@
-using System.Globalization;
 using System.Runtime.InteropServices;
-using System.Text;
 using System.Text.Json;
+using System.Text.Json.Serialization;
+using AgentStack.Events;
 
 namespace AgentStack.Security;
 
 /// <summary>
 /// The text of JSON strings that <see cref="JsonElement.GetString"/> refuses: an escaped lone surrogate (<c>"caf\ud83d"</c>,
 /// a string cut inside a pair by the writer, as JavaScript's and Python's JSON writers escape it) is valid JSON that does
-/// not decode to UTF-16. Such a surrogate reads as U+FFFD; everything else as the standard decoder reads it.
+/// not decode to UTF-16. Such a surrogate reads as U+FFFD; everything else as the standard decoder reads it. Every reader
+/// of recorded text reads it this way (docs/ingestion.md, lone surrogates).
 /// </summary>
 public static class JsonStrings
 {
@@ -21,8 +22,7 @@ public static class JsonStrings
         }
         catch (InvalidOperationException)
         {
-            var raw = value.GetRawText();
-            return Unescape(raw.AsSpan(1, raw.Length - 2));
+            return LoneSurrogates.Text(JsonMarshal.GetRawUtf8Value(value)[1..^1]);
         }
     }
 
@@ -35,44 +35,19 @@ public static class JsonStrings
         }
         catch (InvalidOperationException)
         {
-            return Unescape(Encoding.UTF8.GetString(JsonMarshal.GetRawUtf8PropertyName(property)));
+            return LoneSurrogates.Text(JsonMarshal.GetRawUtf8PropertyName(property));
         }
     }
+}
 
-    /// <summary>The text of a JSON string literal's content (between its quotes), lone surrogates as U+FFFD.</summary>
-    private static string Unescape(ReadOnlySpan<char> literal)
-    {
-        var text = new StringBuilder(literal.Length);
-        for (var i = 0; i < literal.Length; i++)
-        {
-            if (literal[i] != '\\')
-            {
-                text.Append(literal[i]);
-                continue;
-            }
-            var escape = literal[++i];
-            text.Append(escape switch
-            {
-                'b' => '\b',
-                'f' => '\f',
-                'n' => '\n',
-                'r' => '\r',
-                't' => '\t',
-                'u' => (char)ushort.Parse(literal.Slice(i + 1, 4), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture),
-                _ => escape, // \" \\ \/
-            });
-            if (escape == 'u')
-                i += 4;
-        }
-        // Pairs stand; a surrogate without its other half becomes U+FFFD.
-        var chars = text.ToString().ToCharArray();
-        for (var i = 0; i < chars.Length; i++)
-        {
-            if (char.IsHighSurrogate(chars[i]) && i + 1 < chars.Length && char.IsLowSurrogate(chars[i + 1]))
-                i++;
-            else if (char.IsSurrogate(chars[i]))
-                chars[i] = '\uFFFD';
-        }
-        return new string(chars);
-    }
+/// <summary>
+/// Reads a string as <see cref="JsonStrings"/> does, where the standard converter throws on an escaped lone surrogate: for
+/// the text fields of a request (a span's name, a guard request's text), so such a string is text with U+FFFD in its place.
+/// </summary>
+public sealed class JsonStringConverter : JsonConverter<string>
+{
+    public override string Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+        reader.TokenType == JsonTokenType.String ? LoneSurrogates.Text(ref reader) : throw new JsonException(); // the serializer says "could not be converted", with the path
+
+    public override void Write(Utf8JsonWriter writer, string value, JsonSerializerOptions options) => writer.WriteStringValue(value);
 }

@@ -1,10 +1,12 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using AgentStack.Access;
 using AgentStack.Events;
 using AgentStack.Commands.Spans.Ingesting;
 using AgentStack.Events.Security;
+using AgentStack.Security;
 using AgentStack.Security.Injection;
 using AgentStack.Security.SensitiveData;
 using Microsoft.AspNetCore.Builder;
@@ -20,7 +22,7 @@ using Microsoft.Extensions.Options;
 
 namespace AgentStack.Commands.Guarding;
 
-public sealed record GuardRequest(string? Text, string? Role);
+public sealed record GuardRequest([property: JsonConverter(typeof(JsonStringConverter))] string? Text, string? Role);
 
 public sealed record GuardFinding(string Kind, double Score, string Reason, int Start, int Length);
 

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using AgentStack.Events;
 
 namespace AgentStack.Erasure.Sealing;
 
@@ -31,7 +32,7 @@ public static class Subjects
             {
                 var value = reader.TokenType switch
                 {
-                    JsonTokenType.String => reader.GetString(),
+                    JsonTokenType.String => LoneSurrogates.Text(ref reader), // an escaped lone surrogate as U+FFFD: GetString threw
                     JsonTokenType.Number => Encoding.UTF8.GetString(reader.ValueSpan),
                     _ => null,
                 };

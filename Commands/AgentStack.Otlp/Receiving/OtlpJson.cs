@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using AgentStack.Events;
 using Google.Protobuf;
 using OpenTelemetry.Proto.Collector.Trace.V1;
 
@@ -19,6 +20,10 @@ internal static class OtlpJson
     public static ExportTraceServiceRequest Parse(ReadOnlySpan<byte> body, int maxDepth)
     {
         JsonNode? root;
+        // Protobuf strings are UTF-8, which cannot hold an escaped lone surrogate: the parser refused the whole body for one.
+        // Read as U+FFFD instead, as everywhere (docs/ingestion.md, lone surrogates).
+        if (LoneSurrogates.AsReplacementCharacters(body) is { } replaced)
+            body = replaced;
         try
         {
             // A key twice in one object is ambiguous (which one counts?), and JsonObject and Google.Protobuf's parser

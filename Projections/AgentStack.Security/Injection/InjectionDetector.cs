@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using AgentStack.Events;
 
 namespace AgentStack.Security.Injection;
 
@@ -267,27 +268,13 @@ public sealed partial class InjectionDetector(InjectionClassifier? classifier, i
                     continue; // neither a space nor an escape (a \n): an id, a URL, a number
                 var start = CharsBefore((int)reader.TokenStartIndex + 1);
                 var length = Encoding.UTF8.GetCharCount(reader.ValueSpan);
-                found.Add((Decoded(ref reader), start, length));
+                found.Add((LoneSurrogates.Text(ref reader), start, length)); // an escaped lone surrogate as U+FFFD
             }
             return found; // the reader throws on anything after the one value but whitespace
         }
         catch (JsonException)
         {
             return null;
-        }
-
-        // An escaped lone surrogate ("\ud83d": a string cut inside a pair by the tool that wrote it) is valid JSON that does
-        // not decode to UTF-16, and GetString throws: that string is read as written.
-        static string Decoded(ref Utf8JsonReader reader)
-        {
-            try
-            {
-                return reader.GetString()!;
-            }
-            catch (InvalidOperationException)
-            {
-                return Encoding.UTF8.GetString(reader.ValueSpan);
-            }
         }
     }
 

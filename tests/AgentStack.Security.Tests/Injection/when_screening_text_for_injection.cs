@@ -149,6 +149,17 @@ public sealed class when_screening_text_for_injection
     }
 
     [Fact]
+    public void then_a_json_string_holding_an_escaped_lone_surrogate_is_read_decoded_with_the_surrogate_as_u_fffd()
+    {
+        // As JsonStrings reads it for the detections projection and masking; the detector read such a string as written,
+        // its escapes (\n, \") left in.
+        var json = $$"""{"snippet": "First line of the snippet \"quoted\"\nsecond line caf\ud83d. {{Filler}}"}""";
+        var piece = InjectionDetector.ClassifierInputs(json, TextRoles.ToolOutput).Skip(1).ShouldHaveSingleItem();
+        piece.Text.ShouldStartWith("first line of the snippet \"quoted\"\nsecond line caf\uFFFD.");
+        piece.Where.ShouldBe(" in a JSON string value");
+    }
+
+    [Fact]
     public void then_the_classifier_reads_json_strings_decoded_and_no_markup_or_mail_routing_headers()
     {
         var json = System.Text.Json.JsonSerializer.Serialize(new { results = new[] { new { url = "https://example.org/a", snippet = $"First line of the snippet \"quoted\"\nsecond line. {Filler}" } } });

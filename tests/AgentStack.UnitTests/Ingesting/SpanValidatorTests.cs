@@ -47,6 +47,7 @@ public sealed class when_validating_a_batch
     [InlineData("""{"traceId":"t1","spanId":"s1","name":"n","kind":"llm","startTime":"2026-11-24T10:00:00Z","attributes":{"a":1,"b":2,"c":3}}""", "spans[0].attributes", "limit is 2")]
     [InlineData("""{"traceId":"t1","spanId":"s1","name":"n","kind":"llm","startTime":"2026-11-24T10:00:00Z","attributes":[1]}""", "spans[0].attributes", "object")]
     [InlineData("""{"traceId":"t1","spanId":"s1","parentSpanId":"s1","name":"n","kind":"llm","startTime":"2026-11-24T10:00:00Z"}""", "spans[0].parentSpanId", "differ")]
+    [InlineData("""{"traceId":"t\ud800","spanId":"s1","name":"n","kind":"llm","startTime":"2026-11-24T10:00:00Z"}""", "spans[0].traceId", "letters")]
     public void then_each_problem_names_its_field(string span, string field, string message)
     {
         var errors = ErrorsFor(span);
@@ -54,16 +55,40 @@ public sealed class when_validating_a_batch
         errors[field].ShouldHaveSingleItem().ShouldContain(message);
     }
 
-    /// <summary>An escaped unpaired surrogate decodes to no text: measuring the name, or a long string value, threw (a 500).</summary>
+    /// <summary>
+    /// An escaped unpaired surrogate is valid JSON (a string cut inside a pair by its writer): it is accepted and kept as
+    /// sent, and counts as one character. Measuring the name, or a long string value, threw and was refused.
+    /// </summary>
     [Theory]
     [InlineData("""{"k\ud800":1}""")]
     [InlineData("""{"k":"\udc00xxxxxxxxxx"}""")]
-    public void then_an_unpaired_surrogate_in_an_attribute_is_named(string attributes)
+    [InlineData("""{"k":"x\ud83dxxxxxxxxx"}""")]
+    public void then_an_unpaired_surrogate_in_an_attribute_is_accepted_as_sent(string attributes)
     {
         var request = JsonSerializer.Deserialize($$"""{"spans":[{{{Valid}},"attributes":{{attributes}}}]}""", IngestJsonContext.Default.SpanBatchRequest);
-        var errors = SpanValidator.Validate(request, new IngestOptions { MaxAttributeValueLength = 4 }, Now).Errors;
-        errors.ShouldContainKey("spans[0].attributes");
-        errors["spans[0].attributes"].ShouldHaveSingleItem().ShouldContain("unpaired surrogate");
+        var (spans, errors) = SpanValidator.Validate(request, new IngestOptions { MaxAttributeValueLength = 11 }, Now);
+        errors.ShouldBeEmpty();
+        spans.ShouldHaveSingleItem().Attributes!.Value.GetRawText().ShouldBe(attributes);
+    }
+
+    /// <summary>A span's own text fields are decoded: there an unpaired surrogate reads as U+FFFD. Reading the batch threw.</summary>
+    [Fact]
+    public void then_an_unpaired_surrogate_in_a_text_field_reads_as_u_fffd()
+    {
+        var request = JsonSerializer.Deserialize("""{"spans":[{"traceId":"t1","spanId":"s1","name":"caf\ud83d","kind":"llm","startTime":"2026-11-24T10:00:00Z","model":"gpt\udc00","statusMessage":"cut \ud83d\ud83d\ude00"}]}""",
+            IngestJsonContext.Default.SpanBatchRequest);
+        var (spans, errors) = SpanValidator.Validate(request, Limits, Now);
+        errors.ShouldBeEmpty();
+        var span = spans.ShouldHaveSingleItem();
+        (span.Name, span.Model, span.StatusMessage).ShouldBe(("caf\uFFFD", "gpt\uFFFD", "cut \uFFFD\U0001F600"));
+    }
+
+    [Fact]
+    public void then_a_long_value_holding_an_unpaired_surrogate_is_measured_in_characters()
+    {
+        var request = JsonSerializer.Deserialize($$$"""{"spans":[{{{{Valid}}},"attributes":{"k":"\udc00xxxxxxxxxx"}}]}""", IngestJsonContext.Default.SpanBatchRequest);
+        var errors = SpanValidator.Validate(request, new IngestOptions { MaxAttributeValueLength = 10 }, Now).Errors;
+        errors["spans[0].attributes.k"].ShouldHaveSingleItem().ShouldBe("attribute 'k' is 11 characters long; the limit is 10 (MaxAttributeValueLength)");
     }
 
     [Fact]

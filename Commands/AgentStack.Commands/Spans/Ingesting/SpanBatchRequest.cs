@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using AgentStack.Events;
+using AgentStack.Security;
 
 namespace AgentStack.Commands.Spans.Ingesting;
 
@@ -44,7 +45,8 @@ public sealed class SpanJson
 /// <summary>The answer to an accepted batch.</summary>
 public sealed record RecordSpansResponse(int Accepted, int Duplicates);
 
-[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
+// Every string as text, an escaped lone surrogate as U+FFFD (docs/ingestion.md); the standard converter throws on one.
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, Converters = [typeof(JsonStringConverter)])]
 [JsonSerializable(typeof(SpanBatchRequest))]
 [JsonSerializable(typeof(RecordSpansResponse))]
 public sealed partial class IngestJsonContext : JsonSerializerContext;

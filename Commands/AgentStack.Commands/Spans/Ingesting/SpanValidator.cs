@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using AgentStack.Events;
+using AgentStack.Security;
 
 namespace AgentStack.Commands.Spans.Ingesting;
 
@@ -108,26 +109,20 @@ public static partial class SpanValidator
             else
             {
                 var count = 0;
-                try
+                foreach (var property in attributes.EnumerateObject())
                 {
-                    foreach (var property in attributes.EnumerateObject())
-                    {
-                        count++;
-                        if (property.Name.Length > limits.MaxAttributeKeyLength)
-                            Fail($"attributes.{Truncate(property.Name)}",
-                                $"attribute name is {property.Name.Length} characters; the limit is {limits.MaxAttributeKeyLength} (MaxAttributeKeyLength)");
-                        else if (ValueLength(property.Value, limits.MaxAttributeValueLength) is var length && length > limits.MaxAttributeValueLength)
-                            Fail($"attributes.{property.Name}",
-                                $"attribute '{property.Name}' is {length} characters long; the limit is {limits.MaxAttributeValueLength} (MaxAttributeValueLength)");
-                    }
-                    if (count > limits.MaxAttributes)
-                        Fail("attributes", $"attributes holds {count} entries; the limit is {limits.MaxAttributes} (MaxAttributes)");
+                    count++;
+                    // An escaped lone surrogate reads as U+FFFD, one character as it was one UTF-16 unit (docs/ingestion.md).
+                    var name = JsonStrings.Name(property);
+                    if (name.Length > limits.MaxAttributeKeyLength)
+                        Fail($"attributes.{Truncate(name)}",
+                            $"attribute name is {name.Length} characters; the limit is {limits.MaxAttributeKeyLength} (MaxAttributeKeyLength)");
+                    else if (ValueLength(property.Value, limits.MaxAttributeValueLength) is var length && length > limits.MaxAttributeValueLength)
+                        Fail($"attributes.{name}",
+                            $"attribute '{name}' is {length} characters long; the limit is {limits.MaxAttributeValueLength} (MaxAttributeValueLength)");
                 }
-                catch (InvalidOperationException)
-                {
-                    // Decoding a name or a string value to measure it: an escaped unpaired surrogate is valid JSON, not text.
-                    Fail("attributes", "attributes holds an escaped unpaired surrogate (such as \\ud800 without its pair) in a name or value: send text");
-                }
+                if (count > limits.MaxAttributes)
+                    Fail("attributes", $"attributes holds {count} entries; the limit is {limits.MaxAttributes} (MaxAttributes)");
                 Payload(attributes, "attributes");
             }
         }
@@ -217,7 +212,7 @@ public static partial class SpanValidator
         var raw = JsonMarshal.GetRawUtf8Value(value).Length;
         if (value.ValueKind != JsonValueKind.String)
             return raw;
-        return raw - 2 <= limit ? raw - 2 : value.GetString()!.Length;
+        return raw - 2 <= limit ? raw - 2 : JsonStrings.Text(value).Length;
     }
 
     private static JsonElement? NullIfJsonNull(JsonElement? e) => e is { ValueKind: JsonValueKind.Null } ? null : e;
