@@ -12,13 +12,11 @@ namespace AgentStack.Commands.Spans.RecordingSpans;
 /// </summary>
 /// <remarks>
 /// The reply is bounded by <see cref="IngestOptions.CommandTimeout"/>, the collector's own wait: a reply later than
-/// that answers nobody. The bound is what lets the endpoint recover from a broker outage. RabbitMQ.Client (7.x)
-/// finishes shutting a closed connection's channels down only once every delivery callback has returned, and
-/// MassTransit consumes inside that callback; a reply whose publish started on the connection as it closed waits for
-/// a confirm that only that shutdown would fail. Unbounded, the consumer never returned, the endpoint never learned
-/// its channel was gone, and the queue kept no consumer after the broker came back. Abandoned, the reply is dropped;
-/// the spans are already durable, and where the acknowledgement fails with its channel the broker delivers the
-/// command again, which records them as duplicates.
+/// that answers nobody, and an unbounded one would hold this delivery, and the endpoint's channel with it, for as long as
+/// its publish hangs. Abandoned, the reply is dropped; the spans are already durable, and where the acknowledgement fails
+/// with its channel the broker delivers the command again, which records them as duplicates. This bound does not cure the
+/// rare endpoint that stays down after a broker outage (docs/distributed.md, "Known limit"): that wait is inside
+/// RabbitMQ.Client's own connection shutdown, where no consumer is.
 /// </remarks>
 public sealed class RecordSpansConsumer(RecordSpansHandler handler, IOptions<IngestOptions> options, ILogger<RecordSpansConsumer> logger)
     : IConsumer<RecordSpansOnTheBus>
