@@ -11,6 +11,7 @@ internal sealed class WebhookReceiver : IAsyncDisposable
 {
     private readonly HttpListener listener = new();
     private readonly List<Delivery> received = [];
+    private readonly CancellationTokenSource stopping = new();
     private readonly Task serving;
 
     public WebhookReceiver()
@@ -40,9 +41,11 @@ internal sealed class WebhookReceiver : IAsyncDisposable
             HttpListenerContext context;
             try
             {
-                context = await listener.GetContextAsync();
+                // Stop() does not always end a GetContextAsync that is waiting (a test host once hung here for 10 minutes
+                // after its last test): the wait ends on the token, and the orphaned accept with the listener.
+                context = await listener.GetContextAsync().WaitAsync(stopping.Token);
             }
-            catch (Exception e) when (e is HttpListenerException or ObjectDisposedException or InvalidOperationException)
+            catch (Exception e) when (e is HttpListenerException or ObjectDisposedException or InvalidOperationException or OperationCanceledException)
             {
                 return;
             }
@@ -62,8 +65,10 @@ internal sealed class WebhookReceiver : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        await stopping.CancelAsync();
         listener.Stop();
         listener.Close();
         await serving;
+        stopping.Dispose();
     }
 }
