@@ -196,13 +196,19 @@ public sealed class SpansProjection(IAnalyticsStore analytics, SpansTables table
         w.Reset();
     }
 
-    /// <summary>Payloads go into String columns as the exact JSON text received.</summary>
+    /// <summary>
+    /// Payloads go into String columns as the JSON text received, an escaped lone surrogate written <c>\ufffd</c> as
+    /// <see cref="SpanRowsBinary"/> writes it (ClickHouse's JSON functions read nothing of a document holding one).
+    /// </summary>
     private static void WriteRaw(Utf8JsonWriter w, string name, JsonElement? value)
     {
-        if (value is { } element)
-            w.WriteString(name, JsonMarshal.GetRawUtf8Value(element));
-        else
+        if (value is not { } element)
+        {
             w.WriteNull(name);
+            return;
+        }
+        var raw = JsonMarshal.GetRawUtf8Value(element);
+        w.WriteString(name, LoneSurrogates.AsReplacementCharacters(raw) is { } replaced ? replaced : raw);
     }
 
     private static void WriteNullable(Utf8JsonWriter w, string name, long? value)

@@ -111,7 +111,7 @@ public abstract class when_span_events_are_projected(AnalyticsDatabase db)
     /// <summary>
     /// The projection sends RowBinary built from the stored JSON (issue 14); the JSONEachRow encoders are the
     /// reference. Positions around 2,570 put 0x0A0A (an empty line, which ends chDB's inline data) in the rows,
-    /// and names and payloads hold escapes, newlines and non-ASCII text.
+    /// and names and payloads hold escapes, newlines, non-ASCII text and an escaped lone surrogate (U+FFFD in both).
     /// </summary>
     [Fact]
     public async Task then_the_binary_rows_equal_the_text_rows_whatever_bytes_they_hold()
@@ -121,7 +121,7 @@ public abstract class when_span_events_are_projected(AnalyticsDatabase db)
         await AnalyticsSchema.ApplyAsync(db.Store, Ct);
         await SpansSchema.CreateAsync(db.Store, binary, Ct);
         await SpansSchema.CreateAsync(db.Store, text, Ct);
-        var payload = System.Text.Json.JsonDocument.Parse("{\n\n  \"prompt\": \"line\\n\\nnext \\\"quoted\\\" é 東京\"\n}").RootElement.Clone();
+        var payload = System.Text.Json.JsonDocument.Parse("{\n\n  \"prompt\": \"line\\n\\nnext \\\"quoted\\\" é 東京 cut \\ud83d\"\n}").RootElement.Clone();
         var log = SpanProjectionSpec.Given("p" + id)
             .Completed(Span("t2", "s\"1\"", null, "naïve \"name\"\n\nwith lines", SpanProjectionSpec.At, 7.25, model: "m\u00e9") with { Input = payload, Output = payload, Attributes = payload });
         var events = log.Events.Select((e, i) => e with { Position = 2568 + i }).ToList();
