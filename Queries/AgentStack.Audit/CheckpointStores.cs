@@ -61,7 +61,8 @@ public sealed class SqliteCheckpointStore(string databasePath, bool readOnly = f
         command.CommandText = $"SELECT {Columns}, frontier FROM checkpoints ORDER BY tree_size DESC LIMIT 1";
         await using var reader = await command.ExecuteReaderAsync(ct);
         if (!await reader.ReadAsync(ct)) return null;
-        return (Read(reader), JsonSerializer.Deserialize<List<string>>(reader.GetString(6)) ?? []);
+        var checkpoint = Read(reader);
+        return (checkpoint, CheckpointFrontier.Parse(Text(reader, 6), checkpoint.TreeSize));
     }
 
     public async Task<Checkpoint?> GetAsync(long treeSize, CancellationToken ct)
@@ -146,14 +147,39 @@ public sealed class SqliteCheckpointStore(string databasePath, bool readOnly = f
         command.Parameters.AddWithValue("$prefix", streamPrefix);
         await using var reader = await command.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
-            yield return new CheckpointedHead(reader.GetString(0), reader.GetInt64(1), reader.GetString(2), reader.GetInt64(3),
-                EventHash.FromUnixMicroseconds(reader.GetInt64(4)));
+            yield return new CheckpointedHead(Text(reader, 0), Integer(reader, 1), Text(reader, 2), Integer(reader, 3),
+                Time(reader, 4));
     }
 
     private const string Columns = "tree_size, root_hash, timestamp, key_id, algorithm, signature";
 
-    private static Checkpoint Read(SqliteDataReader r) => new(r.GetInt64(0), r.GetString(1),
-        EventHash.FromUnixMicroseconds(r.GetInt64(2)), r.GetString(3), r.GetString(4), r.GetString(5));
+    private static Checkpoint Read(SqliteDataReader r) => new(Integer(r, 0), Text(r, 1), Time(r, 2), Text(r, 3), Text(r, 4), Text(r, 5));
+
+    // SQLite keeps whatever value a hand edit puts in a column, and reads a text as the integer 0: each value is read only
+    // as the type AddAsync wrote.
+    private static long Integer(SqliteDataReader r, int i) =>
+        !r.IsDBNull(i) && r.GetFieldType(i) == typeof(long) ? r.GetInt64(i) : throw Unreadable(r, i, "an integer");
+
+    private static string Text(SqliteDataReader r, int i) =>
+        !r.IsDBNull(i) && r.GetFieldType(i) == typeof(string) ? r.GetString(i) : throw Unreadable(r, i, "a text");
+
+    private static DateTimeOffset Time(SqliteDataReader r, int i)
+    {
+        var microseconds = Integer(r, i);
+        return microseconds is >= 0 and <= MaxMicroseconds
+            ? EventHash.FromUnixMicroseconds(microseconds)
+            : throw Unreadable(r, i, "a time in Unix microseconds");
+    }
+
+    private const long MaxMicroseconds = 253_402_300_799_999_999; // 9999-12-31T23:59:59.999999Z
+
+    private static UnreadableCheckpointException Unreadable(SqliteDataReader r, int i, string expected)
+    {
+        var table = r.GetName(0) == "stream" ? "stream_heads" : "checkpoints";
+        var value = r.IsDBNull(i) ? "NULL" : r.GetFieldType(i) == typeof(string) ? $"'{Shortened(r.GetString(i))}'" : r.GetValue(i) is byte[] ? "a blob" : Convert.ToString(r.GetValue(i), System.Globalization.CultureInfo.InvariantCulture);
+        return new UnreadableCheckpointException($"audit.db: {table}.{r.GetName(i)} of a stored row is {value}, not {expected}");
+        static string Shortened(string text) => text.Length <= 40 ? text : text[..40] + "…";
+    }
 
     private async Task<SqliteConnection> OpenAsync(CancellationToken ct)
     {
@@ -211,7 +237,8 @@ public sealed class PostgresCheckpointStore : ICheckpointStore, IAsyncDisposable
         await using var command = dataSource.CreateCommand($"SELECT {Columns}, frontier FROM {checkpoints} ORDER BY tree_size DESC LIMIT 1");
         await using var reader = await command.ExecuteReaderAsync(ct);
         if (!await reader.ReadAsync(ct)) return null;
-        return (Read(reader), JsonSerializer.Deserialize<List<string>>(reader.GetString(6)) ?? []);
+        var checkpoint = Read(reader);
+        return (checkpoint, CheckpointFrontier.Parse(reader.GetString(6), checkpoint.TreeSize));
     }
 
     public async Task<Checkpoint?> GetAsync(long treeSize, CancellationToken ct)
@@ -288,4 +315,23 @@ public sealed class PostgresCheckpointStore : ICheckpointStore, IAsyncDisposable
 
     private static Checkpoint Read(NpgsqlDataReader r) => new(r.GetInt64(0), r.GetString(1),
         EventHash.FromUnixMicroseconds(r.GetInt64(2)), r.GetString(3), r.GetString(4), r.GetString(5));
+}
+
+/// <summary>The tree's right edge stored with a checkpoint: a JSON array of hex hashes.</summary>
+internal static class CheckpointFrontier
+{
+    public static IReadOnlyList<string> Parse(string json, long treeSize)
+    {
+        List<string?>? frontier = null;
+        try
+        {
+            frontier = JsonSerializer.Deserialize<List<string?>>(json);
+        }
+        catch (JsonException)
+        {
+        }
+        return frontier is not null && frontier.TrueForAll(hash => hash is not null)
+            ? [.. frontier.OfType<string>()]
+            : throw new UnreadableCheckpointException($"the frontier of the stored checkpoint at tree size {treeSize} is not a JSON array of hashes");
+    }
 }

@@ -47,6 +47,10 @@ public sealed record CheckpointedHead(string Stream, long Version, string Hash, 
 /// Where checkpoints live, apart from the log: the newest ones with the tree's right edge (so the next
 /// one extends it without rereading the log) and each stream's head as of the newest checkpoint.
 /// </summary>
+/// <remarks>
+/// A stored row that is not as <see cref="AddAsync"/> wrote it (a hand edit, a damaged file) throws
+/// <see cref="UnreadableCheckpointException"/> when read, naming the row and the value.
+/// </remarks>
 public interface ICheckpointStore
 {
     Task InitializeAsync(CancellationToken ct);
@@ -64,3 +68,6 @@ public interface ICheckpointStore
     /// <summary>The heads of the streams whose name starts with <paramref name="streamPrefix"/>.</summary>
     IAsyncEnumerable<CheckpointedHead> ReadHeadsAsync(string streamPrefix, CancellationToken ct);
 }
+
+/// <summary>A stored checkpoint or stream head that does not read as one (docs/audit.md, <c>checkpoint-unreadable</c>).</summary>
+public sealed class UnreadableCheckpointException(string message, Exception? inner = null) : Exception(message, inner);

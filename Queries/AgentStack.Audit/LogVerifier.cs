@@ -37,21 +37,30 @@ public sealed class LogVerifier(RawEventStore raw, ICheckpointStore? checkpoints
     public async Task<VerificationReport> VerifyAsync(VerificationScope scope, Checkpoint? kept,
         Action<VerificationProgress>? progress, CancellationToken ct)
     {
+        var breaks = new List<AuditBreak>();
         var checkpoint = kept;
-        if (checkpoint is null && checkpoints is not null)
-            checkpoint = (await checkpoints.GetLatestAsync(ct))?.Checkpoint;
-
         var heads = new Dictionary<string, CheckpointedHead>(StringComparer.Ordinal);
-        if (checkpoint is not null && checkpoints is not null)
+        try
         {
-            await foreach (var head in checkpoints.ReadHeadsAsync(scope.Stream ?? scope.StreamPrefix, ct))
-                if (head.Position <= checkpoint.TreeSize && (scope.Stream is null || head.Stream == scope.Stream))
-                    heads[head.Stream] = head;
+            if (checkpoint is null && checkpoints is not null)
+                checkpoint = (await checkpoints.GetLatestAsync(ct))?.Checkpoint;
+            if (checkpoint is not null && checkpoints is not null)
+            {
+                await foreach (var head in checkpoints.ReadHeadsAsync(scope.Stream ?? scope.StreamPrefix, ct))
+                    if (head.Position <= checkpoint.TreeSize && (scope.Stream is null || head.Stream == scope.Stream))
+                        heads[head.Stream] = head;
+            }
+        }
+        catch (UnreadableCheckpointException e)
+        {
+            // The chains are still checked, against no stored checkpoint: what the store held cannot be trusted.
+            breaks.Add(new AuditBreak("", 0, "", "", BreakKinds.CheckpointUnreadable, null, e.Message));
+            checkpoint = kept;
+            heads.Clear();
         }
 
         var owned = scope.Streams();
         var chains = new Dictionary<string, StreamChain>(StringComparer.Ordinal);
-        var breaks = new List<AuditBreak>();
         long checkedEvents = 0;
         StreamChain ChainOf(string stream)
         {

@@ -21,6 +21,8 @@ public static class BreakKinds
     public const string Gap = "gap";
     /// <summary>The log's Merkle root at a checkpoint's size is not the signed one.</summary>
     public const string CheckpointMismatch = "checkpoint-mismatch";
+    /// <summary>A stored checkpoint or stream head does not read as one (a value of another type, a frontier that is no JSON array).</summary>
+    public const string CheckpointUnreadable = "checkpoint-unreadable";
 }
 
 /// <summary>

@@ -181,6 +181,41 @@ public sealed class when_a_malformed_file_is_checked_offline(OfflineAuditFiles f
         check.Output.ShouldContain("cannot be opened as an event store");
     }
 
+    /// <summary>
+    /// audit.db is SQLite: a hand edit can put any value in any column, and SQLite reads a text as the integer 0. A stored
+    /// checkpoint or stream head that is not as the server wrote it is a break the report names, not a crash (it was an
+    /// unhandled exception, exit 134, or a text read as 0), and the chains are still checked. (Its NOT NULL columns and
+    /// its integer key refuse the other edits.)
+    /// </summary>
+    [Theory]
+    [InlineData("UPDATE checkpoints SET timestamp = 'yesterday'", "audit.db: checkpoints.timestamp of a stored row is 'yesterday', not an integer")]
+    [InlineData("UPDATE checkpoints SET timestamp = -1", "audit.db: checkpoints.timestamp of a stored row is -1, not a time in Unix microseconds")]
+    [InlineData("UPDATE checkpoints SET signature = x'00'", "audit.db: checkpoints.signature of a stored row is a blob, not a text")]
+    [InlineData("UPDATE checkpoints SET frontier = 'not json'", "the frontier of the stored checkpoint at tree size 5 is not a JSON array of hashes")]
+    [InlineData("UPDATE checkpoints SET frontier = '[\"ab\", null]'", "the frontier of the stored checkpoint at tree size 5 is not a JSON array of hashes")]
+    [InlineData("UPDATE stream_heads SET version = x'00'", "audit.db: stream_heads.version of a stored row is a blob, not an integer")]
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Security", "CA2100:Review SQL queries for security vulnerabilities", Justification = "the test runs the edits of its own InlineData on a copy of its audit.db")]
+    public async Task then_a_stored_checkpoint_that_does_not_read_is_a_break_not_a_crash(string edit, string detail)
+    {
+        var directory = Path.Combine(files.Directory, "edited-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(directory);
+        foreach (var file in Directory.GetFiles(files.Directory))
+            File.Copy(file, Path.Combine(directory, Path.GetFileName(file)));
+        await using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(directory, "audit.db")};Pooling=False"))
+        {
+            await connection.OpenAsync(TestContext.Current.CancellationToken);
+            await using var command = connection.CreateCommand();
+            command.CommandText = edit;
+            (await command.ExecuteNonQueryAsync(TestContext.Current.CancellationToken)).ShouldBeGreaterThan(0);
+        }
+
+        var check = await Cli.RunAsync("verify", "--data-dir", directory);
+
+        check.ExitCode.ShouldBe(1, check.Output);
+        check.Output.ShouldStartWith($"INVALID: checkpoint-unreadable at log: {detail} (expected nothing, found nothing)");
+        check.Output.ShouldContain("5 events checked, 1 breaks");
+    }
+
     [Fact]
     public async Task then_a_proof_without_its_hashes_is_a_usage_error()
     {
