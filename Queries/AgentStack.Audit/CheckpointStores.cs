@@ -176,9 +176,13 @@ public sealed class SqliteCheckpointStore(string databasePath, bool readOnly = f
     private static UnreadableCheckpointException Unreadable(SqliteDataReader r, int i, string expected)
     {
         var table = r.GetName(0) == "stream" ? "stream_heads" : "checkpoints";
-        var value = r.IsDBNull(i) ? "NULL" : r.GetFieldType(i) == typeof(string) ? $"'{Shortened(r.GetString(i))}'" : r.GetValue(i) is byte[] ? "a blob" : Convert.ToString(r.GetValue(i), System.Globalization.CultureInfo.InvariantCulture);
+        var value = r.IsDBNull(i) ? "NULL" : r.GetValue(i) switch
+        {
+            string text => $"'{(text.Length <= 40 ? text : text[..40] + "…")}'",
+            byte[] => "a blob",
+            var other => Convert.ToString(other, System.Globalization.CultureInfo.InvariantCulture),
+        };
         return new UnreadableCheckpointException($"audit.db: {table}.{r.GetName(i)} of a stored row is {value}, not {expected}");
-        static string Shortened(string text) => text.Length <= 40 ? text : text[..40] + "…";
     }
 
     private async Task<SqliteConnection> OpenAsync(CancellationToken ct)

@@ -70,4 +70,4 @@ public interface ICheckpointStore
 }
 
 /// <summary>A stored checkpoint or stream head that does not read as one (docs/audit.md, <c>checkpoint-unreadable</c>).</summary>
-public sealed class UnreadableCheckpointException(string message, Exception? inner = null) : Exception(message, inner);
+public sealed class UnreadableCheckpointException(string message) : Exception(message);
