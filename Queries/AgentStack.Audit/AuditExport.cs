@@ -26,6 +26,9 @@ public sealed class AuditExportWriter(RawEventStore raw, IEventPresenter present
         var scope = VerificationScope.Project(project, traceId, from, to);
         var owned = scope.Streams();
         var logPosition = await raw.Store.GetLastPositionAsync(ct);
+        // Before the first line: a checkpoint store that does not read fails the export before any of it is sent,
+        // rather than ending it without its manifest.
+        var latest = (await checkpoints.GetLatestAsync(ct))?.Checkpoint;
         var heads = new SortedDictionary<string, (long Version, string Hash)>(StringComparer.Ordinal);
         var frontier = new MerkleFrontier();
         long firstPosition = 0, lastPosition = 0;
@@ -70,7 +73,6 @@ public sealed class AuditExportWriter(RawEventStore raw, IEventPresenter present
             }
         }
 
-        var latest = (await checkpoints.GetLatestAsync(ct))?.Checkpoint;
         var manifest = new ArrayBufferWriter<byte>();
         using (var m = new Utf8JsonWriter(manifest))
         {

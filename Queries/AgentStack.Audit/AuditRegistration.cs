@@ -40,6 +40,7 @@ public static class AuditRegistration
         services.AddSingleton<Checkpointer>();
         services.AddSingleton<ProofBuilder>();
         services.AddSingleton<AuditExportWriter>();
+        services.AddExceptionHandler<UnreadableCheckpointHandler>();
         if (runCheckpoints)
             services.AddHostedService<CheckpointService>();
         return services;
