@@ -1,3 +1,4 @@
+import { vi } from 'vitest';
 import { TestBed } from '@angular/core/testing';
 import { provideHttpClient } from '@angular/common/http';
 import { HttpTestingController, provideHttpClientTesting } from '@angular/common/http/testing';
@@ -28,6 +29,36 @@ describe('AuditPage', () => {
     fixture.detectChanges();
     expect(fixture.nativeElement.querySelector('[data-testid=verify-result]').textContent).toContain('Tampering found');
     expect(fixture.nativeElement.querySelector('tr[data-kind=edited]').textContent).toContain('trace-default-run-1');
+    http.verify();
+    fixture.destroy();
+  });
+
+  it('says what the server said when the stored checkpoints do not read, for the list and for a download', async () => {
+    TestBed.configureTestingModule({ providers: [provideHttpClient(), provideHttpClientTesting()] });
+    const fixture = TestBed.createComponent(AuditPage);
+    fixture.detectChanges();
+    const http = TestBed.inject(HttpTestingController);
+    const problem = {
+      status: 500,
+      title: 'A stored audit checkpoint does not read as the server wrote it',
+      detail: "audit.db: checkpoints.timestamp of a stored row is 'yesterday', not an integer",
+    };
+    http.expectOne((r) => r.url === '/api/audit/checkpoints').flush(problem, { status: 500, statusText: 'Internal Server Error' });
+    http.expectOne('/api/audit/public-key').flush({ algorithm: 'ECDSA-P256-SHA256', keyId: 'k1', publicKey: 'PEM' });
+    await fixture.whenStable();
+    fixture.detectChanges();
+    expect(fixture.nativeElement.querySelector('[data-testid=checkpoints-error]').textContent).toContain(
+      `Checkpoints could not be loaded: ${problem.title}: ${problem.detail}`);
+
+    const exportButton = [...fixture.nativeElement.querySelectorAll('button')].find(
+      (b: HTMLButtonElement) => b.textContent?.includes('Download signed export')) as HTMLButtonElement;
+    exportButton.click();
+    http.expectOne((r) => r.url.endsWith('/audit/export')).flush(
+      new Blob([JSON.stringify(problem)], { type: 'application/problem+json' }), { status: 500, statusText: 'Internal Server Error' });
+    await vi.waitFor(() => {
+      fixture.detectChanges();
+      expect(fixture.nativeElement.querySelector('[role=alert]')?.textContent).toContain(`Export failed: ${problem.title}: ${problem.detail}`);
+    });
     http.verify();
     fixture.destroy();
   });

@@ -4,6 +4,7 @@ import { rxResource } from '@angular/core/rxjs-interop';
 import { DatePipe, DecimalPipe } from '@angular/common';
 import { firstValueFrom } from 'rxjs';
 import { AuditApi, AuditScope, VerificationReport } from './audit-api';
+import { problemText, problemTextOfDownload } from '../shared/problem';
 
 /**
  * The auditor's page (issue 14, point 7; docs/audit.md): verify a trace, a time range or the whole
@@ -32,6 +33,7 @@ export class AuditPage {
 
   protected readonly checkpoints = rxResource({ stream: () => this.api.checkpoints(10) });
   protected readonly publicKey = rxResource({ stream: () => this.api.publicKey() });
+  protected readonly checkpointsError = computed(() => problemText(this.checkpoints.error()));
   protected readonly breakCount = computed(() => {
     const r = this.report();
     return r ? r.breaks.length + r.breaksOmitted : 0;
@@ -59,7 +61,7 @@ export class AuditPage {
       this.verifiedScope.set(this.describe(scope));
     } catch (e) {
       this.report.set(null);
-      this.error.set(`Verification failed: ${(e as { message?: string }).message ?? e}`);
+      this.error.set(`Verification failed: ${problemText(e)}`);
     } finally {
       this.verifying.set(false);
     }
@@ -78,7 +80,7 @@ export class AuditPage {
       link.click();
       URL.revokeObjectURL(url);
     } catch (e) {
-      this.error.set(`Export failed: ${(e as { message?: string }).message ?? e}`);
+      this.error.set(`Export failed: ${await problemTextOfDownload(e)}`);
     } finally {
       this.exporting.set(false);
     }
